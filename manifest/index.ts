@@ -1,0 +1,2 @@
+/** The default manifest (`--manifest manifest/index.ts`): MeStore's constraint plan. */
+export { mestore as default } from './mestore.js';

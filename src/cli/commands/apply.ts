@@ -1,0 +1,65 @@
+import type { CommandModule } from 'yargs';
+import { EXIT, note, out, parseDuration, withDatabase, withGlobalOptions, type GlobalArgs } from '../context.js';
+
+interface ApplyArgs extends GlobalArgs {
+  yes: boolean;
+  plan?: string;
+  'lock-timeout': string;
+  'lock-retries': number;
+  'retry-budget': string;
+  'lock-wait': string;
+  'allow-not-valid': boolean;
+  quiet: boolean;
+}
+
+export function applyCommand(setStatus: (s: number) => void): CommandModule<object, ApplyArgs> {
+  return {
+    command: 'apply',
+    describe: 'bring the database to the manifest, online: NOT VALID then VALIDATE, indexes CONCURRENTLY',
+    builder: (y) =>
+      withGlobalOptions(y)
+        .option('format', { alias: 'f', choices: ['text', 'json'], default: 'text', describe: 'result format on stdout' })
+        .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'do not ask for confirmation' })
+        .option('plan', { type: 'string', describe: 'apply a plan saved by plan --out; refused if the database changed since' })
+        .option('lock-timeout', { type: 'string', default: '25ms', describe: 'lock_timeout for each write-blocking statement' })
+        .option('lock-retries', { type: 'number', default: 50, describe: 'attempts per step before giving up' })
+        .option('retry-budget', { type: 'string', default: '60s', describe: 'total time a step may spend retrying its lock' })
+        .option('lock-wait', { type: 'string', default: '10s', describe: 'how long to wait for another apply to finish' })
+        .option('allow-not-valid', {
+          type: 'boolean',
+          default: false,
+          describe: 'add constraints that existing rows violate as NOT VALID (enforced for new rows) instead of refusing',
+        })
+        .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress on stderr' }) as never,
+    handler: async (args) => {
+      const { applyManifest } = await import('../../run/apply.js');
+      const { loadPlan } = await import('../../plan/plan-file.js');
+      const { confirmOnTerminal } = await import('../confirm.js');
+      const { progressPrinter } = await import('../progress.js');
+      const savedPlan = args.plan ? await loadPlan(args.plan) : undefined;
+      await withDatabase(args, async (dialect, manifest) => {
+        const result = await applyManifest(dialect, manifest, {
+          manifestPath: args.manifest,
+          savedPlan,
+          lockTimeoutMs: parseDuration(args['lock-timeout'], 'lock-timeout'),
+          lockRetries: args['lock-retries'],
+          retryBudgetMs: parseDuration(args['retry-budget'], 'retry-budget'),
+          lockWaitMs: parseDuration(args['lock-wait'], 'lock-wait'),
+          allowNotValid: args['allow-not-valid'],
+          confirm: (plan) => confirmOnTerminal(`apply ${plan.steps.length} step(s) to ${plan.target}?`, args.yes),
+          events: progressPrinter(args.quiet),
+        });
+        const n = result.plan.steps.length;
+        if (args.format === 'json') {
+          out(JSON.stringify({ version: 1, runId: result.runId, steps: n, leftNotValid: result.leftNotValid, target: result.plan.target }, null, 2));
+        } else if (n === 0) {
+          out(`${result.plan.target}: already up to date with ${args.manifest}; nothing to do`);
+        } else {
+          out(`applied ${n} step(s) to ${result.plan.target} (run ${result.runId})`);
+          if (result.leftNotValid.length) note(`left NOT VALID: ${result.leftNotValid.join(', ')}`);
+        }
+        setStatus(EXIT.ok);
+      });
+    },
+  };
+}

@@ -1,0 +1,24 @@
+import type { CommandModule } from 'yargs';
+import { EXIT, out, withDatabase, withGlobalOptions, type GlobalArgs } from '../context.js';
+
+export function verifyCommand(setStatus: (s: number) => void): CommandModule<object, GlobalArgs> {
+  return {
+    command: 'verify',
+    describe: 'check that every manifest object is present, equal and valid (exit 2 on drift)',
+    builder: (y) =>
+      withGlobalOptions(y).option('format', { alias: 'f', choices: ['text', 'json'], default: 'text' }) as never,
+    handler: async (args) => {
+      const { verifyManifest } = await import('../../run/verify.js');
+      await withDatabase(args, async (dialect, manifest) => {
+        const drift = await verifyManifest(dialect, manifest, args.manifest);
+        if (args.format === 'json') out(JSON.stringify({ version: 1, target: dialect.target, ok: drift.length === 0, drift }, null, 2));
+        else if (drift.length === 0) out(`${dialect.target}: every object of ${args.manifest} is present, equal and valid`);
+        else {
+          out(`${drift.length} object(s) drift from ${args.manifest}:`);
+          for (const d of drift) out(`  ${d.problem.padEnd(13)} ${d.object} on ${d.table}: ${d.detail}`);
+        }
+        setStatus(drift.length === 0 ? EXIT.ok : EXIT.pending);
+      });
+    },
+  };
+}

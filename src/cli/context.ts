@@ -1,0 +1,59 @@
+import type { Argv } from 'yargs';
+import type { Dialect } from '../dialect/dialect.js';
+import type { LoadedManifest } from '../manifest/types.js';
+
+/** Options every command shares. */
+export interface GlobalArgs {
+  manifest: string;
+  'database-url'?: string;
+  format?: string;
+  debug: boolean;
+}
+
+export function withGlobalOptions<T>(y: Argv<T>) {
+  return y
+    .option('manifest', {
+      alias: 'm',
+      type: 'string',
+      default: 'manifest/index.ts',
+      describe: 'manifest file (.ts, .js or .json)',
+    })
+    .option('database-url', {
+      alias: 'd',
+      type: 'string',
+      describe: 'postgres://…, pglite:memory, pglite:<dir>, sqlite:///path.db (default: $DATABASE_URL)',
+    })
+    .option('debug', { type: 'boolean', default: false, describe: 'print stack traces and driver details' });
+}
+
+/** Loads the manifest and opens the database, closing it whatever the body does. */
+export async function withDatabase<R>(
+  args: GlobalArgs,
+  body: (dialect: Dialect, manifest: LoadedManifest) => Promise<R>,
+  options: { poolSize?: number } = {},
+): Promise<R> {
+  const { loadManifest } = await import('../manifest/load.js');
+  const { openDialect } = await import('../dialect/open.js');
+  const manifest = await loadManifest(args.manifest);
+  const dialect = await openDialect(args['database-url'] ?? process.env.DATABASE_URL, options);
+  try {
+    return await body(dialect, manifest);
+  } finally {
+    await dialect.close();
+  }
+}
+
+/** Where a command's result goes: stdout is reserved for the result, stderr for progress and notices. */
+export const out = (text: string) => process.stdout.write(text.endsWith('\n') ? text : text + '\n');
+export const note = (text: string) => process.stderr.write(text.endsWith('\n') ? text : text + '\n');
+
+/** Exit statuses (docs/cli.md). */
+export const EXIT = { ok: 0, error: 1, pending: 2 } as const;
+
+export function parseDuration(value: string | number, flag: string): number {
+  if (typeof value === 'number') return value;
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m)?$/.exec(value.trim());
+  if (!m) throw new Error(`--${flag}: expected a duration like 25ms, 2s or 1m, got "${value}"`);
+  const n = Number(m[1]);
+  return Math.round(m[2] === 's' ? n * 1000 : m[2] === 'm' ? n * 60_000 : n);
+}

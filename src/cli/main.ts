@@ -1,0 +1,60 @@
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { EXIT } from './context.js';
+import { renderError } from './errors.js';
+import { planCommand } from './commands/plan.js';
+import { applyCommand } from './commands/apply.js';
+import { verifyCommand } from './commands/verify.js';
+import { validateCommand } from './commands/validate.js';
+import { rollbackCommand } from './commands/rollback.js';
+import { historyCommand } from './commands/history.js';
+import { demoCommand } from './commands/demo.js';
+
+/** The schema-diff command line. Heavy modules (drivers, PGlite, tsx) load only inside handlers, so --help is instant. */
+export async function main(argv: string[]): Promise<number> {
+  let status: number = EXIT.ok;
+  const setStatus = (s: number) => {
+    status = s;
+  };
+  const debug = argv.includes('--debug');
+  try {
+    await yargs(argv)
+      .scriptName('schema-diff')
+      .usage('$0 <command> [options]\n\nDeclarative, online-safe diffs of CHECK constraints, foreign keys and indexes.')
+      .command(planCommand(setStatus))
+      .command(applyCommand(setStatus))
+      .command(verifyCommand(setStatus))
+      .command(validateCommand(setStatus))
+      .command(rollbackCommand(setStatus))
+      .command(historyCommand(setStatus))
+      .command(demoCommand(setStatus))
+      .demandCommand(1, 'name a command: plan, apply, verify, validate, rollback, history or demo')
+      .strict()
+      .recommendCommands()
+      .epilogue('Exit codes: 0 success or nothing to do, 1 error, 2 changes pending / violations found / drift.\nDocs: docs/cli.md')
+      .wrap(Math.min(110, process.stdout.columns ?? 100))
+      .fail((msg, err) => {
+        throw err ?? new UsageError(msg);
+      })
+      .parseAsync();
+  } catch (e) {
+    return renderError(e, debug);
+  }
+  return status;
+}
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export function runMain(): void {
+  main(hideBin(process.argv)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e) => {
+      process.stderr.write(`error: ${String(e)}\n`);
+      process.exitCode = EXIT.error;
+    },
+  );
+}

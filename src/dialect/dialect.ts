@@ -1,0 +1,143 @@
+import type { Change } from '../diff/changes.js';
+import type { Step } from '../plan/types.js';
+import type { Catalog, DesiredTable, DialectName, IndexKey, Severity, TableRef } from '../schema/types.js';
+
+/** What one manifest object is checked for, before a change or by `validate`. */
+export type ViolationTarget =
+  | { readonly kind: 'check'; readonly name: string; readonly table: TableRef; readonly expr: string; readonly severity: Severity }
+  | {
+      readonly kind: 'foreign_key';
+      readonly name: string;
+      readonly table: TableRef;
+      readonly columns: readonly string[];
+      readonly refTable: TableRef;
+      readonly refColumns: readonly string[];
+      readonly severity: Severity;
+    }
+  | {
+      readonly kind: 'unique';
+      readonly name: string;
+      readonly table: TableRef;
+      readonly keys: readonly IndexKey[];
+      readonly where: string | null;
+      readonly severity: Severity;
+    };
+
+export interface RenderOptions {
+  /** Constraints to leave NOT VALID: enforced for new rows, old rows not checked (apply --allow-not-valid). */
+  readonly skipValidation?: ReadonlySet<string>;
+  /** lock_timeout written into printed scripts. */
+  readonly lockTimeoutMs?: number;
+}
+
+export interface ViolationCount {
+  readonly name: string;
+  readonly table: TableRef;
+  readonly kind: ViolationTarget['kind'];
+  readonly severity: Severity;
+  /** Rows that break it (for unique: rows in excess of one per key). */
+  readonly violations: number;
+  /** For unique: the number of duplicated keys. */
+  readonly groups?: number;
+  /** A few offending rows: primary key and the columns involved. */
+  readonly sample: readonly Record<string, unknown>[];
+  /** The database's message when the expression itself fails on some row. */
+  readonly error?: string;
+}
+
+export interface ViolationOptions {
+  readonly samples: number;
+  readonly jobs: number;
+  readonly onProgress?: (message: string) => void;
+}
+
+/** Progress and outcome events of an apply, for the CLI to print on stderr. */
+export interface ExecuteEvents {
+  stepStarted?(step: Step, index: number, total: number): void;
+  stepFinished?(step: Step, index: number, total: number, ms: number, attempts: number): void;
+  retrying?(step: Step, attempt: number, reason: string, waitMs: number): void;
+  progress?(step: Step, message: string): void;
+}
+
+export interface ExecuteOptions {
+  /** lock_timeout for write-blocking statements, in ms. */
+  readonly lockTimeoutMs: number;
+  /** How many attempts a write-blocking step may make before giving up. */
+  readonly lockRetries: number;
+  /** Total time budget for retries of one step, in ms. */
+  readonly retryBudgetMs: number;
+  readonly events?: ExecuteEvents;
+}
+
+export interface HistoryStep {
+  readonly runId: number;
+  readonly seq: number;
+  readonly action: Step['action'];
+  readonly table: string;
+  readonly name: string;
+  readonly objects: readonly string[];
+  readonly sql: readonly string[];
+  readonly inverse: readonly string[];
+  readonly transactional: boolean;
+  readonly lockTimeout: boolean;
+  readonly appliedAt: string;
+  /** The rollback run that undid this step, or null. */
+  readonly undoneBy: number | null;
+}
+
+export interface HistoryRun {
+  readonly id: number;
+  readonly kind: 'apply' | 'rollback';
+  readonly startedAt: string;
+  readonly finishedAt: string | null;
+  readonly status: 'running' | 'done' | 'failed';
+  readonly manifest: string;
+  readonly fingerprint: string;
+  readonly steps: readonly HistoryStep[];
+}
+
+/** A run being recorded: each executed step is written with (PostgreSQL: in the same transaction as) its SQL. */
+export interface RunRecord {
+  readonly runId: number;
+  /** For rollback runs: the history steps each executed step undoes. */
+  readonly undoes?: ReadonlyMap<number, readonly { runId: number; seq: number }[]>;
+}
+
+/**
+ * The one interface a database plugs in behind. Everything above dialect/
+ * speaks only this; everything below it knows its driver.
+ */
+export interface Dialect {
+  readonly name: DialectName;
+  /** The database as the user may see it: never with a password. */
+  readonly target: string;
+  /** The schema a table without one lives in (public, main). */
+  readonly defaultSchema: string;
+  readonly hasSchemas: boolean;
+
+  /** Reads the named tables and the tables their foreign keys point to. Missing tables are simply absent. */
+  introspect(tables: readonly TableRef[]): Promise<Catalog>;
+  /** The desired state with every expression and predicate in the form this database stores it. */
+  normalize(desired: readonly DesiredTable[], catalog: Catalog): Promise<readonly DesiredTable[]>;
+  /** Ordered steps, each with its inverse, for a set of changes. */
+  render(changes: readonly Change[], catalog: Catalog, options?: RenderOptions): readonly Step[];
+  /** A script a reviewer can read and the database's own shell can run (psql, sqlite3). */
+  script(steps: readonly Step[], direction: 'forward' | 'inverse', header: readonly string[], options?: RenderOptions): string;
+
+  /** Counts rows that break each target, reading only. */
+  countViolations(targets: readonly ViolationTarget[], options: ViolationOptions): Promise<readonly ViolationCount[]>;
+
+  /** Serialises appliers: resolves to a release function, or throws SchemaDiffError('refused') when another holds it. */
+  lock(waitMs: number): Promise<() => Promise<void>>;
+  /** Runs steps in order with the dialect's safety discipline, recording each in the history. */
+  execute(steps: readonly Step[], record: RunRecord, options: ExecuteOptions): Promise<void>;
+
+  startRun(kind: HistoryRun['kind'], manifest: string, fingerprint: string): Promise<number>;
+  finishRun(runId: number, status: 'done' | 'failed'): Promise<void>;
+  history(): Promise<readonly HistoryRun[]>;
+
+  /** Runs an SQL script of several statements as it is (fixtures, the demo). */
+  exec(script: string): Promise<void>;
+
+  close(): Promise<void>;
+}

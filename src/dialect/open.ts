@@ -1,0 +1,31 @@
+import type { PGlite } from '@electric-sql/pglite';
+import { SchemaDiffError } from '../errors.js';
+import type { Dialect } from './dialect.js';
+import { parseDatabaseUrl } from './url.js';
+import { connectPGlite, connectPostgres } from './postgres/connect.js';
+import { createPostgresDialect } from './postgres/postgres-dialect.js';
+import { openSqliteDialect } from './sqlite/sqlite-dialect.js';
+
+export interface OpenOptions {
+  /** Connections for parallel read-only work (validate --jobs). */
+  readonly poolSize?: number;
+  /** Use this PGlite instance for a pglite: URL (tests share one per file). */
+  readonly pglite?: PGlite;
+}
+
+/** Opens the database a URL names, behind the one Dialect interface. */
+export async function openDialect(url: string | undefined, options: OpenOptions = {}): Promise<Dialect> {
+  const target = parseDatabaseUrl(url);
+  switch (target.kind) {
+    case 'postgres':
+      return createPostgresDialect(await connectPostgres(target.url, options.poolSize));
+    case 'pglite':
+      return createPostgresDialect(await connectPGlite(target.dataDir, options.pglite));
+    case 'sqlite':
+      return openSqliteDialect(target.path);
+    default: {
+      const never: never = target;
+      throw new SchemaDiffError('usage', `unsupported target ${JSON.stringify(never)}`);
+    }
+  }
+}

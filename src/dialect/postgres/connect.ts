@@ -1,0 +1,84 @@
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import type { PGlite } from '@electric-sql/pglite';
+import { SchemaDiffError, messageOf } from '../../errors.js';
+import { redactUrl, scrubSecrets } from '../url.js';
+import { PGliteDialect } from './pglite-driver.js';
+
+// numeric and bigint as strings would surprise no one reading counts: parse int8 as number
+pg.types.setTypeParser(20, (v) => Number(v));
+
+/**
+ * Two Kysely handles over one database: `session` is pinned to a single
+ * connection (advisory lock, SET LOCAL, transactions of apply), `pool` serves
+ * parallel read-only work (validate). On PGlite both are the one backend.
+ */
+export interface PgHandles {
+  readonly session: Kysely<unknown>;
+  readonly pool: Kysely<unknown>;
+  readonly target: string;
+  /** The URL, kept only to scrub its password out of driver messages. */
+  readonly secretUrl?: string;
+  readonly embedded: PGlite | null;
+  close(): Promise<void>;
+}
+
+export async function connectPostgres(url: string, poolSize = 2): Promise<PgHandles> {
+  const target = redactUrl(url);
+  const common = { connectionString: url, application_name: 'schema-diff', connectionTimeoutMillis: 10_000 };
+  const sessionPool = new pg.Pool({ ...common, max: 1, idleTimeoutMillis: 0 });
+  const readPool = new pg.Pool({ ...common, max: Math.max(1, poolSize) });
+  for (const p of [sessionPool, readPool]) p.on('error', () => {}); // a dropped idle client must not crash the CLI
+  const session = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: sessionPool }) });
+  const pool = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: readPool }) });
+  const handles: PgHandles = {
+    session,
+    pool,
+    target,
+    secretUrl: url,
+    embedded: null,
+    async close() {
+      await Promise.allSettled([session.destroy(), pool.destroy()]);
+    },
+  };
+  try {
+    await sql`select 1`.execute(session);
+  } catch (e) {
+    await handles.close();
+    throw new SchemaDiffError('connection', `cannot connect to ${target}: ${describeConnectError(e, url)}`, [], { cause: e });
+  }
+  return handles;
+}
+
+export async function connectPGlite(dataDir: string | null, existing?: PGlite): Promise<PgHandles> {
+  let db = existing;
+  let owned = false;
+  if (!db) {
+    const { PGlite } = await import('@electric-sql/pglite');
+    db = dataDir ? new PGlite(dataDir) : new PGlite();
+    owned = true;
+  }
+  await db.waitReady;
+  const k = new Kysely<unknown>({ dialect: new PGliteDialect(db) });
+  const instance = db;
+  return {
+    session: k,
+    pool: k,
+    target: dataDir ? `pglite:${dataDir}` : 'pglite:memory',
+    embedded: instance,
+    async close() {
+      await k.destroy();
+      if (owned) await instance.close();
+    },
+  };
+}
+
+function describeConnectError(e: unknown, url: string): string {
+  const err = e as { code?: string; message?: string };
+  if (err.code === 'ECONNREFUSED') return 'connection refused (is the server running?)';
+  if (err.code === 'ENOTFOUND') return 'unknown host';
+  if (err.code === '3D000') return scrubSecrets(err.message ?? 'database does not exist', url);
+  if (err.code === '28P01' || err.code === '28000') return 'authentication failed';
+  const first = messageOf(e).split('\n')[0] || String(err.code ?? 'unknown error');
+  return scrubSecrets(first, url);
+}

@@ -1,0 +1,223 @@
+import { sql, type Kysely } from 'kysely';
+import { SchemaDiffError, messageOf } from '../../errors.js';
+import type { Step } from '../../plan/types.js';
+import type { ExecuteOptions, RunRecord } from '../dialect.js';
+import { recordStep } from './history.js';
+import { isValidation } from './render.js';
+
+const LOCK_NOT_AVAILABLE = '55P03';
+const DEADLOCK_DETECTED = '40P01';
+
+/**
+ * Runs steps one at a time on the session connection. A write-blocking step
+ * runs in its own short transaction under lock_timeout, well below
+ * deadlock_timeout, so that when the application and we collide it is always
+ * us who give up: we roll back, wait a jittered, growing pause, and try again.
+ * Scans (VALIDATE, index builds) run without lock_timeout.
+ */
+export async function executePostgres(
+  db: Kysely<unknown>,
+  readers: Kysely<unknown>,
+  steps: readonly Step[],
+  record: RunRecord,
+  options: ExecuteOptions,
+): Promise<void> {
+  const events = options.events ?? {};
+  for (const [i, step] of steps.entries()) {
+    events.stepStarted?.(step, i, steps.length);
+    const started = Date.now();
+    let attempts: number;
+    try {
+      attempts = step.transactional
+        ? await runTransactional(db, readers, step, record, options)
+        : await runOutsideTransaction(db, readers, step, record, options);
+    } catch (e) {
+      throw wrap(e, step);
+    }
+    events.stepFinished?.(step, i, steps.length, Date.now() - started, attempts);
+  }
+}
+
+async function runTransactional(
+  db: Kysely<unknown>,
+  readers: Kysely<unknown>,
+  step: Step,
+  record: RunRecord,
+  options: ExecuteOptions,
+): Promise<number> {
+  const locking = step.sql.filter((s) => !isValidation(s));
+  const scans = step.sql.filter(isValidation);
+  let attempts = 0;
+  if (locking.length > 0) {
+    attempts = await withLockRetries(readers, step, options, async () => {
+      await inTransaction(db, async () => {
+        if (step.lockTimeout) await sql.raw(`SET LOCAL lock_timeout = '${options.lockTimeoutMs}ms'`).execute(db);
+        for (const statement of locking) await run(db, step, statement);
+        await recordStep(db, record, step);
+      });
+    });
+  }
+  if (scans.length > 0) {
+    // VALIDATE in its own transaction: together with the ALTER above it would hold ACCESS EXCLUSIVE for the whole scan.
+    await inTransaction(db, async () => {
+      await sql.raw(`SET LOCAL lock_timeout = 0`).execute(db);
+      await sql.raw(`SET LOCAL statement_timeout = 0`).execute(db);
+      for (const statement of scans) await run(db, step, statement);
+      if (locking.length === 0) await recordStep(db, record, step);
+    });
+    attempts = Math.max(attempts, 1);
+  }
+  return attempts;
+}
+
+async function runOutsideTransaction(
+  db: Kysely<unknown>,
+  readers: Kysely<unknown>,
+  step: Step,
+  record: RunRecord,
+  options: ExecuteOptions,
+) {
+  for (const statement of step.sql) {
+    const index = /^CREATE (UNIQUE )?INDEX CONCURRENTLY (\S+) ON (\S+)\./.exec(statement);
+    const stop = index && readers !== db ? watchIndexBuild(readers, step, options) : undefined;
+    try {
+      await run(db, step, statement);
+    } catch (e) {
+      // A failed concurrent build leaves an INVALID index behind: remove it so the next run starts clean.
+      if (index) await sql.raw(`DROP INDEX CONCURRENTLY IF EXISTS ${index[3]}.${index[2]}`).execute(db).catch(() => {});
+      throw e;
+    } finally {
+      stop?.();
+    }
+  }
+  await recordStep(db, record, step);
+  return 1;
+}
+
+async function inTransaction(db: Kysely<unknown>, body: () => Promise<void>): Promise<void> {
+  await sql.raw('BEGIN').execute(db);
+  try {
+    await body();
+    await sql.raw('COMMIT').execute(db);
+  } catch (e) {
+    await sql.raw('ROLLBACK').execute(db).catch(() => {});
+    throw e;
+  }
+}
+
+async function run(db: Kysely<unknown>, step: Step, statement: string): Promise<void> {
+  try {
+    await sql.raw(statement).execute(db);
+  } catch (e) {
+    throw new StatementError(step, statement, e);
+  }
+}
+
+class StatementError extends Error {
+  readonly code?: string;
+  constructor(
+    readonly step: Step,
+    readonly statement: string,
+    readonly original: unknown,
+  ) {
+    super(messageOf(original));
+    this.code = (original as { code?: string }).code;
+  }
+}
+
+async function withLockRetries(
+  readers: Kysely<unknown>,
+  step: Step,
+  options: ExecuteOptions,
+  body: () => Promise<void>,
+): Promise<number> {
+  const started = Date.now();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await body();
+      return attempt;
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      const retriable = code === LOCK_NOT_AVAILABLE || code === DEADLOCK_DETECTED;
+      if (!retriable) throw e;
+      const wait = backoff(attempt);
+      const spent = Date.now() - started;
+      if (attempt >= options.lockRetries || spent + wait > options.retryBudgetMs) {
+        const blockers = await describeBlockers(readers, step).catch(() => 'unknown');
+        throw new SchemaDiffError(
+          'lock',
+          `step ${step.id} (${step.action} ${step.name} on ${step.table}) could not get its lock in ${attempt} attempts over ${(spent / 1000).toFixed(1)}s; nothing of it was applied; blocked by: ${blockers}`,
+        );
+      }
+      options.events?.retrying?.(step, attempt, code === DEADLOCK_DETECTED ? 'deadlock' : 'lock timeout', wait);
+      await sleep(wait);
+    }
+  }
+}
+
+/** Jittered exponential backoff: 20ms, 40ms, 80ms … capped at 2s, each ±50%. */
+function backoff(attempt: number): number {
+  const base = Math.min(2000, 20 * 2 ** (attempt - 1));
+  return Math.round(base * (0.5 + Math.random()));
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** The sessions holding locks on the tables a step touches, for the message when we give up. */
+async function describeBlockers(readers: Kysely<unknown>, step: Step): Promise<string> {
+  const tables = tablesOf(step);
+  const { rows } = await sql<{ pid: number; app: string; state: string; secs: number; query: string }>`
+    select distinct a.pid, coalesce(nullif(a.application_name, ''), '?') as app, coalesce(a.state, '?') as state,
+           coalesce(extract(epoch from now() - coalesce(a.xact_start, a.query_start))::int, 0) as secs,
+           left(regexp_replace(coalesce(a.query, ''), '\\s+', ' ', 'g'), 60) as query
+      from pg_locks l
+      join pg_stat_activity a on a.pid = l.pid
+     where l.granted and l.relation = any(array(select to_regclass(t)::oid from unnest(${tables}::text[]) t))
+       and a.pid <> pg_backend_pid() and a.application_name <> 'schema-diff'
+     order by secs desc limit 3`.execute(readers);
+  if (rows.length === 0) return 'no session holds a lock now (it was released)';
+  return rows.map((r) => `pid ${r.pid} (${r.app}, ${r.state} for ${r.secs}s: ${r.query})`).join('; ');
+}
+
+function tablesOf(step: Step): string[] {
+  const found = new Set<string>([step.table]);
+  for (const s of step.sql) for (const m of s.matchAll(/(?:ONLY|ALTER TABLE) (\S+?)(?:,|\s|$)/g)) found.add(m[1]);
+  return [...found];
+}
+
+/** Reports a concurrent index build's phase from pg_stat_progress_create_index, polled on the read pool. */
+function watchIndexBuild(readers: Kysely<unknown>, step: Step, options: ExecuteOptions): () => void {
+  const report = options.events?.progress;
+  if (!report) return () => {};
+  const timer = setInterval(() => {
+    sql<{ phase: string; done: number; total: number }>`
+      select p.phase, coalesce(p.blocks_done, 0)::float8 as done, coalesce(p.blocks_total, 0)::float8 as total
+        from pg_stat_progress_create_index p
+        join pg_stat_activity a on a.pid = p.pid
+       where a.application_name = 'schema-diff' and p.relid = to_regclass(${step.table})`
+      .execute(readers)
+      .then(({ rows }) => {
+        for (const r of rows) {
+          const pct = r.total > 0 ? ` ${Math.round((100 * r.done) / r.total)}%` : '';
+          report(step, `${r.phase}${pct}`);
+        }
+      })
+      .catch(() => {});
+  }, 1000);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+function wrap(e: unknown, step: Step): SchemaDiffError {
+  if (e instanceof SchemaDiffError) return e;
+  const statement = e instanceof StatementError ? e.statement : step.sql.join('; ');
+  const original = e instanceof StatementError ? e.original : e;
+  return new SchemaDiffError(
+    'execution',
+    `step ${step.id} (${step.action} ${step.name} on ${step.table}) failed: ${messageOf(original).split('\n')[0]}; statement: ${statement}`,
+    [],
+    { cause: original },
+  );
+}

@@ -1,0 +1,127 @@
+import { sql, type Kysely } from 'kysely';
+import type { HistoryRun, HistoryStep, RunRecord } from '../dialect.js';
+import type { Step } from '../../plan/types.js';
+
+/**
+ * The journal of applies and rollbacks lives in the target database itself
+ * (schema schema_diff), so a rollback works from any machine.
+ */
+const DDL = [
+  'CREATE SCHEMA IF NOT EXISTS schema_diff',
+  `CREATE TABLE IF NOT EXISTS schema_diff.runs (
+     id bigserial PRIMARY KEY,
+     kind text NOT NULL CHECK (kind IN ('apply', 'rollback')),
+     started_at timestamptz NOT NULL DEFAULT now(),
+     finished_at timestamptz,
+     status text NOT NULL DEFAULT 'running' CHECK (status IN ('running', 'done', 'failed')),
+     manifest text NOT NULL,
+     fingerprint text NOT NULL
+   )`,
+  `CREATE TABLE IF NOT EXISTS schema_diff.steps (
+     run_id bigint NOT NULL REFERENCES schema_diff.runs (id),
+     seq integer NOT NULL,
+     action text NOT NULL,
+     table_name text NOT NULL,
+     name text NOT NULL,
+     objects text[] NOT NULL,
+     sql text[] NOT NULL,
+     inverse text[] NOT NULL,
+     transactional boolean NOT NULL,
+     lock_timeout boolean NOT NULL,
+     applied_at timestamptz NOT NULL DEFAULT now(),
+     undone_by bigint REFERENCES schema_diff.runs (id),
+     PRIMARY KEY (run_id, seq)
+   )`,
+];
+
+export async function ensureHistory(db: Kysely<unknown>): Promise<void> {
+  const { rows } = await sql<{ present: boolean }>`select to_regclass('schema_diff.steps') is not null as present`.execute(db);
+  if (rows[0].present) return;
+  for (const ddl of DDL) await sql.raw(ddl).execute(db);
+}
+
+export async function startRun(db: Kysely<unknown>, kind: HistoryRun['kind'], manifest: string, fingerprint: string) {
+  await ensureHistory(db);
+  const { rows } = await sql<{ id: number }>`
+    insert into schema_diff.runs (kind, manifest, fingerprint) values (${kind}, ${manifest}, ${fingerprint})
+    returning id::int as id`.execute(db);
+  return rows[0].id;
+}
+
+export async function finishRun(db: Kysely<unknown>, runId: number, status: 'done' | 'failed') {
+  await sql`update schema_diff.runs set status = ${status}, finished_at = now() where id = ${runId}`.execute(db);
+}
+
+/** Writes one executed step; called inside the step's own transaction where it has one. */
+export async function recordStep(db: Kysely<unknown>, record: RunRecord, step: Step): Promise<void> {
+  await sql`
+    insert into schema_diff.steps (run_id, seq, action, table_name, name, objects, sql, inverse, transactional, lock_timeout)
+    values (${record.runId}, ${step.id}, ${step.action}, ${step.table}, ${step.name}, ${[...step.objects]}::text[],
+            ${[...step.sql]}::text[], ${[...step.inverse]}::text[], ${step.transactional}, ${step.lockTimeout})`.execute(db);
+  for (const undone of record.undoes?.get(step.id) ?? []) {
+    await sql`update schema_diff.steps set undone_by = ${record.runId}
+               where run_id = ${undone.runId} and seq = ${undone.seq}`.execute(db);
+  }
+}
+
+interface RunRow {
+  id: number;
+  kind: HistoryRun['kind'];
+  started_at: Date;
+  finished_at: Date | null;
+  status: HistoryRun['status'];
+  manifest: string;
+  fingerprint: string;
+}
+interface StepRow {
+  run_id: number;
+  seq: number;
+  action: Step['action'];
+  table_name: string;
+  name: string;
+  objects: string[];
+  sql: string[];
+  inverse: string[];
+  transactional: boolean;
+  lock_timeout: boolean;
+  applied_at: Date;
+  undone_by: number | null;
+}
+
+export async function readHistory(db: Kysely<unknown>): Promise<HistoryRun[]> {
+  const { rows: present } = await sql<{ ok: boolean }>`select to_regclass('schema_diff.steps') is not null as ok`.execute(db);
+  if (!present[0].ok) return [];
+  const { rows: runs } = await sql<RunRow>`
+    select id::int as id, kind, started_at, finished_at, status, manifest, fingerprint from schema_diff.runs order by id`.execute(db);
+  const { rows: steps } = await sql<StepRow>`
+    select run_id::int as run_id, seq, action, table_name, name, objects, sql, inverse, transactional, lock_timeout,
+           applied_at, undone_by::int as undone_by
+      from schema_diff.steps order by run_id, seq`.execute(db);
+  return runs.map((r) => ({
+    id: r.id,
+    kind: r.kind,
+    startedAt: new Date(r.started_at).toISOString(),
+    finishedAt: r.finished_at ? new Date(r.finished_at).toISOString() : null,
+    status: r.status,
+    manifest: r.manifest,
+    fingerprint: r.fingerprint,
+    steps: steps.filter((s) => s.run_id === r.id).map(toHistoryStep),
+  }));
+}
+
+function toHistoryStep(s: StepRow): HistoryStep {
+  return {
+    runId: s.run_id,
+    seq: s.seq,
+    action: s.action,
+    table: s.table_name,
+    name: s.name,
+    objects: s.objects,
+    sql: s.sql,
+    inverse: s.inverse,
+    transactional: s.transactional,
+    lockTimeout: s.lock_timeout,
+    appliedAt: new Date(s.applied_at).toISOString(),
+    undoneBy: s.undone_by,
+  };
+}

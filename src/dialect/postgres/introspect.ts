@@ -1,0 +1,211 @@
+import { sql, type Kysely } from 'kysely';
+import type { Catalog, Check, Column, FkAction, ForeignKey, Index, IndexKey, Table, TableRef } from '../../schema/types.js';
+import { freeze, sameTable } from '../../schema/types.js';
+
+/**
+ * Reads the catalog for a set of tables: one query per kind of object for all
+ * tables together, so a catalog of a thousand tables costs five round trips.
+ */
+export async function introspectPostgres(db: Kysely<unknown>, refs: readonly TableRef[]): Promise<Catalog> {
+  const tables = await introspectTables(db, refs);
+  const oids = tables.map((t) => t.oid);
+  const [checks, foreignKeys, indexes] = await Promise.all([
+    introspectChecks(db, oids),
+    introspectForeignKeys(db, oids),
+    introspectIndexes(db, oids),
+  ]);
+  const result: Table[] = tables.map((t) => ({
+    ref: t.ref,
+    columns: t.columns,
+    primaryKey: t.primaryKey,
+    rowEstimate: t.rowEstimate,
+    checks: checks.filter((c) => sameTable(c.table, t.ref)),
+    foreignKeys: foreignKeys.filter((f) => sameTable(f.table, t.ref)),
+    indexes: indexes.filter((i) => sameTable(i.table, t.ref)),
+  }));
+  return freeze({ dialect: 'postgres', tables: result });
+}
+
+interface TableRow {
+  oid: number;
+  schema: string;
+  name: string;
+  estimate: number;
+  columns: Column[] | null;
+  pk: string[] | null;
+}
+
+async function introspectTables(db: Kysely<unknown>, refs: readonly TableRef[]) {
+  const schemas = refs.map((r) => r.schema);
+  const names = refs.map((r) => r.name);
+  const { rows } = await sql<TableRow>`
+    select c.oid::int as oid, n.nspname as schema, c.relname as name,
+           greatest(c.reltuples, -1)::float8 as estimate,
+           (select json_agg(json_build_object(
+                      'name', a.attname,
+                      'type', format_type(a.atttypid, a.atttypmod),
+                      'nullable', not a.attnotnull) order by a.attnum)
+              from pg_attribute a
+             where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped) as columns,
+           (select json_agg(a.attname order by k.ord)
+              from pg_index i
+             cross join unnest(i.indkey::int2[]) with ordinality as k(attnum, ord)
+              join pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum
+             where i.indrelid = c.oid and i.indisprimary) as pk
+      from pg_class c
+      join pg_namespace n on n.oid = c.relnamespace
+      join unnest(${schemas}::text[], ${names}::text[]) as wanted(schema, name)
+        on wanted.schema = n.nspname and wanted.name = c.relname
+     where c.relkind in ('r', 'p')`.execute(db);
+  return rows.map((r) => ({
+    oid: r.oid,
+    ref: { schema: r.schema, name: r.name },
+    columns: r.columns ?? [],
+    primaryKey: r.pk ?? [],
+    rowEstimate: Math.round(r.estimate),
+  }));
+}
+
+interface CheckRow {
+  schema: string;
+  table: string;
+  name: string;
+  def: string;
+  validated: boolean;
+}
+
+async function introspectChecks(db: Kysely<unknown>, oids: readonly number[]): Promise<Check[]> {
+  const { rows } = await sql<CheckRow>`
+    select n.nspname as schema, c.relname as table, con.conname as name,
+           pg_get_constraintdef(con.oid) as def, con.convalidated as validated
+      from pg_constraint con
+      join pg_class c on c.oid = con.conrelid
+      join pg_namespace n on n.oid = c.relnamespace
+     where con.contype = 'c' and con.conrelid = any(${[...oids]}::oid[])
+     order by n.nspname, c.relname, con.conname`.execute(db);
+  return rows.map((r) => ({
+    name: r.name,
+    table: { schema: r.schema, name: r.table },
+    expr: checkExpression(r.def),
+    validated: r.validated,
+  }));
+}
+
+/** `CHECK ((a > 0)) NOT VALID` → `(a > 0)`: the expression as CHECK ( ) holds it. */
+export function checkExpression(def: string): string {
+  const body = def.replace(/\s+NOT VALID$/, '').replace(/\s+NO INHERIT$/, '');
+  const m = /^CHECK \((.*)\)$/s.exec(body);
+  return m ? m[1] : body;
+}
+
+interface ForeignKeyRow {
+  schema: string;
+  table: string;
+  name: string;
+  columns: string[];
+  ref_schema: string;
+  ref_table: string;
+  ref_columns: string[];
+  on_delete: string;
+  on_update: string;
+  deferrable: boolean;
+  deferred: boolean;
+  match: string;
+  validated: boolean;
+}
+
+const ACTIONS: Record<string, FkAction> = {
+  a: 'no action',
+  r: 'restrict',
+  c: 'cascade',
+  n: 'set null',
+  d: 'set default',
+};
+const MATCHES: Record<string, ForeignKey['match']> = { s: 'simple', f: 'full', p: 'partial' };
+
+async function introspectForeignKeys(db: Kysely<unknown>, oids: readonly number[]): Promise<ForeignKey[]> {
+  const { rows } = await sql<ForeignKeyRow>`
+    select n.nspname as schema, c.relname as table, con.conname as name,
+           array(select a.attname::text from unnest(con.conkey) with ordinality k(attnum, ord)
+                   join pg_attribute a on a.attrelid = con.conrelid and a.attnum = k.attnum
+                  order by k.ord) as columns,
+           rn.nspname as ref_schema, rc.relname as ref_table,
+           array(select a.attname::text from unnest(con.confkey) with ordinality k(attnum, ord)
+                   join pg_attribute a on a.attrelid = con.confrelid and a.attnum = k.attnum
+                  order by k.ord) as ref_columns,
+           con.confdeltype as on_delete, con.confupdtype as on_update,
+           con.condeferrable as deferrable, con.condeferred as deferred,
+           con.confmatchtype as match, con.convalidated as validated
+      from pg_constraint con
+      join pg_class c on c.oid = con.conrelid
+      join pg_namespace n on n.oid = c.relnamespace
+      join pg_class rc on rc.oid = con.confrelid
+      join pg_namespace rn on rn.oid = rc.relnamespace
+     where con.contype = 'f' and con.conrelid = any(${[...oids]}::oid[])
+     order by n.nspname, c.relname, con.conname`.execute(db);
+  return rows.map((r) => ({
+    name: r.name,
+    table: { schema: r.schema, name: r.table },
+    columns: r.columns,
+    refTable: { schema: r.ref_schema, name: r.ref_table },
+    refColumns: r.ref_columns,
+    onDelete: ACTIONS[r.on_delete] ?? 'no action',
+    onUpdate: ACTIONS[r.on_update] ?? 'no action',
+    deferrable: r.deferrable,
+    initiallyDeferred: r.deferred,
+    match: MATCHES[r.match] ?? 'simple',
+    validated: r.validated,
+  }));
+}
+
+interface IndexRow {
+  schema: string;
+  table: string;
+  name: string;
+  unique: boolean;
+  valid: boolean;
+  method: string;
+  backed: boolean;
+  predicate: string | null;
+  key_columns: (string | null)[];
+  key_defs: string[];
+}
+
+/** Index rows for a set of table oids. Used for live tables and for normalize's scratch tables alike. */
+export async function introspectIndexes(db: Kysely<unknown>, oids: readonly number[]): Promise<Index[]> {
+  const { rows } = await sql<IndexRow>`
+    select n.nspname as schema, c.relname as table, ic.relname as name,
+           i.indisunique as unique, (i.indisvalid and i.indisready) as valid, am.amname as method,
+           exists (select 1 from pg_constraint k where k.conindid = i.indexrelid and k.contype in ('p', 'u', 'x')) as backed,
+           pg_get_expr(i.indpred, i.indrelid) as predicate,
+           array(select a.attname::text
+                   from generate_series(0, i.indnkeyatts - 1) as k(pos)
+                   left join pg_attribute a on a.attrelid = i.indrelid and a.attnum = i.indkey[k.pos] and i.indkey[k.pos] <> 0
+                  order by k.pos) as key_columns,
+           array(select pg_get_indexdef(i.indexrelid, k.pos, false)
+                   from generate_series(1, i.indnkeyatts) as k(pos)
+                  order by k.pos) as key_defs
+      from pg_index i
+      join pg_class ic on ic.oid = i.indexrelid
+      join pg_class c on c.oid = i.indrelid
+      join pg_namespace n on n.oid = c.relnamespace
+      join pg_am am on am.oid = ic.relam
+     where i.indrelid = any(${[...oids]}::oid[])
+     order by n.nspname, c.relname, ic.relname`.execute(db);
+  return rows.map((r) => ({
+    name: r.name,
+    table: { schema: r.schema, name: r.table },
+    keys: r.key_defs.map((def, k): IndexKey => (r.key_columns[k] ? { column: r.key_columns[k] as string } : { expr: def })),
+    unique: r.unique,
+    where: r.predicate,
+    method: r.method,
+    valid: r.valid,
+    constraintBacked: r.backed,
+  }));
+}
+
+/** Looks up the oid of a (possibly temporary) table for normalize. */
+export async function tableOid(db: Kysely<unknown>, qualified: string): Promise<number> {
+  const { rows } = await sql<{ oid: number }>`select ${qualified}::regclass::oid::int as oid`.execute(db);
+  return rows[0].oid;
+}

@@ -1,0 +1,81 @@
+import { sql } from 'kysely';
+import { SchemaDiffError } from '../../errors.js';
+import type { Dialect, ExecuteOptions, RenderOptions, RunRecord, ViolationOptions, ViolationTarget } from '../dialect.js';
+import type { Change } from '../../diff/changes.js';
+import type { Step } from '../../plan/types.js';
+import type { Catalog, DesiredTable, TableRef } from '../../schema/types.js';
+import type { PgHandles } from './connect.js';
+import { executePostgres } from './execute.js';
+import { finishRun, readHistory, startRun } from './history.js';
+import { introspectPostgres } from './introspect.js';
+import { normalizePostgres } from './normalize.js';
+import { renderPostgres } from './render.js';
+import { postgresScript } from './script.js';
+import { countViolationsPostgres } from './violations.js';
+
+/** Advisory lock key shared by every schema-diff apply and rollback on a database. */
+const APPLY_LOCK_KEY = 0x5d1ff;
+
+export interface PostgresDialect extends Dialect {
+  readonly handles: PgHandles;
+}
+
+/** The PostgreSQL dialect; the same code serves a server (pg) and embedded PGlite. */
+export function createPostgresDialect(handles: PgHandles): PostgresDialect {
+  const { session, pool } = handles;
+  const dialect: PostgresDialect = {
+    name: 'postgres',
+    target: handles.target,
+    defaultSchema: 'public',
+    hasSchemas: true,
+    handles,
+
+    introspect: (tables: readonly TableRef[]) => introspectPostgres(session, tables),
+    normalize: (desired: readonly DesiredTable[], catalog: Catalog) => normalizePostgres(session, desired, catalog),
+    render: (changes: readonly Change[], catalog: Catalog, options?: RenderOptions) => renderPostgres(changes, catalog, options),
+    script: (steps: readonly Step[], direction, header, options?: RenderOptions) =>
+      postgresScript(steps, direction, header, options?.lockTimeoutMs ?? 25),
+
+    async countViolations(targets: readonly ViolationTarget[], options: ViolationOptions) {
+      const tables = [...new Map(targets.map((t) => [`${t.table.schema}.${t.table.name}`, t.table])).values()];
+      const catalog = await introspectPostgres(session, tables);
+      // PGlite is one backend: parallel jobs would only interleave on it
+      const jobs = handles.embedded ? 1 : options.jobs;
+      return countViolationsPostgres(handles.embedded ? session : pool, catalog, targets, { ...options, jobs });
+    },
+
+    async lock(waitMs: number) {
+      const deadline = Date.now() + waitMs;
+      for (;;) {
+        const { rows } = await sql<{ ok: boolean }>`select pg_try_advisory_lock(${APPLY_LOCK_KEY}) as ok`.execute(session);
+        if (rows[0].ok) break;
+        if (Date.now() >= deadline) throw new SchemaDiffError('refused', `another schema-diff apply or rollback is running on this database (${await lockHolder()}); nothing was changed`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      return async () => {
+        await sql`select pg_advisory_unlock(${APPLY_LOCK_KEY})`.execute(session);
+      };
+    },
+
+    execute: (steps: readonly Step[], record: RunRecord, options: ExecuteOptions) =>
+      executePostgres(session, handles.embedded ? session : pool, steps, record, options),
+    startRun: (kind, manifest, fingerprint) => startRun(session, kind, manifest, fingerprint),
+    finishRun: (runId, status) => finishRun(session, runId, status),
+    history: () => readHistory(session),
+    async exec(script: string) {
+      if (handles.embedded) await handles.embedded.exec(script);
+      else await sql.raw(script).execute(session);
+    },
+    close: () => handles.close(),
+  };
+
+  async function lockHolder(): Promise<string> {
+    const { rows } = await sql<{ pid: number; since: string }>`
+      select a.pid, to_char(a.backend_start, 'HH24:MI:SS') as since
+        from pg_locks l join pg_stat_activity a on a.pid = l.pid
+       where l.locktype = 'advisory' and l.objid = ${APPLY_LOCK_KEY} and l.granted limit 1`.execute(pool);
+    return rows[0] ? `pid ${rows[0].pid}, connected since ${rows[0].since}` : 'holder unknown';
+  }
+
+  return dialect;
+}

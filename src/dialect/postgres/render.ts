@@ -1,0 +1,317 @@
+import type { Change } from '../../diff/changes.js';
+import type { Hazard, Step, StepAction } from '../../plan/types.js';
+import type { Catalog, Check, ForeignKey, Index, TableRef } from '../../schema/types.js';
+import { qualifiedName, sameTable } from '../../schema/types.js';
+import type { RenderOptions } from '../dialect.js';
+import { createIndexSql } from './normalize.js';
+import { quoteColumns, quoteIdent, quoteTable } from './quote.js';
+
+
+type Draft = Omit<Step, 'id'>;
+
+/**
+ * Turns changes into online steps, in the order that keeps writers moving:
+ * 1. indexes, CONCURRENTLY (no write lock), before the foreign keys that use them;
+ * 2. renames, then every CHECK and FK added NOT VALID, each in its own short
+ *    transaction under lock_timeout (catalog-only, milliseconds of lock);
+ * 3. one VALIDATE per table for all its new constraints: a single scan under
+ *    SHARE UPDATE EXCLUSIVE, which writers do not wait for.
+ */
+export function renderPostgres(changes: readonly Change[], _catalog: Catalog, options: RenderOptions = {}): Step[] {
+  const indexSteps: Draft[] = [];
+  const renameSteps: Draft[] = [];
+  const constraintSteps: Draft[] = [];
+  const toValidate = new Map<string, { table: TableRef; names: string[]; parents: TableRef[] }>();
+  const validateLater = (table: TableRef, name: string, parent?: TableRef) => {
+    if (options.skipValidation?.has(name)) return;
+    const key = qualifiedName(table);
+    const entry = toValidate.get(key) ?? { table, names: [], parents: [] };
+    entry.names.push(name);
+    if (parent && !entry.parents.some((p) => sameTable(p, parent))) entry.parents.push(parent);
+    toValidate.set(key, entry);
+  };
+
+  for (const change of changes) {
+    switch (change.kind) {
+      case 'create_index':
+        indexSteps.push(createIndexStep(change.desired));
+        break;
+      case 'replace_index':
+        indexSteps.push(replaceIndexStep(change.desired, change.current));
+        break;
+      case 'rename_index':
+        renameSteps.push(renameIndexStep(change.desired, change.current));
+        break;
+      case 'rename_foreign_key':
+        renameSteps.push(renameConstraintStep(change.table, change.current.name, change.desired.name));
+        break;
+      case 'add_check':
+        constraintSteps.push(addCheckStep(change.desired));
+        validateLater(change.table, change.desired.name);
+        break;
+      case 'replace_check':
+        constraintSteps.push(replaceCheckStep(change.desired, change.current));
+        validateLater(change.table, change.desired.name);
+        break;
+      case 'validate_check':
+        validateLater(change.table, change.desired.name);
+        break;
+      case 'add_foreign_key':
+        constraintSteps.push(addForeignKeyStep(change.desired));
+        validateLater(change.table, change.desired.name, change.desired.refTable);
+        break;
+      case 'replace_foreign_key':
+        constraintSteps.push(replaceForeignKeyStep(change.desired, change.current));
+        validateLater(change.table, change.desired.name, change.desired.refTable);
+        break;
+      case 'validate_foreign_key':
+        validateLater(change.table, change.desired.name, change.desired.refTable);
+        break;
+      default: {
+        const never: never = change;
+        throw new Error(`unhandled change ${JSON.stringify(never)}`);
+      }
+    }
+  }
+  const validateSteps = [...toValidate.values()].map((v) => validateStep(v.table, v.names, v.parents));
+  return [...indexSteps, ...renameSteps, ...constraintSteps, ...validateSteps].map((s, i) => ({ id: i + 1, ...s }));
+}
+
+const ms = 'for milliseconds: catalog only, no scan';
+
+function step(
+  action: StepAction,
+  table: TableRef,
+  name: string,
+  fields: Omit<Draft, 'action' | 'table' | 'name' | 'objects'> & { objects?: readonly string[] },
+): Draft {
+  return { action, table: qualifiedName(table), name, objects: fields.objects ?? [name], ...fields };
+}
+
+function createIndexStep(ix: Index): Draft {
+  return step('create_index', ix.table, ix.name, {
+    reason: 'index in manifest, missing from database',
+    sql: [createIndexSql(ix.name, quoteTable(ix.table), ix, true)],
+    inverse: [dropIndexSql(ix)],
+    transactional: false,
+    lockTimeout: false,
+    lock: `SHARE UPDATE EXCLUSIVE on ${qualifiedName(ix.table)} while the index builds: reads and writes continue`,
+    hazards: ['INDEX_BUILD'],
+    after: describeIndex(ix),
+  });
+}
+
+function replaceIndexStep(ix: Index, current: Index): Draft {
+  const table = quoteTable(ix.table);
+  const lock = `SHARE UPDATE EXCLUSIVE on ${qualifiedName(ix.table)} while the index builds: reads and writes continue`;
+  if (!current.valid) {
+    // A failed CREATE INDEX CONCURRENTLY left an INVALID index: it enforces nothing, drop and build again.
+    return step('replace_index', ix.table, ix.name, {
+      reason: 'index is INVALID (a concurrent build failed): drop and build again',
+      sql: [dropIndexSql(current), createIndexSql(ix.name, table, ix, true)],
+      inverse: [dropIndexSql(ix)],
+      transactional: false,
+      lockTimeout: false,
+      lock,
+      hazards: ['INDEX_BUILD', 'INDEX_DROPPED'],
+      before: `${describeIndex(current)} (INVALID)`,
+      after: describeIndex(ix),
+    });
+  }
+  // Build the new one beside the old, then swap names: the table never lacks the index.
+  const scratch = scratchName(ix.name);
+  const swap = (from: Index, to: Index) => [
+    createIndexSql(scratch, table, to, true),
+    dropIndexSql(from),
+    `ALTER INDEX ${quoteIdent(ix.table.schema)}.${quoteIdent(scratch)} RENAME TO ${quoteIdent(ix.name)}`,
+  ];
+  return step('replace_index', ix.table, ix.name, {
+    reason: 'index definition differs from manifest',
+    sql: swap(current, ix),
+    inverse: swap(ix, current),
+    transactional: false,
+    lockTimeout: false,
+    lock,
+    hazards: ['INDEX_BUILD', 'INDEX_DROPPED'],
+    before: describeIndex(current),
+    after: describeIndex(ix),
+  });
+}
+
+function renameIndexStep(ix: Index, current: Index): Draft {
+  const rename = (from: string, to: string) =>
+    `ALTER INDEX ${quoteIdent(ix.table.schema)}.${quoteIdent(from)} RENAME TO ${quoteIdent(to)}`;
+  return step('rename_index', ix.table, ix.name, {
+    reason: `same index exists as ${current.name}`,
+    sql: [rename(current.name, ix.name)],
+    inverse: [rename(ix.name, current.name)],
+    transactional: true,
+    lockTimeout: true,
+    lock: `SHARE UPDATE EXCLUSIVE on index ${current.name}, ${ms}`,
+    hazards: [],
+    before: current.name,
+    after: ix.name,
+  });
+}
+
+function renameConstraintStep(table: TableRef, from: string, to: string): Draft {
+  const rename = (a: string, b: string) =>
+    `ALTER TABLE ${quoteTable(table)} RENAME CONSTRAINT ${quoteIdent(a)} TO ${quoteIdent(b)}`;
+  return step('rename_foreign_key', table, to, {
+    reason: `same foreign key exists as ${from}`,
+    sql: [rename(from, to)],
+    inverse: [rename(to, from)],
+    transactional: true,
+    lockTimeout: true,
+    lock: `ACCESS EXCLUSIVE on ${qualifiedName(table)}, ${ms}`,
+    hazards: ['ACQUIRES_ACCESS_EXCLUSIVE_LOCK'],
+    before: from,
+    after: to,
+  });
+}
+
+function addCheckStep(ck: Check): Draft {
+  const table = quoteTable(ck.table);
+  return step('add_check', ck.table, ck.name, {
+    reason: 'CHECK in manifest, missing from database',
+    sql: [`ALTER TABLE ${table} ADD CONSTRAINT ${quoteIdent(ck.name)} CHECK (${ck.expr}) NOT VALID`],
+    inverse: [`ALTER TABLE ${table} DROP CONSTRAINT IF EXISTS ${quoteIdent(ck.name)}`],
+    transactional: true,
+    lockTimeout: true,
+    lock: `ACCESS EXCLUSIVE on ${qualifiedName(ck.table)}, ${ms} (NOT VALID; validated in a later step)`,
+    hazards: ['ACQUIRES_ACCESS_EXCLUSIVE_LOCK'],
+    after: `CHECK (${ck.expr})`,
+  });
+}
+
+function replaceCheckStep(ck: Check, current: Check): Draft {
+  const table = quoteTable(ck.table);
+  const swap = (c: Check) =>
+    `ALTER TABLE ${table} DROP CONSTRAINT IF EXISTS ${quoteIdent(c.name)}, ADD CONSTRAINT ${quoteIdent(c.name)} CHECK (${c.expr}) NOT VALID`;
+  return step('replace_check', ck.table, ck.name, {
+    reason: 'CHECK expression differs from manifest',
+    sql: [swap(ck)],
+    inverse: [swap(current), ...(current.validated ? [validateSql(ck.table, [current.name])] : [])],
+    transactional: true,
+    lockTimeout: true,
+    lock: `ACCESS EXCLUSIVE on ${qualifiedName(ck.table)}, ${ms} (old and new swapped in one statement)`,
+    hazards: ['ACQUIRES_ACCESS_EXCLUSIVE_LOCK'],
+    before: `CHECK (${current.expr})`,
+    after: `CHECK (${ck.expr})`,
+  });
+}
+
+function addForeignKeyStep(fk: ForeignKey): Draft {
+  return step('add_foreign_key', fk.table, fk.name, {
+    reason: 'foreign key in manifest, missing from database',
+    sql: [
+      ...lockParentsFirst([fk.refTable], fk.table, 'SHARE ROW EXCLUSIVE'),
+      `ALTER TABLE ${quoteTable(fk.table)} ADD ${foreignKeyClause(fk)} NOT VALID`,
+    ],
+    inverse: [
+      ...lockParentsFirst([fk.refTable], fk.table, 'ACCESS EXCLUSIVE'),
+      `ALTER TABLE ${quoteTable(fk.table)} DROP CONSTRAINT IF EXISTS ${quoteIdent(fk.name)}`,
+    ],
+    transactional: true,
+    lockTimeout: true,
+    lock: `SHARE ROW EXCLUSIVE on ${qualifiedName(fk.refTable)} then ${qualifiedName(fk.table)}, ${ms} (NOT VALID)`,
+    hazards: ['ACQUIRES_SHARE_ROW_EXCLUSIVE_LOCK'],
+    after: describeForeignKey(fk),
+  });
+}
+
+function replaceForeignKeyStep(fk: ForeignKey, current: ForeignKey): Draft {
+  const table = quoteTable(fk.table);
+  const parents = sameTable(fk.refTable, current.refTable) ? [fk.refTable] : [fk.refTable, current.refTable];
+  // One ALTER drops the old and adds the new: the rule is never absent, not even for a moment.
+  const swap = (from: ForeignKey, to: ForeignKey) =>
+    `ALTER TABLE ${table} DROP CONSTRAINT IF EXISTS ${quoteIdent(from.name)}, ADD ${foreignKeyClause(to)} NOT VALID`;
+  const actionsChange = current.onDelete !== fk.onDelete || current.onUpdate !== fk.onUpdate;
+  return step('replace_foreign_key', fk.table, fk.name, {
+    reason:
+      current.name === fk.name
+        ? 'foreign key definition differs from manifest'
+        : `replaces ${current.name} (${describeActions(current)}) with ${describeActions(fk)}`,
+    objects: current.name === fk.name ? [fk.name] : [fk.name, current.name],
+    sql: [...lockParentsFirst(parents, fk.table, 'ACCESS EXCLUSIVE'), swap(current, fk)],
+    inverse: [
+      ...lockParentsFirst(parents, fk.table, 'ACCESS EXCLUSIVE'),
+      swap(fk, current),
+      ...(current.validated ? [validateSql(fk.table, [current.name])] : []),
+    ],
+    transactional: true,
+    lockTimeout: true,
+    lock:
+      `ACCESS EXCLUSIVE on ${parents.map(qualifiedName).join(', ')} then ${qualifiedName(fk.table)}, ${ms}; ` +
+      'parent first, the order the application takes them, so the two cannot deadlock',
+    hazards: ['ACQUIRES_ACCESS_EXCLUSIVE_LOCK', ...(actionsChange ? (['CHANGES_DELETE_BEHAVIOUR'] as Hazard[]) : [])],
+    before: describeForeignKey(current),
+    after: describeForeignKey(fk),
+  });
+}
+
+function validateStep(table: TableRef, names: readonly string[], parents: readonly TableRef[]): Draft {
+  const parentLocks = parents.filter((p) => !sameTable(p, table)).map(qualifiedName);
+  return step('validate_constraint', table, names.join(', '), {
+    objects: names,
+    reason: `check existing rows against ${names.length} constraint(s) in one scan`,
+    sql: [validateSql(table, names)],
+    inverse: [],
+    transactional: true,
+    lockTimeout: false,
+    lock:
+      `SHARE UPDATE EXCLUSIVE on ${qualifiedName(table)} for the scan: reads and writes continue` +
+      (parentLocks.length ? `; ROW SHARE on ${parentLocks.join(', ')}` : ''),
+    hazards: ['TABLE_SCAN'],
+  });
+}
+
+export function validateSql(table: TableRef, names: readonly string[]): string {
+  return `ALTER TABLE ${quoteTable(table)} ${names.map((n) => `VALIDATE CONSTRAINT ${quoteIdent(n)}`).join(', ')}`;
+}
+
+/** Statements that scan under a weak lock: run in their own transaction, without lock_timeout. */
+export function isValidation(statement: string): boolean {
+  return /^ALTER TABLE \S+ VALIDATE CONSTRAINT /.test(statement);
+}
+
+function lockParentsFirst(parents: readonly TableRef[], child: TableRef, mode: string): string[] {
+  const others = parents.filter((p) => !sameTable(p, child));
+  if (others.length === 0) return [];
+  return [`LOCK TABLE ${others.map((p) => `ONLY ${quoteTable(p)}`).join(', ')} IN ${mode} MODE`];
+}
+
+function dropIndexSql(ix: Index): string {
+  return `DROP INDEX CONCURRENTLY IF EXISTS ${quoteIdent(ix.table.schema)}.${quoteIdent(ix.name)}`;
+}
+
+function scratchName(name: string): string {
+  const suffix = '_sd_new';
+  let base = name;
+  while (Buffer.byteLength(base + suffix) > 63) base = base.slice(0, -1);
+  return base + suffix;
+}
+
+export function foreignKeyClause(fk: ForeignKey): string {
+  const parts = [
+    `CONSTRAINT ${quoteIdent(fk.name)} FOREIGN KEY (${quoteColumns(fk.columns)})`,
+    `REFERENCES ${quoteTable(fk.refTable)}${fk.refColumns.length ? ` (${quoteColumns(fk.refColumns)})` : ''}`,
+  ];
+  if (fk.match === 'full') parts.push('MATCH FULL');
+  if (fk.onUpdate !== 'no action') parts.push(`ON UPDATE ${fk.onUpdate.toUpperCase()}`);
+  if (fk.onDelete !== 'no action') parts.push(`ON DELETE ${fk.onDelete.toUpperCase()}`);
+  if (fk.deferrable) parts.push(fk.initiallyDeferred ? 'DEFERRABLE INITIALLY DEFERRED' : 'DEFERRABLE');
+  return parts.join(' ');
+}
+
+function describeActions(fk: ForeignKey): string {
+  return `on delete ${fk.onDelete}, on update ${fk.onUpdate}${fk.deferrable ? ', deferrable' : ''}`;
+}
+
+function describeForeignKey(fk: ForeignKey): string {
+  return foreignKeyClause(fk);
+}
+
+function describeIndex(ix: Index): string {
+  return createIndexSql(ix.name, quoteTable(ix.table), ix);
+}

@@ -1,0 +1,51 @@
+import type { Step } from '../../plan/types.js';
+import { isValidation } from './render.js';
+
+/**
+ * A script that `psql -v ON_ERROR_STOP=1 -f` runs to the same end state as
+ * apply: each step in its own transaction, write-blocking ones under
+ * lock_timeout, scans in a transaction of their own, CONCURRENTLY outside any.
+ */
+export function postgresScript(
+  steps: readonly Step[],
+  direction: 'forward' | 'inverse',
+  header: readonly string[],
+  lockTimeoutMs: number,
+): string {
+  const out: string[] = header.map((h) => `-- ${h}`);
+  const ordered = direction === 'forward' ? steps : [...steps].reverse();
+  const runnable = ordered.filter((s) => (direction === 'forward' ? s.sql : s.inverse).length > 0);
+  if (runnable.length === 0) {
+    out.push('-- nothing to do: the database matches the manifest');
+    return out.join('\n') + '\n';
+  }
+  out.push('');
+  runnable.forEach((step, i) => {
+    const statements = direction === 'forward' ? step.sql : step.inverse;
+    out.push(...describe(step, i + 1, runnable.length, direction));
+    if (!step.transactional) {
+      out.push(...statements.map((s) => `${s};`));
+    } else {
+      const locking = statements.filter((s) => !isValidation(s));
+      const scans = statements.filter(isValidation);
+      if (locking.length > 0) {
+        out.push('BEGIN;');
+        if (step.lockTimeout) out.push(`SET LOCAL lock_timeout = '${lockTimeoutMs}ms';`);
+        out.push(...locking.map((s) => `${s};`), 'COMMIT;');
+      }
+      if (scans.length > 0) out.push('BEGIN;', ...scans.map((s) => `${s};`), 'COMMIT;');
+    }
+    out.push('');
+  });
+  return out.join('\n');
+}
+
+function describe(step: Step, i: number, n: number, direction: 'forward' | 'inverse'): string[] {
+  const what = direction === 'forward' ? step.action : `undo ${step.action}`;
+  const lines = [`-- [${i}/${n}] ${what} ${step.name} on ${step.table}`];
+  if (direction === 'forward') {
+    lines.push(`--   why:  ${step.reason}`, `--   lock: ${step.lock}`);
+    if (step.hazards.length) lines.push(`--   hazards: ${step.hazards.join(', ')}`);
+  }
+  return lines;
+}

@@ -1,0 +1,47 @@
+import { SchemaDiffError } from '../errors.js';
+import type { Catalog, DesiredTable, Table, TableRef } from '../schema/types.js';
+import { findTable, qualifiedName } from '../schema/types.js';
+import { didYouMean } from '../schema/names.js';
+
+/**
+ * Names the manifest uses that the database does not have: every unknown
+ * table and column, one line each, before any plan is made.
+ */
+export function checkAgainstCatalog(desired: readonly DesiredTable[], catalog: Catalog): void {
+  const problems: string[] = [];
+  const tableNames = catalog.tables.map((t) => t.ref.name);
+  const tableOr = (ref: TableRef, path: string): Table | undefined => {
+    const t = findTable(catalog, ref);
+    if (!t) problems.push(`${path}: table ${qualifiedName(ref)} does not exist${didYouMean(ref.name, tableNames)}`);
+    return t;
+  };
+  const columnsExist = (t: Table, columns: readonly string[], path: string) => {
+    const names = t.columns.map((c) => c.name);
+    columns.forEach((c, i) => {
+      if (!names.includes(c)) {
+        problems.push(`${path}[${i}]: unknown column "${c}" in table ${qualifiedName(t.ref)}${didYouMean(c, names)}`);
+      }
+    });
+  };
+  for (const want of desired) {
+    const t = tableOr(want.ref, want.path);
+    if (!t) continue;
+    for (const fk of want.foreignKeys) {
+      columnsExist(t, fk.columns, `${fk.path}.columns`);
+      const parent = tableOr(fk.refTable, `${fk.path}.references.table`);
+      if (parent) columnsExist(parent, fk.refColumns, `${fk.path}.references.columns`);
+    }
+    for (const ix of want.indexes) {
+      const names = t.columns.map((c) => c.name);
+      ix.keys.forEach((k, i) => {
+        if ('column' in k && !names.includes(k.column)) {
+          problems.push(`${ix.path}.columns[${i}]: unknown column "${k.column}" in table ${qualifiedName(t.ref)}${didYouMean(k.column, names)}`);
+        }
+      });
+    }
+  }
+  if (problems.length > 0) {
+    const head = problems.length === 1 ? problems[0] : `${problems.length} unknown names: ${problems[0]} …`;
+    throw new SchemaDiffError('catalog', `manifest ${head}`, problems);
+  }
+}

@@ -1,0 +1,158 @@
+import type {
+  Catalog,
+  DesiredCheck,
+  DesiredForeignKey,
+  DesiredIndex,
+  DesiredTable,
+  ForeignKey,
+  Index,
+  IndexKey,
+  Table,
+} from '../schema/types.js';
+import { findTable, freeze, sameTable } from '../schema/types.js';
+import type { Change, Diff, Unmanaged } from './changes.js';
+
+/**
+ * Compares the desired state (already normalized by the dialect) with the
+ * catalog. Pure: both sides are plain data, expressions are compared as the
+ * database prints them. CHECKs are matched by name; foreign keys and indexes
+ * by structure, so a renamed or re-actioned object is replaced, never doubled.
+ */
+export function diffSchemas(desired: readonly DesiredTable[], catalog: Catalog): Diff {
+  const changes: Change[] = [];
+  const unmanaged: Unmanaged[] = [];
+  for (const want of desired) {
+    const live = findTable(catalog, want.ref);
+    if (!live) continue; // reported earlier as an unknown table
+    const usedChecks = diffChecks(want.checks, live, changes);
+    const usedFks = diffForeignKeys(want.foreignKeys, live, changes);
+    const usedIndexes = diffIndexes(want.indexes, live, changes);
+    unmanaged.push(...unmanagedOf(live, usedChecks, usedFks, usedIndexes));
+  }
+  return freeze({ changes, unmanaged });
+}
+
+function diffChecks(wanted: readonly DesiredCheck[], live: Table, changes: Change[]): Set<string> {
+  const used = new Set<string>();
+  for (const desired of wanted) {
+    const current = live.checks.find((c) => c.name === desired.name);
+    const table = live.ref;
+    if (!current) changes.push({ kind: 'add_check', table, desired });
+    else if (current.expr !== desired.expr) changes.push({ kind: 'replace_check', table, desired, current });
+    else if (!current.validated) changes.push({ kind: 'validate_check', table, desired, current });
+    if (current) used.add(current.name);
+  }
+  return used;
+}
+
+export function sameForeignKeyShape(a: ForeignKey, b: ForeignKey, pk: readonly string[] = []): boolean {
+  const refA = a.refColumns.length ? a.refColumns : pk;
+  const refB = b.refColumns.length ? b.refColumns : pk;
+  return sameTable(a.refTable, b.refTable) && sameList(a.columns, b.columns) && sameList(refA, refB);
+}
+
+export function sameForeignKeyBehaviour(a: ForeignKey, b: ForeignKey): boolean {
+  return (
+    a.onDelete === b.onDelete &&
+    a.onUpdate === b.onUpdate &&
+    a.deferrable === b.deferrable &&
+    a.initiallyDeferred === b.initiallyDeferred &&
+    a.match === b.match
+  );
+}
+
+function diffForeignKeys(wanted: readonly DesiredForeignKey[], live: Table, changes: Change[]): Set<string> {
+  const used = new Set<string>();
+  for (const desired of wanted) {
+    const candidates = live.foreignKeys.filter((fk) => !used.has(fk.name) && sameForeignKeyShape(fk, desired));
+    const current =
+      candidates.find((fk) => fk.name === desired.name) ??
+      candidates.find((fk) => sameForeignKeyBehaviour(fk, desired)) ??
+      candidates[0] ??
+      // same name, other shape: the manifest redefines it
+      live.foreignKeys.find((fk) => !used.has(fk.name) && fk.name === desired.name);
+    const table = live.ref;
+    if (!current) {
+      changes.push({ kind: 'add_foreign_key', table, desired });
+      continue;
+    }
+    used.add(current.name);
+    if (!sameForeignKeyShape(current, desired) || !sameForeignKeyBehaviour(current, desired)) {
+      changes.push({ kind: 'replace_foreign_key', table, desired, current });
+    } else if (current.name !== desired.name) {
+      changes.push({ kind: 'rename_foreign_key', table, desired, current });
+    } else if (!current.validated) {
+      changes.push({ kind: 'validate_foreign_key', table, desired, current });
+    }
+  }
+  return used;
+}
+
+export function sameIndexShape(a: Index, b: Index): boolean {
+  return (
+    a.unique === b.unique &&
+    a.method === b.method &&
+    (a.where ?? null) === (b.where ?? null) &&
+    a.keys.length === b.keys.length &&
+    a.keys.every((k, i) => sameKey(k, b.keys[i]))
+  );
+}
+
+function sameKey(a: IndexKey, b: IndexKey): boolean {
+  if ('column' in a && 'column' in b) return a.column === b.column;
+  if ('expr' in a && 'expr' in b) return a.expr === b.expr;
+  return false;
+}
+
+function diffIndexes(wanted: readonly DesiredIndex[], live: Table, changes: Change[]): Set<string> {
+  const used = new Set<string>();
+  const ours = live.indexes.filter((ix) => !ix.constraintBacked);
+  for (const desired of wanted) {
+    const table = live.ref;
+    const sameName = ours.find((ix) => ix.name === desired.name);
+    const twin =
+      sameName && sameName.valid && sameIndexShape(sameName, desired)
+        ? sameName
+        : ours.find((ix) => ix.valid && !used.has(ix.name) && ix.name !== desired.name && sameIndexShape(ix, desired));
+    if (twin && twin.name === desired.name) {
+      used.add(twin.name);
+    } else if (twin && !sameName) {
+      used.add(twin.name);
+      changes.push({ kind: 'rename_index', table, desired, current: twin });
+    } else if (sameName) {
+      // other shape, or INVALID after a failed concurrent build: rebuild it
+      used.add(sameName.name);
+      changes.push({ kind: 'replace_index', table, desired, current: sameName });
+    } else {
+      changes.push({ kind: 'create_index', table, desired });
+    }
+  }
+  return used;
+}
+
+function unmanagedOf(live: Table, checks: Set<string>, fks: Set<string>, indexes: Set<string>): Unmanaged[] {
+  const table = live.ref;
+  return [
+    ...live.checks.filter((c) => !checks.has(c.name)).map((c) => ({ kind: 'check' as const, table, name: c.name, definition: `CHECK (${c.expr})` })),
+    ...live.foreignKeys
+      .filter((f) => !fks.has(f.name))
+      .map((f) => ({
+        kind: 'foreign_key' as const,
+        table,
+        name: f.name,
+        definition: `(${f.columns.join(', ')}) → ${f.refTable.name}(${f.refColumns.join(', ')}) on delete ${f.onDelete}`,
+      })),
+    ...live.indexes
+      .filter((i) => !i.constraintBacked && !indexes.has(i.name))
+      .map((i) => ({
+        kind: 'index' as const,
+        table,
+        name: i.name,
+        definition: `${i.unique ? 'unique ' : ''}(${i.keys.map((k) => ('column' in k ? k.column : k.expr)).join(', ')})${i.where ? ` where ${i.where}` : ''}`,
+      })),
+  ];
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}

@@ -1,0 +1,80 @@
+import type {
+  DesiredCheck,
+  DesiredForeignKey,
+  DesiredIndex,
+  DesiredTable,
+  DialectName,
+  IndexKey,
+  TableRef,
+} from '../schema/types.js';
+import { freeze } from '../schema/types.js';
+import { formatPath } from './path.js';
+import type { LoadedManifest } from './types.js';
+
+/** A table key is `table` or `schema.table`. */
+export function splitTableKey(key: string): { schema?: string; name: string } {
+  const dot = key.indexOf('.');
+  return dot > 0 ? { schema: key.slice(0, dot), name: key.slice(dot + 1) } : { name: key };
+}
+
+export interface ResolveOptions {
+  dialect: DialectName;
+  /** The dialect's default schema: public on PostgreSQL, main on SQLite. */
+  defaultSchema: string;
+  /** Whether the dialect has schemas at all (SQLite: every table lives in main). */
+  hasSchemas: boolean;
+}
+
+/** The manifest's desired state for one dialect, as the plain data the differ compares. */
+export function resolveManifest(m: LoadedManifest, opts: ResolveOptions): readonly DesiredTable[] {
+  const refOf = (key: string, explicitSchema?: string): TableRef => {
+    const { schema, name } = splitTableKey(key);
+    if (!opts.hasSchemas) return { schema: opts.defaultSchema, name };
+    return { schema: explicitSchema ?? schema ?? m.schema ?? opts.defaultSchema, name };
+  };
+  const tables = Object.entries(m.tables).flatMap(([key, spec]) => {
+    if (!spec) return [];
+    const ref = refOf(key, spec.schema);
+    const path = formatPath(['tables', key]);
+    const checks: DesiredCheck[] = (spec.checks ?? []).map((c, i) => ({
+      name: c.name,
+      table: ref,
+      expr: c.dialects?.[opts.dialect] ?? c.expr,
+      validated: true,
+      description: c.description,
+      severity: c.severity ?? 'critical',
+      path: `${path}.checks[${i}]`,
+    }));
+    const foreignKeys: DesiredForeignKey[] = (spec.foreignKeys ?? []).map((fk, i) => ({
+      name: fk.name,
+      table: ref,
+      columns: [...fk.columns],
+      refTable: refOf(fk.references.table),
+      refColumns: [...fk.references.columns],
+      onDelete: fk.onDelete ?? 'no action',
+      onUpdate: fk.onUpdate ?? 'no action',
+      deferrable: fk.deferrable ?? fk.initiallyDeferred ?? false,
+      initiallyDeferred: fk.initiallyDeferred ?? false,
+      match: 'simple',
+      validated: true,
+      description: fk.description,
+      severity: fk.severity ?? 'critical',
+      path: `${path}.foreignKeys[${i}]`,
+    }));
+    const indexes: DesiredIndex[] = (spec.indexes ?? []).map((ix, i) => ({
+      name: ix.name,
+      table: ref,
+      keys: ix.columns.map((c): IndexKey => (typeof c === 'string' ? { column: c } : { expr: c.expr })),
+      unique: ix.unique ?? false,
+      where: ix.where ?? null,
+      method: ix.method ?? 'btree',
+      valid: true,
+      constraintBacked: false,
+      description: ix.description,
+      severity: ix.severity ?? 'critical',
+      path: `${path}.indexes[${i}]`,
+    }));
+    return [{ ref, path, checks, foreignKeys, indexes }];
+  });
+  return freeze(tables);
+}

@@ -1,0 +1,75 @@
+import type { FkAction, Severity } from '../schema/types.js';
+
+/**
+ * The manifest as a user writes it. When a Kysely-style database type is given
+ * (`defineManifest<DB>(...)`, as kysely-codegen generates), table and column
+ * names are checked by the compiler; without one, any string is accepted.
+ */
+export type AnyDB = Record<string, Record<string, unknown>>;
+
+export type TableName<DB> = keyof DB & string;
+export type ColumnName<DB, T extends keyof DB> = keyof DB[T] & string;
+
+export interface CheckSpec {
+  /** Constraint name, unique within its table. */
+  name: string;
+  /** The boolean SQL expression, as in CHECK ( ... ). */
+  expr: string;
+  /** Per-dialect replacements for `expr`, where the dialects' SQL differs. */
+  dialects?: { postgres?: string; sqlite?: string };
+  description?: string;
+  /** `critical` (default) violations make `validate` exit 2; `warning` ones are reported only. */
+  severity?: Severity;
+}
+
+/** Where a foreign key points: one member of this union per table of DB. */
+export type ReferenceSpec<DB> = {
+  [R in TableName<DB>]: { table: R; columns: ColumnName<DB, R>[] };
+}[TableName<DB>];
+
+export interface ForeignKeySpec<DB, T extends keyof DB> {
+  name: string;
+  columns: ColumnName<DB, T>[];
+  references: ReferenceSpec<DB>;
+  onDelete?: FkAction;
+  onUpdate?: FkAction;
+  deferrable?: boolean;
+  initiallyDeferred?: boolean;
+  description?: string;
+  severity?: Severity;
+}
+
+/** An index key: a column name, or an SQL expression. */
+export type IndexKeySpec<DB, T extends keyof DB> = ColumnName<DB, T> | { expr: string };
+
+export interface IndexSpec<DB, T extends keyof DB> {
+  /** Index name, unique within its schema (PostgreSQL) or database (SQLite). */
+  name: string;
+  columns: IndexKeySpec<DB, T>[];
+  unique?: boolean;
+  /** Partial index predicate, as in WHERE ( ... ). */
+  where?: string;
+  /** Access method (PostgreSQL), default btree. */
+  method?: string;
+  description?: string;
+  severity?: Severity;
+}
+
+export interface TableSpec<DB, T extends keyof DB> {
+  /** PostgreSQL schema; default the manifest's `schema`, else `public`. A key `schema.table` says the same. */
+  schema?: string;
+  checks?: CheckSpec[];
+  foreignKeys?: ForeignKeySpec<DB, T>[];
+  indexes?: IndexSpec<DB, T>[];
+}
+
+export interface Manifest<DB = AnyDB> {
+  version?: 1;
+  name?: string;
+  /** Default PostgreSQL schema for tables without one (default `public`). */
+  schema?: string;
+  tables: { [T in TableName<DB>]?: TableSpec<DB, T> };
+}
+
+/** The manifest once loaded and checked: table and column names are plain strings. */
+export type LoadedManifest = Manifest<AnyDB>;

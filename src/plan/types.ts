@@ -1,0 +1,68 @@
+import type { DialectName } from '../schema/types.js';
+import type { Unmanaged } from '../diff/changes.js';
+
+export type StepAction =
+  | 'add_check'
+  | 'replace_check'
+  | 'add_foreign_key'
+  | 'replace_foreign_key'
+  | 'rename_foreign_key'
+  | 'validate_constraint'
+  | 'create_index'
+  | 'replace_index'
+  | 'rename_index'
+  | 'drop_index'
+  | 'rebuild_table';
+
+/** Risks a reviewer should see, in the spirit of pg-schema-diff's hazards. */
+export type Hazard =
+  | 'ACQUIRES_ACCESS_EXCLUSIVE_LOCK'
+  | 'ACQUIRES_SHARE_ROW_EXCLUSIVE_LOCK'
+  | 'ACQUIRES_SHARE_UPDATE_EXCLUSIVE_LOCK'
+  | 'TABLE_SCAN'
+  | 'INDEX_BUILD'
+  | 'INDEX_DROPPED'
+  | 'TABLE_REBUILD'
+  | 'CHANGES_DELETE_BEHAVIOUR';
+
+/**
+ * One unit of work: statements that run together, and the statements that
+ * undo them. A step is either fully applied or not at all.
+ */
+export interface Step {
+  readonly id: number;
+  readonly action: StepAction;
+  /** schema.table */
+  readonly table: string;
+  /** The object the step creates or changes (for a validate step, the constraints, comma-separated). */
+  readonly name: string;
+  /** Manifest object names this step concerns (rollback --constraint finds steps by these). */
+  readonly objects: readonly string[];
+  /** Why the step is needed, in words. */
+  readonly reason: string;
+  readonly sql: readonly string[];
+  readonly inverse: readonly string[];
+  /** false for statements that cannot run in a transaction block (CREATE INDEX CONCURRENTLY). */
+  readonly transactional: boolean;
+  /** true when the step blocks writers while it waits for its lock: run under lock_timeout with retries. */
+  readonly lockTimeout: boolean;
+  /** The lock it takes, on what, and for how long, in words. */
+  readonly lock: string;
+  readonly hazards: readonly Hazard[];
+  /** Definitions before and after, for replaced objects (shown as a diff in text output). */
+  readonly before?: string;
+  readonly after?: string;
+}
+
+export interface Plan {
+  readonly version: 1;
+  readonly dialect: DialectName;
+  /** The database, without password. */
+  readonly target: string;
+  readonly manifest: string;
+  /** sha256 of the catalog objects the plan depends on. */
+  readonly fingerprint: string;
+  readonly createdAt: string;
+  readonly steps: readonly Step[];
+  readonly unmanaged: readonly Unmanaged[];
+}

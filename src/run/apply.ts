@@ -1,0 +1,90 @@
+import type { Dialect, ExecuteEvents, ViolationCount } from '../dialect/dialect.js';
+import { SchemaDiffError } from '../errors.js';
+import type { LoadedManifest } from '../manifest/types.js';
+import type { Plan } from '../plan/types.js';
+import { qualifiedName } from '../schema/types.js';
+import { preparePlan, type Prepared } from './prepare.js';
+import { targetsOfChanges } from './targets.js';
+
+export interface ApplyOptions {
+  readonly manifestPath: string;
+  /** A plan saved by `plan --out`: refused if the database changed since. */
+  readonly savedPlan?: Plan;
+  readonly lockTimeoutMs: number;
+  readonly lockRetries: number;
+  readonly retryBudgetMs: number;
+  /** How long to wait for another apply to finish. */
+  readonly lockWaitMs: number;
+  /** Add violated constraints NOT VALID instead of refusing. */
+  readonly allowNotValid: boolean;
+  /** Asked once the final plan is known; false refuses. */
+  readonly confirm: (plan: Plan) => Promise<boolean>;
+  readonly events?: ExecuteEvents & { notice?(message: string): void };
+}
+
+export interface ApplyResult {
+  readonly plan: Plan;
+  readonly runId: number | null;
+  /** Constraints left NOT VALID because existing rows break them (--allow-not-valid). */
+  readonly leftNotValid: readonly string[];
+}
+
+/**
+ * apply: take the advisory lock, plan against the catalog as it is now (so a
+ * concurrent apply that finished first is seen), refuse on violating rows,
+ * confirm, then run every step with its safety discipline, journaled.
+ */
+export async function applyManifest(dialect: Dialect, manifest: LoadedManifest, options: ApplyOptions): Promise<ApplyResult> {
+  const release = await dialect.lock(options.lockWaitMs);
+  try {
+    const prepared = await preparePlan(dialect, manifest, options.manifestPath);
+    if (options.savedPlan && options.savedPlan.fingerprint !== prepared.plan.fingerprint) {
+      throw new SchemaDiffError(
+        'refused',
+        `the database changed since the plan was made (plan ${options.savedPlan.fingerprint.slice(0, 19)}…, now ${prepared.plan.fingerprint.slice(0, 19)}…); run plan again`,
+      );
+    }
+    if (prepared.plan.steps.length === 0) return { plan: prepared.plan, runId: null, leftNotValid: [] };
+    const { plan, leftNotValid } = await refuseOnViolations(dialect, prepared, options);
+    if (!(await options.confirm(plan))) {
+      throw new SchemaDiffError('refused', 'apply not confirmed; nothing was changed');
+    }
+    const runId = await dialect.startRun('apply', options.manifestPath, plan.fingerprint);
+    try {
+      await dialect.execute(plan.steps, { runId }, options);
+      await dialect.finishRun(runId, 'done');
+    } catch (e) {
+      await dialect.finishRun(runId, 'failed').catch(() => {});
+      throw e;
+    }
+    return { plan, runId, leftNotValid };
+  } finally {
+    await release().catch(() => {});
+  }
+}
+
+async function refuseOnViolations(dialect: Dialect, prepared: Prepared, options: ApplyOptions) {
+  const targets = targetsOfChanges(prepared.diff.changes);
+  if (targets.length === 0) return { plan: prepared.plan, leftNotValid: [] };
+  options.events?.notice?.(`checking existing rows against ${targets.length} constraint(s) before changing anything`);
+  const counts = await dialect.countViolations(targets, { samples: 0, jobs: 2 });
+  const bad = counts.filter((c) => c.violations > 0 || c.error);
+  if (bad.length === 0) return { plan: prepared.plan, leftNotValid: [] };
+  const blocking = bad.filter((c) => !options.allowNotValid || c.kind === 'unique' || c.error);
+  if (blocking.length > 0) {
+    throw new SchemaDiffError(
+      'refused',
+      `existing rows violate ${blocking.length} constraint(s): ${blocking.map(describe).join(', ')}; nothing was changed (see schema-diff validate${blocking.some((c) => c.kind !== 'unique') ? '; or --allow-not-valid to enforce them for new rows only' : ''})`,
+      blocking.map(describe),
+    );
+  }
+  const leftNotValid = bad.map((c) => c.name);
+  options.events?.notice?.(`leaving NOT VALID (existing rows break them): ${bad.map(describe).join(', ')}`);
+  const steps = dialect.render(prepared.diff.changes, prepared.catalog, { skipValidation: new Set(leftNotValid) });
+  return { plan: { ...prepared.plan, steps: [...steps] }, leftNotValid };
+}
+
+function describe(c: ViolationCount): string {
+  if (c.error) return `${c.name} on ${qualifiedName(c.table)} (error: ${c.error})`;
+  return `${c.name} on ${qualifiedName(c.table)} (${c.violations} row${c.violations === 1 ? '' : 's'})`;
+}

@@ -1,0 +1,66 @@
+import type { Dialect } from '../dialect/dialect.js';
+import { checkAgainstCatalog } from '../diff/catalog-check.js';
+import { diffSchemas } from '../diff/diff.js';
+import type { Diff } from '../diff/changes.js';
+import { resolveManifest } from '../manifest/resolve.js';
+import type { LoadedManifest } from '../manifest/types.js';
+import { fingerprintCatalog } from '../plan/fingerprint.js';
+import type { Plan } from '../plan/types.js';
+import type { Catalog, DesiredTable, TableRef } from '../schema/types.js';
+import { freeze, qualifiedName } from '../schema/types.js';
+
+export interface Prepared {
+  readonly desired: readonly DesiredTable[];
+  readonly catalog: Catalog;
+  readonly diff: Diff;
+  readonly plan: Plan;
+}
+
+/** The tables a manifest names, and the tables its foreign keys point to. */
+export function tablesOf(desired: readonly DesiredTable[]): TableRef[] {
+  const refs = new Map<string, TableRef>();
+  for (const t of desired) {
+    refs.set(qualifiedName(t.ref), t.ref);
+    for (const fk of t.foreignKeys) refs.set(qualifiedName(fk.refTable), fk.refTable);
+  }
+  return [...refs.values()];
+}
+
+export function desiredFor(dialect: Dialect, manifest: LoadedManifest): readonly DesiredTable[] {
+  return resolveManifest(manifest, {
+    dialect: dialect.name,
+    defaultSchema: dialect.defaultSchema,
+    hasSchemas: dialect.hasSchemas,
+  });
+}
+
+/** manifest → catalog → normalize → diff → steps: everything `plan` shows and `apply` runs. */
+export async function preparePlan(dialect: Dialect, manifest: LoadedManifest, manifestPath: string): Promise<Prepared> {
+  const raw = desiredFor(dialect, manifest);
+  const catalog = await dialect.introspect(tablesOf(raw));
+  checkAgainstCatalog(raw, catalog);
+  const desired = await dialect.normalize(raw, catalog);
+  const diff = diffSchemas(desired, catalog);
+  const steps = dialect.render(diff.changes, catalog);
+  const plan: Plan = freeze({
+    version: 1,
+    dialect: dialect.name,
+    target: dialect.target,
+    manifest: manifestPath,
+    fingerprint: fingerprintCatalog(catalog),
+    createdAt: new Date().toISOString(),
+    steps: [...steps],
+    unmanaged: diff.unmanaged,
+  });
+  return { desired, catalog, diff, plan };
+}
+
+export function planHeader(plan: Plan, direction: 'forward' | 'inverse'): string[] {
+  return [
+    direction === 'forward' ? 'schema-diff plan' : 'schema-diff plan --inverse (undoes the plan below, last step first)',
+    `database:    ${plan.target}`,
+    `manifest:    ${plan.manifest}`,
+    `fingerprint: ${plan.fingerprint}`,
+    `steps:       ${plan.steps.length}`,
+  ];
+}

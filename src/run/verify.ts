@@ -1,0 +1,52 @@
+import type { Dialect } from '../dialect/dialect.js';
+import type { Change } from '../diff/changes.js';
+import type { LoadedManifest } from '../manifest/types.js';
+import { qualifiedName } from '../schema/types.js';
+import { preparePlan } from './prepare.js';
+
+export interface Drift {
+  readonly object: string;
+  readonly table: string;
+  readonly problem: 'missing' | 'differs' | 'not_valid' | 'invalid_index' | 'misnamed';
+  readonly detail: string;
+}
+
+/** verify: every manifest object present, equal, and valid. An empty list means the database matches. */
+export async function verifyManifest(dialect: Dialect, manifest: LoadedManifest, manifestPath: string): Promise<Drift[]> {
+  const { diff } = await preparePlan(dialect, manifest, manifestPath);
+  return diff.changes.map(driftOf);
+}
+
+function driftOf(c: Change): Drift {
+  const base = { object: c.desired.name, table: qualifiedName(c.table) };
+  switch (c.kind) {
+    case 'add_check':
+      return { ...base, problem: 'missing', detail: `CHECK (${c.desired.expr}) is not in the database` };
+    case 'add_foreign_key':
+      return { ...base, problem: 'missing', detail: 'foreign key is not in the database' };
+    case 'create_index':
+      return { ...base, problem: 'missing', detail: 'index is not in the database' };
+    case 'replace_check':
+      return { ...base, problem: 'differs', detail: `database has CHECK (${c.current.expr}), manifest wants CHECK (${c.desired.expr})` };
+    case 'replace_foreign_key':
+      return {
+        ...base,
+        problem: 'differs',
+        detail: `database has ${c.current.name} on delete ${c.current.onDelete}, on update ${c.current.onUpdate}; manifest wants on delete ${c.desired.onDelete}, on update ${c.desired.onUpdate}`,
+      };
+    case 'replace_index':
+      return c.current.valid
+        ? { ...base, problem: 'differs', detail: 'index definition differs from manifest' }
+        : { ...base, problem: 'invalid_index', detail: 'index is INVALID (a concurrent build failed)' };
+    case 'rename_foreign_key':
+    case 'rename_index':
+      return { ...base, problem: 'misnamed', detail: `present under the name ${c.current.name}` };
+    case 'validate_check':
+    case 'validate_foreign_key':
+      return { ...base, problem: 'not_valid', detail: 'constraint is NOT VALID: existing rows were never checked' };
+    default: {
+      const never: never = c;
+      throw new Error(`unhandled change ${JSON.stringify(never)}`);
+    }
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * The plain data that both sides of a diff share: what the manifest wants and
+ * what the catalog holds are described with the same types. No I/O here, no SQL
+ * building; every value is meant to be frozen and compared.
+ */
+
+export type DialectName = 'postgres' | 'sqlite';
+
+/** A table, always schema-qualified (SQLite uses the schema name `main`). */
+export interface TableRef {
+  readonly schema: string;
+  readonly name: string;
+}
+
+export type FkAction = 'no action' | 'restrict' | 'cascade' | 'set null' | 'set default';
+export const FK_ACTIONS: readonly FkAction[] = ['no action', 'restrict', 'cascade', 'set null', 'set default'];
+
+export type Severity = 'critical' | 'warning';
+
+export interface Check {
+  readonly name: string;
+  readonly table: TableRef;
+  /** The expression without the surrounding CHECK ( ), in the database's canonical form when read from a catalog. */
+  readonly expr: string;
+  /** false for a constraint added NOT VALID and not yet validated. */
+  readonly validated: boolean;
+}
+
+export interface ForeignKey {
+  readonly name: string;
+  readonly table: TableRef;
+  readonly columns: readonly string[];
+  readonly refTable: TableRef;
+  /** Empty means "the referenced table's primary key" (SQLite allows omitting them). */
+  readonly refColumns: readonly string[];
+  readonly onDelete: FkAction;
+  readonly onUpdate: FkAction;
+  readonly deferrable: boolean;
+  readonly initiallyDeferred: boolean;
+  readonly match: 'simple' | 'full' | 'partial';
+  readonly validated: boolean;
+}
+
+/** One key part of an index: a plain column, or an expression in canonical form. */
+export type IndexKey = { readonly column: string } | { readonly expr: string };
+
+export interface Index {
+  readonly name: string;
+  readonly table: TableRef;
+  readonly keys: readonly IndexKey[];
+  readonly unique: boolean;
+  /** Partial index predicate, canonical form, or null. */
+  readonly where: string | null;
+  readonly method: string;
+  /** false for an INVALID index left by a failed CREATE INDEX CONCURRENTLY. */
+  readonly valid: boolean;
+  /** true when the index backs a PRIMARY KEY or UNIQUE constraint: never ours to touch. */
+  readonly constraintBacked: boolean;
+}
+
+export interface Column {
+  readonly name: string;
+  readonly type: string;
+  readonly nullable: boolean;
+}
+
+export interface Table {
+  readonly ref: TableRef;
+  readonly columns: readonly Column[];
+  readonly primaryKey: readonly string[];
+  readonly checks: readonly Check[];
+  readonly foreignKeys: readonly ForeignKey[];
+  readonly indexes: readonly Index[];
+  /** Planner's estimate (PostgreSQL reltuples) or exact count where cheap; -1 when unknown. */
+  readonly rowEstimate: number;
+}
+
+/** What the database holds for the tables a manifest names. */
+export interface Catalog {
+  readonly dialect: DialectName;
+  readonly tables: readonly Table[];
+}
+
+/** What the manifest wants for one table, resolved for one dialect. */
+export interface DesiredCheck extends Check {
+  readonly description?: string;
+  readonly severity: Severity;
+  /** Where in the manifest it came from, for error messages: tables.orders.checks[2] */
+  readonly path: string;
+}
+export interface DesiredForeignKey extends ForeignKey {
+  readonly description?: string;
+  readonly severity: Severity;
+  readonly path: string;
+}
+export interface DesiredIndex extends Index {
+  readonly description?: string;
+  readonly severity: Severity;
+  readonly path: string;
+}
+
+export interface DesiredTable {
+  readonly ref: TableRef;
+  readonly path: string;
+  readonly checks: readonly DesiredCheck[];
+  readonly foreignKeys: readonly DesiredForeignKey[];
+  readonly indexes: readonly DesiredIndex[];
+}
+
+export function qualifiedName(ref: TableRef): string {
+  return `${ref.schema}.${ref.name}`;
+}
+
+export function sameTable(a: TableRef, b: TableRef): boolean {
+  return a.schema === b.schema && a.name === b.name;
+}
+
+export function findTable(catalog: Catalog, ref: TableRef): Table | undefined {
+  return catalog.tables.find((t) => sameTable(t.ref, ref));
+}
+
+/** Deep-freezes a plain value so that stages cannot mutate what they hand on. */
+export function freeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value as object)) freeze(v);
+  }
+  return value;
+}
