@@ -40,6 +40,7 @@ export function resolveManifest(m: LoadedManifest, opts: ResolveOptions): readon
       name: c.name,
       table: ref,
       expr: c.dialects?.[opts.dialect] ?? c.expr,
+      source: c.dialects?.[opts.dialect] ?? c.expr,
       validated: true,
       description: c.description,
       severity: c.severity ?? 'critical',
@@ -61,10 +62,13 @@ export function resolveManifest(m: LoadedManifest, opts: ResolveOptions): readon
       severity: fk.severity ?? 'critical',
       path: `${path}.foreignKeys[${i}]`,
     }));
-    const indexes: DesiredIndex[] = (spec.indexes ?? []).map((ix, i) => ({
+    const indexes: DesiredIndex[] = (spec.indexes ?? []).map((ix, i) => {
+      const keys = ix.columns.map((c): IndexKey => (typeof c === 'string' ? { column: c } : { expr: c.expr }));
+      return {
       name: ix.name,
       table: ref,
-      keys: ix.columns.map((c): IndexKey => (typeof c === 'string' ? { column: c } : { expr: c.expr })),
+      keys,
+      source: { keys, where: ix.where ?? null },
       unique: ix.unique ?? false,
       where: ix.where ?? null,
       method: ix.method ?? 'btree',
@@ -73,7 +77,8 @@ export function resolveManifest(m: LoadedManifest, opts: ResolveOptions): readon
       description: ix.description,
       severity: ix.severity ?? 'critical',
       path: `${path}.indexes[${i}]`,
-    }));
+      };
+    });
     return [{ ref, path, checks, foreignKeys, indexes }];
   });
   return freeze(tables);

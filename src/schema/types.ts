@@ -83,6 +83,14 @@ export interface Catalog {
 
 /** What the manifest wants for one table, resolved for one dialect. */
 export interface DesiredCheck extends Check {
+  /**
+   * The expression as the manifest writes it. `expr` holds the database's
+   * canonical form for comparing; SQL is rendered from `source`, because a
+   * canonical form does not always print back to itself when parsed again
+   * (PostgreSQL turns `v IN ('a')` on a varchar into an ARRAY cast that
+   * re-parses into a different text).
+   */
+  readonly source: string;
   readonly description?: string;
   readonly severity: Severity;
   /** Where in the manifest it came from, for error messages: tables.orders.checks[2] */
@@ -94,6 +102,8 @@ export interface DesiredForeignKey extends ForeignKey {
   readonly path: string;
 }
 export interface DesiredIndex extends Index {
+  /** Keys and predicate as the manifest writes them (see DesiredCheck.source). */
+  readonly source: { readonly keys: readonly IndexKey[]; readonly where: string | null };
   readonly description?: string;
   readonly severity: Severity;
   readonly path: string;

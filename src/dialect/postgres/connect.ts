@@ -26,7 +26,8 @@ export interface PgHandles {
 export async function connectPostgres(url: string, poolSize = 2): Promise<PgHandles> {
   const target = redactUrl(url);
   const common = { connectionString: url, application_name: 'schema-diff', connectionTimeoutMillis: 10_000 };
-  const sessionPool = new pg.Pool({ ...common, max: 1, idleTimeoutMillis: 0 });
+  // Catalog queries are cheap but look expensive to the planner: JIT would spend 50 ms compiling them.
+  const sessionPool = new pg.Pool({ ...common, max: 1, idleTimeoutMillis: 0, options: '-c jit=off' });
   const readPool = new pg.Pool({ ...common, max: Math.max(1, poolSize) });
   for (const p of [sessionPool, readPool]) p.on('error', () => {}); // a dropped idle client must not crash the CLI
   const session = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: sessionPool }) });

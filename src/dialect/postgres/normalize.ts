@@ -56,7 +56,7 @@ async function normalizeTable(
     const probe = `sd_ck_${j}`;
     const ok = await attempt(
       trx,
-      `alter table pg_temp.${scratch} add constraint ${probe} check (${check.expr})`,
+      `alter table pg_temp.${scratch} add constraint ${probe} check (${check.source})`,
       `${check.path}.expr`,
       problems,
     );
@@ -65,7 +65,7 @@ async function normalizeTable(
   const indexes: DesiredIndex[] = [];
   for (const [k, index] of table.indexes.entries()) {
     const probe = `sd_ix_${scratch}_${k}`;
-    const ok = await attempt(trx, createIndexSql(probe, `pg_temp.${scratch}`, index), index.path, problems);
+    const ok = await attempt(trx, createIndexSql(probe, `pg_temp.${scratch}`, { ...index, ...index.source }), index.path, problems);
     if (!ok) {
       indexes.push(index);
       continue;

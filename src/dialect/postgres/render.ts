@@ -1,6 +1,6 @@
 import type { Change } from '../../diff/changes.js';
 import type { Hazard, Step, StepAction } from '../../plan/types.js';
-import type { Catalog, Check, ForeignKey, Index, TableRef } from '../../schema/types.js';
+import type { Catalog, Check, DesiredCheck, DesiredIndex, ForeignKey, Index, TableRef } from '../../schema/types.js';
 import { qualifiedName, sameTable } from '../../schema/types.js';
 import type { RenderOptions } from '../dialect.js';
 import { createIndexSql } from './normalize.js';
@@ -79,6 +79,16 @@ export function renderPostgres(changes: readonly Change[], _catalog: Catalog, op
 
 const ms = 'for milliseconds: catalog only, no scan';
 
+/** SQL for a check: as the manifest wrote it when it is desired, as the catalog prints it when it is live. */
+function exprSql(c: Check): string {
+  return 'source' in c ? (c as DesiredCheck).source : c.expr;
+}
+
+/** An index's keys and predicate for CREATE INDEX, by the same rule as exprSql. */
+function indexSql(ix: Index): Index {
+  return 'source' in ix ? { ...ix, ...(ix as DesiredIndex).source } : ix;
+}
+
 function step(
   action: StepAction,
   table: TableRef,
@@ -91,7 +101,7 @@ function step(
 function createIndexStep(ix: Index): Draft {
   return step('create_index', ix.table, ix.name, {
     reason: 'index in manifest, missing from database',
-    sql: [createIndexSql(ix.name, quoteTable(ix.table), ix, true)],
+    sql: [createIndexSql(ix.name, quoteTable(ix.table), indexSql(ix), true)],
     inverse: [dropIndexSql(ix)],
     transactional: false,
     lockTimeout: false,
@@ -108,7 +118,7 @@ function replaceIndexStep(ix: Index, current: Index): Draft {
     // A failed CREATE INDEX CONCURRENTLY left an INVALID index: it enforces nothing, drop and build again.
     return step('replace_index', ix.table, ix.name, {
       reason: 'index is INVALID (a concurrent build failed): drop and build again',
-      sql: [dropIndexSql(current), createIndexSql(ix.name, table, ix, true)],
+      sql: [dropIndexSql(current), createIndexSql(ix.name, table, indexSql(ix), true)],
       inverse: [dropIndexSql(ix)],
       transactional: false,
       lockTimeout: false,
@@ -121,7 +131,7 @@ function replaceIndexStep(ix: Index, current: Index): Draft {
   // Build the new one beside the old, then swap names: the table never lacks the index.
   const scratch = scratchName(ix.name);
   const swap = (from: Index, to: Index) => [
-    createIndexSql(scratch, table, to, true),
+    createIndexSql(scratch, table, indexSql(to), true),
     dropIndexSql(from),
     `ALTER INDEX ${quoteIdent(ix.table.schema)}.${quoteIdent(scratch)} RENAME TO ${quoteIdent(ix.name)}`,
   ];
@@ -174,7 +184,7 @@ function addCheckStep(ck: Check): Draft {
   const table = quoteTable(ck.table);
   return step('add_check', ck.table, ck.name, {
     reason: 'CHECK in manifest, missing from database',
-    sql: [`ALTER TABLE ${table} ADD CONSTRAINT ${quoteIdent(ck.name)} CHECK (${ck.expr}) NOT VALID`],
+    sql: [`ALTER TABLE ${table} ADD CONSTRAINT ${quoteIdent(ck.name)} CHECK (${exprSql(ck)}) NOT VALID`],
     inverse: [`ALTER TABLE ${table} DROP CONSTRAINT IF EXISTS ${quoteIdent(ck.name)}`],
     transactional: true,
     lockTimeout: true,
@@ -187,7 +197,7 @@ function addCheckStep(ck: Check): Draft {
 function replaceCheckStep(ck: Check, current: Check): Draft {
   const table = quoteTable(ck.table);
   const swap = (c: Check) =>
-    `ALTER TABLE ${table} DROP CONSTRAINT IF EXISTS ${quoteIdent(c.name)}, ADD CONSTRAINT ${quoteIdent(c.name)} CHECK (${c.expr}) NOT VALID`;
+    `ALTER TABLE ${table} DROP CONSTRAINT IF EXISTS ${quoteIdent(c.name)}, ADD CONSTRAINT ${quoteIdent(c.name)} CHECK (${exprSql(c)}) NOT VALID`;
   return step('replace_check', ck.table, ck.name, {
     reason: 'CHECK expression differs from manifest',
     sql: [swap(ck)],
