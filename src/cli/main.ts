@@ -1,5 +1,5 @@
-import yargs from 'yargs';
-import { hideBin } from 'yargs/helpers';
+import { createRequire } from 'node:module';
+import type yargsType from 'yargs';
 import { EXIT } from './context.js';
 import { renderError } from './errors.js';
 import { planCommand } from './commands/plan.js';
@@ -9,6 +9,12 @@ import { validateCommand } from './commands/validate.js';
 import { rollbackCommand } from './commands/rollback.js';
 import { historyCommand } from './commands/history.js';
 import { demoCommand } from './commands/demo.js';
+
+// yargs' ESM build wraps help text at a character count, cutting words in half;
+// its CommonJS build wraps at word boundaries (wrap-ansi).
+const require = createRequire(import.meta.url);
+const yargs = require('yargs') as typeof yargsType;
+const hideBin = (argv: string[]) => argv.slice(2);
 
 /** The schema-diff command line. Heavy modules (drivers, PGlite, tsx) load only inside handlers, so --help is instant. */
 export async function main(argv: string[]): Promise<number> {
