@@ -15,5 +15,7 @@ export { openDialect } from './dialect/open.js';
 export { preparePlan } from './run/prepare.js';
 export { applyManifest, type ApplyOptions, type ApplyResult } from './run/apply.js';
 export { verifyManifest, type Drift } from './run/verify.js';
+export { validateManifest, type ValidateOptions, type ValidationReport } from './run/validate.js';
+export { rollback, planRollback, type RollbackOptions, type RollbackScope, type RollbackResult } from './run/rollback.js';
 export { SchemaDiffError } from './errors.js';
 export const VERSION = '0.1.0';

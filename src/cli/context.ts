@@ -43,6 +43,17 @@ export async function withDatabase<R>(
   }
 }
 
+/** Opens the database alone, for commands that read no manifest (history, rollback: the journal says it all). */
+export async function withDialect<R>(args: GlobalArgs, body: (dialect: Dialect) => Promise<R>): Promise<R> {
+  const { openDialect } = await import('../dialect/open.js');
+  const dialect = await openDialect(args['database-url'] ?? process.env.DATABASE_URL);
+  try {
+    return await body(dialect);
+  } finally {
+    await dialect.close();
+  }
+}
+
 /** Where a command's result goes: stdout is reserved for the result, stderr for progress and notices. */
 export const out = (text: string) => process.stdout.write(text.endsWith('\n') ? text : text + '\n');
 export const note = (text: string) => process.stderr.write(text.endsWith('\n') ? text : text + '\n');

@@ -1,26 +1,89 @@
 import type { CommandModule } from 'yargs';
-import { out, withDatabase, withGlobalOptions, type GlobalArgs } from '../context.js';
+import type { HistoryRun, HistoryStep } from '../../dialect/dialect.js';
+import { EXIT, out, withDialect, withGlobalOptions, type GlobalArgs } from '../context.js';
 
-export function historyCommand(_setStatus: (s: number) => void): CommandModule<object, GlobalArgs> {
+interface HistoryArgs extends GlobalArgs {
+  steps: boolean;
+}
+
+export function historyCommand(setStatus: (s: number) => void): CommandModule<object, HistoryArgs> {
   return {
     command: 'history',
-    describe: 'list the applies and rollbacks recorded in the database',
-    builder: (y) => withGlobalOptions(y).option('format', { alias: 'f', choices: ['text', 'json'], default: 'text' }) as never,
+    describe: 'list the applies and rollbacks recorded in the database, oldest first',
+    builder: (y) =>
+      withGlobalOptions(y)
+        .option('format', { alias: 'f', choices: ['text', 'json'], default: 'text', describe: 'result format on stdout' })
+        .option('steps', { alias: 's', type: 'boolean', default: false, describe: 'list every step of every run' }) as never,
     handler: async (args) => {
-      await withDatabase(args, async (dialect) => {
+      await withDialect(args, async (dialect) => {
         const runs = await dialect.history();
-        if (args.format === 'json') return out(JSON.stringify({ version: 1, runs }, null, 2));
-        if (runs.length === 0) return out('no applies recorded');
-        for (const r of runs) {
-          const undone = r.steps.filter((s) => s.undoneBy !== null).length;
-          const objects = [...new Set(r.steps.flatMap((s) => s.objects))];
-          out(
-            `${String(r.id).padStart(4)}  ${r.kind.padEnd(8)} ${r.status.padEnd(7)} ${r.startedAt}  ${r.steps.length} step(s)` +
-              `${undone ? `, ${undone} undone` : ''}  ${r.fingerprint.slice(0, 19)}  ${r.manifest}`,
-          );
-          if (objects.length) out(`      ${objects.join(', ')}`);
-        }
+        if (args.format === 'json') out(JSON.stringify({ version: 1, target: dialect.target, runs: runs.map((r) => withUndone(r, runs)) }, null, 2));
+        else if (runs.length === 0) out(`${dialect.target}: no applies recorded`);
+        else out(runs.flatMap((r) => describeRun(r, runs, args.steps)).join('\n'));
+        setStatus(EXIT.ok);
       });
     },
   };
+}
+
+/** For a rollback run, which applied steps it undid (the journal stores the link on the applied step). */
+function undoneBy(run: HistoryRun, runs: readonly HistoryRun[]): HistoryStep[] {
+  return runs.flatMap((r) => r.steps).filter((s) => s.undoneBy === run.id);
+}
+
+function withUndone(run: HistoryRun, runs: readonly HistoryRun[]) {
+  if (run.kind !== 'rollback') return run;
+  return { ...run, undid: undoneBy(run, runs).map((s) => ({ runId: s.runId, seq: s.seq })) };
+}
+
+function describeRun(run: HistoryRun, runs: readonly HistoryRun[], withSteps: boolean): string[] {
+  const head = [
+    `#${run.id}`.padEnd(5),
+    run.kind.padEnd(8),
+    // 'running' is also what a killed run stays at: its recorded steps are real, and rollback undoes them.
+    run.status.padEnd(8),
+    run.startedAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
+    `${run.fingerprint.slice(0, 19)}…`,
+    summary(run, runs),
+  ].join('  ');
+  const objects = [...new Set(run.steps.flatMap((s) => s.objects))];
+  const lines = [head];
+  if (run.manifest) lines.push(`      manifest: ${run.manifest}`);
+  if (objects.length) lines.push(...wrapList('      objects:  ', objects));
+  if (withSteps) lines.push(...run.steps.map((s) => describeStep(run, s)));
+  return lines;
+}
+
+/** A long list of names over several lines, each under ~110 columns, continuation lines indented. */
+function wrapList(label: string, names: readonly string[], width = 110): string[] {
+  const lines: string[] = [];
+  let line = label;
+  for (const [i, name] of names.entries()) {
+    const piece = name + (i < names.length - 1 ? ',' : '');
+    if (line.length > label.length && line.length + 1 + piece.length > width) {
+      lines.push(line);
+      line = ' '.repeat(label.length) + piece;
+    } else {
+      line += (line.length > label.length ? ' ' : '') + piece;
+    }
+  }
+  return [...lines, line];
+}
+
+function summary(run: HistoryRun, runs: readonly HistoryRun[]): string {
+  const n = `${run.steps.length} step(s)`;
+  if (run.kind === 'rollback') {
+    const applies = [...new Set(undoneBy(run, runs).map((s) => `#${s.runId}`))];
+    return applies.length ? `${n}, undid ${applies.join(', ')}` : n;
+  }
+  const undone = run.steps.filter((s) => s.undoneBy !== null);
+  if (undone.length === 0) return n;
+  const by = [...new Set(undone.map((s) => s.undoneBy as number))].sort((a, b) => a - b).map((id) => `#${id}`).join(', ');
+  return `${n}, ${undone.length === run.steps.length ? 'all' : undone.length} undone by ${by}`;
+}
+
+function describeStep(run: HistoryRun, s: HistoryStep): string {
+  const undone = s.undoneBy !== null ? `  (undone by #${s.undoneBy})` : '';
+  const what = run.kind === 'rollback' ? `undo ${s.action}` : s.action;
+  return `      ${String(s.seq).padStart(3)}. ${what} ${s.name} on ${s.table}${undone}`;
 }

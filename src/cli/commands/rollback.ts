@@ -1,14 +1,106 @@
 import type { CommandModule } from 'yargs';
 import { SchemaDiffError } from '../../errors.js';
-import { withGlobalOptions, type GlobalArgs } from '../context.js';
+import type { RollbackPlan, RollbackResult, RollbackScope } from '../../run/rollback.js';
+import { EXIT, out, parseDuration, withDialect, withGlobalOptions, type GlobalArgs } from '../context.js';
 
-export function rollbackCommand(_setStatus: (s: number) => void): CommandModule<object, GlobalArgs> {
+interface RollbackArgs extends GlobalArgs {
+  constraint: string[];
+  to?: number;
+  'dry-run': boolean;
+  yes: boolean;
+  'lock-timeout': string;
+  'lock-retries': number;
+  'retry-budget': string;
+  'lock-wait': string;
+  quiet: boolean;
+}
+
+export function rollbackCommand(setStatus: (s: number) => void): CommandModule<object, RollbackArgs> {
   return {
     command: 'rollback',
-    describe: 'undo the last apply, or single objects of it (--constraint NAME)',
-    builder: (y) => withGlobalOptions(y) as never,
-    handler: async () => {
-      throw new SchemaDiffError('usage', 'rollback is not available yet');
+    describe: 'undo the last apply, every apply after a run (--to ID), or single objects (--constraint NAME)',
+    builder: (y) =>
+      withGlobalOptions(y)
+        .option('format', { alias: 'f', choices: ['text', 'json'], default: 'text', describe: 'result format on stdout' })
+        .option('constraint', {
+          alias: 'c',
+          type: 'string',
+          array: true,
+          default: [],
+          describe: 'return just this object (CHECK, foreign key or index; repeatable) to its state before the apply that last changed it',
+        })
+        .option('to', { type: 'number', describe: 'undo every apply after run ID (see schema-diff history); 0 undoes them all' })
+        .option('dry-run', { type: 'boolean', default: false, describe: 'print the SQL script it would run; change nothing' })
+        .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'do not ask for confirmation' })
+        .option('lock-timeout', { type: 'string', default: '25ms', describe: 'lock_timeout for each write-blocking statement' })
+        .option('lock-retries', { type: 'number', default: 50, describe: 'attempts per step before giving up' })
+        .option('retry-budget', { type: 'string', default: '60s', describe: 'total time a step may spend retrying its lock' })
+        .option('lock-wait', { type: 'string', default: '10s', describe: 'how long to wait for a running apply or rollback to finish' })
+        .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress on stderr' }) as never,
+    handler: async (args) => {
+      const { rollback } = await import('../../run/rollback.js');
+      const { confirmOnTerminal } = await import('../confirm.js');
+      const { progressPrinter } = await import('../progress.js');
+      const scope = scopeOf(args);
+      const lockTimeoutMs = parseDuration(args['lock-timeout'], 'lock-timeout');
+      await withDialect(args, async (dialect) => {
+        const result = await rollback(dialect, {
+          scope,
+          dryRun: args['dry-run'],
+          lockTimeoutMs,
+          lockRetries: args['lock-retries'],
+          retryBudgetMs: parseDuration(args['retry-budget'], 'retry-budget'),
+          lockWaitMs: parseDuration(args['lock-wait'], 'lock-wait'),
+          confirm: (plan) => confirmOnTerminal(question(plan), args.yes),
+          events: progressPrinter(args.quiet),
+        });
+        if (args.format === 'json') out(JSON.stringify(asJson(result, args['dry-run']), null, 2));
+        else out(asText(result, args['dry-run']));
+        setStatus(EXIT.ok);
+      });
     },
   };
+}
+
+function scopeOf(args: RollbackArgs): RollbackScope {
+  const names = (args.constraint ?? []).map(String).filter((n) => n.length > 0);
+  if (names.length > 0 && args.to !== undefined) {
+    throw new SchemaDiffError('usage', '--constraint and --to do not combine: undo objects, or every apply after a run');
+  }
+  if (names.length > 0) return { kind: 'objects', names };
+  if (args.to !== undefined) {
+    if (!Number.isInteger(args.to) || args.to < 0) throw new SchemaDiffError('usage', `--to: expected a run id (0 or more), got ${args.to}`);
+    return { kind: 'to', runId: args.to };
+  }
+  return { kind: 'last' };
+}
+
+function question(plan: RollbackPlan): string {
+  return `undo ${plan.steps.length} step(s) of apply run ${plan.applies.join(', ')} on ${plan.target} (${summarize(plan.objects)})?`;
+}
+
+function asText(result: RollbackResult, dryRun: boolean): string {
+  const { plan } = result;
+  if (plan.steps.length === 0) return plan.notes.length ? plan.notes.join('\n') : `${plan.target}: nothing to undo`;
+  if (dryRun && result.script !== undefined) return result.script;
+  return `rolled back ${plan.steps.length} step(s) of apply run ${plan.applies.join(', ')} on ${plan.target} (run ${result.runId}): ${summarize(plan.objects)}`;
+}
+
+function asJson(result: RollbackResult, dryRun: boolean) {
+  const { plan } = result;
+  return {
+    version: 1,
+    target: plan.target,
+    dryRun,
+    runId: result.runId,
+    applies: plan.applies,
+    objects: plan.objects,
+    notes: plan.notes,
+    steps: plan.steps.map((s) => ({ id: s.id, action: s.action, table: s.table, name: s.name, sql: s.sql, undoes: plan.undoes.get(s.id) ?? [] })),
+    ...(result.script !== undefined ? { script: result.script } : {}),
+  };
+}
+
+function summarize(names: readonly string[]): string {
+  return names.length <= 6 ? names.join(', ') : `${names.slice(0, 6).join(', ')} and ${names.length - 6} more`;
 }

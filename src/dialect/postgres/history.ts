@@ -29,15 +29,26 @@ const DDL = [
      transactional boolean NOT NULL,
      lock_timeout boolean NOT NULL,
      applied_at timestamptz NOT NULL DEFAULT now(),
+     after_definition text,
      undone_by bigint REFERENCES schema_diff.runs (id),
      PRIMARY KEY (run_id, seq)
    )`,
 ];
 
 export async function ensureHistory(db: Kysely<unknown>): Promise<void> {
-  const { rows } = await sql<{ present: boolean }>`select to_regclass('schema_diff.steps') is not null as present`.execute(db);
-  if (rows[0].present) return;
+  const { present, hasAfter } = await journalShape(db);
+  // A journal from before after_definition existed gains the column; its old steps keep null.
+  if (present && !hasAfter) await sql.raw('ALTER TABLE schema_diff.steps ADD COLUMN IF NOT EXISTS after_definition text').execute(db);
+  if (present) return;
   for (const ddl of DDL) await sql.raw(ddl).execute(db);
+}
+
+async function journalShape(db: Kysely<unknown>): Promise<{ present: boolean; hasAfter: boolean }> {
+  const { rows } = await sql<{ present: boolean; has_after: boolean }>`
+    select to_regclass('schema_diff.steps') is not null as present,
+           exists (select 1 from pg_attribute
+                    where attrelid = to_regclass('schema_diff.steps') and attname = 'after_definition' and not attisdropped) as has_after`.execute(db);
+  return { present: rows[0].present, hasAfter: rows[0].has_after };
 }
 
 export async function startRun(db: Kysely<unknown>, kind: HistoryRun['kind'], manifest: string, fingerprint: string) {
@@ -55,9 +66,9 @@ export async function finishRun(db: Kysely<unknown>, runId: number, status: 'don
 /** Writes one executed step; called inside the step's own transaction where it has one. */
 export async function recordStep(db: Kysely<unknown>, record: RunRecord, step: Step): Promise<void> {
   await sql`
-    insert into schema_diff.steps (run_id, seq, action, table_name, name, objects, sql, inverse, transactional, lock_timeout)
+    insert into schema_diff.steps (run_id, seq, action, table_name, name, objects, sql, inverse, transactional, lock_timeout, after_definition)
     values (${record.runId}, ${step.id}, ${step.action}, ${step.table}, ${step.name}, ${[...step.objects]}::text[],
-            ${[...step.sql]}::text[], ${[...step.inverse]}::text[], ${step.transactional}, ${step.lockTimeout})`.execute(db);
+            ${[...step.sql]}::text[], ${[...step.inverse]}::text[], ${step.transactional}, ${step.lockTimeout}, ${step.after ?? null})`.execute(db);
   for (const undone of record.undoes?.get(step.id) ?? []) {
     await sql`update schema_diff.steps set undone_by = ${record.runId}
                where run_id = ${undone.runId} and seq = ${undone.seq}`.execute(db);
@@ -85,17 +96,19 @@ interface StepRow {
   transactional: boolean;
   lock_timeout: boolean;
   applied_at: Date;
+  after_definition: string | null;
   undone_by: number | null;
 }
 
 export async function readHistory(db: Kysely<unknown>): Promise<HistoryRun[]> {
-  const { rows: present } = await sql<{ ok: boolean }>`select to_regclass('schema_diff.steps') is not null as ok`.execute(db);
-  if (!present[0].ok) return [];
+  const { present, hasAfter } = await journalShape(db);
+  if (!present) return [];
+  const after = sql.raw(hasAfter ? 'after_definition' : 'null::text as after_definition');
   const { rows: runs } = await sql<RunRow>`
     select id::int as id, kind, started_at, finished_at, status, manifest, fingerprint from schema_diff.runs order by id`.execute(db);
   const { rows: steps } = await sql<StepRow>`
     select run_id::int as run_id, seq, action, table_name, name, objects, sql, inverse, transactional, lock_timeout,
-           applied_at, undone_by::int as undone_by
+           applied_at, ${after}, undone_by::int as undone_by
       from schema_diff.steps order by run_id, seq`.execute(db);
   return runs.map((r) => ({
     id: r.id,
@@ -122,6 +135,7 @@ function toHistoryStep(s: StepRow): HistoryStep {
     transactional: s.transactional,
     lockTimeout: s.lock_timeout,
     appliedAt: new Date(s.applied_at).toISOString(),
+    after: s.after_definition,
     undoneBy: s.undone_by,
   };
 }

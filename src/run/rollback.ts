@@ -1,0 +1,185 @@
+import type { Dialect, ExecuteEvents, ExecuteOptions, HistoryStep } from '../dialect/dialect.js';
+import { SchemaDiffError } from '../errors.js';
+import { fingerprintCatalog } from '../plan/fingerprint.js';
+import type { Step } from '../plan/types.js';
+import { freeze, type TableRef } from '../schema/types.js';
+import { findDrift, tableRefOf } from './rollback-drift.js';
+import { selectForRollback, type RollbackScope } from './rollback-select.js';
+
+export type { RollbackScope } from './rollback-select.js';
+
+/** lock_timeout, retries and budget mean what they mean for apply: the undo steps run through the same executor. */
+export interface RollbackOptions extends Omit<ExecuteOptions, 'events'> {
+  readonly scope: RollbackScope;
+  /** Work out and print the script, change nothing. */
+  readonly dryRun: boolean;
+  /** How long to wait for a running apply or rollback to finish. */
+  readonly lockWaitMs: number;
+  /** Asked once the steps are known; false refuses. */
+  readonly confirm: (plan: RollbackPlan) => Promise<boolean>;
+  readonly events?: ExecuteEvents & { notice?(message: string): void };
+}
+
+/** A history step this rollback undoes, as the journal names it. */
+export interface UndoneRef {
+  readonly runId: number;
+  readonly seq: number;
+}
+
+export interface RollbackPlan {
+  readonly target: string;
+  /** The steps to run, in order: each one's sql is an applied step's inverse, and its inverse that step's sql. */
+  readonly steps: readonly Step[];
+  /** For each step to run, the history steps it marks undone (itself, plus VALIDATE steps it completes). */
+  readonly undoes: ReadonlyMap<number, readonly UndoneRef[]>;
+  /** The apply runs touched, newest first. */
+  readonly applies: readonly number[];
+  /** Every object the rollback returns to its state before its apply. */
+  readonly objects: readonly string[];
+  /** Said to the user: nothing to undo, already rolled back, dropped by hand. */
+  readonly notes: readonly string[];
+  /** Manifest of the newest apply undone (recorded with the rollback run). */
+  readonly manifest: string;
+  /** The catalog the rollback was planned against (empty when there is nothing to undo). */
+  readonly fingerprint: string;
+}
+
+export interface RollbackResult {
+  readonly plan: RollbackPlan;
+  /** The rollback run in the history; null when nothing ran (nothing to undo, dry run). */
+  readonly runId: number | null;
+  /** The SQL script of a dry run. */
+  readonly script?: string;
+}
+
+/**
+ * rollback: under the same advisory lock as apply, read the journal, pick the
+ * steps to undo, refuse if anything they touch was changed by hand since, then
+ * run their inverses newest first with apply's discipline, journaled as a
+ * 'rollback' run whose every step marks what it undid in its own transaction.
+ */
+export async function rollback(dialect: Dialect, options: RollbackOptions): Promise<RollbackResult> {
+  // A dry run only reads, like plan: it needs no lock and must not wait for one.
+  const release = options.dryRun ? async () => {} : await dialect.lock(options.lockWaitMs);
+  try {
+    const plan = await planRollback(dialect, options.scope);
+    // With nothing to run the notes are the result, for the caller to print; otherwise they are progress.
+    if (plan.steps.length === 0) return { plan, runId: null };
+    for (const n of plan.notes) options.events?.notice?.(n);
+    if (options.dryRun) return { plan, runId: null, script: rollbackScript(dialect, plan, options.lockTimeoutMs) };
+    if (!(await options.confirm(plan))) throw new SchemaDiffError('refused', 'rollback not confirmed; nothing was changed');
+    return { plan, runId: await runRollback(dialect, plan, options) };
+  } finally {
+    await release().catch(() => {});
+  }
+}
+
+/** Reads the journal and the catalog, and works out what a rollback would run. Changes nothing. */
+export async function planRollback(dialect: Dialect, scope: RollbackScope): Promise<RollbackPlan> {
+  const history = await dialect.history();
+  const selection = selectForRollback(history, scope);
+  if (selection.steps.length === 0) {
+    const nothing = { target: dialect.target, fingerprint: '', manifest: '', applies: [], objects: [], steps: [], undoes: new Map() };
+    return freeze({ ...nothing, notes: selection.notes });
+  }
+  const catalog = await dialect.introspect(tablesOf(selection.steps));
+  const drift = findDrift(dialect, catalog, selection.steps);
+  if (drift.problems.length > 0) throw driftError(drift.problems);
+  const steps = selection.steps.map((h, i) => undoStep(h, i + 1));
+  const undoes = new Map<number, UndoneRef[]>(steps.map((s, i) => [s.id, [ref(selection.steps[i])]]));
+  for (const [rider, carrier] of selection.riders) undoes.get(steps[selection.steps.indexOf(carrier)].id)?.push(ref(rider));
+  const applies = [...new Set(selection.steps.map((s) => s.runId))];
+  const newest = history.find((r) => r.id === applies[0]);
+  return freeze({
+    target: dialect.target,
+    fingerprint: fingerprintCatalog(catalog),
+    manifest: newest?.manifest ?? '',
+    applies,
+    objects: [...new Set(selection.steps.flatMap((s) => s.objects))],
+    steps,
+    undoes,
+    notes: [...selection.notes, ...drift.notes],
+  });
+}
+
+/** The dry-run script: the dialect's own script of the undo steps, with a header saying what is undone. */
+export function rollbackScript(dialect: Dialect, plan: RollbackPlan, lockTimeoutMs?: number): string {
+  const header = [
+    'schema-diff rollback --dry-run (nothing was changed)',
+    `database:    ${plan.target}`,
+    `undoes:      apply run ${plan.applies.join(', ')}`,
+    `objects:     ${plan.objects.join(', ')}`,
+    `fingerprint: ${plan.fingerprint}`,
+    `steps:       ${plan.steps.length}`,
+    ...plan.notes.map((n) => `note: ${n}`),
+  ];
+  return dialect.script(plan.steps, 'forward', header, { lockTimeoutMs });
+}
+
+async function runRollback(dialect: Dialect, plan: RollbackPlan, options: RollbackOptions): Promise<number> {
+  const runId = await dialect.startRun('rollback', plan.manifest, plan.fingerprint);
+  let done = 0;
+  const events: ExecuteEvents = {
+    ...options.events,
+    stepFinished: (step, i, n, ms, attempts) => {
+      done = i + 1;
+      options.events?.stepFinished?.(step, i, n, ms, attempts);
+    },
+  };
+  try {
+    await dialect.execute(plan.steps, { runId, undoes: plan.undoes }, { ...options, events });
+    await dialect.finishRun(runId, 'done');
+    return runId;
+  } catch (e) {
+    await dialect.finishRun(runId, 'failed').catch(() => {});
+    if (!(e instanceof SchemaDiffError) || done === 0) throw e;
+    // Each undo is journaled with its own transaction, so what ran is recorded and a new rollback resumes after it.
+    throw new SchemaDiffError(
+      e.code,
+      `${e.message}; ${done} of ${plan.steps.length} undo step(s) before it completed and are recorded in run ${runId}: run rollback again to finish`,
+      e.details,
+      { cause: e },
+    );
+  }
+}
+
+/** An applied step turned around: its inverse runs with the same transaction and lock discipline, and is journaled like any step. */
+function undoStep(h: HistoryStep, id: number): Step {
+  return {
+    id,
+    action: h.action,
+    table: h.table,
+    name: h.name,
+    objects: h.objects,
+    reason: `undo step ${h.seq} of apply ${h.runId} (${h.action} ${h.name})`,
+    sql: h.inverse,
+    inverse: h.sql,
+    transactional: h.transactional,
+    lockTimeout: h.lockTimeout,
+    lock: lockInWords(h),
+    hazards: [],
+  };
+}
+
+function lockInWords(h: HistoryStep): string {
+  if (!h.transactional) return 'outside any transaction, as the applied step: reads and writes continue';
+  if (h.lockTimeout) return 'blocks writers for milliseconds, in its own short transaction under lock_timeout, retried';
+  return 'a scan under a lock writers do not wait for';
+}
+
+function ref(h: HistoryStep): UndoneRef {
+  return { runId: h.runId, seq: h.seq };
+}
+
+function tablesOf(steps: readonly HistoryStep[]): TableRef[] {
+  return [...new Set(steps.map((s) => s.table))].map(tableRefOf);
+}
+
+function driftError(problems: readonly string[]): SchemaDiffError {
+  const more = problems.length > 1 ? ` (and ${problems.length - 1} more, below)` : '';
+  return new SchemaDiffError(
+    'refused',
+    `${problems[0]}${more}; nothing was changed: put it back as the apply left it, or undo the other objects with --constraint (docs/rollback.md)`,
+    problems,
+  );
+}
