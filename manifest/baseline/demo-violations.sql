@@ -22,4 +22,4 @@ INSERT INTO order_items (id, order_id, product_id, product_name, product_sku, un
 
 INSERT INTO payments (id, transaction_id, wompi_transaction_id, wompi_payment_id, amount_in_cents, currency, payment_method_type, status) VALUES
   -- ck_payment_amount_positive, ck_payment_currency_format; duplicates wompi-tx-1 (ix_payments_wompi_transaction_id_unique)
-  (4, 3, 'wompi-tx-1', NULL, 0, 'PESOS', 'PSE', 'PENDING');
+  (4, 3, 'wompi-tx-1', NULL, 0, 'CO', 'PSE', 'PENDING');

@@ -67,7 +67,11 @@ async function refuseOnViolations(dialect: Dialect, prepared: Prepared, options:
   const targets = targetsOfChanges(prepared.diff.changes);
   if (targets.length === 0) return { plan: prepared.plan, leftNotValid: [] };
   options.events?.notice?.(`checking existing rows against ${targets.length} constraint(s) before changing anything`);
-  const counts = await dialect.countViolations(targets, { samples: 0, jobs: 2 });
+  const counts = await dialect.countViolations(targets, {
+    samples: 0,
+    jobs: 2,
+    onProgress: (m) => options.events?.notice?.(m),
+  });
   const bad = counts.filter((c) => c.violations > 0 || c.error);
   if (bad.length === 0) return { plan: prepared.plan, leftNotValid: [] };
   const blocking = bad.filter((c) => !options.allowNotValid || c.kind === 'unique' || c.error);

@@ -1,37 +1,121 @@
 import type { CommandModule } from 'yargs';
-import { EXIT, out, withDatabase, withGlobalOptions, type GlobalArgs } from '../context.js';
+import { SchemaDiffError } from '../../errors.js';
+import type { ReportEntry, Validation, ValidationReport } from '../../run/validate.js';
+import type { Catalog } from '../../schema/types.js';
+import { qualifiedName } from '../../schema/types.js';
+import { idOf } from '../fix-sql.js';
+import { EXIT, note, out, withDatabase, withGlobalOptions, type GlobalArgs } from '../context.js';
 
 interface ValidateArgs extends GlobalArgs {
+  format: 'text' | 'json';
+  out?: string;
+  'fix-sql': boolean;
   samples: number;
   jobs: number;
+  only?: string[];
+  table?: string[];
 }
 
 export function validateCommand(setStatus: (s: number) => void): CommandModule<object, ValidateArgs> {
   return {
     command: 'validate',
-    describe: 'report every row that would violate the manifest, before any change (read-only)',
+    describe: 'report every row that would violate the manifest, before any change (read-only; exit 2 on critical violations)',
     builder: (y) =>
       withGlobalOptions(y)
-        .option('format', { alias: 'f', choices: ['text', 'json'], default: 'text' })
+        .option('format', { alias: 'f', choices: ['text', 'json'], default: 'text', describe: 'report on stdout as a table or JSON' })
+        .option('out', { alias: 'o', type: 'string', describe: 'also write the JSON report to this file' })
+        .option('fix-sql', { type: 'boolean', default: false, describe: 'print commented SQL templates to fix each violated constraint (never run)' })
         .option('samples', { type: 'number', default: 5, describe: 'sample rows per violated constraint' })
-        .option('jobs', { alias: 'j', type: 'number', default: 2, describe: 'tables checked in parallel (PostgreSQL)' }) as never,
+        .option('jobs', { alias: 'j', type: 'number', default: 2, describe: 'tables checked in parallel (PostgreSQL server)' })
+        .option('only', { type: 'string', array: true, describe: 'check only this constraint or unique index (repeatable)' })
+        .option('table', { alias: 't', type: 'string', array: true, describe: 'check only this table, name or schema.name (repeatable)' }) as never,
     handler: async (args) => {
-      const { desiredFor, tablesOf } = await import('../../run/prepare.js');
-      const { targetsOfManifest } = await import('../../run/targets.js');
-      const { checkAgainstCatalog } = await import('../../diff/catalog-check.js');
-      await withDatabase(
+      const samples = wholeNumber(args.samples, 'samples', 0);
+      const jobs = wholeNumber(args.jobs, 'jobs', 1);
+      if (args['fix-sql'] && args.format === 'json') {
+        throw new SchemaDiffError('usage', '--fix-sql prints SQL: use it without --format json (--out still writes the JSON report)');
+      }
+      const { validateManifest } = await import('../../run/validate.js');
+      const validation = await withDatabase(
         args,
-        async (dialect, manifest) => {
-          const desired = desiredFor(dialect, manifest);
-          checkAgainstCatalog(desired, await dialect.introspect(tablesOf(desired)));
-          const counts = await dialect.countViolations(targetsOfManifest(desired), { samples: args.samples, jobs: args.jobs });
-          const critical = counts.filter((c) => c.severity === 'critical' && (c.violations > 0 || c.error));
-          if (args.format === 'json') out(JSON.stringify({ version: 1, constraints: counts }, null, 2));
-          else for (const c of counts) out(`${c.name.padEnd(45)} ${c.table.name.padEnd(20)} ${c.kind.padEnd(12)} ${c.error ?? c.violations}`);
-          setStatus(critical.length ? EXIT.pending : EXIT.ok);
-        },
-        { poolSize: args.jobs },
+        (dialect, manifest) =>
+          validateManifest(dialect, manifest, { only: args.only, tables: args.table, samples, jobs, onProgress: (m) => note(m) }),
+        { poolSize: jobs },
       );
+      await printValidation(validation, args);
+      setStatus(validation.report.ready ? EXIT.ok : EXIT.pending);
     },
   };
+}
+
+async function printValidation(validation: Validation, args: ValidateArgs): Promise<void> {
+  const { report } = validation;
+  const json = JSON.stringify(report, null, 2);
+  if (args.out) {
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(args.out, json + '\n');
+    note(`report written to ${args.out}`);
+  }
+  if (args['fix-sql']) {
+    const { fixSqlTemplates } = await import('../fix-sql.js');
+    out(fixSqlTemplates(validation));
+    note(summaryLines(report).join('\n'));
+  } else if (args.format === 'json') out(json);
+  else out(formatReportText(validation).join('\n'));
+}
+
+function wholeNumber(value: number, flag: string, min: number): number {
+  if (!Number.isInteger(value) || value < min) throw new SchemaDiffError('usage', `--${flag}: expected a whole number >= ${min}, got ${value}`);
+  return value;
+}
+
+const SAMPLE_IDS_WIDTH = 60;
+
+/** The text report: one line per constraint, then the summary and the score. */
+export function formatReportText({ report, catalog }: Pick<Validation, 'report' | 'catalog'>): string[] {
+  const header = ['constraint', 'table', 'kind', 'severity', 'violations', 'sample ids'];
+  const rows = report.constraints.map((c) => [c.name, c.table, kindOf(c), c.severity, countOf(c), sampleIds(c, catalog)]);
+  const widths = header.slice(0, -1).map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) => (i === 4 ? cell.padStart(widths[i]) : i < widths.length ? cell.padEnd(widths[i]) : cell))
+      .join('  ')
+      .trimEnd();
+  return [line(header), line(widths.map((w) => '-'.repeat(w)).concat('-'.repeat(10))), ...rows.map(line), '', ...summaryLines(report)];
+}
+
+export function summaryLines(report: ValidationReport): string[] {
+  const t = report.totals;
+  const failing = [
+    `${t.violated} violated`,
+    ...(t.errors ? [`${t.errors} failed to evaluate`] : []),
+    `${t.critical} critical, ${t.warning} warning`,
+  ].join(', ');
+  const verdict = report.ready
+    ? 'ready: no critical constraint is violated'
+    : `NOT READY: ${t.critical} critical constraint(s) violated or failing; fix the rows before apply (--fix-sql shows where to start)`;
+  return [
+    `${t.constraints} constraint(s) on ${t.tables} table(s): ${failing}; ${t.violations} violating row(s)`,
+    `data-quality score: ${report.score.toFixed(2)} / 100 (${t.passed} of ${t.checks} row × constraint checks pass)`,
+    verdict,
+  ];
+}
+
+function kindOf(c: ReportEntry): string {
+  return c.kind === 'foreign_key' ? 'foreign key' : c.kind;
+}
+
+function countOf(c: ReportEntry): string {
+  if (c.error !== undefined) return 'error';
+  return c.groups ? `${c.violations} (${c.groups} key${c.groups === 1 ? '' : 's'})` : String(c.violations);
+}
+
+function sampleIds(c: ReportEntry, catalog: Catalog): string {
+  if (c.error !== undefined) return c.error;
+  if (c.sample.length === 0) return '';
+  const pk = catalog.tables.find((t) => qualifiedName(t.ref) === c.table)?.primaryKey ?? [];
+  const ids = c.sample.map((r) => (pk.length === 0 ? '?' : idOf(r, pk)));
+  const more = c.violations > c.sample.length ? ', …' : '';
+  const text = ids.join(', ') + more;
+  return text.length > SAMPLE_IDS_WIDTH ? text.slice(0, SAMPLE_IDS_WIDTH - 1) + '…' : text;
 }

@@ -1,0 +1,108 @@
+import type { IndexKey, TableRef } from '../../schema/types.js';
+import type { ViolationTarget } from '../dialect.js';
+import { quoteIdent, quoteTable } from './quote.js';
+
+/**
+ * The SQL validate runs on PostgreSQL, one builder per query. Every user
+ * expression is wrapped as `(expr\n)`: the newline ends a trailing `--`
+ * comment before the closing parenthesis.
+ */
+
+export type CheckTarget = Extract<ViolationTarget, { kind: 'check' }>;
+export type ForeignKeyTarget = Extract<ViolationTarget, { kind: 'foreign_key' }>;
+export type UniqueTarget = Extract<ViolationTarget, { kind: 'unique' }>;
+
+/** What sample rows show and how they are ordered. */
+export interface SampleShape {
+  /** Primary key first, then the columns the constraint reads. */
+  readonly columns: readonly string[];
+  /** The primary key, or every shown column when the table has none (so the order is stable). */
+  readonly orderBy: readonly string[];
+  readonly limit: number;
+}
+
+const FLAG = (i: number) => quoteIdent(`schema_diff:f${i}`);
+const KIND = quoteIdent('schema_diff:k');
+const wrap = (expr: string) => `(${expr}\n)`;
+const list = (columns: readonly string[], alias = '') => columns.map((c) => alias + quoteIdent(c)).join(', ');
+
+/** `(expr) IS FALSE`, not `NOT (expr)`: a NULL result passes, as it does in the database. */
+export const violates = (expr: string) => `${wrap(expr)} IS FALSE`;
+
+/** One scan: the table's row count and one filtered count per CHECK (c0, c1, …). */
+export function checkPassSql(table: TableRef, checks: readonly CheckTarget[]): string {
+  const counts = checks.map((c, i) => `,\n       count(*) FILTER (WHERE ${violates(c.expr)}) AS c${i}`).join('');
+  return `SELECT count(*) AS total${counts}\n  FROM ${quoteTable(table)}`;
+}
+
+/**
+ * One scan for the samples of every violated CHECK of a table: the violating
+ * rows are kept once (MATERIALIZED), then each constraint takes its first rows
+ * with a top-N sort. The OFFSET 0 fence makes each expression run once per row.
+ */
+export function checkSamplesSql(table: TableRef, checks: readonly CheckTarget[], shape: SampleShape): string {
+  const flags = checks.map((c, i) => `${violates(c.expr)} AS ${FLAG(i)}`).join(',\n         ');
+  const any = checks.map((_, i) => FLAG(i)).join(' OR ');
+  const branches = checks.map(
+    (_, i) =>
+      `(SELECT ${i} AS ${KIND}, ${list(shape.columns)} FROM v WHERE ${FLAG(i)} ORDER BY ${list(shape.orderBy)} LIMIT ${shape.limit})`,
+  );
+  return [
+    `WITH v AS MATERIALIZED (`,
+    `  SELECT * FROM (`,
+    `    SELECT ${list(shape.columns)},`,
+    `         ${flags}`,
+    `      FROM ${quoteTable(table)} OFFSET 0) s`,
+    `   WHERE ${any})`,
+    branches.join('\nUNION ALL\n'),
+  ].join('\n');
+}
+
+/** The row's sample kind column, to split the union of check samples. */
+export const SAMPLE_KIND = 'schema_diff:k';
+
+/** Rows whose foreign-key columns are all non-null (MATCH SIMPLE) and have no parent. */
+function orphans(fk: ForeignKeyTarget): string {
+  const notNull = fk.columns.map((c) => `c.${quoteIdent(c)} IS NOT NULL`).join(' AND ');
+  const join = fk.columns.map((c, i) => `p.${quoteIdent(fk.refColumns[i])} = c.${quoteIdent(c)}`).join(' AND ');
+  return `FROM ${quoteTable(fk.table)} c\n WHERE ${notNull}\n   AND NOT EXISTS (SELECT 1 FROM ${quoteTable(fk.refTable)} p WHERE ${join})`;
+}
+
+export function foreignKeyCountSql(fk: ForeignKeyTarget): string {
+  return `SELECT count(*) AS n\n  ${orphans(fk)}`;
+}
+
+export function foreignKeySamplesSql(fk: ForeignKeyTarget, shape: SampleShape): string {
+  return `SELECT * FROM (SELECT ${list(shape.columns, 'c.')}\n  ${orphans(fk)} OFFSET 0) s\n ORDER BY ${list(shape.orderBy)} LIMIT ${shape.limit}`;
+}
+
+function keyList(keys: readonly IndexKey[]): string {
+  return keys.map((k) => ('column' in k ? quoteIdent(k.column) : wrap(k.expr))).join(', ');
+}
+
+/**
+ * The rows a unique index would hold entries that can clash: those that satisfy
+ * its predicate and whose keys are all non-null (NULLs never clash in a unique index).
+ */
+function indexedRows(ix: UniqueTarget): string {
+  const conditions = ix.keys.map((k) => `${'column' in k ? quoteIdent(k.column) : wrap(k.expr)} IS NOT NULL`);
+  if (ix.where) conditions.unshift(wrap(ix.where));
+  return `FROM ${quoteTable(ix.table)} WHERE ${conditions.join(' AND ')}`;
+}
+
+function duplicatedKeys(ix: UniqueTarget): string {
+  const keys = keyList(ix.keys);
+  return `SELECT ${keys} ${indexedRows(ix)} GROUP BY ${keys} HAVING count(*) > 1`;
+}
+
+/** Duplicated keys (groups) and the rows in excess of one per key. */
+export function uniqueCountSql(ix: UniqueTarget): string {
+  const keys = keyList(ix.keys);
+  return `SELECT count(*) AS groups, coalesce(sum(n - 1), 0) AS excess\n  FROM (SELECT count(*) AS n ${indexedRows(ix)} GROUP BY ${keys} HAVING count(*) > 1) d`;
+}
+
+/** Rows of duplicated keys, a key's rows together. */
+export function uniqueSamplesSql(ix: UniqueTarget, shape: SampleShape): string {
+  const keys = keyList(ix.keys);
+  return `SELECT ${list(shape.columns)}\n  ${indexedRows(ix)}\n   AND (${keys}) IN (${duplicatedKeys(ix)})\n ORDER BY ${keys}, ${list(shape.orderBy)} LIMIT ${shape.limit}`;
+}
