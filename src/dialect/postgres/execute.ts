@@ -23,6 +23,8 @@ export async function executePostgres(
   options: ExecuteOptions,
 ): Promise<void> {
   const events = options.events ?? {};
+  // PGlite is one connection: there is no application session to deadlock with.
+  if (readers !== db && steps.some((s) => s.lockTimeout)) await refuseLockTimeoutNearDeadlockTimeout(db, options.lockTimeoutMs);
   for (const [i, step] of steps.entries()) {
     events.stepStarted?.(step, i, steps.length);
     const started = Date.now();
@@ -36,6 +38,26 @@ export async function executePostgres(
     }
     events.stepFinished?.(step, i, steps.length, Date.now() - started, attempts);
   }
+}
+
+/**
+ * When a step that locks a parent then its child (an FK swap) deadlocks with
+ * an application transaction (which holds the child and waits for the parent
+ * in its FK check), PostgreSQL aborts whichever session's deadlock_timeout
+ * fires first, and the application started waiting first. Only a lock_timeout
+ * well below deadlock_timeout makes apply give up before: measured with
+ * lock_timeout 2s against deadlock_timeout 1s, 7 MeStore writer transactions
+ * failed with `deadlock detected`. Refused before any step runs.
+ */
+async function refuseLockTimeoutNearDeadlockTimeout(db: Kysely<unknown>, lockTimeoutMs: number): Promise<void> {
+  const { rows } = await sql<{ ms: number }>`select setting::int as ms from pg_settings where name = 'deadlock_timeout'`.execute(db);
+  const deadlockMs = rows[0]?.ms ?? 1000;
+  const limit = Math.floor(deadlockMs / 2);
+  if (lockTimeoutMs <= limit) return;
+  throw new SchemaDiffError(
+    'usage',
+    `lock timeout ${lockTimeoutMs}ms is not well below the server's deadlock_timeout (${deadlockMs}ms): when apply and an application transaction deadlock, the application's would be the one aborted; use a lock timeout of at most ${limit}ms (--lock-timeout); nothing was changed`,
+  );
 }
 
 async function runTransactional(

@@ -253,7 +253,10 @@ function replaceForeignKeyStep(fk: ForeignKey, current: ForeignKey): Draft {
     lockTimeout: true,
     lock:
       `ACCESS EXCLUSIVE on ${parents.map(qualifiedName).join(', ')} then ${qualifiedName(fk.table)}, ${ms}; ` +
-      'parent first, the order the application takes them, so the two cannot deadlock',
+      // Parent first cannot avoid every cycle: a child INSERT's FK check locks the parent after the child.
+      // lock_timeout (kept well below deadlock_timeout by execute) decides who gives up.
+      'parent first, the order of an application inserting a parent then its child; where a child insert\'s FK check ' +
+        'takes them the other way round, apply gives up at its lock_timeout and retries, so the application never sees a deadlock',
     hazards: ['ACQUIRES_ACCESS_EXCLUSIVE_LOCK', ...(actionsChange ? (['CHANGES_DELETE_BEHAVIOUR'] as Hazard[]) : [])],
     before: describeForeignKey(current),
     after: describeForeignKey(fk),

@@ -1,0 +1,256 @@
+import pg from 'pg';
+import { performance } from 'node:perf_hooks';
+import { randomBytes } from 'node:crypto';
+import { baselineSchema } from '../../manifest/baseline/index.js';
+import { mestore } from '../../manifest/mestore.js';
+import { openDialect } from '../../src/dialect/open.js';
+import type { LoadedManifest } from '../../src/manifest/types.js';
+import { applyManifest } from '../../src/run/apply.js';
+import { fillMeStore, startWriters, summarizeWriters, type WriterSummary } from '../helpers/writers.js';
+import type { BenchModule } from './run.js';
+
+/**
+ * With MeStore's shop placing orders (200 transactions/s: an order, 3 items,
+ * a transaction and a payment each), how long do writers wait, and for how
+ * long do writes stop altogether, while the customer's 44 objects go in:
+ *   ours:          schema-diff apply (CONCURRENTLY, NOT VALID + VALIDATE, lock_timeout and retries);
+ *   alembic-1tx:   the customer's Alembic shape, all statements in one transaction;
+ *   alembic-each:  the same statements one by one, autocommit.
+ * Each runs on its own copy of one filled database. Measures, never asserts.
+ * Size: BENCH_ORDERS (default 1,000,000); writers: BENCH_RATE tx/s (default 200).
+ */
+const ADMIN_URL = process.env.BENCH_PG_URL ?? process.env.SCHEMA_DIFF_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const ORDERS = Number(process.env.BENCH_ORDERS ?? 1_000_000);
+const RATE = Number(process.env.BENCH_RATE ?? 200);
+const CLIENTS = 8;
+const WARMUP_MS = 2_000;
+const COOLDOWN_MS = 1_000;
+
+type Shape = 'ours' | 'alembic-1tx' | 'alembic-each';
+
+type MigrationOutcome = {
+  readonly ok: boolean;
+  /** Statements that failed, by SQLSTATE (ours: the error that stopped apply, if any). */
+  readonly failures: Readonly<Record<string, number>>;
+  readonly firstError?: string;
+  /** ours: lock attempts that gave up and were retried, by SQLSTATE (55P03 lock timeout, 40P01 deadlock). */
+  readonly retried?: Readonly<Record<string, number>>;
+};
+
+export type ScenarioResult = MigrationOutcome & {
+  readonly shape: Shape;
+  readonly description: string;
+  readonly migrationMs: number;
+  /** Writers while the migration ran. */
+  readonly writers: WriterSummary;
+  /** Writers in the warm-up before it, for comparison. */
+  readonly writersBefore: Pick<WriterSummary, 'maxLatencyMs' | 'p99LatencyMs' | 'commitsPerSecond'>;
+  readonly deadlocks: { readonly migration: number; readonly writers: number };
+};
+
+export type OnlineApplyResult = {
+  readonly version: 1;
+  readonly server: string;
+  readonly orders: number;
+  readonly writerRate: number;
+  readonly writerClients: number;
+  readonly fillMs: number;
+  readonly scenarios: readonly ScenarioResult[];
+};
+
+const DESCRIPTIONS: Record<Shape, string> = {
+  ours: 'schema-diff apply: indexes CONCURRENTLY, CHECK/FK NOT VALID under lock_timeout 25ms with retries, one VALIDATE per table',
+  'alembic-1tx': 'Alembic shape in one transaction: plain ADD CONSTRAINT CHECK, FK drop then add, plain CREATE INDEX',
+  'alembic-each': 'the same statements one by one in autocommit (a failed statement is counted and the next one runs)',
+};
+
+export const onlineApplyBench: BenchModule = {
+  name: 'online-apply',
+  description: `longest writer latency and zero-throughput gap, writers at ${RATE} tx/s on ${ORDERS.toLocaleString('en-US')} orders: schema-diff apply vs the Alembic shape in one transaction vs the same statements in autocommit`,
+  run: (log) => runOnlineApply(log),
+};
+
+async function runOnlineApply(log: (line: string) => void): Promise<OnlineApplyResult> {
+  const template = `sd_bench_online_${randomBytes(4).toString('hex')}`;
+  await admin(`create database ${template}`);
+  try {
+    log(`filling ${template} with ${ORDERS} orders …`);
+    await runOn(urlOf(template), baselineSchema('postgres'));
+    const { ms: fillMs } = await fillMeStore(urlOf(template), ORDERS);
+    const server = (await runOn(urlOf(template), 'select version() as v')).rows[0].v as string;
+    const scenarios: ScenarioResult[] = [];
+    for (const shape of ['ours', 'alembic-1tx', 'alembic-each'] as const) {
+      log(`${shape}: migrating with writers at ${RATE} tx/s …`);
+      const result = await scenario(shape, template);
+      const w = result.writers;
+      log(`${shape}: ${result.migrationMs} ms, ${result.ok ? 'ok' : `failed (${result.firstError})`}; writers: max latency ${w.maxLatencyMs} ms, longest gap ${w.longestGapMs} ms, ${w.failed} failed`);
+      scenarios.push(result);
+    }
+    return { version: 1, server, orders: ORDERS, writerRate: RATE, writerClients: CLIENTS, fillMs, scenarios };
+  } finally {
+    await admin(`drop database if exists ${template} with (force)`);
+  }
+}
+
+/** One shape on a fresh copy of the filled database, with writers running before, during and after. */
+async function scenario(shape: Shape, template: string): Promise<ScenarioResult> {
+  const copy = `${template}_${shape.replace('-', '_')}`;
+  await admin(`create database ${copy} template ${template}`);
+  const url = urlOf(copy);
+  try {
+    const writers = await startWriters({ url, clients: CLIENTS, ratePerSecond: RATE, durationMs: 30 * 60_000 });
+    const warm = performance.now();
+    await sleep(WARMUP_MS);
+    const from = performance.now();
+    const outcome = await migrate(shape, url).catch((e: unknown) => failed(e));
+    const to = performance.now();
+    await sleep(COOLDOWN_MS);
+    const log = await writers.stop();
+    const during = summarizeWriters(log, { from, to });
+    const before = summarizeWriters(log, { from: warm, to: from });
+    return {
+      shape,
+      description: DESCRIPTIONS[shape],
+      migrationMs: Math.round(to - from),
+      ...outcome,
+      writers: during,
+      writersBefore: { maxLatencyMs: before.maxLatencyMs, p99LatencyMs: before.p99LatencyMs, commitsPerSecond: before.commitsPerSecond },
+      deadlocks: {
+        migration: (outcome.failures['40P01'] ?? 0) + (outcome.retried?.['40P01'] ?? 0),
+        writers: summarizeWriters(log).errors['40P01'] ?? 0,
+      },
+    };
+  } finally {
+    await admin(`drop database if exists ${copy} with (force)`);
+  }
+}
+
+function migrate(shape: Shape, url: string): Promise<MigrationOutcome> {
+  switch (shape) {
+    case 'ours':
+      return applyOurs(url);
+    case 'alembic-1tx':
+      return alembic(url, true);
+    case 'alembic-each':
+      return alembic(url, false);
+  }
+}
+
+async function applyOurs(url: string): Promise<MigrationOutcome> {
+  const dialect = await openDialect(url);
+  const retried: Record<string, number> = {};
+  try {
+    // The CLI's defaults.
+    await applyManifest(dialect, mestore, {
+      manifestPath: 'manifest/mestore.ts',
+      lockTimeoutMs: 25,
+      lockRetries: 50,
+      retryBudgetMs: 60_000,
+      lockWaitMs: 10_000,
+      allowNotValid: false,
+      confirm: async () => true,
+      events: {
+        retrying: (_step, _attempt, reason) => {
+          const code = reason === 'deadlock' ? '40P01' : '55P03';
+          retried[code] = (retried[code] ?? 0) + 1;
+        },
+      },
+    });
+    return { ok: true, failures: {}, retried };
+  } catch (e) {
+    return { ...failed(e), retried };
+  } finally {
+    await dialect.close();
+  }
+}
+
+/** The customer's migration as Alembic runs it: one transaction for all, or each statement on its own. */
+async function alembic(url: string, oneTransaction: boolean): Promise<MigrationOutcome> {
+  const client = new pg.Client({ connectionString: url, application_name: 'alembic' });
+  client.on('error', () => {});
+  await client.connect();
+  const errors: Record<string, number> = {};
+  let firstError: string | undefined;
+  const note = (e: unknown, statement: string) => {
+    const err = e as { code?: string; message?: string };
+    errors[err.code ?? '?'] = (errors[err.code ?? '?'] ?? 0) + 1;
+    firstError ??= `${err.code}: ${err.message} (at: ${statement.slice(0, 100)})`;
+  };
+  try {
+    const statements = await naiveStatements(client, mestore);
+    if (oneTransaction) {
+      let current = 'BEGIN';
+      try {
+        await client.query('BEGIN');
+        for (current of statements) await client.query(current);
+        await client.query('COMMIT');
+      } catch (e) {
+        note(e, current);
+        await client.query('ROLLBACK').catch(() => {});
+      }
+    } else {
+      for (const statement of statements) await client.query(statement).catch((e: unknown) => note(e, statement));
+    }
+    return { ok: Object.keys(errors).length === 0, failures: errors, firstError };
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * The 44 objects as the customer's Alembic migration writes them (plan order:
+ * CHECKs table by table, then the FK fixes as drop + create, then indexes),
+ * with none of the online precautions.
+ */
+async function naiveStatements(client: pg.Client, manifest: LoadedManifest): Promise<string[]> {
+  const tables = Object.entries(manifest.tables);
+  const checks = tables.flatMap(([t, spec]) => (spec?.checks ?? []).map((c) => `ALTER TABLE ${t} ADD CONSTRAINT ${c.name} CHECK (${c.expr})`));
+  const fks: string[] = [];
+  for (const [t, spec] of tables) {
+    for (const fk of spec?.foreignKeys ?? []) {
+      const { rows } = await client.query<{ name: string }>(
+        `select conname as name from pg_constraint where contype = 'f' and conrelid = $1::regclass
+            and conkey = (select array_agg(attnum order by ord) from unnest($2::text[]) with ordinality c(col, ord)
+                            join pg_attribute a on a.attrelid = $1::regclass and a.attname = c.col)`,
+        [t, fk.columns],
+      );
+      for (const { name: old } of rows) fks.push(`ALTER TABLE ${t} DROP CONSTRAINT ${old}`);
+      const actions = [fk.onDelete && `ON DELETE ${fk.onDelete.toUpperCase()}`, fk.onUpdate && `ON UPDATE ${fk.onUpdate.toUpperCase()}`];
+      fks.push(
+        `ALTER TABLE ${t} ADD CONSTRAINT ${fk.name} FOREIGN KEY (${fk.columns.join(', ')}) REFERENCES ${fk.references.table} (${fk.references.columns.join(', ')}) ${actions.filter(Boolean).join(' ')}`,
+      );
+    }
+  }
+  const indexes = tables.flatMap(([t, spec]) =>
+    (spec?.indexes ?? []).map(
+      (ix) =>
+        `CREATE ${ix.unique ? 'UNIQUE ' : ''}INDEX ${ix.name} ON ${t} (${ix.columns.map((c) => (typeof c === 'string' ? c : c.expr)).join(', ')})` +
+        (ix.where ? ` WHERE ${ix.where}` : ''),
+    ),
+  );
+  return [...checks, ...fks, ...indexes];
+}
+
+function failed(e: unknown): MigrationOutcome {
+  const err = e as { code?: string; message?: string };
+  return { ok: false, failures: { [err.code ?? 'error']: 1 }, firstError: err.message ?? String(e) };
+}
+
+function urlOf(database: string): string {
+  const url = new URL(ADMIN_URL);
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
+async function runOn(url: string, text: string): Promise<pg.QueryResult> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await client.query(text);
+  } finally {
+    await client.end();
+  }
+}
+
+const admin = (text: string) => runOn(ADMIN_URL, text);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
