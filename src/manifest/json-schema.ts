@@ -1,26 +1,40 @@
 /**
  * The structure of a manifest as a JSON Schema (draft-07). Exported so that
- * editors and `.json` manifests can use it; ajv checks every loaded manifest
- * against it before the meaning checks in check.ts.
+ * editors and `.json` manifests can use it (docs/manifest.schema.json is this
+ * object, written by scripts/export-schema.ts); ajv checks every loaded
+ * manifest against it before the meaning checks in check.ts.
  */
-const fkAction = { enum: ['no action', 'restrict', 'cascade', 'set null', 'set default'] };
+const fkAction = {
+  enum: ['no action', 'restrict', 'cascade', 'set null', 'set default'],
+  description: 'Referential action, lower case as in SQL.',
+};
+// `\S` rejects blank strings as well as empty ones: an expression of spaces is no expression
 const nonEmpty = { type: 'string', minLength: 1, pattern: '\\S' };
-const severity = { enum: ['critical', 'warning'] };
+const severity = {
+  enum: ['critical', 'warning'],
+  description: '`critical` (default) violations make `validate` exit 2; `warning` ones are reported only.',
+};
+const description = { type: 'string', description: 'Why the object exists, shown in plans and reports.' };
+const columnList = { type: 'array', minItems: 1, items: nonEmpty };
 
 export const manifestJsonSchema = {
   $schema: 'http://json-schema.org/draft-07/schema#',
   $id: 'https://schema-diff.dev/manifest.schema.json',
   title: 'schema-diff manifest',
+  description: 'The integrity constraints (CHECK, FOREIGN KEY, indexes) a database should have.',
   type: 'object',
   required: ['tables'],
   additionalProperties: false,
   properties: {
-    $schema: { type: 'string' },
-    version: { const: 1 },
-    name: { type: 'string' },
-    schema: nonEmpty,
+    $schema: { type: 'string', description: 'This schema, for editors.' },
+    version: { const: 1, description: 'Manifest format version.' },
+    name: { type: 'string', description: 'A name for people reading the manifest.' },
+    schema: { ...nonEmpty, description: 'Default PostgreSQL schema for tables without one (default `public`).' },
     tables: {
       type: 'object',
+      description: 'Keyed by `table` or `schema.table`.',
+      // one dot at most: `schema.table`; a name may not start or end with it
+      propertyNames: { pattern: '^[^.]+(\\.[^.]+)?$' },
       additionalProperties: { $ref: '#/definitions/table' },
     },
   },
@@ -29,7 +43,7 @@ export const manifestJsonSchema = {
       type: 'object',
       additionalProperties: false,
       properties: {
-        schema: nonEmpty,
+        schema: { ...nonEmpty, description: 'PostgreSQL schema; must agree with a `schema.table` key.' },
         checks: { type: 'array', items: { $ref: '#/definitions/check' } },
         foreignKeys: { type: 'array', items: { $ref: '#/definitions/foreignKey' } },
         indexes: { type: 'array', items: { $ref: '#/definitions/index' } },
@@ -40,14 +54,15 @@ export const manifestJsonSchema = {
       required: ['name', 'expr'],
       additionalProperties: false,
       properties: {
-        name: nonEmpty,
-        expr: nonEmpty,
+        name: { ...nonEmpty, description: 'Constraint name, unique within its table.' },
+        expr: { ...nonEmpty, description: 'Boolean SQL expression, as inside CHECK ( ... ).' },
         dialects: {
           type: 'object',
+          description: 'Per-dialect replacements for `expr`.',
           additionalProperties: false,
           properties: { postgres: nonEmpty, sqlite: nonEmpty },
         },
-        description: { type: 'string' },
+        description,
         severity,
       },
     },
@@ -56,22 +71,22 @@ export const manifestJsonSchema = {
       required: ['name', 'columns', 'references'],
       additionalProperties: false,
       properties: {
-        name: nonEmpty,
-        columns: { type: 'array', minItems: 1, items: nonEmpty },
+        name: { ...nonEmpty, description: 'Constraint name, unique within its table.' },
+        columns: columnList,
         references: {
           type: 'object',
           required: ['table', 'columns'],
           additionalProperties: false,
           properties: {
-            table: nonEmpty,
-            columns: { type: 'array', minItems: 1, items: nonEmpty },
+            table: { ...nonEmpty, description: 'Referenced table: `table` or `schema.table`.' },
+            columns: columnList,
           },
         },
         onDelete: fkAction,
         onUpdate: fkAction,
         deferrable: { type: 'boolean' },
-        initiallyDeferred: { type: 'boolean' },
-        description: { type: 'string' },
+        initiallyDeferred: { type: 'boolean', description: 'Implies deferrable.' },
+        description,
         severity,
       },
     },
@@ -80,28 +95,35 @@ export const manifestJsonSchema = {
       required: ['name', 'columns'],
       additionalProperties: false,
       properties: {
-        name: nonEmpty,
+        name: { ...nonEmpty, description: 'Index name, unique within its schema (PostgreSQL) or database (SQLite).' },
         columns: {
           type: 'array',
           minItems: 1,
-          items: {
-            anyOf: [
-              nonEmpty,
-              {
-                type: 'object',
-                required: ['expr'],
-                additionalProperties: false,
-                properties: { expr: nonEmpty },
-              },
-            ],
-          },
+          description: 'Key parts: a column name, or { "expr": "<sql expression>" }.',
+          items: { $ref: '#/definitions/indexKey' },
         },
         unique: { type: 'boolean' },
-        where: nonEmpty,
-        method: nonEmpty,
-        description: { type: 'string' },
+        where: { ...nonEmpty, description: 'Partial index predicate, as in WHERE ( ... ).' },
+        method: { ...nonEmpty, description: 'Access method (PostgreSQL), default btree.' },
+        description,
         severity,
+      },
+    },
+    // if/then/else rather than anyOf: a wrong key then gets the one error of its own kind, not one per branch
+    indexKey: {
+      type: ['string', 'object'],
+      if: { type: 'string' },
+      then: nonEmpty,
+      else: {
+        required: ['expr'],
+        additionalProperties: false,
+        properties: { expr: nonEmpty },
       },
     },
   },
 } as const;
+
+/** The schema as the file docs/manifest.schema.json holds it (scripts/export-schema.ts writes it; a test compares). */
+export function manifestJsonSchemaText(): string {
+  return JSON.stringify(manifestJsonSchema, null, 2) + '\n';
+}

@@ -22,14 +22,18 @@ export interface CheckSpec {
   severity?: Severity;
 }
 
-/** Where a foreign key points: one member of this union per table of DB. */
+/**
+ * Where a foreign key points: one member of this union per table of DB, so
+ * that `columns` are checked against the table named in `table`.
+ */
 export type ReferenceSpec<DB> = {
-  [R in TableName<DB>]: { table: R; columns: ColumnName<DB, R>[] };
+  [R in TableName<DB>]: { table: R; columns: readonly ColumnName<DB, R>[] };
 }[TableName<DB>];
 
+// Lists are readonly so that `as const` arrays are accepted; the manifest is never mutated.
 export interface ForeignKeySpec<DB, T extends keyof DB> {
   name: string;
-  columns: ColumnName<DB, T>[];
+  columns: readonly ColumnName<DB, T>[];
   references: ReferenceSpec<DB>;
   onDelete?: FkAction;
   onUpdate?: FkAction;
@@ -45,7 +49,7 @@ export type IndexKeySpec<DB, T extends keyof DB> = ColumnName<DB, T> | { expr: s
 export interface IndexSpec<DB, T extends keyof DB> {
   /** Index name, unique within its schema (PostgreSQL) or database (SQLite). */
   name: string;
-  columns: IndexKeySpec<DB, T>[];
+  columns: readonly IndexKeySpec<DB, T>[];
   unique?: boolean;
   /** Partial index predicate, as in WHERE ( ... ). */
   where?: string;
@@ -58,12 +62,14 @@ export interface IndexSpec<DB, T extends keyof DB> {
 export interface TableSpec<DB, T extends keyof DB> {
   /** PostgreSQL schema; default the manifest's `schema`, else `public`. A key `schema.table` says the same. */
   schema?: string;
-  checks?: CheckSpec[];
-  foreignKeys?: ForeignKeySpec<DB, T>[];
-  indexes?: IndexSpec<DB, T>[];
+  checks?: readonly CheckSpec[];
+  foreignKeys?: readonly ForeignKeySpec<DB, T>[];
+  indexes?: readonly IndexSpec<DB, T>[];
 }
 
 export interface Manifest<DB = AnyDB> {
+  /** The JSON Schema, for editors (JSON manifests). */
+  $schema?: string;
   version?: 1;
   name?: string;
   /** Default PostgreSQL schema for tables without one (default `public`). */

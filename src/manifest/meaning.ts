@@ -1,0 +1,149 @@
+import { identifierTooLong, MAX_IDENTIFIER_BYTES } from '../schema/names.js';
+import { formatPath } from './path.js';
+import { splitTableKey } from './resolve.js';
+
+/**
+ * What the JSON Schema cannot say: names that collide, identifiers PostgreSQL
+ * would truncate, a foreign key whose two column lists differ in length. Reads
+ * the manifest defensively (it may also have structural errors, reported
+ * alongside), so that every problem is reported in one go.
+ */
+export function meaningProblems(manifest: unknown): string[] {
+  const problems: string[] = [];
+  const m = asRecord(manifest);
+  const defaultSchema = nonEmptyString(m.schema) ?? 'public';
+  tooLong(problems, 'schema', m.schema, 'schema name');
+  const tables = Object.entries(asRecord(m.tables)).map(([key, spec]) => tableOf(key, asRecord(spec), defaultSchema));
+  // PostgreSQL keeps tables and indexes in one namespace of relations per schema: `schema.name` -> manifest path
+  const tablePaths = new Map<string, string>();
+  const indexPaths = new Map<string, string>();
+  for (const t of tables) checkTableItself(problems, t, tablePaths);
+  for (const t of tables) {
+    checkConstraints(problems, t);
+    checkIndexes(problems, t, tablePaths, indexPaths);
+  }
+  return problems;
+}
+
+interface TableView {
+  readonly key: string;
+  readonly path: string;
+  readonly schema: string;
+  readonly name: string;
+  readonly spec: Record<string, unknown>;
+}
+
+function tableOf(key: string, spec: Record<string, unknown>, defaultSchema: string): TableView {
+  const { schema: keySchema, name } = splitTableKey(key);
+  const schema = keySchema ?? nonEmptyString(spec.schema) ?? defaultSchema;
+  return { key, path: formatPath(['tables', key]), schema, name, spec };
+}
+
+/** Its names, its schema agreeing with its key, and no second entry for the same table (`orders` and `public.orders`). */
+function checkTableItself(problems: string[], t: TableView, tablePaths: Map<string, string>): void {
+  const keySchema = splitTableKey(t.key).schema;
+  const declared = nonEmptyString(t.spec.schema);
+  if (keySchema && declared && keySchema !== declared) {
+    problems.push(`${t.path}.schema: "${declared}" contradicts the key's schema "${keySchema}"`);
+  }
+  tooLong(problems, t.path, keySchema, 'schema name');
+  if (declared !== keySchema) tooLong(problems, `${t.path}.schema`, declared, 'schema name');
+  tooLong(problems, t.path, t.name, 'table name');
+  claim(problems, tablePaths, `${t.schema}.${t.name}`, t.path, `table ${t.schema}.${t.name} is listed twice`);
+}
+
+/** CHECK and FOREIGN KEY constraints share one namespace per table. */
+function checkConstraints(problems: string[], t: TableView): void {
+  const names = new Map<string, string>();
+  const claimName = (path: string, name: unknown) => {
+    if (typeof name !== 'string') return;
+    tooLong(problems, `${path}.name`, name, 'constraint name');
+    claim(problems, names, name, `${path}.name`, `duplicate constraint name "${name}" in table ${t.name}`);
+  };
+  asRecords(t.spec.checks).forEach((c, i) => claimName(`${t.path}.checks[${i}]`, c.name));
+  asRecords(t.spec.foreignKeys).forEach((fk, i) => {
+    const path = `${t.path}.foreignKeys[${i}]`;
+    claimName(path, fk.name);
+    checkForeignKey(problems, path, fk);
+  });
+}
+
+function checkForeignKey(problems: string[], path: string, fk: Record<string, unknown>): void {
+  const ref = asRecord(fk.references);
+  const columns = strings(fk.columns);
+  const refColumns = strings(ref.columns);
+  if (columns.length > 0 && refColumns.length > 0 && columns.length !== refColumns.length) {
+    problems.push(
+      `${path}: ${columns.length} column(s) (${columns.join(', ')}) reference ` +
+        `${refColumns.length} column(s) of ${String(ref.table)} (${refColumns.join(', ')})`,
+    );
+  }
+  columnNames(problems, `${path}.columns`, fk.columns);
+  columnNames(problems, `${path}.references.columns`, ref.columns);
+  if (typeof ref.table === 'string') {
+    const { schema, name } = splitTableKey(ref.table);
+    tooLong(problems, `${path}.references.table`, schema, 'schema name');
+    tooLong(problems, `${path}.references.table`, name, 'table name');
+  }
+  if (fk.initiallyDeferred === true && fk.deferrable === false) {
+    problems.push(`${path}.initiallyDeferred: an initially deferred constraint must be deferrable`);
+  }
+}
+
+/** Index names are unique per schema, and may not be a table's name either (PostgreSQL). */
+function checkIndexes(problems: string[], t: TableView, tablePaths: Map<string, string>, indexPaths: Map<string, string>): void {
+  asRecords(t.spec.indexes).forEach((ix, i) => {
+    const path = `${t.path}.indexes[${i}]`;
+    if (typeof ix.name === 'string') {
+      const qualified = `${t.schema}.${ix.name}`;
+      tooLong(problems, `${path}.name`, ix.name, 'index name');
+      const table = tablePaths.get(qualified);
+      if (table !== undefined) problems.push(`${path}.name: index name "${ix.name}" is a table's name in schema ${t.schema} (${table})`);
+      else claim(problems, indexPaths, qualified, `${path}.name`, `duplicate index name "${ix.name}" in schema ${t.schema}`);
+    }
+    columnNames(problems, `${path}.columns`, ix.columns);
+  });
+}
+
+/** Records a name in a namespace, or reports it as taken, naming where it was first. */
+function claim(problems: string[], taken: Map<string, string>, key: string, path: string, what: string): void {
+  const earlier = taken.get(key);
+  if (earlier === undefined) taken.set(key, path);
+  else problems.push(`${path}: ${what} (also ${earlier})`);
+}
+
+/** Plain column names of a list (expressions and malformed items are skipped, keeping their positions). */
+function columnNames(problems: string[], path: string, columns: unknown): void {
+  const seen = new Set<string>();
+  (Array.isArray(columns) ? columns : []).forEach((c: unknown, i) => {
+    if (typeof c !== 'string') return;
+    tooLong(problems, `${path}[${i}]`, c, 'column name');
+    if (seen.has(c)) problems.push(`${path}[${i}]: column "${c}" is listed twice`);
+    seen.add(c);
+  });
+}
+
+/** PostgreSQL silently truncates longer identifiers, so two long names could end up the same. */
+function tooLong(problems: string[], path: string, name: unknown, what: string): void {
+  if (typeof name === 'string' && identifierTooLong(name)) {
+    const bytes = Buffer.byteLength(name, 'utf8');
+    problems.push(`${path}: ${what} "${name}" is ${bytes} bytes, over PostgreSQL's ${MAX_IDENTIFIER_BYTES}-byte limit`);
+  }
+}
+
+function asRecord(v: unknown): Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+}
+
+/** The array's items, with anything that is not an object seen as empty (its structural error is reported already). */
+function asRecords(v: unknown): Record<string, unknown>[] {
+  return Array.isArray(v) ? v.map(asRecord) : [];
+}
+
+function strings(v: unknown): string[] {
+  return Array.isArray(v) ? v.filter((s): s is string => typeof s === 'string') : [];
+}
+
+function nonEmptyString(v: unknown): string | undefined {
+  return typeof v === 'string' && v.trim() !== '' ? v : undefined;
+}
