@@ -39,6 +39,8 @@ export interface ViolationCount {
   readonly violations: number;
   /** For unique: the number of duplicated keys. */
   readonly groups?: number;
+  /** Rows of the table checked against it (validate's score counts row × constraint checks); absent when unknown. */
+  readonly rows?: number;
   /** A few offending rows: primary key and the columns involved. */
   readonly sample: readonly Record<string, unknown>[];
   /** The database's message when the expression itself fails on some row. */
@@ -57,6 +59,8 @@ export interface ExecuteEvents {
   stepFinished?(step: Step, index: number, total: number, ms: number, attempts: number): void;
   retrying?(step: Step, attempt: number, reason: string, waitMs: number): void;
   progress?(step: Step, message: string): void;
+  /** Something the user should know that is not a step's progress (SQLite: where the backup copy was written). */
+  notice?(message: string): void;
 }
 
 export interface ExecuteOptions {
@@ -66,6 +70,8 @@ export interface ExecuteOptions {
   readonly lockRetries: number;
   /** Total time budget for retries of one step, in ms. */
   readonly retryBudgetMs: number;
+  /** SQLite: write a backup copy of the file before a table rebuild (default true; apply --no-backup sets false). */
+  readonly backup?: boolean;
   readonly events?: ExecuteEvents;
 }
 
@@ -81,6 +87,11 @@ export interface HistoryStep {
   readonly transactional: boolean;
   readonly lockTimeout: boolean;
   readonly appliedAt: string;
+  /**
+   * The definition the step left (Step.after), so that rollback can tell an
+   * object changed by hand since; null when the step has none or the journal predates it.
+   */
+  readonly after?: string | null;
   /** The rollback run that undid this step, or null. */
   readonly undoneBy: number | null;
 }
@@ -114,6 +125,11 @@ export interface Dialect {
   /** The schema a table without one lives in (public, main). */
   readonly defaultSchema: string;
   readonly hasSchemas: boolean;
+  /**
+   * Whether a constraint can be added without checking existing rows (PostgreSQL's NOT VALID).
+   * Absent means true. SQLite: false, so apply --allow-not-valid cannot help there.
+   */
+  readonly supportsNotValid?: boolean;
 
   /** Reads the named tables and the tables their foreign keys point to. Missing tables are simply absent. */
   introspect(tables: readonly TableRef[]): Promise<Catalog>;
