@@ -38,12 +38,7 @@ export async function applyManifest(dialect: Dialect, manifest: LoadedManifest, 
   const release = await dialect.lock(options.lockWaitMs);
   try {
     const prepared = await preparePlan(dialect, manifest, options.manifestPath);
-    if (options.savedPlan && options.savedPlan.fingerprint !== prepared.plan.fingerprint) {
-      throw new SchemaDiffError(
-        'refused',
-        `the database changed since the plan was made (plan ${options.savedPlan.fingerprint.slice(0, 19)}…, now ${prepared.plan.fingerprint.slice(0, 19)}…); run plan again`,
-      );
-    }
+    if (options.savedPlan) refuseStalePlan(options.savedPlan, prepared.plan);
     if (prepared.plan.steps.length === 0) return { plan: prepared.plan, runId: null, leftNotValid: [] };
     const { plan, leftNotValid } = await refuseOnViolations(dialect, prepared, options);
     if (!(await options.confirm(plan))) {
@@ -60,6 +55,27 @@ export async function applyManifest(dialect: Dialect, manifest: LoadedManifest, 
     return { plan, runId, leftNotValid };
   } finally {
     await release().catch(() => {});
+  }
+}
+
+/**
+ * A reviewed plan is applied only as it was reviewed: the catalog it was made
+ * against must be unchanged, and the current manifest must still produce the
+ * very same statements (a manifest edited after review is refused too).
+ */
+function refuseStalePlan(saved: Plan, now: Plan): void {
+  if (saved.fingerprint !== now.fingerprint) {
+    throw new SchemaDiffError(
+      'refused',
+      `the database changed since the plan was made (plan ${saved.fingerprint.slice(0, 19)}…, now ${now.fingerprint.slice(0, 19)}…); run plan again`,
+    );
+  }
+  const statements = (p: Plan) => JSON.stringify(p.steps.map((s) => [s.action, s.name, s.sql]));
+  if (statements(saved) !== statements(now)) {
+    throw new SchemaDiffError(
+      'refused',
+      `the manifest no longer produces the saved plan (${saved.steps.length} step(s) saved, ${now.steps.length} now); run plan again`,
+    );
   }
 }
 

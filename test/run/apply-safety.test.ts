@@ -63,7 +63,7 @@ describeServer('apply safety on the real server', () => {
     }
   });
 
-  test('a saved plan is refused once the catalog changed, and accepted while it has not', async () => {
+  test('a saved plan is refused once the catalog or the manifest changed, and accepted while neither has', async () => {
     const db = await createTestDatabase();
     try {
       await runSql(db.url, baselineSchema('postgres') + demoRows());
@@ -79,6 +79,11 @@ describeServer('apply safety on the real server', () => {
         });
         expect(await catalogDump(db.url)).not.toContainEqual(expect.stringContaining('ck_order_total_positive'));
         const fresh = await preparePlan(dialect, mestore, 'manifest/mestore.ts');
+        const edited = { ...mestore, tables: { ...mestore.tables, users: { checks: [{ name: 'ck_user_email_format', expr: "email LIKE '%@%'" }] } } };
+        await expect(applyManifest(dialect, edited, { ...options, savedPlan: fresh.plan })).rejects.toMatchObject({
+          code: 'refused',
+          message: expect.stringContaining('the manifest no longer produces the saved plan'),
+        });
         const result = await applyManifest(dialect, mestore, { ...options, savedPlan: fresh.plan });
         expect(result.plan.steps.length).toBe(fresh.plan.steps.length);
       } finally {
