@@ -22,7 +22,8 @@ export async function runDemo(kind: 'postgres' | 'sqlite', say: (s: string) => v
     section(`1. MeStore as it stands today, on ${kind === 'postgres' ? 'embedded PostgreSQL (PGlite)' : 'an SQLite file'}`);
     const seed = [baselineSchema(kind), demoRows()].join('\n');
     dialect = kind === 'postgres' ? await openPGlite(seed) : await openSqlite(join(scratch, 'mestore.db'), seed);
-    say(`7 tables, foreign keys with default names and no action, no CHECK constraints. Database: ${dialect.target}`);
+    const fks = kind === 'postgres' ? 'foreign keys with default names' : 'inline, unnamed foreign keys';
+    say(`7 tables, ${fks} and no action, no CHECK constraints. Database: ${dialect.target}`);
 
     section('2. validate: rows that would break the plan (none in the clean demo data)');
     const desired = desiredFor(dialect, mestore);
@@ -63,7 +64,8 @@ export async function runDemo(kind: 'postgres' | 'sqlite', say: (s: string) => v
     say(`ck_order_total_positive violations in the data: ${bad[0]?.violations ?? 0}`);
     say(`inserting the demo's bad rows (manifest/baseline/demo-violations.sql) now fails:`);
     say(`  ${await tryInsert(dialect, demoViolations())}`);
-    say('\nNext: schema-diff plan --database-url postgres://… > migration.sql, review, then schema-diff apply.');
+    const url = kind === 'postgres' ? 'postgres://…' : 'sqlite:///./dev_test.db';
+    say(`\nNext: schema-diff plan --database-url ${url} > migration.sql, review, then schema-diff apply.`);
   } finally {
     await dialect?.close();
     rmSync(scratch, { recursive: true, force: true });

@@ -1,4 +1,6 @@
 import type { CommandModule } from 'yargs';
+import type { ExecuteOptions } from '../../dialect/dialect.js';
+import type { ApplyOptions } from '../../run/apply.js';
 import { EXIT, note, out, parseDuration, withDatabase, withGlobalOptions, type GlobalArgs } from '../context.js';
 
 interface ApplyArgs extends GlobalArgs {
@@ -9,6 +11,7 @@ interface ApplyArgs extends GlobalArgs {
   'retry-budget': string;
   'lock-wait': string;
   'allow-not-valid': boolean;
+  backup: boolean;
   quiet: boolean;
 }
 
@@ -30,6 +33,11 @@ export function applyCommand(setStatus: (s: number) => void): CommandModule<obje
           default: false,
           describe: 'add constraints that existing rows violate as NOT VALID (enforced for new rows) instead of refusing',
         })
+        .option('backup', {
+          type: 'boolean',
+          default: true,
+          describe: 'SQLite: copy the database file aside (VACUUM INTO) before rebuilding a table; --no-backup skips it',
+        })
         .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress on stderr' }) as never,
     handler: async (args) => {
       const { applyManifest } = await import('../../run/apply.js');
@@ -38,7 +46,8 @@ export function applyCommand(setStatus: (s: number) => void): CommandModule<obje
       const { progressPrinter } = await import('../progress.js');
       const savedPlan = args.plan ? await loadPlan(args.plan) : undefined;
       await withDatabase(args, async (dialect, manifest) => {
-        const result = await applyManifest(dialect, manifest, {
+        // backup reaches the dialect's execute() with the rest of the options (ExecuteOptions.backup)
+        const options: ApplyOptions & Pick<ExecuteOptions, 'backup'> = {
           manifestPath: args.manifest,
           savedPlan,
           lockTimeoutMs: parseDuration(args['lock-timeout'], 'lock-timeout'),
@@ -48,7 +57,9 @@ export function applyCommand(setStatus: (s: number) => void): CommandModule<obje
           allowNotValid: args['allow-not-valid'],
           confirm: (plan) => confirmOnTerminal(`apply ${plan.steps.length} step(s) to ${plan.target}?`, args.yes),
           events: progressPrinter(args.quiet),
-        });
+          backup: args.backup,
+        };
+        const result = await applyManifest(dialect, manifest, options);
         const n = result.plan.steps.length;
         if (args.format === 'json') {
           out(JSON.stringify({ version: 1, runId: result.runId, steps: n, leftNotValid: result.leftNotValid, target: result.plan.target }, null, 2));

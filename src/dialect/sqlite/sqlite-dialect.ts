@@ -1,6 +1,100 @@
+import Database from 'better-sqlite3';
+import { existsSync, statSync } from 'node:fs';
 import { SchemaDiffError } from '../../errors.js';
+import type { Catalog, DesiredTable, TableRef } from '../../schema/types.js';
+import { qualifiedName } from '../../schema/types.js';
 import type { Dialect } from '../dialect.js';
+import { DEFAULT_BUSY_MS, executeSqlite } from './execute.js';
+import { finishRun, readHistory, reserveRun, runExists, writeRun, type PendingRun } from './history.js';
+import { introspectSqlite, type RawTable } from './introspect.js';
+import { lockFile } from './lock.js';
+import { normalizeSqlite } from './normalize.js';
+import { renderSqlite } from './render.js';
+import { sqliteScript } from './script.js';
+import { sqliteMessage } from './sqlite-error.js';
+import { countViolationsSqlite } from './violations.js';
 
-export async function openSqliteDialect(path: string): Promise<Dialect> {
-  throw new SchemaDiffError('usage', `SQLite is not supported yet (${path})`);
+export interface SqliteDialect extends Dialect {
+  readonly path: string;
+}
+
+/**
+ * The SQLite dialect over one better-sqlite3 connection to an existing file
+ * (a missing file is an error: never create an empty database by accident).
+ * The CREATE TABLE texts that render needs are kept beside each catalog this
+ * dialect reads, keyed by the catalog object itself. A run announced by
+ * startRun is written by execute, in the apply's transaction.
+ */
+export async function openSqliteDialect(path: string): Promise<SqliteDialect> {
+  const db = openFile(path);
+  const rawByCatalog = new WeakMap<Catalog, ReadonlyMap<string, RawTable>>();
+  const pending = new Map<number, PendingRun>();
+  let reader: Database.Database | null = null;
+  const readOnly = () => (reader ??= new Database(path, { readonly: true, fileMustExist: true, timeout: DEFAULT_BUSY_MS }));
+
+  const dialect: SqliteDialect = {
+    name: 'sqlite',
+    target: `sqlite:///${path}`,
+    defaultSchema: 'main',
+    hasSchemas: false,
+    supportsNotValid: false,
+    path,
+
+    async introspect(tables: readonly TableRef[]) {
+      const { catalog, raw } = introspectSqlite(db, tables);
+      rawByCatalog.set(catalog, raw);
+      return catalog;
+    },
+    normalize: async (desired: readonly DesiredTable[], catalog: Catalog) => normalizeSqlite(db, desired, catalog),
+    render(changes, catalog, options) {
+      const raw = rawByCatalog.get(catalog);
+      if (!raw) throw new Error('SQLite render needs a catalog read by the same dialect (its CREATE TABLE texts)');
+      return renderSqlite(changes, catalog, raw, options);
+    },
+    script: (steps, direction, header, options) => sqliteScript(steps, direction, header, options?.lockTimeoutMs),
+
+    async countViolations(targets, options) {
+      const tables = [...new Map(targets.flatMap((t) => [t.table, ...(t.kind === 'foreign_key' ? [t.refTable] : [])]).map((r) => [qualifiedName(r), r])).values()];
+      const { catalog } = introspectSqlite(db, tables);
+      return countViolationsSqlite(readOnly(), catalog, targets, options);
+    },
+
+    lock: (waitMs: number) => lockFile(path, waitMs),
+    execute: (steps, record, options) => executeSqlite(db, path, steps, record, options, pending.get(record.runId)),
+    async startRun(kind, manifest, fingerprint) {
+      const run = reserveRun(db, kind, manifest, fingerprint);
+      pending.set(run.id, run);
+      return run.id;
+    },
+    async finishRun(runId, status) {
+      const run = pending.get(runId);
+      pending.delete(runId);
+      if (!run || runExists(db, runId)) finishRun(db, runId, status);
+      // A failed run whose transaction rolled back changed nothing, and the file stays exactly as it was.
+      else if (status === 'done') writeRun(db, run, status);
+    },
+    history: async () => readHistory(db),
+    async exec(script: string) {
+      db.exec(script);
+    },
+    async close() {
+      reader?.close();
+      db.close();
+    },
+  };
+  return dialect;
+}
+
+function openFile(path: string): Database.Database {
+  if (!existsSync(path)) throw new SchemaDiffError('connection', `SQLite database ${path} does not exist (schema-diff never creates one)`);
+  if (statSync(path).isDirectory()) throw new SchemaDiffError('connection', `SQLite database ${path} is a directory`);
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(path, { fileMustExist: true, timeout: DEFAULT_BUSY_MS });
+    db.prepare('SELECT count(*) FROM main.sqlite_schema').get();
+    return db;
+  } catch (e) {
+    db?.close();
+    throw new SchemaDiffError('connection', `cannot open SQLite database ${path}: ${sqliteMessage(e)}`);
+  }
 }

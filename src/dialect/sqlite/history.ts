@@ -1,0 +1,162 @@
+import type Database from 'better-sqlite3';
+import type { Step } from '../../plan/types.js';
+import type { HistoryRun, HistoryStep, RunRecord } from '../dialect.js';
+
+/**
+ * The journal of applies and rollbacks, in two tables of the database file
+ * itself (SQLite has no schemas to put them apart), so that a rollback works
+ * from any machine that has the file. Arrays are stored as JSON text. No
+ * AUTOINCREMENT: it would add a sqlite_sequence table to a file that has none.
+ */
+const DDL = [
+  `CREATE TABLE IF NOT EXISTS schema_diff_runs (
+     id INTEGER PRIMARY KEY,
+     kind TEXT NOT NULL CHECK (kind IN ('apply', 'rollback')),
+     started_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+     finished_at TEXT,
+     status TEXT NOT NULL DEFAULT 'running' CHECK (status IN ('running', 'done', 'failed')),
+     manifest TEXT NOT NULL,
+     fingerprint TEXT NOT NULL
+   )`,
+  `CREATE TABLE IF NOT EXISTS schema_diff_steps (
+     run_id INTEGER NOT NULL REFERENCES schema_diff_runs (id),
+     seq INTEGER NOT NULL,
+     action TEXT NOT NULL,
+     table_name TEXT NOT NULL,
+     name TEXT NOT NULL,
+     objects TEXT NOT NULL,
+     sql TEXT NOT NULL,
+     inverse TEXT NOT NULL,
+     transactional INTEGER NOT NULL,
+     lock_timeout INTEGER NOT NULL,
+     applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+     after_definition TEXT,
+     undone_by INTEGER REFERENCES schema_diff_runs (id),
+     PRIMARY KEY (run_id, seq)
+   )`,
+];
+
+function historyExists(db: Database.Database): boolean {
+  return db.prepare(`SELECT 1 FROM main.sqlite_schema WHERE type = 'table' AND name = 'schema_diff_steps'`).get() !== undefined;
+}
+
+function ensureHistory(db: Database.Database): void {
+  if (!historyExists(db)) for (const ddl of DDL) db.prepare(ddl).run();
+}
+
+/** A run announced by startRun: written in the same transaction as its first step, so the journal and the change commit together. */
+export interface PendingRun {
+  readonly id: number;
+  readonly kind: HistoryRun['kind'];
+  readonly manifest: string;
+  readonly fingerprint: string;
+  readonly startedAt: string;
+}
+
+/**
+ * Reserves the next run id without writing: nothing is written to the file
+ * before apply's BEGIN IMMEDIATE (under which two appliers cannot both use it).
+ */
+export function reserveRun(db: Database.Database, kind: HistoryRun['kind'], manifest: string, fingerprint: string): PendingRun {
+  const last = historyExists(db) ? ((db.prepare('SELECT max(id) AS id FROM schema_diff_runs').get() as { id: number | null }).id ?? 0) : 0;
+  return { id: last + 1, kind, manifest, fingerprint, startedAt: new Date().toISOString() };
+}
+
+/** Writes a reserved run (inside the apply's transaction, or alone when the run ends without one). */
+export function writeRun(db: Database.Database, run: PendingRun, status: HistoryRun['status'] = 'running'): void {
+  ensureHistory(db);
+  db.prepare(
+    `INSERT INTO schema_diff_runs (id, kind, started_at, status, finished_at, manifest, fingerprint)
+     VALUES (?, ?, ?, ?, CASE WHEN ? = 'running' THEN NULL ELSE strftime('%Y-%m-%dT%H:%M:%fZ', 'now') END, ?, ?)`,
+  ).run(run.id, run.kind, run.startedAt, status, status, run.manifest, run.fingerprint);
+}
+
+export function runExists(db: Database.Database, runId: number): boolean {
+  return historyExists(db) && db.prepare('SELECT 1 FROM schema_diff_runs WHERE id = ?').get(runId) !== undefined;
+}
+
+export function finishRun(db: Database.Database, runId: number, status: 'done' | 'failed'): void {
+  db.prepare(`UPDATE schema_diff_runs SET status = ?, finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?`).run(status, runId);
+}
+
+/** Writes one executed step, inside the apply's transaction: it is journaled if and only if it happened. */
+export function recordStep(db: Database.Database, record: RunRecord, step: Step): void {
+  db.prepare(
+    `INSERT INTO schema_diff_steps (run_id, seq, action, table_name, name, objects, sql, inverse, transactional, lock_timeout, after_definition)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  ).run(
+    record.runId,
+    step.id,
+    step.action,
+    step.table,
+    step.name,
+    JSON.stringify(step.objects),
+    JSON.stringify(step.sql),
+    JSON.stringify(step.inverse),
+    step.transactional ? 1 : 0,
+    step.lockTimeout ? 1 : 0,
+    step.after ?? null,
+  );
+  const undo = db.prepare('UPDATE schema_diff_steps SET undone_by = ? WHERE run_id = ? AND seq = ?');
+  for (const undone of record.undoes?.get(step.id) ?? []) undo.run(record.runId, undone.runId, undone.seq);
+}
+
+interface RunRow {
+  id: number;
+  kind: HistoryRun['kind'];
+  started_at: string;
+  finished_at: string | null;
+  status: HistoryRun['status'];
+  manifest: string;
+  fingerprint: string;
+}
+
+interface StepRow {
+  run_id: number;
+  seq: number;
+  action: Step['action'];
+  table_name: string;
+  name: string;
+  objects: string;
+  sql: string;
+  inverse: string;
+  transactional: number;
+  lock_timeout: number;
+  applied_at: string;
+  after_definition: string | null;
+  undone_by: number | null;
+}
+
+export function readHistory(db: Database.Database): HistoryRun[] {
+  if (!historyExists(db)) return [];
+  const runs = db.prepare('SELECT * FROM schema_diff_runs ORDER BY id').all() as RunRow[];
+  const steps = db.prepare('SELECT * FROM schema_diff_steps ORDER BY run_id, seq').all() as StepRow[];
+  return runs.map((r) => ({
+    id: r.id,
+    kind: r.kind,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+    status: r.status,
+    manifest: r.manifest,
+    fingerprint: r.fingerprint,
+    steps: steps.filter((s) => s.run_id === r.id).map(toHistoryStep),
+  }));
+}
+
+function toHistoryStep(s: StepRow): HistoryStep {
+  return {
+    runId: s.run_id,
+    seq: s.seq,
+    action: s.action,
+    table: s.table_name,
+    name: s.name,
+    objects: JSON.parse(s.objects) as string[],
+    sql: JSON.parse(s.sql) as string[],
+    inverse: JSON.parse(s.inverse) as string[],
+    transactional: s.transactional === 1,
+    lockTimeout: s.lock_timeout === 1,
+    appliedAt: s.applied_at,
+    after: s.after_definition,
+    undoneBy: s.undone_by,
+  };
+}

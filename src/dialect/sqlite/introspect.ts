@@ -1,0 +1,286 @@
+import type Database from 'better-sqlite3';
+import type { Catalog, Check, Column, FkAction, ForeignKey, Index, Table, TableRef } from '../../schema/types.js';
+import { freeze } from '../../schema/types.js';
+import { parseCreateIndex } from './create-index.js';
+import { parseCreateTable, type ParsedForeignKey, type ParsedTable } from './create-table.js';
+import { normalizeExpression } from './expression.js';
+import { foldCase, sameName, significant, tokenize } from './tokenizer.js';
+
+/**
+ * What a rebuild needs beyond the catalog: the table's own CREATE TABLE text
+ * and the texts of everything that a DROP TABLE takes with it.
+ */
+export interface RawTable {
+  readonly ref: TableRef;
+  readonly sql: string;
+  /** null when the text cannot be rebuilt (a virtual table, CREATE TABLE … AS). */
+  readonly parsed: ParsedTable | null;
+  /** Columns a copy writes: every column except generated ones. */
+  readonly copyColumns: readonly string[];
+  /** The name through which to copy the implicit rowid (tables without an INTEGER PRIMARY KEY), or null. */
+  readonly rowidName: string | null;
+  readonly indexes: ReadonlyArray<{ readonly name: string; readonly sql: string }>;
+  readonly triggers: ReadonlyArray<{ readonly name: string; readonly sql: string }>;
+  /** Views whose text names the table and that work now. */
+  readonly views: readonly string[];
+  /** Catalog FK name → its clause in the text. */
+  readonly foreignKeyText: ReadonlyMap<string, ParsedForeignKey>;
+}
+
+export interface Introspected {
+  readonly catalog: Catalog;
+  readonly raw: ReadonlyMap<string, RawTable>;
+}
+
+const statements = new WeakMap<Database.Database, Map<string, Database.Statement>>();
+
+/** The pragma queries run once per table: compiled once per connection. */
+function prepared(db: Database.Database, sql: string): Database.Statement {
+  const cache = statements.get(db) ?? new Map<string, Database.Statement>();
+  statements.set(db, cache);
+  let statement = cache.get(sql);
+  if (!statement) cache.set(sql, (statement = db.prepare(sql)));
+  return statement;
+}
+
+interface SchemaRow {
+  type: string;
+  name: string;
+  tbl_name: string;
+  sql: string | null;
+}
+
+/** Reads the named tables and their parents from sqlite_schema and the table pragmas. */
+export function introspectSqlite(db: Database.Database, refs: readonly TableRef[]): Introspected {
+  const schema = db.prepare('SELECT type, name, tbl_name, sql FROM main.sqlite_schema').all() as SchemaRow[];
+  const tableRows = schema.filter((r) => r.type === 'table' && !r.name.startsWith('sqlite_'));
+  const byName = new Map(tableRows.map((r) => [r.name, r]));
+  const byFolded = new Map(tableRows.map((r) => [foldCase(r.name), r]));
+  const find = (name: string) => byName.get(name) ?? byFolded.get(foldCase(name));
+  const byTable = new Map<string, SchemaRow[]>();
+  for (const r of schema) byTable.set(r.tbl_name, [...(byTable.get(r.tbl_name) ?? []), r]);
+  const hasStats = byName.has('sqlite_stat1') || schema.some((r) => r.name === 'sqlite_stat1');
+  const wanted = new Map<string, SchemaRow>();
+  const addTable = (name: string) => {
+    const row = find(name);
+    if (row && !wanted.has(row.name)) wanted.set(row.name, row);
+  };
+  for (const ref of refs) if (ref.schema === 'main') addTable(ref.name);
+  for (const row of [...wanted.values()]) for (const fk of foreignKeyRows(db, row.name)) addTable(fk.table);
+  const views = readableViews(db, schema);
+  const tables: Table[] = [];
+  const raw = new Map<string, RawTable>();
+  for (const row of wanted.values()) {
+    const context = { own: byTable.get(row.name) ?? [], views, hasStats, actualName: (name: string) => find(name)?.name ?? name };
+    const { table, rawTable } = readTable(db, row, context);
+    tables.push(table);
+    raw.set(row.name, rawTable);
+  }
+  return { catalog: freeze({ dialect: 'sqlite', tables }), raw };
+}
+
+interface ColumnRow {
+  name: string;
+  type: string;
+  notnull: number;
+  pk: number;
+  hidden: number;
+}
+
+interface TableContext {
+  /** The table's rows of sqlite_schema: itself, its indexes and triggers. */
+  readonly own: readonly SchemaRow[];
+  readonly views: ReturnType<typeof readableViews>;
+  readonly hasStats: boolean;
+  readonly actualName: (name: string) => string;
+}
+
+function readTable(db: Database.Database, row: SchemaRow, { own, views, hasStats, actualName }: TableContext): { table: Table; rawTable: RawTable } {
+  const ref = { schema: 'main', name: row.name };
+  const columnRows = prepared(db, 'SELECT name, type, "notnull", pk, hidden FROM pragma_table_xinfo(?)').all(row.name) as ColumnRow[];
+  const columns: Column[] = columnRows.map((c) => ({ name: c.name, type: c.type, nullable: c.notnull === 0 }));
+  const names = columns.map((c) => c.name);
+  const primaryKey = columnRows.filter((c) => c.pk > 0).sort((a, b) => a.pk - b.pk).map((c) => c.name);
+  const parsed = tryParse(row.sql ?? '');
+  const checks = checksOf(parsed, ref, names);
+  const { foreignKeys, foreignKeyText } = foreignKeysOf(db, row.name, ref, parsed, actualName);
+  const indexes = indexesOf(db, row.name, ref, own, names);
+  const table: Table = { ref, columns, primaryKey, checks, foreignKeys, indexes, rowEstimate: hasStats ? rowEstimate(db, row.name) : -1 };
+  const rawTable: RawTable = {
+    ref,
+    sql: row.sql ?? '',
+    parsed,
+    copyColumns: columnRows.filter((c) => c.hidden === 0).map((c) => c.name),
+    rowidName: rowidName(parsed, columnRows),
+    indexes: own.filter((s) => s.type === 'index' && s.sql).map((s) => ({ name: s.name, sql: s.sql as string })),
+    triggers: own.filter((s) => s.type === 'trigger' && s.sql).map((s) => ({ name: s.name, sql: s.sql as string })),
+    views: viewsMentioning(views, row.name),
+    foreignKeyText,
+  };
+  return { table, rawTable };
+}
+
+function tryParse(sql: string): ParsedTable | null {
+  try {
+    return parseCreateTable(sql);
+  } catch {
+    return null;
+  }
+}
+
+function checksOf(parsed: ParsedTable | null, ref: TableRef, columns: readonly string[]): Check[] {
+  let unnamed = 0;
+  return (parsed?.checks ?? []).map((c) => ({
+    name: c.name ?? `(unnamed check ${++unnamed})`,
+    table: ref,
+    expr: normalizeExpression(c.expr, columns),
+    validated: true,
+  }));
+}
+
+interface ForeignKeyRow {
+  id: number;
+  seq: number;
+  table: string;
+  from: string;
+  to: string | null;
+  on_update: string;
+  on_delete: string;
+  match: string;
+}
+
+function foreignKeyRows(db: Database.Database, table: string): ForeignKeyRow[] {
+  return prepared(db, 'SELECT * FROM pragma_foreign_key_list(?) ORDER BY id, seq').all(table) as ForeignKeyRow[];
+}
+
+const ACTIONS: Record<string, FkAction> = {
+  'NO ACTION': 'no action',
+  RESTRICT: 'restrict',
+  CASCADE: 'cascade',
+  'SET NULL': 'set null',
+  'SET DEFAULT': 'set default',
+};
+
+/**
+ * Foreign keys as SQLite enforces them (PRAGMA foreign_key_list), named from
+ * the text where it names them. Omitted parent columns are the parent's
+ * primary key, filled in so that both sides of a diff spell them out.
+ */
+function foreignKeysOf(
+  db: Database.Database,
+  table: string,
+  ref: TableRef,
+  parsed: ParsedTable | null,
+  actualName: (name: string) => string,
+) {
+  const rows = foreignKeyRows(db, table);
+  const unused = [...(parsed?.foreignKeys ?? [])];
+  const foreignKeys: ForeignKey[] = [];
+  const foreignKeyText = new Map<string, ParsedForeignKey>();
+  for (const id of [...new Set(rows.map((r) => r.id))]) {
+    const parts = rows.filter((r) => r.id === id);
+    const parent = actualName(parts[0].table);
+    const parentColumns = prepared(db, 'SELECT name, pk FROM pragma_table_info(?)').all(parent) as Array<{ name: string; pk: number }>;
+    const parentPk = parentColumns.filter((c) => c.pk > 0).sort((a, b) => a.pk - b.pk).map((c) => c.name);
+    const columns = parts.map((p) => p.from);
+    const written = parts.every((p) => p.to !== null);
+    const refColumns = written ? parts.map((p) => parentColumns.find((c) => sameName(c.name, p.to as string))?.name ?? (p.to as string)) : parentPk;
+    const textIndex = unused.findIndex(
+      (f) =>
+        sameName(f.refTable, parts[0].table) &&
+        f.columns.length === columns.length &&
+        f.columns.every((c, i) => sameName(c, columns[i])) &&
+        (written ? f.refColumns.every((c, i) => sameName(c, parts[i].to as string)) : f.refColumns.length === 0),
+    );
+    const text = textIndex >= 0 ? unused.splice(textIndex, 1)[0] : undefined;
+    let name = text?.name ?? `(unnamed) ${columns.join(', ')} → ${parent}`;
+    for (let n = 2; foreignKeys.some((f) => f.name === name); n++) name = `${name.replace(/ #\d+$/, '')} #${n}`;
+    if (text) foreignKeyText.set(name, text);
+    foreignKeys.push({
+      name,
+      table: ref,
+      columns,
+      refTable: { schema: 'main', name: parent },
+      refColumns,
+      onDelete: ACTIONS[parts[0].on_delete.toUpperCase()] ?? 'no action',
+      onUpdate: ACTIONS[parts[0].on_update.toUpperCase()] ?? 'no action',
+      deferrable: text?.deferrable ?? false,
+      initiallyDeferred: text?.initiallyDeferred ?? false,
+      match: parts[0].match.toUpperCase() === 'FULL' ? 'full' : parts[0].match.toUpperCase() === 'PARTIAL' ? 'partial' : 'simple',
+      validated: true,
+    });
+  }
+  return { foreignKeys, foreignKeyText };
+}
+
+interface IndexListRow {
+  name: string;
+  unique: number;
+  origin: string;
+  partial: number;
+}
+
+function indexesOf(db: Database.Database, table: string, ref: TableRef, schema: readonly SchemaRow[], columns: readonly string[]): Index[] {
+  const list = prepared(db, 'SELECT name, "unique", origin, partial FROM pragma_index_list(?)').all(table) as IndexListRow[];
+  return list.map((ix) => {
+    const sql = schema.find((s) => s.type === 'index' && s.name === ix.name)?.sql ?? null;
+    const fromText = sql ? parseCreateIndex(sql, columns) : null;
+    const keyRows = prepared(db, 'SELECT cid, name FROM pragma_index_xinfo(?) WHERE key = 1 ORDER BY seqno').all(ix.name) as Array<{ cid: number; name: string | null }>;
+    return {
+      name: ix.name,
+      table: ref,
+      keys: fromText?.keys ?? keyRows.map((k) => ({ column: k.name ?? 'rowid' })),
+      unique: ix.unique === 1,
+      where: fromText?.where ?? null,
+      method: 'btree',
+      valid: true,
+      constraintBacked: ix.origin !== 'c',
+    };
+  });
+}
+
+function viewsMentioning(views: ReturnType<typeof readableViews>, table: string): string[] {
+  const folded = foldCase(table);
+  return views.filter((v) => v.mentions(folded)).map((v) => v.name);
+}
+
+/** The views that can be read now, each with the names its text mentions (read once for all tables). */
+function readableViews(db: Database.Database, schema: readonly SchemaRow[]): Array<{ name: string; mentions: (folded: string) => boolean }> {
+  return schema
+    .filter((s) => s.type === 'view' && s.sql)
+    .filter((s) => {
+      try {
+        db.prepare(`SELECT * FROM main."${s.name.replace(/"/g, '""')}" LIMIT 0`);
+        return true;
+      } catch {
+        return false; // already broken: not ours to check
+      }
+    })
+    .map((s) => {
+      let names: Set<string> | null;
+      try {
+        names = new Set(significant(tokenize(s.sql as string)).filter((t) => t.kind === 'word' || t.kind === 'quoted').map((t) => foldCase(t.value)));
+      } catch {
+        names = null; // cannot tell: check it after every rebuild
+      }
+      return { name: s.name, mentions: (folded: string) => names === null || names.has(folded) };
+    });
+}
+
+/** The implicit rowid is copied too (something may refer to it), unless an INTEGER PRIMARY KEY already is it. */
+function rowidName(parsed: ParsedTable | null, columns: readonly ColumnRow[]): string | null {
+  if (!parsed || parsed.withoutRowid) return null;
+  const pk = columns.filter((c) => c.pk > 0);
+  if (pk.length === 1 && pk[0].type.toUpperCase() === 'INTEGER') return null;
+  return ['rowid', '_rowid_', 'oid'].find((n) => !columns.some((c) => sameName(c.name, n))) ?? null;
+}
+
+function rowEstimate(db: Database.Database, table: string): number {
+  try {
+    const rows = db.prepare('SELECT stat FROM main.sqlite_stat1 WHERE tbl = ?').all(table) as Array<{ stat: string }>;
+    const counts = rows.map((r) => Number(String(r.stat).split(' ')[0])).filter(Number.isFinite);
+    return counts.length ? Math.max(...counts) : -1;
+  } catch {
+    return -1;
+  }
+}

@@ -1,0 +1,195 @@
+import { SchemaDiffError } from '../../errors.js';
+import type { Change } from '../../diff/changes.js';
+import type { Hazard, Step, StepAction } from '../../plan/types.js';
+import type { Catalog, Check, ForeignKey, TableRef } from '../../schema/types.js';
+import { findTable, qualifiedName } from '../../schema/types.js';
+import type { RenderOptions } from '../dialect.js';
+import { editCreateTable, type TableEdits } from './edit-table.js';
+import type { RawTable } from './introspect.js';
+import { createIndexSql } from './normalize.js';
+import { quoteIdent } from './quote.js';
+import { rebuildStatements, type RebuildSpec } from './rebuild.js';
+
+type Draft = Omit<Step, 'id'>;
+type ConstraintChange = Extract<Change, { kind: 'add_check' | 'replace_check' | 'add_foreign_key' | 'replace_foreign_key' | 'rename_foreign_key' }>;
+type IndexChange = Extract<Change, { kind: 'create_index' | 'replace_index' | 'rename_index' }>;
+
+/**
+ * Steps for SQLite. SQLite cannot add, change or rename a CHECK or FOREIGN KEY
+ * in place, so all the changes of a table that needs one become one rebuild
+ * step, whose inverse is the rebuild back to the text it had. The table's new
+ * indexes are built in that step too, once, after the copy (building one
+ * before would be thrown away with the old table), and a rollback undoes the
+ * table as one piece. Indexes of tables that are not rebuilt are created and
+ * dropped directly, one step each.
+ */
+export function renderSqlite(changes: readonly Change[], catalog: Catalog, raw: ReadonlyMap<string, RawTable>, options: RenderOptions = {}): Step[] {
+  refuseNotValid(options);
+  const rebuilt = new Map<string, { constraints: ConstraintChange[]; indexes: IndexChange[] }>();
+  for (const c of changes) {
+    if (isConstraintChange(c)) {
+      const entry = rebuilt.get(c.table.name) ?? { constraints: [], indexes: [] };
+      entry.constraints.push(c);
+      rebuilt.set(c.table.name, entry);
+    }
+    // validate_check / validate_foreign_key: SQLite has no NOT VALID constraint, so the catalog never asks for one
+  }
+  const indexSteps: Draft[] = [];
+  for (const c of changes) {
+    if (!isIndexChange(c)) continue;
+    const entry = rebuilt.get(c.table.name);
+    if (entry) entry.indexes.push(c);
+    else indexSteps.push(indexStep(c, rawOf(raw, c.table)));
+  }
+  const rebuildSteps = [...rebuilt.values()].map(({ constraints, indexes }) => {
+    const table = constraints[0].table;
+    return rebuildStep(constraints, indexes, rawOf(raw, table), findTable(catalog, table)?.rowEstimate ?? -1);
+  });
+  return [...indexSteps, ...rebuildSteps].map((s, i) => ({ id: i + 1, ...s }));
+}
+
+function isConstraintChange(c: Change): c is ConstraintChange {
+  return c.kind === 'add_check' || c.kind === 'replace_check' || c.kind === 'add_foreign_key' || c.kind === 'replace_foreign_key' || c.kind === 'rename_foreign_key';
+}
+
+function isIndexChange(c: Change): c is IndexChange {
+  return c.kind === 'create_index' || c.kind === 'replace_index' || c.kind === 'rename_index';
+}
+
+function refuseNotValid(options: RenderOptions): void {
+  const names = [...(options.skipValidation ?? [])];
+  if (names.length === 0) return;
+  throw new SchemaDiffError(
+    'refused',
+    `SQLite has no NOT VALID: a constraint is checked against every row when the table is rebuilt, and existing rows violate ${names.join(', ')}; fix those rows first (see schema-diff validate); nothing was changed`,
+  );
+}
+
+function rawOf(raw: ReadonlyMap<string, RawTable>, table: TableRef): RawTable {
+  const found = raw.get(table.name);
+  if (!found) throw new Error(`${qualifiedName(table)} was not introspected by this SQLite dialect`);
+  return found;
+}
+
+function step(action: StepAction, table: TableRef, name: string, fields: Omit<Draft, 'action' | 'table' | 'name'>): Draft {
+  return { action, table: qualifiedName(table), name, ...fields };
+}
+
+const indexLock = (t: TableRef) => `write lock on the database file while the index on ${qualifiedName(t)} builds; readers continue in WAL mode`;
+
+function indexStep(change: IndexChange, raw: RawTable): Draft {
+  const desired = change.desired;
+  const create = createIndexSql(desired.name, quoteIdent(desired.table.name), desired);
+  const drop = (name: string) => `DROP INDEX IF EXISTS main.${quoteIdent(name)}`;
+  if (change.kind === 'create_index') {
+    return step('create_index', desired.table, desired.name, {
+      objects: [desired.name],
+      reason: 'index in manifest, missing from database',
+      sql: [create],
+      inverse: [drop(desired.name)],
+      transactional: true,
+      lockTimeout: true,
+      lock: indexLock(desired.table),
+      hazards: ['INDEX_BUILD'],
+      after: create,
+    });
+  }
+  const current = change.current;
+  const before = raw.indexes.find((i) => i.name === current.name)?.sql ?? createIndexSql(current.name, quoteIdent(current.table.name), current);
+  const renamed = change.kind === 'rename_index';
+  return step(change.kind, desired.table, desired.name, {
+    objects: renamed ? [desired.name, current.name] : [desired.name],
+    // SQLite has no ALTER INDEX … RENAME: both are a drop and a create, in the apply's one transaction
+    reason: renamed ? `same index exists as ${current.name} (SQLite renames an index by building it again)` : 'index definition differs from manifest',
+    sql: [drop(current.name), create],
+    inverse: [drop(desired.name), before],
+    transactional: true,
+    lockTimeout: true,
+    lock: indexLock(desired.table),
+    hazards: ['INDEX_BUILD', 'INDEX_DROPPED'],
+    before,
+    after: create,
+  });
+}
+
+/** The indexes a rebuilt table ends with: its own, less those replaced, plus the new ones. */
+function indexesAfter(raw: RawTable, changes: readonly IndexChange[]): Array<{ name: string; sql: string }> {
+  const removed = new Set(changes.flatMap((c) => (c.kind === 'create_index' ? [] : [c.current.name])));
+  const added = changes.map((c) => ({ name: c.desired.name, sql: createIndexSql(c.desired.name, quoteIdent(c.desired.table.name), c.desired) }));
+  return [...raw.indexes.filter((i) => !removed.has(i.name)), ...added];
+}
+
+function rebuildStep(group: readonly ConstraintChange[], indexChanges: readonly IndexChange[], raw: RawTable, rows: number): Draft {
+  const table = raw.ref;
+  if (!raw.parsed) {
+    throw new SchemaDiffError('catalog', `cannot rebuild ${qualifiedName(table)}: its definition is not a CREATE TABLE with a column list`);
+  }
+  const toText = editCreateTable(raw.parsed, editsOf(group, raw));
+  const newIndexes = indexesAfter(raw, indexChanges);
+  const spec = (fromText: string, to: string, before: RebuildSpec['indexesBefore'], after: RebuildSpec['indexesAfter']) =>
+    rebuildStatements({
+      table,
+      fromText,
+      toText: to,
+      indexesBefore: before,
+      indexesAfter: after,
+      triggers: raw.triggers,
+      views: raw.views,
+      copyColumns: raw.copyColumns,
+      rowidName: raw.rowidName,
+      autoincrement: raw.parsed?.autoincrement ?? false,
+    });
+  const replaced = [...group, ...indexChanges].flatMap((c) => ('current' in c ? [c.current.name] : []));
+  const objects = [...new Set([...group, ...indexChanges].map((c) => c.desired.name).concat(replaced.filter((n) => !n.startsWith('('))))];
+  const actionsChange = group.some((c) => 'current' in c && 'onDelete' in c.current && 'onDelete' in c.desired && !sameActions(c.current, c.desired));
+  return step('rebuild_table', table, table.name, {
+    objects,
+    reason: `SQLite cannot change constraints in place: ${summary(group, indexChanges)}, by rebuilding ${qualifiedName(table)} with only these edited`,
+    sql: spec(raw.sql, toText, raw.indexes, newIndexes),
+    inverse: spec(toText, raw.sql, newIndexes, raw.indexes),
+    transactional: true,
+    lockTimeout: true,
+    lock:
+      `write lock on the database file while ${rows >= 0 ? `about ${rows} rows` : 'the rows'} of ${qualifiedName(table)} are copied ` +
+      'and its indexes rebuilt; readers continue in WAL mode, otherwise until commit',
+    hazards: ['TABLE_REBUILD', ...(indexChanges.length ? (['INDEX_BUILD'] as Hazard[]) : []), ...(actionsChange ? (['CHANGES_DELETE_BEHAVIOUR'] as Hazard[]) : [])],
+    before: raw.sql,
+    after: toText,
+  });
+}
+
+function editsOf(group: readonly ConstraintChange[], raw: RawTable): TableEdits {
+  const textOf = (fk: ForeignKey) => {
+    const found = raw.foreignKeyText.get(fk.name);
+    if (!found) throw new SchemaDiffError('catalog', `cannot find foreign key ${fk.name} in the CREATE TABLE text of ${qualifiedName(raw.ref)}`);
+    return found;
+  };
+  const checks = group.filter((c): c is Extract<ConstraintChange, { desired: Check }> => c.kind === 'add_check' || c.kind === 'replace_check');
+  const fks = group.filter((c): c is Extract<ConstraintChange, { desired: ForeignKey }> => c.kind.endsWith('foreign_key'));
+  return {
+    replaceChecks: checks.filter((c) => c.kind === 'replace_check').map((c) => ({ name: c.desired.name, expr: c.desired.expr })),
+    addChecks: checks.filter((c) => c.kind === 'add_check').map((c) => ({ name: c.desired.name, expr: c.desired.expr })),
+    removeForeignKeys: fks.flatMap((c) => ('current' in c ? [textOf(c.current)] : [])),
+    addForeignKeys: fks.map((c) => c.desired),
+  };
+}
+
+function sameActions(a: ForeignKey, b: ForeignKey): boolean {
+  return a.onDelete === b.onDelete && a.onUpdate === b.onUpdate;
+}
+
+function summary(group: readonly ConstraintChange[], indexes: readonly IndexChange[]): string {
+  const label: Record<ConstraintChange['kind'] | IndexChange['kind'], string> = {
+    add_check: 'add CHECK',
+    replace_check: 'replace CHECK',
+    add_foreign_key: 'add FOREIGN KEY',
+    replace_foreign_key: 'replace FOREIGN KEY',
+    rename_foreign_key: 'name FOREIGN KEY',
+    create_index: 'create INDEX',
+    replace_index: 'replace INDEX',
+    rename_index: 'rename INDEX',
+  };
+  const counts = new Map<string, number>();
+  for (const c of [...group, ...indexes]) counts.set(label[c.kind], (counts.get(label[c.kind]) ?? 0) + 1);
+  return [...counts].map(([what, n]) => `${what} ×${n}`).join(', ');
+}

@@ -1,0 +1,150 @@
+import type Database from 'better-sqlite3';
+import type { Catalog, IndexKey, TableRef } from '../../schema/types.js';
+import { findTable, qualifiedName } from '../../schema/types.js';
+import type { ViolationCount, ViolationOptions, ViolationTarget } from '../dialect.js';
+import { columnsIn } from './expression.js';
+import { quoteIdent, quoteTable } from './quote.js';
+import { sqliteMessage } from './sqlite-error.js';
+
+type CheckTarget = Extract<ViolationTarget, { kind: 'check' }>;
+type ForeignKeyTarget = Extract<ViolationTarget, { kind: 'foreign_key' }>;
+type UniqueTarget = Extract<ViolationTarget, { kind: 'unique' }>;
+
+/**
+ * Counts the rows SQLite itself would reject, with SQLite's own semantics:
+ * - CHECK: `(expr) IS FALSE`, the same truth test a CHECK applies (NULL passes,
+ *   a text that reads as zero fails), on the values as stored;
+ * - FK: a child row whose key columns are all non-NULL and that finds no parent,
+ *   looked up as SQLite does it: the parent column's affinity and collation
+ *   apply (`+c.col` strips the child column's affinity), so a key differing
+ *   only in case is an orphan unless the parent column is COLLATE NOCASE;
+ * - unique: rows beyond the first per key, NULL keys being distinct.
+ * Runs on a read-only connection: nothing is written, whatever the expression.
+ */
+export function countViolationsSqlite(
+  db: Database.Database,
+  catalog: Catalog,
+  targets: readonly ViolationTarget[],
+  options: ViolationOptions,
+): ViolationCount[] {
+  const byTable = new Map<string, ViolationTarget[]>();
+  for (const t of targets) byTable.set(qualifiedName(t.table), [...(byTable.get(qualifiedName(t.table)) ?? []), t]);
+  const results = new Map<ViolationTarget, ViolationCount>();
+  for (const group of byTable.values()) {
+    options.onProgress?.(`checking ${qualifiedName(group[0].table)} (${group.length} constraint(s))`);
+    const checks = group.filter((t): t is CheckTarget => t.kind === 'check');
+    const onePass = checks.length > 1 ? countChecksInOnePass(db, group[0].table, checks) : null;
+    const rows = rowCount(db, group[0].table);
+    for (const t of group) {
+      const counted = countOne(db, catalog, t, onePass, options.samples);
+      results.set(t, rows === null ? counted : { ...counted, rows });
+    }
+  }
+  return targets.map((t) => results.get(t) as ViolationCount);
+}
+
+function countOne(db: Database.Database, catalog: Catalog, t: ViolationTarget, onePass: Map<string, number> | null, samples: number): ViolationCount {
+  const base = { name: t.name, table: t.table, kind: t.kind, severity: t.severity };
+  const live = findTable(catalog, t.table);
+  const pk = live?.primaryKey ?? [];
+  try {
+    let violations: number;
+    let groups: number | undefined;
+    if (t.kind === 'check') violations = onePass?.get(t.name) ?? count(db, `SELECT count(*) AS n ${checkFrom(t)}`);
+    else if (t.kind === 'foreign_key') violations = count(db, `SELECT count(*) AS n ${foreignKeyFrom(t, parentKey(catalog, t))}`);
+    else ({ violations, groups } = uniqueCounts(db, t));
+    const involved = t.kind === 'check' ? columnsIn(t.expr, live?.columns.map((c) => c.name) ?? []) : involvedColumns(t);
+    const sample = violations > 0 && samples > 0 ? sampleRows(db, t, catalog, pk, involved, samples) : [];
+    return { ...base, violations, ...(groups !== undefined ? { groups } : {}), sample };
+  } catch (e) {
+    return { ...base, violations: 0, sample: [], error: sqliteMessage(e) };
+  }
+}
+
+/** One scan for all the CHECKs of a table; null (count each alone) if any expression fails. */
+function countChecksInOnePass(db: Database.Database, table: TableRef, checks: readonly CheckTarget[]): Map<string, number> | null {
+  const columns = checks.map((c, i) => `count(*) FILTER (WHERE (${c.expr}) IS FALSE) AS c${i}`).join(', ');
+  try {
+    const row = db.prepare(`SELECT ${columns} FROM ${quoteTable(table)}`).get() as Record<string, number>;
+    return new Map(checks.map((c, i) => [c.name, Number(row[`c${i}`])]));
+  } catch {
+    return null;
+  }
+}
+
+function checkFrom(t: CheckTarget): string {
+  return `FROM ${quoteTable(t.table)} WHERE (${t.expr}) IS FALSE`;
+}
+
+function parentKey(catalog: Catalog, t: ForeignKeyTarget): readonly string[] {
+  return t.refColumns.length ? t.refColumns : (findTable(catalog, t.refTable)?.primaryKey ?? []);
+}
+
+function foreignKeyFrom(t: ForeignKeyTarget, refColumns: readonly string[]): string {
+  const notNull = t.columns.map((c) => `c.${quoteIdent(c)} IS NOT NULL`).join(' AND ');
+  const join = t.columns.map((c, i) => `p.${quoteIdent(refColumns[i])} = +c.${quoteIdent(c)}`).join(' AND ');
+  return `FROM ${quoteTable(t.table)} AS c WHERE ${notNull} AND NOT EXISTS (SELECT 1 FROM ${quoteTable(t.refTable)} AS p WHERE ${join})`;
+}
+
+function keyList(keys: readonly IndexKey[]): string[] {
+  return keys.map((k) => ('column' in k ? quoteIdent(k.column) : `(${stripDirection(k.expr)})`));
+}
+
+/** A key written `x DESC` groups like `x`: the direction orders an index, it does not make keys distinct. */
+function stripDirection(expr: string): string {
+  return expr.replace(/\s+(ASC|DESC)$/i, '');
+}
+
+function uniqueFilter(t: UniqueTarget): string {
+  const notNull = keyList(t.keys).map((k) => `${k} IS NOT NULL`);
+  return [...notNull, ...(t.where ? [`(${t.where})`] : [])].join(' AND ');
+}
+
+function uniqueCounts(db: Database.Database, t: UniqueTarget): { violations: number; groups: number } {
+  const keys = keyList(t.keys).join(', ');
+  const row = db
+    .prepare(
+      `SELECT count(*) AS groups, coalesce(sum(n - 1), 0) AS excess FROM (SELECT count(*) AS n FROM ${quoteTable(t.table)} WHERE ${uniqueFilter(t)} GROUP BY ${keys} HAVING count(*) > 1)`,
+    )
+    .get() as { groups: number; excess: number };
+  return { groups: Number(row.groups), violations: Number(row.excess) };
+}
+
+function involvedColumns(t: ForeignKeyTarget | UniqueTarget): string[] {
+  if (t.kind === 'foreign_key') return [...t.columns];
+  return t.keys.flatMap((k) => ('column' in k ? [k.column] : []));
+}
+
+function sampleRows(
+  db: Database.Database,
+  t: ViolationTarget,
+  catalog: Catalog,
+  pk: readonly string[],
+  involved: readonly string[],
+  limit: number,
+): Record<string, unknown>[] {
+  const wanted = [...new Set([...pk, ...involved])];
+  const select = wanted.length ? wanted.map((c) => `c.${quoteIdent(c)}`).join(', ') : 'c.*';
+  let from: string;
+  if (t.kind === 'check') from = `FROM ${quoteTable(t.table)} AS c WHERE (${t.expr}) IS FALSE`;
+  else if (t.kind === 'foreign_key') from = foreignKeyFrom(t, parentKey(catalog, t));
+  else {
+    const keys = keyList(t.keys);
+    const dup = `SELECT ${keys.join(', ')} FROM ${quoteTable(t.table)} WHERE ${uniqueFilter(t)} GROUP BY ${keys.join(', ')} HAVING count(*) > 1`;
+    from = `FROM ${quoteTable(t.table)} AS c WHERE ${uniqueFilter(t)} AND (${keys.join(', ')}) IN (${dup})`;
+  }
+  const order = pk.length ? ` ORDER BY ${pk.map((c) => `c.${quoteIdent(c)}`).join(', ')}` : '';
+  return db.prepare(`SELECT ${select} ${from}${order} LIMIT ${limit}`).all() as Record<string, unknown>[];
+}
+
+function rowCount(db: Database.Database, table: TableRef): number | null {
+  try {
+    return count(db, `SELECT count(*) AS n FROM ${quoteTable(table)}`);
+  } catch {
+    return null;
+  }
+}
+
+function count(db: Database.Database, query: string): number {
+  return Number((db.prepare(query).get() as { n: number }).n);
+}
