@@ -1,4 +1,4 @@
-import type { Dialect, ExecuteEvents, ViolationCount } from '../dialect/dialect.js';
+import type { Dialect, ExecuteEvents, ExecuteOptions, ViolationCount } from '../dialect/dialect.js';
 import { SchemaDiffError } from '../errors.js';
 import type { LoadedManifest } from '../manifest/types.js';
 import type { Plan } from '../plan/types.js';
@@ -6,7 +6,7 @@ import { qualifiedName } from '../schema/types.js';
 import { preparePlan, type Prepared } from './prepare.js';
 import { targetsOfChanges } from './targets.js';
 
-export interface ApplyOptions {
+export interface ApplyOptions extends Pick<ExecuteOptions, 'backup'> {
   readonly manifestPath: string;
   /** A plan saved by `plan --out`: refused if the database changed since. */
   readonly savedPlan?: Plan;
@@ -90,11 +90,14 @@ async function refuseOnViolations(dialect: Dialect, prepared: Prepared, options:
   });
   const bad = counts.filter((c) => c.violations > 0 || c.error);
   if (bad.length === 0) return { plan: prepared.plan, leftNotValid: [] };
-  const blocking = bad.filter((c) => !options.allowNotValid || c.kind === 'unique' || c.error);
+  const notValidPossible = dialect.supportsNotValid !== false;
+  const blocking = bad.filter((c) => !options.allowNotValid || !notValidPossible || c.kind === 'unique' || c.error);
   if (blocking.length > 0) {
+    const hint =
+      notValidPossible && blocking.some((c) => c.kind !== 'unique') ? '; or --allow-not-valid to enforce them for new rows only' : '';
     throw new SchemaDiffError(
       'refused',
-      `existing rows violate ${blocking.length} constraint(s): ${blocking.map(describe).join(', ')}; nothing was changed (see schema-diff validate${blocking.some((c) => c.kind !== 'unique') ? '; or --allow-not-valid to enforce them for new rows only' : ''})`,
+      `existing rows violate ${blocking.length} constraint(s): ${blocking.map(describe).join(', ')}; nothing was changed (see schema-diff validate${hint})`,
       blocking.map(describe),
     );
   }

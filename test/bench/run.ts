@@ -3,6 +3,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { validateBench } from './validate-bench.js';
 import { onlineApplyBench } from './online-apply-bench.js';
+import { sqliteRebuildBench } from '../sqlite/rebuild-bench.js';
 
 /**
  * `npm run bench`: runs each benchmark module in turn (never in parallel: they
@@ -17,7 +18,7 @@ export interface BenchModule {
 }
 
 /** Add a benchmark here. */
-export const BENCHES: readonly BenchModule[] = [validateBench, onlineApplyBench];
+export const BENCHES: readonly BenchModule[] = [validateBench, onlineApplyBench, sqliteRebuildBench];
 
 const RESULTS_DIR = 'bench-results';
 

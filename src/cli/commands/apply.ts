@@ -1,5 +1,4 @@
 import type { CommandModule } from 'yargs';
-import type { ExecuteOptions } from '../../dialect/dialect.js';
 import type { ApplyOptions } from '../../run/apply.js';
 import { EXIT, note, out, parseDuration, withDatabase, withGlobalOptions, type GlobalArgs } from '../context.js';
 
@@ -46,8 +45,7 @@ export function applyCommand(setStatus: (s: number) => void): CommandModule<obje
       const { progressPrinter } = await import('../progress.js');
       const savedPlan = args.plan ? await loadPlan(args.plan) : undefined;
       await withDatabase(args, async (dialect, manifest) => {
-        // backup reaches the dialect's execute() with the rest of the options (ExecuteOptions.backup)
-        const options: ApplyOptions & Pick<ExecuteOptions, 'backup'> = {
+        const options: ApplyOptions = {
           manifestPath: args.manifest,
           savedPlan,
           lockTimeoutMs: parseDuration(args['lock-timeout'], 'lock-timeout'),
