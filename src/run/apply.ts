@@ -91,7 +91,8 @@ async function refuseOnViolations(dialect: Dialect, prepared: Prepared, options:
   const bad = counts.filter((c) => c.violations > 0 || c.error);
   if (bad.length === 0) return { plan: prepared.plan, leftNotValid: [] };
   const notValidPossible = dialect.supportsNotValid !== false;
-  const blocking = bad.filter((c) => !options.allowNotValid || !notValidPossible || c.kind === 'unique' || c.error);
+  // Where NOT VALID does not exist, render refuses skipValidation with the dialect's own explanation.
+  const blocking = bad.filter((c) => !options.allowNotValid || c.kind === 'unique' || c.error);
   if (blocking.length > 0) {
     const hint =
       notValidPossible && blocking.some((c) => c.kind !== 'unique') ? '; or --allow-not-valid to enforce them for new rows only' : '';
