@@ -6,18 +6,11 @@ import type { ApplyOptions } from '../../src/run/apply.js';
 import type { RollbackOptions, RollbackScope } from '../../src/run/rollback.js';
 import type { MakeTarget } from '../helpers/each.js';
 import { pgliteTarget, type TargetKind, type TestTarget } from '../helpers/targets.js';
+import { testApplyOptions } from '../helpers/options.js';
 
 export const MANAGED_TABLES = ['users', 'products', 'orders', 'order_items', 'payment_methods', 'order_transactions', 'payments'];
 
-export const applyOptions: ApplyOptions = {
-  manifestPath: 'manifest/mestore.ts',
-  lockTimeoutMs: 25,
-  lockRetries: 50,
-  retryBudgetMs: 30_000,
-  lockWaitMs: 2_000,
-  allowNotValid: false,
-  confirm: async () => true,
-};
+export const applyOptions: ApplyOptions = testApplyOptions;
 
 export function rollbackOptions(scope: RollbackScope, extra: Partial<RollbackOptions> = {}): RollbackOptions {
   return {

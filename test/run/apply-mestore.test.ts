@@ -5,16 +5,9 @@ import { preparePlan } from '../../src/run/prepare.js';
 import { verifyManifest } from '../../src/run/verify.js';
 import { describeEachDatabase } from '../helpers/each.js';
 import type { TestTarget } from '../helpers/targets.js';
+import { testApplyOptions } from '../helpers/options.js';
 
-const applyOptions: ApplyOptions = {
-  manifestPath: 'manifest/mestore.ts',
-  lockTimeoutMs: 25,
-  lockRetries: 50,
-  retryBudgetMs: 30_000,
-  lockWaitMs: 2_000,
-  allowNotValid: false,
-  confirm: async () => true,
-};
+const applyOptions: ApplyOptions = testApplyOptions;
 
 const ALL_OBJECTS = Object.values(mestore.tables).flatMap((t) => [
   ...(t?.checks ?? []).map((c) => c.name),

@@ -11,16 +11,9 @@ import { preparePlan, planHeader } from '../../src/run/prepare.js';
 import { verifyManifest } from '../../src/run/verify.js';
 import { bulkMeStoreSql } from '../helpers/bulk.js';
 import { createTestDatabase, describeServer, runSql } from '../helpers/postgres.js';
+import { testApplyOptions } from '../helpers/options.js';
 
-const options: ApplyOptions = {
-  manifestPath: 'manifest/mestore.ts',
-  lockTimeoutMs: 25,
-  lockRetries: 50,
-  retryBudgetMs: 30_000,
-  lockWaitMs: 60_000,
-  allowNotValid: false,
-  confirm: async () => true,
-};
+const options: ApplyOptions = { ...testApplyOptions, lockWaitMs: 60_000 };
 
 /** A canonical dump of the managed tables' constraints and indexes, to compare end states. */
 async function catalogDump(url: string): Promise<string[]> {

@@ -7,17 +7,10 @@ import { applyManifest, type ApplyOptions, type ApplyResult } from '../../src/ru
 import { verifyManifest } from '../../src/run/verify.js';
 import { createTestDatabase, describeServer, runSql } from '../helpers/postgres.js';
 import { fillMeStore } from '../helpers/writers.js';
+import { testApplyOptions } from '../helpers/options.js';
 
 /** Two people (or two CI jobs) run apply on the same database at the same time. */
-const base: ApplyOptions = {
-  manifestPath: 'manifest/mestore.ts',
-  lockTimeoutMs: 25,
-  lockRetries: 50,
-  retryBudgetMs: 30_000,
-  lockWaitMs: 60_000,
-  allowNotValid: false,
-  confirm: async () => true,
-};
+const base: ApplyOptions = { ...testApplyOptions, lockWaitMs: 60_000 };
 
 type TestDb = Awaited<ReturnType<typeof createTestDatabase>>;
 

@@ -5,16 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ApplyOptions } from '../../src/run/apply.js';
 import type { LoadedManifest } from '../../src/manifest/types.js';
+import { testApplyOptions } from '../helpers/options.js';
 
-export const applyOptions: ApplyOptions = {
-  manifestPath: 'test-manifest',
-  lockTimeoutMs: 25,
-  lockRetries: 50,
-  retryBudgetMs: 30_000,
-  lockWaitMs: 2_000,
-  allowNotValid: false,
-  confirm: async () => true,
-};
+export const applyOptions: ApplyOptions = { ...testApplyOptions, manifestPath: 'test-manifest' };
 
 /** A fresh file seeded with SQL, in its own temporary directory (removed by dispose). */
 export function seededFile(seed: string): { path: string; dir: string; dispose: () => void } {

@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely';
+import { assembleHistory } from '../history-runs.js';
 import type { HistoryRun, HistoryStep, RunRecord } from '../dialect.js';
 import type { Step } from '../../plan/types.js';
 
@@ -110,7 +111,7 @@ export async function readHistory(db: Kysely<unknown>): Promise<HistoryRun[]> {
     select run_id::int as run_id, seq, action, table_name, name, objects, sql, inverse, transactional, lock_timeout,
            applied_at, ${after}, undone_by::int as undone_by
       from schema_diff.steps order by run_id, seq`.execute(db);
-  return runs.map((r) => ({
+  const fields = runs.map((r) => ({
     id: r.id,
     kind: r.kind,
     startedAt: new Date(r.started_at).toISOString(),
@@ -118,8 +119,8 @@ export async function readHistory(db: Kysely<unknown>): Promise<HistoryRun[]> {
     status: r.status,
     manifest: r.manifest,
     fingerprint: r.fingerprint,
-    steps: steps.filter((s) => s.run_id === r.id).map(toHistoryStep),
   }));
+  return assembleHistory(fields, steps.map(toHistoryStep));
 }
 
 function toHistoryStep(s: StepRow): HistoryStep {

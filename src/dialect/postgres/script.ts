@@ -1,3 +1,4 @@
+import { stepComment } from '../../plan/step-comment.js';
 import type { Step } from '../../plan/types.js';
 import { isValidation } from './render.js';
 
@@ -22,7 +23,7 @@ export function postgresScript(
   out.push('');
   runnable.forEach((step, i) => {
     const statements = direction === 'forward' ? step.sql : step.inverse;
-    out.push(...describe(step, i + 1, runnable.length, direction));
+    out.push(...stepComment(step, i + 1, runnable.length, direction));
     if (!step.transactional) {
       out.push(...statements.map((s) => `${s};`));
     } else {
@@ -38,14 +39,4 @@ export function postgresScript(
     out.push('');
   });
   return out.join('\n');
-}
-
-function describe(step: Step, i: number, n: number, direction: 'forward' | 'inverse'): string[] {
-  const what = direction === 'forward' ? step.action : `undo ${step.action}`;
-  const lines = [`-- [${i}/${n}] ${what} ${step.name} on ${step.table}`];
-  if (direction === 'forward') {
-    lines.push(`--   why:  ${step.reason}`, `--   lock: ${step.lock}`);
-    if (step.hazards.length) lines.push(`--   hazards: ${step.hazards.join(', ')}`);
-  }
-  return lines;
 }

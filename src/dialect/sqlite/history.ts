@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { Step } from '../../plan/types.js';
+import { assembleHistory } from '../history-runs.js';
 import type { HistoryRun, HistoryStep, RunRecord } from '../dialect.js';
 
 /**
@@ -131,7 +132,7 @@ export function readHistory(db: Database.Database): HistoryRun[] {
   if (!historyExists(db)) return [];
   const runs = db.prepare('SELECT * FROM schema_diff_runs ORDER BY id').all() as RunRow[];
   const steps = db.prepare('SELECT * FROM schema_diff_steps ORDER BY run_id, seq').all() as StepRow[];
-  return runs.map((r) => ({
+  const fields = runs.map((r) => ({
     id: r.id,
     kind: r.kind,
     startedAt: r.started_at,
@@ -139,8 +140,8 @@ export function readHistory(db: Database.Database): HistoryRun[] {
     status: r.status,
     manifest: r.manifest,
     fingerprint: r.fingerprint,
-    steps: steps.filter((s) => s.run_id === r.id).map(toHistoryStep),
   }));
+  return assembleHistory(fields, steps.map(toHistoryStep));
 }
 
 function toHistoryStep(s: StepRow): HistoryStep {

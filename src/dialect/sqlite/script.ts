@@ -1,3 +1,4 @@
+import { stepComment } from '../../plan/step-comment.js';
 import type { Step } from '../../plan/types.js';
 
 /**
@@ -27,19 +28,9 @@ export function sqliteScript(steps: readonly Step[], direction: 'forward' | 'inv
     '',
   );
   runnable.forEach((step, i) => {
-    out.push(...describe(step, i + 1, runnable.length, direction));
+    out.push(...stepComment(step, i + 1, runnable.length, direction));
     out.push(...(direction === 'forward' ? step.sql : step.inverse).map((s) => `${s};`), '');
   });
   out.push('COMMIT;', '-- on again for anything run after this script in the same session', 'PRAGMA foreign_keys = ON;', '');
   return out.join('\n');
-}
-
-function describe(step: Step, i: number, n: number, direction: 'forward' | 'inverse'): string[] {
-  const what = direction === 'forward' ? step.action : `undo ${step.action}`;
-  const lines = [`-- [${i}/${n}] ${what} ${step.name} on ${step.table}`];
-  if (direction === 'forward') {
-    lines.push(`--   why:  ${step.reason}`, `--   lock: ${step.lock}`);
-    if (step.hazards.length) lines.push(`--   hazards: ${step.hazards.join(', ')}`);
-  }
-  return lines;
 }
