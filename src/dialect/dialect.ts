@@ -50,6 +50,8 @@ export interface ViolationCount {
 export interface ViolationOptions {
   readonly samples: number;
   readonly jobs: number;
+  /** Running beside the application (apply's check before changing anything): take as little CPU as the database allows. */
+  readonly background?: boolean;
   readonly onProgress?: (message: string) => void;
 }
 
@@ -145,6 +147,8 @@ export interface Dialect {
 
   /** Serialises appliers: resolves to a release function, or throws SchemaDiffError('refused') when another holds it. */
   lock(waitMs: number): Promise<() => Promise<void>>;
+  /** Refuses, before a run starts, options this database cannot run safely with (a lock_timeout near deadlock_timeout). */
+  checkExecuteOptions?(options: ExecuteOptions): Promise<void>;
   /** Runs steps in order with the dialect's safety discipline, recording each in the history. */
   execute(steps: readonly Step[], record: RunRecord, options: ExecuteOptions): Promise<void>;
 

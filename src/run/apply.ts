@@ -41,6 +41,7 @@ export async function applyManifest(dialect: Dialect, manifest: LoadedManifest, 
     if (options.savedPlan) refuseStalePlan(options.savedPlan, prepared.plan);
     if (prepared.plan.steps.length === 0) return { plan: prepared.plan, runId: null, leftNotValid: [] };
     const { plan, leftNotValid } = await refuseOnViolations(dialect, prepared, options);
+    await dialect.checkExecuteOptions?.(options);
     if (!(await options.confirm(plan))) {
       throw new SchemaDiffError('refused', 'apply not confirmed; nothing was changed');
     }
@@ -83,9 +84,11 @@ async function refuseOnViolations(dialect: Dialect, prepared: Prepared, options:
   const targets = targetsOfChanges(prepared.diff.changes);
   if (targets.length === 0) return { plan: prepared.plan, leftNotValid: [] };
   options.events?.notice?.(`checking existing rows against ${targets.length} constraint(s) before changing anything`);
+  // One table at a time: on a small server, parallel scans take the CPU the application's writers need.
   const counts = await dialect.countViolations(targets, {
     samples: 0,
-    jobs: 2,
+    jobs: 1,
+    background: true,
     onProgress: (m) => options.events?.notice?.(m),
   });
   const bad = counts.filter((c) => c.violations > 0 || c.error);

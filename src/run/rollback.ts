@@ -67,6 +67,7 @@ export async function rollback(dialect: Dialect, options: RollbackOptions): Prom
     if (plan.steps.length === 0) return { plan, runId: null };
     for (const n of plan.notes) options.events?.notice?.(n);
     if (options.dryRun) return { plan, runId: null, script: rollbackScript(dialect, plan, options.lockTimeoutMs) };
+    await dialect.checkExecuteOptions?.(options);
     if (!(await options.confirm(plan))) throw new SchemaDiffError('refused', 'rollback not confirmed; nothing was changed');
     return { plan, runId: await runRollback(dialect, plan, options) };
   } finally {

@@ -26,8 +26,15 @@ export interface PgHandles {
 export async function connectPostgres(url: string, poolSize = 2): Promise<PgHandles> {
   const target = redactUrl(url);
   const common = { connectionString: url, application_name: 'schema-diff', connectionTimeoutMillis: 10_000 };
-  // Catalog queries are cheap but look expensive to the planner: JIT would spend 50 ms compiling them.
-  const sessionPool = new pg.Pool({ ...common, max: 1, idleTimeoutMillis: 0, options: '-c jit=off' });
+  // The session runs catalog queries, which are cheap but look expensive to the planner (JIT would spend
+  // 50 ms compiling them), and apply's index builds, which without parallel workers leave the application
+  // a core: on a 2-core server a parallel build raised writers' worst latency from ~80 to ~100+ ms.
+  const sessionPool = new pg.Pool({
+    ...common,
+    max: 1,
+    idleTimeoutMillis: 0,
+    options: '-c jit=off -c max_parallel_maintenance_workers=0',
+  });
   const readPool = new pg.Pool({ ...common, max: Math.max(1, poolSize) });
   for (const p of [sessionPool, readPool]) p.on('error', () => {}); // a dropped idle client must not crash the CLI
   const session = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: sessionPool }) });

@@ -23,8 +23,6 @@ export async function executePostgres(
   options: ExecuteOptions,
 ): Promise<void> {
   const events = options.events ?? {};
-  // PGlite is one connection: there is no application session to deadlock with.
-  if (readers !== db && steps.some((s) => s.lockTimeout)) await refuseLockTimeoutNearDeadlockTimeout(db, options.lockTimeoutMs);
   for (const [i, step] of steps.entries()) {
     events.stepStarted?.(step, i, steps.length);
     const started = Date.now();
@@ -47,9 +45,10 @@ export async function executePostgres(
  * fires first, and the application started waiting first. Only a lock_timeout
  * well below deadlock_timeout makes apply give up before: measured with
  * lock_timeout 2s against deadlock_timeout 1s, 7 MeStore writer transactions
- * failed with `deadlock detected`. Refused before any step runs.
+ * failed with `deadlock detected`. Checked by apply and rollback before they
+ * start a run (Dialect.checkExecuteOptions), so a refusal leaves no trace.
  */
-async function refuseLockTimeoutNearDeadlockTimeout(db: Kysely<unknown>, lockTimeoutMs: number): Promise<void> {
+export async function refuseLockTimeoutNearDeadlockTimeout(db: Kysely<unknown>, lockTimeoutMs: number): Promise<void> {
   const { rows } = await sql<{ ms: number }>`select setting::int as ms from pg_settings where name = 'deadlock_timeout'`.execute(db);
   const deadlockMs = rows[0]?.ms ?? 1000;
   const limit = Math.floor(deadlockMs / 2);

@@ -5,7 +5,7 @@ import type { Change } from '../../diff/changes.js';
 import type { Step } from '../../plan/types.js';
 import type { Catalog, DesiredTable, TableRef } from '../../schema/types.js';
 import type { PgHandles } from './connect.js';
-import { executePostgres } from './execute.js';
+import { executePostgres, refuseLockTimeoutNearDeadlockTimeout } from './execute.js';
 import { finishRun, readHistory, startRun } from './history.js';
 import { introspectPostgres } from './introspect.js';
 import { normalizePostgres } from './normalize.js';
@@ -57,6 +57,10 @@ export function createPostgresDialect(handles: PgHandles): PostgresDialect {
       };
     },
 
+    // PGlite is one connection: no application session there to deadlock with.
+    checkExecuteOptions: async (options: ExecuteOptions) => {
+      if (!handles.embedded) await refuseLockTimeoutNearDeadlockTimeout(session, options.lockTimeoutMs);
+    },
     execute: (steps: readonly Step[], record: RunRecord, options: ExecuteOptions) =>
       executePostgres(session, handles.embedded ? session : pool, steps, record, options),
     startRun: (kind, manifest, fingerprint) => startRun(session, kind, manifest, fingerprint),

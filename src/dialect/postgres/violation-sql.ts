@@ -72,8 +72,18 @@ export function foreignKeyCountSql(fk: ForeignKeyTarget): string {
   return `SELECT count(*) AS n\n  ${orphans(fk)}`;
 }
 
+/** The column that carries the orphan count on every sample row. */
+export const ORPHANS = 'schema_diff:n';
+
+/**
+ * Count and samples in one anti-join: the window count is taken over every
+ * orphan before ORDER BY and LIMIT keep the first few. No orphan, no row.
+ */
 export function foreignKeySamplesSql(fk: ForeignKeyTarget, shape: SampleShape): string {
-  return `SELECT * FROM (SELECT ${list(shape.columns, 'c.')}\n  ${orphans(fk)} OFFSET 0) s\n ORDER BY ${list(shape.orderBy)} LIMIT ${shape.limit}`;
+  return (
+    `SELECT *, count(*) OVER () AS ${quoteIdent(ORPHANS)} FROM (SELECT ${list(shape.columns, 'c.')}\n  ${orphans(fk)} OFFSET 0) s\n` +
+    ` ORDER BY ${list(shape.orderBy)} LIMIT ${shape.limit}`
+  );
 }
 
 function keyList(keys: readonly IndexKey[]): string {

@@ -10,6 +10,7 @@ import {
   checkSamplesSql,
   foreignKeyCountSql,
   foreignKeySamplesSql,
+  ORPHANS,
   uniqueCountSql,
   uniqueSamplesSql,
   type CheckTarget,
@@ -57,7 +58,11 @@ export async function countViolationsPostgres(
         .transaction()
         .setIsolationLevel('repeatable read')
         .setAccessMode('read only')
-        .execute((trx) => countTable(trx, w, perTable));
+        .execute(async (trx) => {
+          // Beside a live application (apply's check), leave it the cores: no parallel workers for our scans.
+          if (options.background) await sql`SET LOCAL max_parallel_workers_per_gather = 0`.execute(trx);
+          return countTable(trx, w, perTable);
+        });
       for (const [t, outcome] of counted) results.set(t, outcome);
     }
   };
@@ -160,15 +165,17 @@ async function countForeignKey(step: Step, work: TableWork, fk: Extract<Violatio
   if (fk.refColumns.length !== fk.columns.length) {
     return { violations: 0, sample: [], error: `references ${fk.refColumns.length} column(s) for ${fk.columns.length}` };
   }
-  const counted = await step(`foreign key ${fk.name}`, foreignKeyCountSql(fk));
-  if ('error' in counted) return { violations: 0, sample: [], error: counted.error };
-  const violations = Number(counted.rows[0].n);
-  if (violations === 0 || limit === 0) return { violations, sample: [] };
+  if (limit === 0) {
+    const counted = await step(`foreign key ${fk.name}`, foreignKeyCountSql(fk));
+    return 'error' in counted ? { violations: 0, sample: [], error: counted.error } : { violations: Number(counted.rows[0].n), sample: [] };
+  }
   const pk = work.table?.primaryKey ?? [];
   const names = work.table?.columns.map((c) => c.name) ?? [];
   const shape = shapeOf(pk, sampleColumns(pk, fk.columns, names), limit);
-  const rows = await step(`samples of ${fk.name}`, foreignKeySamplesSql(fk, shape));
-  return { violations, sample: 'error' in rows ? [] : rows.rows };
+  const found = await step(`foreign key ${fk.name}`, foreignKeySamplesSql(fk, shape));
+  if ('error' in found) return { violations: 0, sample: [], error: found.error };
+  const violations = found.rows.length ? Number(found.rows[0][ORPHANS]) : 0;
+  return { violations, sample: found.rows.map(({ [ORPHANS]: _count, ...row }) => row) };
 }
 
 async function countUnique(step: Step, work: TableWork, ix: Extract<ViolationTarget, { kind: 'unique' }>, limit: number): Promise<Outcome> {
