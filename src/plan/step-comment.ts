@@ -10,3 +10,14 @@ export function stepComment(step: Step, i: number, n: number, direction: 'forwar
   }
   return lines;
 }
+
+/** The steps a script runs, in the order it runs them: all forward, or the inverses last step first. */
+export function scriptSteps(steps: readonly Step[], direction: 'forward' | 'inverse'): Step[] {
+  const ordered = direction === 'forward' ? steps : [...steps].reverse();
+  return ordered.filter((s) => (direction === 'forward' ? s.sql : s.inverse).length > 0);
+}
+
+/** The whole script when there is nothing to run: the header and a line that says so. */
+export function emptyScript(header: readonly string[]): string {
+  return [...header.map((h) => `-- ${h}`), '-- nothing to do: the database matches the manifest'].join('\n') + '\n';
+}

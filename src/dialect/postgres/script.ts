@@ -1,4 +1,4 @@
-import { stepComment } from '../../plan/step-comment.js';
+import { emptyScript, scriptSteps, stepComment } from '../../plan/step-comment.js';
 import type { Step } from '../../plan/types.js';
 import { isValidation } from './render.js';
 
@@ -13,13 +13,9 @@ export function postgresScript(
   header: readonly string[],
   lockTimeoutMs: number,
 ): string {
+  const runnable = scriptSteps(steps, direction);
+  if (runnable.length === 0) return emptyScript(header);
   const out: string[] = header.map((h) => `-- ${h}`);
-  const ordered = direction === 'forward' ? steps : [...steps].reverse();
-  const runnable = ordered.filter((s) => (direction === 'forward' ? s.sql : s.inverse).length > 0);
-  if (runnable.length === 0) {
-    out.push('-- nothing to do: the database matches the manifest');
-    return out.join('\n') + '\n';
-  }
   out.push('');
   runnable.forEach((step, i) => {
     const statements = direction === 'forward' ? step.sql : step.inverse;

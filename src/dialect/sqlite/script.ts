@@ -1,4 +1,4 @@
-import { stepComment } from '../../plan/step-comment.js';
+import { emptyScript, scriptSteps, stepComment } from '../../plan/step-comment.js';
 import type { Step } from '../../plan/types.js';
 
 /**
@@ -9,13 +9,9 @@ import type { Step } from '../../plan/types.js';
  * steps share one transaction, as in apply.
  */
 export function sqliteScript(steps: readonly Step[], direction: 'forward' | 'inverse', header: readonly string[], lockTimeoutMs = 0): string {
+  const runnable = scriptSteps(steps, direction);
+  if (runnable.length === 0) return emptyScript(header);
   const out: string[] = header.map((h) => `-- ${h}`);
-  const ordered = direction === 'forward' ? steps : [...steps].reverse();
-  const runnable = ordered.filter((s) => (direction === 'forward' ? s.sql : s.inverse).length > 0);
-  if (runnable.length === 0) {
-    out.push('-- nothing to do: the database matches the manifest');
-    return out.join('\n') + '\n';
-  }
   const busyMs = Math.max(5000, lockTimeoutMs);
   out.push(
     '-- run with: sqlite3 path/to/file.db < this-file.sql   (back the file up first: .backup or VACUUM INTO)',
