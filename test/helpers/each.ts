@@ -1,4 +1,3 @@
-import { PGlite } from '@electric-sql/pglite';
 import { describeServer } from './postgres.js';
 import { pgliteTarget, postgresTarget, sqliteTarget, type TargetKind, type TestTarget } from './targets.js';
 
@@ -18,4 +17,3 @@ export function describeEachDatabase(kinds: readonly TargetKind[], name: string,
   }
 }
 
-export { PGlite };
