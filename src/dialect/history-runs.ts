@@ -7,3 +7,38 @@ export type RunFields = Omit<HistoryRun, 'steps'>;
 export function assembleHistory(runs: readonly RunFields[], steps: readonly HistoryStep[]): HistoryRun[] {
   return runs.map((r) => ({ ...r, steps: steps.filter((s) => s.runId === r.id) }));
 }
+
+/** A journal step row with its columns already plain values (arrays, booleans, ISO times). */
+export interface StepFields {
+  readonly run_id: number;
+  readonly seq: number;
+  readonly action: HistoryStep['action'];
+  readonly table_name: string;
+  readonly name: string;
+  readonly objects: readonly string[];
+  readonly sql: readonly string[];
+  readonly inverse: readonly string[];
+  readonly transactional: boolean;
+  readonly lock_timeout: boolean;
+  readonly applied_at: string;
+  readonly after_definition: string | null;
+  readonly undone_by: number | null;
+}
+
+export function historyStepOf(s: StepFields): HistoryStep {
+  return {
+    runId: s.run_id,
+    seq: s.seq,
+    action: s.action,
+    table: s.table_name,
+    name: s.name,
+    objects: s.objects,
+    sql: s.sql,
+    inverse: s.inverse,
+    transactional: s.transactional,
+    lockTimeout: s.lock_timeout,
+    appliedAt: s.applied_at,
+    after: s.after_definition,
+    undoneBy: s.undone_by,
+  };
+}

@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import { assembleHistory } from '../history-runs.js';
+import { assembleHistory, historyStepOf } from '../history-runs.js';
 import type { HistoryRun, HistoryStep, RunRecord } from '../dialect.js';
 import type { Step } from '../../plan/types.js';
 
@@ -124,19 +124,5 @@ export async function readHistory(db: Kysely<unknown>): Promise<HistoryRun[]> {
 }
 
 function toHistoryStep(s: StepRow): HistoryStep {
-  return {
-    runId: s.run_id,
-    seq: s.seq,
-    action: s.action,
-    table: s.table_name,
-    name: s.name,
-    objects: s.objects,
-    sql: s.sql,
-    inverse: s.inverse,
-    transactional: s.transactional,
-    lockTimeout: s.lock_timeout,
-    appliedAt: new Date(s.applied_at).toISOString(),
-    after: s.after_definition,
-    undoneBy: s.undone_by,
-  };
+  return historyStepOf({ ...s, applied_at: new Date(s.applied_at).toISOString() });
 }

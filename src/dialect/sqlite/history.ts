@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { Step } from '../../plan/types.js';
-import { assembleHistory } from '../history-runs.js';
+import { assembleHistory, historyStepOf } from '../history-runs.js';
 import type { HistoryRun, HistoryStep, RunRecord } from '../dialect.js';
 
 /**
@@ -145,19 +145,12 @@ export function readHistory(db: Database.Database): HistoryRun[] {
 }
 
 function toHistoryStep(s: StepRow): HistoryStep {
-  return {
-    runId: s.run_id,
-    seq: s.seq,
-    action: s.action,
-    table: s.table_name,
-    name: s.name,
+  return historyStepOf({
+    ...s,
     objects: JSON.parse(s.objects) as string[],
     sql: JSON.parse(s.sql) as string[],
     inverse: JSON.parse(s.inverse) as string[],
     transactional: s.transactional === 1,
-    lockTimeout: s.lock_timeout === 1,
-    appliedAt: s.applied_at,
-    after: s.after_definition,
-    undoneBy: s.undone_by,
-  };
+    lock_timeout: s.lock_timeout === 1,
+  });
 }
