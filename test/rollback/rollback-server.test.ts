@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -154,9 +154,11 @@ describeServer('rollback on the real server', () => {
       const before = await catalogDump(t);
       expect(cli(['apply', '--yes', '-q', '-d', t.url, '-m', 'manifest/mestore.ts']).status).toBe(0);
       const dry = cli(['rollback', '--dry-run', '-d', t.url]);
-      const file = join(mkdtempSync(join(tmpdir(), 'sd-rollback-')), 'rollback.sql');
+      const dir = mkdtempSync(join(tmpdir(), 'sd-rollback-'));
+      const file = join(dir, 'rollback.sql');
       writeFileSync(file, dry.stdout);
       const psql = spawnSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', t.url, '-f', file], { encoding: 'utf8' });
+      rmSync(dir, { recursive: true, force: true });
       expect([psql.status, psql.stderr]).toEqual([0, '']);
       expect(await catalogDump(t)).toEqual(before);
     } finally {

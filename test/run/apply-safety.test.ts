@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { writeFileSync, mkdtempSync } from 'node:fs';
+import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { baselineSchema, demoRows } from '../../manifest/baseline/index.js';
@@ -41,9 +41,11 @@ describeServer('apply safety on the real server', () => {
       await applyManifest(d1, mestore, options).finally(() => d1.close());
       const d2 = await openDialect(viaPsql.url);
       const { plan } = await preparePlan(d2, mestore, 'manifest/mestore.ts').finally(() => d2.close());
-      const file = join(mkdtempSync(join(tmpdir(), 'sd-psql-')), 'migration.sql');
+      const dir = mkdtempSync(join(tmpdir(), 'sd-psql-'));
+      const file = join(dir, 'migration.sql');
       writeFileSync(file, (await openAndScript(viaPsql.url)) ?? '');
       const psql = spawnSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', viaPsql.url, '-f', file], { encoding: 'utf8' });
+      rmSync(dir, { recursive: true, force: true });
       expect(psql.stderr).toBe('');
       expect(psql.status).toBe(0);
       expect(plan.steps.length).toBeGreaterThan(40);
@@ -63,7 +65,8 @@ describeServer('apply safety on the real server', () => {
       const dialect = await openDialect(db.url);
       try {
         const { plan } = await preparePlan(dialect, mestore, 'manifest/mestore.ts');
-        const file = join(mkdtempSync(join(tmpdir(), 'sd-plan-')), 'plan.json');
+        const dir = mkdtempSync(join(tmpdir(), 'sd-plan-'));
+        const file = join(dir, 'plan.json');
         await savePlan(file, plan);
         await runSql(db.url, 'ALTER TABLE orders ADD CONSTRAINT by_hand CHECK (subtotal < 1000000000)');
         await expect(applyManifest(dialect, mestore, { ...options, savedPlan: await loadPlan(file) })).rejects.toMatchObject({
@@ -79,6 +82,7 @@ describeServer('apply safety on the real server', () => {
         });
         const result = await applyManifest(dialect, mestore, { ...options, savedPlan: fresh.plan });
         expect(result.plan.steps.length).toBe(fresh.plan.steps.length);
+        rmSync(dir, { recursive: true, force: true });
       } finally {
         await dialect.close();
       }
