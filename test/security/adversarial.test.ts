@@ -1,4 +1,4 @@
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -42,6 +42,8 @@ interface HostileCase {
   readonly secrets?: readonly string[];
   /** The error line must match this (when the wording is part of the promise). */
   readonly message?: RegExp;
+  /** Anything else the refusal must have left alone (files, directories). */
+  readonly untouched?: (ctx: Ctx) => void;
 }
 
 const VICTIM = `CREATE TABLE victim (id integer PRIMARY KEY, note text NOT NULL); INSERT INTO victim VALUES (1, 'still here');`;
@@ -144,14 +146,15 @@ const cases: HostileCase[] = [
     { name: 'a newline in the URL', url: `postgres://app:${PASSWORD}@127.0.0.1:1/x\nDROP TABLE victim`, secrets: [] },
     { name: 'a database that does not exist', url: `postgres://postgres:${PASSWORD}@127.0.0.1:5432/sd_adv_missing_db`, secrets: [] },
     { name: 'an SQLite file that does not exist', url: 'sqlite:///nonexistent-dir/adv.db', secrets: [] },
-    { name: 'a PGlite directory that does not exist', url: 'pglite:./sd-adv-mistyped-dir', secrets: [] },
+    { name: 'a PGlite directory that does not exist', url: 'pglite:{dir}/mistyped-dir', secrets: [] },
   ].map(
     (u): HostileCase => ({
       name: `plan with ${u.name}`,
       on: ['postgres'],
       manifest: PENDING,
       secrets: u.secrets,
-      args: (_ctx, manifest) => ['plan', '-m', manifest, '-d', u.url],
+      untouched: (ctx) => expect(existsSync(join(ctx.dir, 'mistyped-dir'))).toBe(false),
+      args: (ctx, manifest) => ['plan', '-m', manifest, '-d', u.url.replace('{dir}', ctx.dir)],
     }),
   ),
 
@@ -396,6 +399,7 @@ function specFor(kind: Kind, makeBase: (dir: string) => Promise<Base>) {
         const result = await runCli(c.args(copy.ctx, manifest));
         expectCleanRefusal(result, c);
         expect(await copy.snapshot()).toBe(before);
+        c.untouched?.(copy.ctx);
         const victim = await copy.ctx.sql('SELECT 1 FROM victim').then(
           () => 'present',
           () => 'gone',
