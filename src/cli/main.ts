@@ -16,6 +16,15 @@ const require = createRequire(import.meta.url);
 const yargs = require('yargs') as typeof yargsType;
 const hideBin = (argv: string[]) => argv.slice(2);
 
+/**
+ * schema-diff's own version. yargs would read the package.json nearest to the
+ * working directory: the calling project's, or "unknown" outside any project.
+ */
+function ownVersion(): string {
+  // dist/src/cli/main.js and src/cli/main.ts both sit three levels below the package root
+  return (require('../../../package.json') as { version: string }).version;
+}
+
 /** The schema-diff command line. Heavy modules (drivers, PGlite, tsx) load only inside handlers, so --help is instant. */
 export async function main(argv: string[]): Promise<number> {
   let status: number = EXIT.ok;
@@ -26,6 +35,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     await yargs(argv)
       .scriptName('schema-diff')
+      .version(ownVersion())
       .usage('$0 <command> [options]\n\nDeclarative, online-safe diffs of CHECK constraints, foreign keys and indexes.')
       .command(planCommand(setStatus))
       .command(applyCommand(setStatus))
