@@ -74,6 +74,8 @@ export interface ExecuteOptions {
   readonly retryBudgetMs: number;
   /** SQLite: write a backup copy of the file before a table rebuild (default true; apply --no-backup sets false). */
   readonly backup?: boolean;
+  /** SQLite: how many of schema-diff's backups of this file to keep, newest first (default 3; older ones are removed). */
+  readonly keepBackups?: number;
   readonly events?: ExecuteEvents;
 }
 

@@ -1,9 +1,19 @@
 import type { CommandModule } from 'yargs';
 import { SchemaDiffError } from '../../errors.js';
 import type { RollbackPlan, RollbackResult, RollbackScope } from '../../run/rollback.js';
-import { EXIT, out, parseDuration, withDialect, withGlobalOptions, type GlobalArgs } from '../context.js';
+import {
+  backupOptionsOf,
+  EXIT,
+  out,
+  parseDuration,
+  withBackupOptions,
+  withDialect,
+  withGlobalOptions,
+  type BackupArgs,
+  type GlobalArgs,
+} from '../context.js';
 
-interface RollbackArgs extends GlobalArgs {
+interface RollbackArgs extends GlobalArgs, BackupArgs {
   constraint: string[];
   to?: number;
   'dry-run': boolean;
@@ -20,7 +30,7 @@ export function rollbackCommand(setStatus: (s: number) => void): CommandModule<o
     command: 'rollback',
     describe: 'undo the last apply, every apply after a run (--to ID), or single objects (--constraint NAME)',
     builder: (y) =>
-      withGlobalOptions(y)
+      withBackupOptions(withGlobalOptions(y))
         .option('format', { alias: 'f', choices: ['text', 'json'], default: 'text', describe: 'result format on stdout' })
         .option('constraint', {
           alias: 'c',
@@ -43,6 +53,7 @@ export function rollbackCommand(setStatus: (s: number) => void): CommandModule<o
       const { progressPrinter } = await import('../progress.js');
       const scope = scopeOf(args);
       const lockTimeoutMs = parseDuration(args['lock-timeout'], 'lock-timeout');
+      const backup = backupOptionsOf(args);
       await withDialect(args, async (dialect) => {
         const result = await rollback(dialect, {
           scope,
@@ -51,6 +62,7 @@ export function rollbackCommand(setStatus: (s: number) => void): CommandModule<o
           lockRetries: args['lock-retries'],
           retryBudgetMs: parseDuration(args['retry-budget'], 'retry-budget'),
           lockWaitMs: parseDuration(args['lock-wait'], 'lock-wait'),
+          ...backup,
           confirm: (plan) => confirmOnTerminal(question(plan), args.yes),
           events: progressPrinter(args.quiet),
         });
