@@ -1,5 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { SchemaDiffError } from '../../errors.js';
+import { printable } from '../printable.js';
 import type { RollbackPlan, RollbackResult, RollbackScope } from '../../run/rollback.js';
 import {
   backupOptionsOf,
@@ -63,7 +64,7 @@ export function rollbackCommand(setStatus: (s: number) => void): CommandModule<o
           retryBudgetMs: parseDuration(args['retry-budget'], 'retry-budget'),
           lockWaitMs: parseDuration(args['lock-wait'], 'lock-wait'),
           ...backup,
-          confirm: (plan) => confirmOnTerminal(question(plan), args.yes),
+          confirm: (plan) => confirmOnTerminal(rollbackQuestion(plan), args.yes),
           events: progressPrinter(args.quiet),
         });
         if (args.format === 'json') out(JSON.stringify(asJson(result, args['dry-run']), null, 2));
@@ -87,8 +88,14 @@ function scopeOf(args: RollbackArgs): RollbackScope {
   return { kind: 'last' };
 }
 
-function question(plan: RollbackPlan): string {
-  return `undo ${plan.steps.length} step(s) of apply run ${plan.applies.join(', ')} on ${plan.target} (${summarize(plan.objects)})?`;
+/** The confirmation asked before a rollback: every statement it will run, then the question. */
+export function rollbackQuestion(plan: RollbackPlan): string {
+  const statements = plan.steps.flatMap((s) => [`-- ${s.id}. ${printable(s.reason)}`, ...s.sql.map((q) => `${printable(q)};`)]);
+  return [
+    `rollback will run these statements on ${plan.target}:`,
+    ...statements,
+    `undo ${plan.steps.length} step(s) of apply run ${plan.applies.join(', ')} on ${plan.target} (${summarize(plan.objects)})?`,
+  ].join('\n');
 }
 
 function asText(result: RollbackResult, dryRun: boolean): string {
