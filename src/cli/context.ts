@@ -1,6 +1,7 @@
 import type { Argv } from 'yargs';
 import type { Dialect } from '../dialect/dialect.js';
 import type { LoadedManifest } from '../manifest/types.js';
+import { SchemaDiffError } from '../errors.js';
 
 /** Options every command shares. */
 export interface GlobalArgs {
@@ -24,6 +25,34 @@ export function withGlobalOptions<T>(y: Argv<T>) {
       describe: 'postgres://…, pglite:memory, pglite:<dir>, sqlite:///path.db (default: $DATABASE_URL)',
     })
     .option('debug', { type: 'boolean', default: false, describe: 'print stack traces and driver details' });
+}
+
+/** SQLite's copy of the file before a table rebuild, for the commands that may rebuild one (apply, rollback). */
+export interface BackupArgs {
+  backup: boolean;
+  'keep-backups': number;
+}
+
+export function withBackupOptions<T>(y: Argv<T>) {
+  return y
+    .option('backup', {
+      type: 'boolean',
+      default: true,
+      describe: 'SQLite: copy the database file aside (VACUUM INTO) before rebuilding a table; --no-backup skips it',
+    })
+    .option('keep-backups', {
+      type: 'number',
+      default: 3,
+      describe: "SQLite: keep only the newest N of schema-diff's backups of this file (older ones are removed)",
+    });
+}
+
+export function backupOptionsOf(args: BackupArgs): { backup: boolean; keepBackups: number } {
+  const keep = args['keep-backups'];
+  if (!Number.isInteger(keep) || keep < 1) {
+    throw new SchemaDiffError('usage', `--keep-backups: expected a whole number >= 1, got ${keep} (--no-backup writes none)`);
+  }
+  return { backup: args.backup, keepBackups: keep };
 }
 
 /** Loads the manifest and opens the database, closing it whatever the body does. */

@@ -2,6 +2,7 @@ import type { ViolationTarget } from '../dialect/dialect.js';
 import type { ReportEntry, Validation } from '../run/validate.js';
 import type { IndexKey, Table, TableRef } from '../schema/types.js';
 import { findTable, qualifiedName } from '../schema/types.js';
+import { printable } from './printable.js';
 
 /**
  * `validate --fix-sql`: for each violated constraint, the query that shows its
@@ -24,7 +25,8 @@ export function fixSqlTemplates(validation: Validation): string {
     const table = findTable(catalog, target.table);
     lines.push('', ...templateFor(entry, target, table).map((l) => (l === '' ? '--' : `-- ${l}`)));
   }
-  return lines.join('\n') + '\n';
+  // Every value that reaches a line (row keys, names, driver messages) stays on it: no newline ends a comment early.
+  return lines.map(printable).join('\n') + '\n';
 }
 
 function templateFor(entry: ReportEntry, target: ViolationTarget, table: Table | undefined): string[] {
@@ -125,15 +127,15 @@ function orderBy(pk: readonly string[]): string {
 
 /** A sample row's primary key: `4`, or `(1, EU)` for a composite one. */
 export function idOf(row: Record<string, unknown>, pk: readonly string[]): string {
-  const values = pk.map((c) => String(row[c]));
+  const values = pk.map((c) => printable(String(row[c])));
   return values.length === 1 ? values[0] : `(${values.join(', ')})`;
 }
 
 /** Comment lines cannot hold a newline; `--` comments inside an expression would swallow the rest of the line. */
 function oneLine(expr: string): string {
   return expr
-    .split('\n')
-    .map((l) => l.replace(/--.*$/, '').trim())
+    .split(/\r\n|[\n\r\u2028\u2029]/)
+    .map((l) => l.replace(/--.*$/, '').replace(/\t/g, ' ').trim())
     .filter(Boolean)
     .join(' ');
 }

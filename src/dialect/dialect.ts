@@ -74,6 +74,8 @@ export interface ExecuteOptions {
   readonly retryBudgetMs: number;
   /** SQLite: write a backup copy of the file before a table rebuild (default true; apply --no-backup sets false). */
   readonly backup?: boolean;
+  /** SQLite: how many of schema-diff's backups of this file to keep, newest first (default 3; older ones are removed). */
+  readonly keepBackups?: number;
   readonly events?: ExecuteEvents;
 }
 
@@ -96,6 +98,8 @@ export interface HistoryStep {
   readonly after?: string | null;
   /** The rollback run that undid this step, or null. */
   readonly undoneBy: number | null;
+  /** Step.origin as journaled (parsed JSON), from which Dialect.inverseOf renders the inverse; null when none was kept. */
+  readonly origin?: unknown;
 }
 
 export interface HistoryRun {
@@ -155,6 +159,17 @@ export interface Dialect {
   startRun(kind: HistoryRun['kind'], manifest: string, fingerprint: string): Promise<number>;
   finishRun(runId: number, status: 'done' | 'failed'): Promise<void>;
   history(): Promise<readonly HistoryRun[]>;
+  /**
+   * The inverse of a journaled step, rendered again by this dialect from the
+   * step's recorded origin; throws SchemaDiffError naming the run and step when
+   * it cannot be. Rollback runs only this, and only when it equals the stored inverse.
+   */
+  inverseOf(step: HistoryStep): readonly string[];
+  /**
+   * Refuses (SchemaDiffError 'refused') a journal that someone other than the
+   * current user (or a superuser) owns or may write: rollback would run what it says.
+   */
+  checkJournalTrust(): Promise<void>;
 
   /** Runs an SQL script of several statements as it is (fixtures, the demo). */
   exec(script: string): Promise<void>;

@@ -1,3 +1,5 @@
+import { SchemaDiffError } from '../errors.js';
+import type { StepAction } from '../plan/types.js';
 import type { HistoryRun, HistoryStep } from './dialect.js';
 
 /** A journal run row, once each dialect has turned its columns into plain values. */
@@ -8,37 +10,119 @@ export function assembleHistory(runs: readonly RunFields[], steps: readonly Hist
   return runs.map((r) => ({ ...r, steps: steps.filter((s) => s.runId === r.id) }));
 }
 
-/** A journal step row with its columns already plain values (arrays, booleans, ISO times). */
-export interface StepFields {
-  readonly run_id: number;
-  readonly seq: number;
-  readonly action: HistoryStep['action'];
-  readonly table_name: string;
-  readonly name: string;
-  readonly objects: readonly string[];
-  readonly sql: readonly string[];
-  readonly inverse: readonly string[];
-  readonly transactional: boolean;
-  readonly lock_timeout: boolean;
-  readonly applied_at: string;
-  readonly after_definition: string | null;
-  readonly undone_by: number | null;
+/**
+ * A journal step row as the driver returns it. Nothing in it is trusted: anyone
+ * who can write the journal table can put anything in any column, so each value
+ * is checked before it becomes a HistoryStep.
+ */
+export type StepRow = Readonly<Record<string, unknown>>;
+
+/** How a dialect stores a list column (SQLite: JSON text; PostgreSQL: text[]): turns it back into a value to check. */
+export type ListDecoder = (stored: unknown) => unknown;
+
+// Every action a journal step may name; a Record so that a new StepAction is a compile error here until listed.
+const ACTIONS: Record<StepAction, true> = {
+  add_check: true,
+  replace_check: true,
+  add_foreign_key: true,
+  replace_foreign_key: true,
+  rename_foreign_key: true,
+  validate_constraint: true,
+  create_index: true,
+  replace_index: true,
+  rename_index: true,
+  drop_index: true,
+  rebuild_table: true,
+};
+
+const RUN_KINDS: readonly HistoryRun['kind'][] = ['apply', 'rollback'];
+const RUN_STATUSES: readonly HistoryRun['status'][] = ['running', 'done', 'failed'];
+
+/** A problem with one journal row, for the user: `journal run 3 step 2: sql is not a list of statements`. */
+export function journalError(runId: unknown, seq: unknown, problem: string): SchemaDiffError {
+  const where = seq === undefined ? `journal run ${String(runId)}` : `journal run ${String(runId)} step ${String(seq)}`;
+  return new SchemaDiffError('catalog', `${where}: ${problem}; the journal was changed outside schema-diff, nothing was changed`);
 }
 
-export function historyStepOf(s: StepFields): HistoryStep {
-  return {
-    runId: s.run_id,
-    seq: s.seq,
-    action: s.action,
-    table: s.table_name,
-    name: s.name,
-    objects: s.objects,
-    sql: s.sql,
-    inverse: s.inverse,
-    transactional: s.transactional,
-    lockTimeout: s.lock_timeout,
-    appliedAt: s.applied_at,
-    after: s.after_definition,
-    undoneBy: s.undone_by,
+export function historyStepOf(row: StepRow, decodeList: ListDecoder, bool: (v: unknown) => unknown = (v) => v): HistoryStep {
+  const fail = (problem: string) => journalError(row.run_id, row.seq, problem);
+  const text = (column: string): string => {
+    const v = row[column];
+    if (typeof v !== 'string') throw fail(`${column} is ${describe(v)}, expected text`);
+    return v;
   };
+  const list = (column: string): string[] => {
+    let v: unknown;
+    try {
+      v = decodeList(row[column]);
+    } catch {
+      throw fail(`${column} is not a list (${describe(row[column])})`);
+    }
+    if (!Array.isArray(v) || !v.every((s) => typeof s === 'string')) throw fail(`${column} is not a list of text (${describe(row[column])})`);
+    return v as string[];
+  };
+  const flag = (column: string): boolean => {
+    const v = bool(row[column]);
+    if (typeof v !== 'boolean') throw fail(`${column} is ${describe(row[column])}, expected true or false`);
+    return v;
+  };
+  const id = (column: string, nullable: boolean): number | null => {
+    const v = row[column];
+    if (v === null && nullable) return null;
+    if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw fail(`${column} is ${describe(v)}, expected a run id`);
+    return v;
+  };
+  const action = text('action');
+  if (!Object.hasOwn(ACTIONS, action)) throw fail(`unknown action ${JSON.stringify(action)}`);
+  const origin = row.origin;
+  let parsedOrigin: unknown = null;
+  if (origin !== null && origin !== undefined) {
+    if (typeof origin !== 'string') throw fail(`origin is ${describe(origin)}, expected JSON text`);
+    try {
+      parsedOrigin = JSON.parse(origin);
+    } catch {
+      throw fail(`origin is not JSON (${describe(origin)})`);
+    }
+  }
+  const after = row.after_definition;
+  if (after !== null && after !== undefined && typeof after !== 'string') throw fail(`after_definition is ${describe(after)}, expected text`);
+  return {
+    runId: id('run_id', false) as number,
+    seq: id('seq', false) as number,
+    action: action as StepAction,
+    table: text('table_name'),
+    name: text('name'),
+    objects: list('objects'),
+    sql: list('sql'),
+    inverse: list('inverse'),
+    transactional: flag('transactional'),
+    lockTimeout: flag('lock_timeout'),
+    appliedAt: text('applied_at'),
+    after: after ?? null,
+    undoneBy: id('undone_by', true),
+    origin: parsedOrigin,
+  };
+}
+
+/** A journal run row checked like a step row: an unknown kind or status is a corrupt journal, not a run to act on. */
+export function checkRun(run: RunFields): RunFields {
+  const fail = (problem: string) => journalError(run.id, undefined, problem);
+  if (!RUN_KINDS.includes(run.kind)) throw fail(`unknown kind ${describe(run.kind)}`);
+  if (!RUN_STATUSES.includes(run.status)) throw fail(`unknown status ${describe(run.status)}`);
+  if (typeof run.manifest !== 'string') throw fail(`manifest is ${describe(run.manifest)}, expected text`);
+  if (typeof run.fingerprint !== 'string') throw fail(`fingerprint is ${describe(run.fingerprint)}, expected text`);
+  return run;
+}
+
+/** A stored value in a few words: never the whole of it, which may be long or hostile. */
+function describe(v: unknown): string {
+  if (v === null || v === undefined) return 'NULL';
+  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
+  if (Array.isArray(v)) return 'a list with a non-text item';
+  return `${typeof v} ${JSON.stringify(String(v)).slice(0, 42)}`;
+}
+
+/** Step.origin as the journal stores it: JSON text, or null for a step whose inverse is not rendered again (rollback runs). */
+export function originText(step: { readonly origin?: unknown }): string | null {
+  return step.origin === undefined ? null : JSON.stringify(step.origin);
 }

@@ -52,6 +52,12 @@ export interface Step {
   /** Definitions before and after, for replaced objects (shown as a diff in text output). */
   readonly before?: string;
   readonly after?: string;
+  /**
+   * Plain data the dialect renders this step's inverse from (Dialect.inverseOf):
+   * the journal keeps it, and rollback runs only an inverse it can render again
+   * from it, never SQL text read back from a table others may write.
+   */
+  readonly origin?: unknown;
 }
 
 export interface Plan {

@@ -6,7 +6,7 @@ import { qualifiedName } from '../schema/types.js';
 import { preparePlan, type Prepared } from './prepare.js';
 import { targetsOfChanges } from './targets.js';
 
-export interface ApplyOptions extends Pick<ExecuteOptions, 'backup'> {
+export interface ApplyOptions extends Pick<ExecuteOptions, 'backup' | 'keepBackups'> {
   readonly manifestPath: string;
   /** A plan saved by `plan --out`: refused if the database changed since. */
   readonly savedPlan?: Plan;

@@ -1,5 +1,6 @@
 import type { Dialect, ExecuteEvents, ExecuteOptions, HistoryStep } from '../dialect/dialect.js';
 import { SchemaDiffError } from '../errors.js';
+import { journalError } from '../dialect/history-runs.js';
 import { fingerprintCatalog } from '../plan/fingerprint.js';
 import type { Step } from '../plan/types.js';
 import { freeze, type TableRef } from '../schema/types.js';
@@ -77,6 +78,7 @@ export async function rollback(dialect: Dialect, options: RollbackOptions): Prom
 
 /** Reads the journal and the catalog, and works out what a rollback would run. Changes nothing. */
 export async function planRollback(dialect: Dialect, scope: RollbackScope): Promise<RollbackPlan> {
+  await dialect.checkJournalTrust();
   const history = await dialect.history();
   const selection = selectForRollback(history, scope);
   if (selection.steps.length === 0) {
@@ -86,7 +88,7 @@ export async function planRollback(dialect: Dialect, scope: RollbackScope): Prom
   const catalog = await dialect.introspect(tablesOf(selection.steps));
   const drift = findDrift(dialect, catalog, selection.steps);
   if (drift.problems.length > 0) throw driftError(drift.problems);
-  const steps = selection.steps.map((h, i) => undoStep(h, i + 1));
+  const steps = selection.steps.map((h, i) => undoStep(h, verifiedInverse(dialect, h), i + 1));
   const undoes = new Map<number, UndoneRef[]>(steps.map((s, i) => [s.id, [ref(selection.steps[i])]]));
   for (const [rider, carrier] of selection.riders) undoes.get(steps[selection.steps.indexOf(carrier)].id)?.push(ref(rider));
   const applies = [...new Set(selection.steps.map((s) => s.runId))];
@@ -144,8 +146,21 @@ async function runRollback(dialect: Dialect, plan: RollbackPlan, options: Rollba
   }
 }
 
+/**
+ * The inverse to run: the one the dialect renders again from the step's
+ * recorded origin, and only when the journal's stored inverse says the same.
+ * A difference means the journal was edited: refuse, run nothing.
+ */
+function verifiedInverse(dialect: Dialect, h: HistoryStep): readonly string[] {
+  const rendered = dialect.inverseOf(h);
+  if (rendered.length !== h.inverse.length || rendered.some((s, i) => s !== h.inverse[i])) {
+    throw journalError(h.runId, h.seq, `its stored inverse differs from the one rendered from its recorded change (${h.action} ${h.name})`);
+  }
+  return rendered;
+}
+
 /** An applied step turned around: its inverse runs with the same transaction and lock discipline, and is journaled like any step. */
-function undoStep(h: HistoryStep, id: number): Step {
+function undoStep(h: HistoryStep, inverse: readonly string[], id: number): Step {
   return {
     id,
     action: h.action,
@@ -153,7 +168,7 @@ function undoStep(h: HistoryStep, id: number): Step {
     name: h.name,
     objects: h.objects,
     reason: `undo step ${h.seq} of apply ${h.runId} (${h.action} ${h.name})`,
-    sql: h.inverse,
+    sql: inverse,
     inverse: h.sql,
     transactional: h.transactional,
     lockTimeout: h.lockTimeout,

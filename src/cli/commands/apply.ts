@@ -1,8 +1,19 @@
 import type { CommandModule } from 'yargs';
 import type { ApplyOptions } from '../../run/apply.js';
-import { EXIT, note, out, parseDuration, withDatabase, withGlobalOptions, type GlobalArgs } from '../context.js';
+import {
+  backupOptionsOf,
+  EXIT,
+  note,
+  out,
+  parseDuration,
+  withBackupOptions,
+  withDatabase,
+  withGlobalOptions,
+  type BackupArgs,
+  type GlobalArgs,
+} from '../context.js';
 
-interface ApplyArgs extends GlobalArgs {
+interface ApplyArgs extends GlobalArgs, BackupArgs {
   yes: boolean;
   plan?: string;
   'lock-timeout': string;
@@ -10,7 +21,6 @@ interface ApplyArgs extends GlobalArgs {
   'retry-budget': string;
   'lock-wait': string;
   'allow-not-valid': boolean;
-  backup: boolean;
   quiet: boolean;
 }
 
@@ -19,7 +29,7 @@ export function applyCommand(setStatus: (s: number) => void): CommandModule<obje
     command: 'apply',
     describe: 'bring the database to the manifest, online: NOT VALID then VALIDATE, indexes CONCURRENTLY',
     builder: (y) =>
-      withGlobalOptions(y)
+      withBackupOptions(withGlobalOptions(y))
         .option('format', { alias: 'f', choices: ['text', 'json'], default: 'text', describe: 'result format on stdout' })
         .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'do not ask for confirmation' })
         .option('plan', { type: 'string', describe: 'apply a plan saved by plan --out; refused if the database changed since' })
@@ -31,11 +41,6 @@ export function applyCommand(setStatus: (s: number) => void): CommandModule<obje
           type: 'boolean',
           default: false,
           describe: 'add constraints that existing rows violate as NOT VALID (enforced for new rows) instead of refusing',
-        })
-        .option('backup', {
-          type: 'boolean',
-          default: true,
-          describe: 'SQLite: copy the database file aside (VACUUM INTO) before rebuilding a table; --no-backup skips it',
         })
         .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress on stderr' }) as never,
     handler: async (args) => {
@@ -55,7 +60,7 @@ export function applyCommand(setStatus: (s: number) => void): CommandModule<obje
           allowNotValid: args['allow-not-valid'],
           confirm: (plan) => confirmOnTerminal(`apply ${plan.steps.length} step(s) to ${plan.target}?`, args.yes),
           events: progressPrinter(args.quiet),
-          backup: args.backup,
+          ...backupOptionsOf(args),
         };
         const result = await applyManifest(dialect, manifest, options);
         const n = result.plan.steps.length;

@@ -1,9 +1,20 @@
 import type { CommandModule } from 'yargs';
 import { SchemaDiffError } from '../../errors.js';
+import { printable } from '../printable.js';
 import type { RollbackPlan, RollbackResult, RollbackScope } from '../../run/rollback.js';
-import { EXIT, out, parseDuration, withDialect, withGlobalOptions, type GlobalArgs } from '../context.js';
+import {
+  backupOptionsOf,
+  EXIT,
+  out,
+  parseDuration,
+  withBackupOptions,
+  withDialect,
+  withGlobalOptions,
+  type BackupArgs,
+  type GlobalArgs,
+} from '../context.js';
 
-interface RollbackArgs extends GlobalArgs {
+interface RollbackArgs extends GlobalArgs, BackupArgs {
   constraint: string[];
   to?: number;
   'dry-run': boolean;
@@ -20,7 +31,7 @@ export function rollbackCommand(setStatus: (s: number) => void): CommandModule<o
     command: 'rollback',
     describe: 'undo the last apply, every apply after a run (--to ID), or single objects (--constraint NAME)',
     builder: (y) =>
-      withGlobalOptions(y)
+      withBackupOptions(withGlobalOptions(y))
         .option('format', { alias: 'f', choices: ['text', 'json'], default: 'text', describe: 'result format on stdout' })
         .option('constraint', {
           alias: 'c',
@@ -43,6 +54,7 @@ export function rollbackCommand(setStatus: (s: number) => void): CommandModule<o
       const { progressPrinter } = await import('../progress.js');
       const scope = scopeOf(args);
       const lockTimeoutMs = parseDuration(args['lock-timeout'], 'lock-timeout');
+      const backup = backupOptionsOf(args);
       await withDialect(args, async (dialect) => {
         const result = await rollback(dialect, {
           scope,
@@ -51,7 +63,8 @@ export function rollbackCommand(setStatus: (s: number) => void): CommandModule<o
           lockRetries: args['lock-retries'],
           retryBudgetMs: parseDuration(args['retry-budget'], 'retry-budget'),
           lockWaitMs: parseDuration(args['lock-wait'], 'lock-wait'),
-          confirm: (plan) => confirmOnTerminal(question(plan), args.yes),
+          ...backup,
+          confirm: (plan) => confirmOnTerminal(rollbackQuestion(plan), args.yes),
           events: progressPrinter(args.quiet),
         });
         if (args.format === 'json') out(JSON.stringify(asJson(result, args['dry-run']), null, 2));
@@ -75,8 +88,14 @@ function scopeOf(args: RollbackArgs): RollbackScope {
   return { kind: 'last' };
 }
 
-function question(plan: RollbackPlan): string {
-  return `undo ${plan.steps.length} step(s) of apply run ${plan.applies.join(', ')} on ${plan.target} (${summarize(plan.objects)})?`;
+/** The confirmation asked before a rollback: every statement it will run, then the question. */
+export function rollbackQuestion(plan: RollbackPlan): string {
+  const statements = plan.steps.flatMap((s) => [`-- ${s.id}. ${printable(s.reason)}`, ...s.sql.map((q) => `${printable(q)};`)]);
+  return [
+    `rollback will run these statements on ${plan.target}:`,
+    ...statements,
+    `undo ${plan.steps.length} step(s) of apply run ${plan.applies.join(', ')} on ${plan.target} (${summarize(plan.objects)})?`,
+  ].join('\n');
 }
 
 function asText(result: RollbackResult, dryRun: boolean): string {

@@ -4,6 +4,7 @@ import type { ReportEntry, Validation, ValidationReport } from '../../run/valida
 import type { Catalog } from '../../schema/types.js';
 import { qualifiedName } from '../../schema/types.js';
 import { idOf } from '../fix-sql.js';
+import { printable } from '../printable.js';
 import { EXIT, note, out, withDatabase, withGlobalOptions, type GlobalArgs } from '../context.js';
 
 interface ValidateArgs extends GlobalArgs {
@@ -74,7 +75,8 @@ const SAMPLE_IDS_WIDTH = 60;
 /** The text report: one line per constraint, then the summary and the score. */
 export function formatReportText({ report, catalog }: Pick<Validation, 'report' | 'catalog'>): string[] {
   const header = ['constraint', 'table', 'kind', 'severity', 'violations', 'sample ids'];
-  const rows = report.constraints.map((c) => [c.name, c.table, kindOf(c), c.severity, countOf(c), sampleIds(c, catalog)]);
+  // One line per constraint whatever its rows hold: every cell is made printable.
+  const rows = report.constraints.map((c) => [c.name, c.table, kindOf(c), c.severity, countOf(c), sampleIds(c, catalog)].map(printable));
   const widths = header.slice(0, -1).map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) =>
     cells

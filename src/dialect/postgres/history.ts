@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import { assembleHistory, historyStepOf } from '../history-runs.js';
+import { assembleHistory, checkRun, historyStepOf, originText, type StepRow } from '../history-runs.js';
 import type { HistoryRun, HistoryStep, RunRecord } from '../dialect.js';
 import type { Step } from '../../plan/types.js';
 
@@ -31,25 +31,29 @@ const DDL = [
      lock_timeout boolean NOT NULL,
      applied_at timestamptz NOT NULL DEFAULT now(),
      after_definition text,
+     origin text,
      undone_by bigint REFERENCES schema_diff.runs (id),
      PRIMARY KEY (run_id, seq)
    )`,
 ];
 
 export async function ensureHistory(db: Kysely<unknown>): Promise<void> {
-  const { present, hasAfter } = await journalShape(db);
-  // A journal from before after_definition existed gains the column; its old steps keep null.
+  const { present, hasAfter, hasOrigin } = await journalShape(db);
+  // A journal from before after_definition or origin existed gains the column; its old steps keep null.
   if (present && !hasAfter) await sql.raw('ALTER TABLE schema_diff.steps ADD COLUMN IF NOT EXISTS after_definition text').execute(db);
+  if (present && !hasOrigin) await sql.raw('ALTER TABLE schema_diff.steps ADD COLUMN IF NOT EXISTS origin text').execute(db);
   if (present) return;
   for (const ddl of DDL) await sql.raw(ddl).execute(db);
 }
 
-async function journalShape(db: Kysely<unknown>): Promise<{ present: boolean; hasAfter: boolean }> {
-  const { rows } = await sql<{ present: boolean; has_after: boolean }>`
+async function journalShape(db: Kysely<unknown>): Promise<{ present: boolean; hasAfter: boolean; hasOrigin: boolean }> {
+  const { rows } = await sql<{ present: boolean; has_after: boolean; has_origin: boolean }>`
     select to_regclass('schema_diff.steps') is not null as present,
            exists (select 1 from pg_attribute
-                    where attrelid = to_regclass('schema_diff.steps') and attname = 'after_definition' and not attisdropped) as has_after`.execute(db);
-  return { present: rows[0].present, hasAfter: rows[0].has_after };
+                    where attrelid = to_regclass('schema_diff.steps') and attname = 'after_definition' and not attisdropped) as has_after,
+           exists (select 1 from pg_attribute
+                    where attrelid = to_regclass('schema_diff.steps') and attname = 'origin' and not attisdropped) as has_origin`.execute(db);
+  return { present: rows[0].present, hasAfter: rows[0].has_after, hasOrigin: rows[0].has_origin };
 }
 
 export async function startRun(db: Kysely<unknown>, kind: HistoryRun['kind'], manifest: string, fingerprint: string) {
@@ -67,9 +71,10 @@ export async function finishRun(db: Kysely<unknown>, runId: number, status: 'don
 /** Writes one executed step; called inside the step's own transaction where it has one. */
 export async function recordStep(db: Kysely<unknown>, record: RunRecord, step: Step): Promise<void> {
   await sql`
-    insert into schema_diff.steps (run_id, seq, action, table_name, name, objects, sql, inverse, transactional, lock_timeout, after_definition)
+    insert into schema_diff.steps (run_id, seq, action, table_name, name, objects, sql, inverse, transactional, lock_timeout, after_definition, origin)
     values (${record.runId}, ${step.id}, ${step.action}, ${step.table}, ${step.name}, ${[...step.objects]}::text[],
-            ${[...step.sql]}::text[], ${[...step.inverse]}::text[], ${step.transactional}, ${step.lockTimeout}, ${step.after ?? null})`.execute(db);
+            ${[...step.sql]}::text[], ${[...step.inverse]}::text[], ${step.transactional}, ${step.lockTimeout}, ${step.after ?? null},
+            ${originText(step)})`.execute(db);
   for (const undone of record.undoes?.get(step.id) ?? []) {
     await sql`update schema_diff.steps set undone_by = ${record.runId}
                where run_id = ${undone.runId} and seq = ${undone.seq}`.execute(db);
@@ -85,31 +90,16 @@ interface RunRow {
   manifest: string;
   fingerprint: string;
 }
-interface StepRow {
-  run_id: number;
-  seq: number;
-  action: Step['action'];
-  table_name: string;
-  name: string;
-  objects: string[];
-  sql: string[];
-  inverse: string[];
-  transactional: boolean;
-  lock_timeout: boolean;
-  applied_at: Date;
-  after_definition: string | null;
-  undone_by: number | null;
-}
-
 export async function readHistory(db: Kysely<unknown>): Promise<HistoryRun[]> {
-  const { present, hasAfter } = await journalShape(db);
+  const { present, hasAfter, hasOrigin } = await journalShape(db);
   if (!present) return [];
   const after = sql.raw(hasAfter ? 'after_definition' : 'null::text as after_definition');
+  const origin = sql.raw(hasOrigin ? 'origin' : 'null::text as origin');
   const { rows: runs } = await sql<RunRow>`
     select id::int as id, kind, started_at, finished_at, status, manifest, fingerprint from schema_diff.runs order by id`.execute(db);
-  const { rows: steps } = await sql<StepRow>`
+  const { rows: steps } = await sql<Record<string, unknown>>`
     select run_id::int as run_id, seq, action, table_name, name, objects, sql, inverse, transactional, lock_timeout,
-           applied_at, ${after}, undone_by::int as undone_by
+           applied_at, ${after}, ${origin}, undone_by::int as undone_by
       from schema_diff.steps order by run_id, seq`.execute(db);
   const fields = runs.map((r) => ({
     id: r.id,
@@ -120,9 +110,10 @@ export async function readHistory(db: Kysely<unknown>): Promise<HistoryRun[]> {
     manifest: r.manifest,
     fingerprint: r.fingerprint,
   }));
-  return assembleHistory(fields, steps.map(toHistoryStep));
+  return assembleHistory(fields.map(checkRun), steps.map(toHistoryStep));
 }
 
 function toHistoryStep(s: StepRow): HistoryStep {
-  return historyStepOf({ ...s, applied_at: new Date(s.applied_at).toISOString() });
+  const applied = s.applied_at instanceof Date ? s.applied_at.toISOString() : s.applied_at;
+  return historyStepOf({ ...s, applied_at: applied }, (list) => list);
 }

@@ -8,6 +8,8 @@ import type { PgHandles } from './connect.js';
 import { executePostgres, refuseLockTimeoutNearDeadlockTimeout } from './execute.js';
 import { finishRun, readHistory, startRun } from './history.js';
 import { introspectPostgres } from './introspect.js';
+import { inverseOfPostgres } from './inverse.js';
+import { checkPostgresJournalTrust } from './journal-trust.js';
 import { normalizePostgres } from './normalize.js';
 import { renderPostgres } from './render.js';
 import { postgresScript } from './script.js';
@@ -66,6 +68,10 @@ export function createPostgresDialect(handles: PgHandles): PostgresDialect {
     startRun: (kind, manifest, fingerprint) => startRun(session, kind, manifest, fingerprint),
     finishRun: (runId, status) => finishRun(session, runId, status),
     history: () => readHistory(session),
+    inverseOf: inverseOfPostgres,
+    async checkJournalTrust() {
+      await checkPostgresJournalTrust(session);
+    },
     async exec(script: string) {
       if (handles.embedded) await handles.embedded.exec(script);
       else await sql.raw(script).execute(session);

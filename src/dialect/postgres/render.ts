@@ -34,34 +34,34 @@ export function renderPostgres(changes: readonly Change[], _catalog: Catalog, op
   for (const change of changes) {
     switch (change.kind) {
       case 'create_index':
-        indexSteps.push(createIndexStep(change.desired));
+        indexSteps.push(from(change, createIndexStep(change.desired)));
         break;
       case 'replace_index':
-        indexSteps.push(replaceIndexStep(change.desired, change.current));
+        indexSteps.push(from(change, replaceIndexStep(change.desired, change.current)));
         break;
       case 'rename_index':
-        renameSteps.push(renameIndexStep(change.desired, change.current));
+        renameSteps.push(from(change, renameIndexStep(change.desired, change.current)));
         break;
       case 'rename_foreign_key':
-        renameSteps.push(renameConstraintStep(change.table, change.current.name, change.desired.name));
+        renameSteps.push(from(change, renameConstraintStep(change.table, change.current.name, change.desired.name)));
         break;
       case 'add_check':
-        constraintSteps.push(addCheckStep(change.desired));
+        constraintSteps.push(from(change, addCheckStep(change.desired)));
         validateLater(change.table, change.desired.name);
         break;
       case 'replace_check':
-        constraintSteps.push(replaceCheckStep(change.desired, change.current));
+        constraintSteps.push(from(change, replaceCheckStep(change.desired, change.current)));
         validateLater(change.table, change.desired.name);
         break;
       case 'validate_check':
         validateLater(change.table, change.desired.name);
         break;
       case 'add_foreign_key':
-        constraintSteps.push(addForeignKeyStep(change.desired));
+        constraintSteps.push(from(change, addForeignKeyStep(change.desired)));
         validateLater(change.table, change.desired.name, change.desired.refTable);
         break;
       case 'replace_foreign_key':
-        constraintSteps.push(replaceForeignKeyStep(change.desired, change.current));
+        constraintSteps.push(from(change, replaceForeignKeyStep(change.desired, change.current)));
         validateLater(change.table, change.desired.name, change.desired.refTable);
         break;
       case 'validate_foreign_key':
@@ -78,6 +78,11 @@ export function renderPostgres(changes: readonly Change[], _catalog: Catalog, op
 }
 
 const ms = 'for milliseconds: catalog only, no scan';
+
+/** A step with the one change it renders: the journal keeps the change, rollback renders the inverse from it again. */
+function from(change: Change, draft: Draft): Draft {
+  return { ...draft, origin: change };
+}
 
 /** SQL for a check: as the manifest wrote it when it is desired, as the catalog prints it when it is live. */
 function exprSql(c: Check): string {

@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import { SchemaDiffError } from '../../errors.js';
 import type { Step } from '../../plan/types.js';
 import type { ExecuteEvents, ExecuteOptions, RunRecord } from '../dialect.js';
-import { backupDatabase } from './backup.js';
+import { backupDatabase, DEFAULT_KEEP_BACKUPS } from './backup.js';
 import { sqliteMessage } from './sqlite-error.js';
 import { recordStep, runExists, writeRun, type PendingRun } from './history.js';
 import { assertionOf, isCopyStatement, isRebuildStatement } from './rebuild.js';
@@ -38,7 +38,8 @@ export async function executeSqlite(
     const attempts = await beginImmediate(db, steps[0], options);
     try {
       if (options.backup !== false && steps.some((s) => s.sql.some(isRebuildStatement))) {
-        events.notice?.(`backup of the database written to ${backupDatabase(path)} (apply --no-backup skips it)`);
+        const copy = backupDatabase(path, options.keepBackups);
+        events.notice?.(`backup of the database written to ${copy} (--no-backup skips it; --keep-backups ${options.keepBackups ?? DEFAULT_KEEP_BACKUPS} are kept)`);
       }
       if (pendingRun && !runExists(db, pendingRun.id)) writeRun(db, pendingRun);
       const took: number[] = [];

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { Step } from '../../plan/types.js';
-import { assembleHistory, historyStepOf } from '../history-runs.js';
+import { assembleHistory, checkRun, historyStepOf, originText, type StepRow } from '../history-runs.js';
 import type { HistoryRun, HistoryStep, RunRecord } from '../dialect.js';
 
 /**
@@ -32,6 +32,7 @@ const DDL = [
      lock_timeout INTEGER NOT NULL,
      applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
      after_definition TEXT,
+     origin TEXT,
      undone_by INTEGER REFERENCES schema_diff_runs (id),
      PRIMARY KEY (run_id, seq)
    )`,
@@ -43,6 +44,12 @@ function historyExists(db: Database.Database): boolean {
 
 function ensureHistory(db: Database.Database): void {
   if (!historyExists(db)) for (const ddl of DDL) db.prepare(ddl).run();
+  // A journal from before origin existed gains the column; its old steps keep null.
+  else if (!hasColumn(db, 'origin')) db.prepare('ALTER TABLE schema_diff_steps ADD COLUMN origin TEXT').run();
+}
+
+function hasColumn(db: Database.Database, column: string): boolean {
+  return db.prepare(`SELECT 1 FROM pragma_table_info('schema_diff_steps') WHERE name = ?`).get(column) !== undefined;
 }
 
 /** A run announced by startRun: written in the same transaction as its first step, so the journal and the change commit together. */
@@ -83,8 +90,8 @@ export function finishRun(db: Database.Database, runId: number, status: 'done' |
 /** Writes one executed step, inside the apply's transaction: it is journaled if and only if it happened. */
 export function recordStep(db: Database.Database, record: RunRecord, step: Step): void {
   db.prepare(
-    `INSERT INTO schema_diff_steps (run_id, seq, action, table_name, name, objects, sql, inverse, transactional, lock_timeout, after_definition)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO schema_diff_steps (run_id, seq, action, table_name, name, objects, sql, inverse, transactional, lock_timeout, after_definition, origin)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   ).run(
     record.runId,
     step.id,
@@ -97,6 +104,7 @@ export function recordStep(db: Database.Database, record: RunRecord, step: Step)
     step.transactional ? 1 : 0,
     step.lockTimeout ? 1 : 0,
     step.after ?? null,
+    originText(step),
   );
   const undo = db.prepare('UPDATE schema_diff_steps SET undone_by = ? WHERE run_id = ? AND seq = ?');
   for (const undone of record.undoes?.get(step.id) ?? []) undo.run(record.runId, undone.runId, undone.seq);
@@ -112,22 +120,6 @@ interface RunRow {
   fingerprint: string;
 }
 
-interface StepRow {
-  run_id: number;
-  seq: number;
-  action: Step['action'];
-  table_name: string;
-  name: string;
-  objects: string;
-  sql: string;
-  inverse: string;
-  transactional: number;
-  lock_timeout: number;
-  applied_at: string;
-  after_definition: string | null;
-  undone_by: number | null;
-}
-
 export function readHistory(db: Database.Database): HistoryRun[] {
   if (!historyExists(db)) return [];
   const runs = db.prepare('SELECT * FROM schema_diff_runs ORDER BY id').all() as RunRow[];
@@ -141,16 +133,10 @@ export function readHistory(db: Database.Database): HistoryRun[] {
     manifest: r.manifest,
     fingerprint: r.fingerprint,
   }));
-  return assembleHistory(fields, steps.map(toHistoryStep));
+  return assembleHistory(fields.map(checkRun), steps.map(toHistoryStep));
 }
 
+/** Lists are stored as JSON text, flags as 0 and 1. */
 function toHistoryStep(s: StepRow): HistoryStep {
-  return historyStepOf({
-    ...s,
-    objects: JSON.parse(s.objects) as string[],
-    sql: JSON.parse(s.sql) as string[],
-    inverse: JSON.parse(s.inverse) as string[],
-    transactional: s.transactional === 1,
-    lock_timeout: s.lock_timeout === 1,
-  });
+  return historyStepOf(s, (list) => JSON.parse(String(list)), (v) => (v === 1 ? true : v === 0 ? false : v));
 }

@@ -9,6 +9,7 @@ import type { RawTable } from './introspect.js';
 import { createIndexSql } from './normalize.js';
 import { quoteIdent } from './quote.js';
 import { rebuildStatements, type RebuildSpec } from './rebuild.js';
+import type { SqliteOrigin } from './inverse.js';
 
 type Draft = Omit<Step, 'id'>;
 type ConstraintChange = Extract<Change, { kind: 'add_check' | 'replace_check' | 'add_foreign_key' | 'replace_foreign_key' | 'rename_foreign_key' }>;
@@ -80,7 +81,7 @@ const indexLock = (t: TableRef) => `write lock on the database file while the in
 function indexStep(change: IndexChange, raw: RawTable): Draft {
   const desired = change.desired;
   const create = createIndexSql(desired.name, quoteIdent(desired.table.name), desired);
-  const drop = (name: string) => `DROP INDEX IF EXISTS main.${quoteIdent(name)}`;
+  const drop = dropIndexStatement;
   if (change.kind === 'create_index') {
     return step('create_index', desired.table, desired.name, {
       objects: [desired.name],
@@ -92,6 +93,7 @@ function indexStep(change: IndexChange, raw: RawTable): Draft {
       lock: indexLock(desired.table),
       hazards: ['INDEX_BUILD'],
       after: create,
+      origin: { kind: 'index', drop: desired.name } satisfies SqliteOrigin,
     });
   }
   const current = change.current;
@@ -109,7 +111,12 @@ function indexStep(change: IndexChange, raw: RawTable): Draft {
     hazards: ['INDEX_BUILD', 'INDEX_DROPPED'],
     before,
     after: create,
+    origin: { kind: 'index', drop: desired.name, restore: before } satisfies SqliteOrigin,
   });
+}
+
+export function dropIndexStatement(name: string): string {
+  return `DROP INDEX IF EXISTS main.${quoteIdent(name)}`;
 }
 
 /** The indexes a rebuilt table ends with: its own, less those replaced, plus the new ones. */
@@ -126,8 +133,7 @@ function rebuildStep(group: readonly ConstraintChange[], indexChanges: readonly 
   }
   const toText = editCreateTable(raw.parsed, editsOf(group, raw));
   const newIndexes = indexesAfter(raw, indexChanges);
-  const spec = (fromText: string, to: string, before: RebuildSpec['indexesBefore'], after: RebuildSpec['indexesAfter']) =>
-    rebuildStatements({
+  const specOf = (fromText: string, to: string, before: RebuildSpec['indexesBefore'], after: RebuildSpec['indexesAfter']): RebuildSpec => ({
       table,
       fromText,
       toText: to,
@@ -139,14 +145,15 @@ function rebuildStep(group: readonly ConstraintChange[], indexChanges: readonly 
       rowidName: raw.rowidName,
       autoincrement: raw.parsed?.autoincrement ?? false,
     });
+  const back = specOf(toText, raw.sql, newIndexes, raw.indexes);
   const replaced = [...group, ...indexChanges].flatMap((c) => ('current' in c ? [c.current.name] : []));
   const objects = [...new Set([...group, ...indexChanges].map((c) => c.desired.name).concat(replaced.filter((n) => !n.startsWith('('))))];
   const actionsChange = group.some((c) => 'current' in c && 'onDelete' in c.current && 'onDelete' in c.desired && !sameActions(c.current, c.desired));
   return step('rebuild_table', table, table.name, {
     objects,
     reason: `SQLite cannot change constraints in place: ${summary(group, indexChanges)}, by rebuilding ${qualifiedName(table)} with only these edited`,
-    sql: spec(raw.sql, toText, raw.indexes, newIndexes),
-    inverse: spec(toText, raw.sql, newIndexes, raw.indexes),
+    sql: rebuildStatements(specOf(raw.sql, toText, raw.indexes, newIndexes)),
+    inverse: rebuildStatements(back),
     transactional: true,
     lockTimeout: true,
     lock:
@@ -155,6 +162,7 @@ function rebuildStep(group: readonly ConstraintChange[], indexChanges: readonly 
     hazards: ['TABLE_REBUILD', ...(indexChanges.length ? (['INDEX_BUILD'] as Hazard[]) : []), ...(actionsChange ? (['CHANGES_DELETE_BEHAVIOUR'] as Hazard[]) : [])],
     before: raw.sql,
     after: toText,
+    origin: { kind: 'rebuild', back } satisfies SqliteOrigin,
   });
 }
 

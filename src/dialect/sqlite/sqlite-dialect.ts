@@ -7,6 +7,8 @@ import type { Dialect } from '../dialect.js';
 import { DEFAULT_BUSY_MS, executeSqlite } from './execute.js';
 import { finishRun, readHistory, reserveRun, runExists, writeRun, type PendingRun } from './history.js';
 import { introspectSqlite, type RawTable } from './introspect.js';
+import { inverseOfSqlite } from './inverse.js';
+import { checkSqliteJournalTrust } from './journal-trust.js';
 import { lockFile } from './lock.js';
 import { normalizeSqlite } from './normalize.js';
 import { renderSqlite } from './render.js';
@@ -74,6 +76,10 @@ export async function openSqliteDialect(path: string): Promise<SqliteDialect> {
       else if (status === 'done') writeRun(db, run, status);
     },
     history: async () => readHistory(db),
+    inverseOf: inverseOfSqlite,
+    async checkJournalTrust() {
+      checkSqliteJournalTrust(path);
+    },
     async exec(script: string) {
       db.exec(script);
     },

@@ -1,0 +1,69 @@
+import type { HistoryStep } from '../dialect.js';
+import { journalError } from '../history-runs.js';
+import { parseCreateTable } from './create-table.js';
+import { rebuildStatements, type RebuildSpec } from './rebuild.js';
+import { dropIndexStatement } from './render.js';
+import { isOp, isWord, sameName, significant, tokenize } from './tokenizer.js';
+
+/** What the journal keeps of an SQLite step to render its inverse again (Step.origin). */
+export type SqliteOrigin =
+  /** An index step: drop the index it made, and put back the one it replaced (its CREATE INDEX text). */
+  | { readonly kind: 'index'; readonly drop: string; readonly restore?: string }
+  /** A table rebuild: the rebuild back, as a spec. */
+  | { readonly kind: 'rebuild'; readonly back: RebuildSpec };
+
+/**
+ * The inverse of a journaled step, rendered again from its origin by the
+ * functions that rendered it. Names are quoted by them; the only texts taken
+ * as SQL are CREATE TABLE and CREATE INDEX definitions, each proven to be one
+ * such statement on the step's own table. Triggers and the indexes the table
+ * has now are not checked here: the rebuild's first statement refuses unless
+ * they are exactly those in the database.
+ */
+export function inverseOfSqlite(step: HistoryStep): readonly string[] {
+  const fail = (problem: string) => journalError(step.runId, step.seq, problem);
+  const origin = step.origin as Partial<SqliteOrigin> | null | undefined;
+  const table = step.table.includes('.') ? step.table.slice(step.table.indexOf('.') + 1) : step.table;
+  if (origin?.kind === 'index' && step.action !== 'rebuild_table') {
+    if (typeof origin.drop !== 'string') throw fail('its recorded index has no name');
+    if (origin.restore !== undefined && !isCreateOn(origin.restore, 'INDEX', table)) throw fail(`its recorded index to restore is not one CREATE INDEX on ${step.table}`);
+    return [dropIndexStatement(origin.drop), ...(origin.restore !== undefined ? [origin.restore] : [])];
+  }
+  if (origin?.kind === 'rebuild' && step.action === 'rebuild_table') {
+    const back = origin.back;
+    if (!back || typeof back !== 'object' || !sameName(String(back.table?.name), table)) throw fail(`its recorded rebuild is not of ${step.table}`);
+    if (!isCreateOn(back.toText, 'TABLE', table)) throw fail(`its recorded definition is not one CREATE TABLE ${table}`);
+    if (!Array.isArray(back.indexesAfter) || !back.indexesAfter.every((i) => isCreateOn(i?.sql, 'INDEX', table))) {
+      throw fail(`its recorded indexes are not each one CREATE INDEX on ${step.table}`);
+    }
+    try {
+      return rebuildStatements(back);
+    } catch {
+      throw fail('its recorded rebuild cannot be rendered');
+    }
+  }
+  throw fail('no recorded origin to render its inverse from (a journal from before schema-diff kept one, or one changed by hand)');
+}
+
+/** One statement, `CREATE [UNIQUE] INDEX … ON table` or `CREATE TABLE table (…)`, and nothing after it. */
+function isCreateOn(text: unknown, what: 'TABLE' | 'INDEX', table: string): boolean {
+  if (typeof text !== 'string') return false;
+  try {
+    const sig = significant(tokenize(text));
+    if (sig.some((t) => isOp(t, ';'))) return false;
+    if (what === 'TABLE') {
+      const parsed = parseCreateTable(text);
+      return sameName(parsed.name, table) && !isWord(sig[1], 'TEMP', 'TEMPORARY');
+    }
+    let i = 0;
+    if (!isWord(sig[i++], 'CREATE')) return false;
+    if (isWord(sig[i], 'UNIQUE')) i++;
+    if (!isWord(sig[i++], 'INDEX')) return false;
+    const on = sig.findIndex((t, k) => k > i && isWord(t, 'ON'));
+    if (on < 0) return false;
+    const named = isOp(sig[on + 2], '.') ? sig[on + 3] : sig[on + 1];
+    return named !== undefined && sameName(named.value, table);
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,167 @@
+import { randomBytes } from 'node:crypto';
+import { rollbackQuestion } from '../../src/cli/commands/rollback.js';
+import type { Dialect } from '../../src/dialect/dialect.js';
+import { openDialect } from '../../src/dialect/open.js';
+import type { LoadedManifest } from '../../src/manifest/types.js';
+import { applyManifest } from '../../src/run/apply.js';
+import { planRollback, rollback, type RollbackOptions } from '../../src/run/rollback.js';
+import { expectOneLineError, runCli } from '../cli/run-cli.js';
+import { describeEachDatabase } from '../helpers/each.js';
+import { testApplyOptions } from '../helpers/options.js';
+import { ADMIN_URL, createTestDatabase, describeServer, runSql } from '../helpers/postgres.js';
+import type { TestTarget } from '../helpers/targets.js';
+
+/**
+ * The journal is a table: whoever can write it must not thereby choose what
+ * rollback runs. Rollback renders each inverse again from the step's recorded
+ * change and refuses a stored inverse that says otherwise; a row that is not
+ * what schema-diff writes is a one-line error naming its run and step.
+ */
+const seed = `
+  CREATE TABLE victim (id integer PRIMARY KEY);
+  INSERT INTO victim VALUES (1);
+  CREATE TABLE t (id integer PRIMARY KEY, n integer NOT NULL);
+  INSERT INTO t VALUES (1, 1), (2, 2);
+`;
+const manifest: LoadedManifest = {
+  version: 1,
+  tables: { t: { checks: [{ name: 'ck_t_n', expr: 'n >= 0' }], indexes: [{ name: 'ix_t_n', columns: ['n'] }] } },
+};
+const rollbackOptions: RollbackOptions = {
+  scope: { kind: 'last' },
+  dryRun: false,
+  lockTimeoutMs: 25,
+  lockRetries: 50,
+  retryBudgetMs: 30_000,
+  lockWaitMs: 2_000,
+  backup: false,
+  confirm: async () => true,
+};
+
+describeEachDatabase(['postgres', 'pglite', 'sqlite'], 'journal rows are checked, never trusted', (make, kind) => {
+  let target: TestTarget;
+  const steps = kind === 'sqlite' ? 'schema_diff_steps' : 'schema_diff.steps';
+  const list = (...items: string[]) =>
+    kind === 'sqlite' ? `'${JSON.stringify(items)}'` : `array[${items.map((i) => `'${i.replace(/'/g, "''")}'`).join(', ')}]::text[]`;
+  const victimCount = async () => Number((await target.sql('SELECT count(*) AS n FROM victim'))[0].n);
+
+  beforeAll(async () => {
+    target = await make(seed);
+    await applyManifest(target.dialect, manifest, { ...testApplyOptions, backup: false });
+    await target.sql(`CREATE TABLE journal_copy AS SELECT * FROM ${steps}`);
+  });
+  afterAll(async () => {
+    await target?.dispose();
+  });
+  afterEach(async () => {
+    await target.sql(`DELETE FROM ${steps}`);
+    await target.sql(`INSERT INTO ${steps} SELECT * FROM journal_copy`);
+  });
+
+  test('a tampered inverse: rollback refuses naming run and step, runs nothing', async () => {
+    await target.sql(`UPDATE ${steps} SET inverse = ${list('DROP TABLE victim')} WHERE seq = 1`);
+    const error = await rollback(target.dialect, rollbackOptions).catch((e: Error) => e);
+    expect((error as Error).message).toMatch(/^journal run 1 step \d+: its stored inverse differs from the one rendered from its recorded change \((create_index ix_t_n|rebuild_table t)\)/);
+    expect(await victimCount()).toBe(1);
+    expect((await target.dialect.history()).filter((r) => r.kind === 'rollback')).toEqual([]);
+  });
+
+  test('an inverse given to a step that had none (VALIDATE) or a recorded change edited to another object: refused', async () => {
+    if (kind !== 'sqlite') {
+      await target.sql(`UPDATE ${steps} SET inverse = ${list('DROP TABLE victim')} WHERE action = 'validate_constraint'`);
+      await expect(rollback(target.dialect, rollbackOptions)).rejects.toThrow(/^journal run 1 step \d+: no recorded (change|origin)/);
+      await target.sql(`DELETE FROM ${steps}`);
+      await target.sql(`INSERT INTO ${steps} SELECT * FROM journal_copy`);
+    }
+    await target.sql(`UPDATE ${steps} SET origin = replace(origin, 'ix_t_n', 'victim_pkey') WHERE origin LIKE '%ix_t_n%'`);
+    await expect(rollback(target.dialect, rollbackOptions)).rejects.toThrow(/^journal run 1 step \d+: /);
+    expect(await victimCount()).toBe(1);
+  });
+
+  test.each([
+    ['an unknown action', `action = 'drop_everything'`, /unknown action "drop_everything"/],
+    ['a NULL (or, SQLite, a blob) for a name', `name = %NAME%`, /name is (NULL|object "A"), expected text/],
+    ['a list holding a NULL', `sql = ${'%LIST%'}`, /sql is not a list of text/],
+    ['an origin that is not JSON', `origin = 'not json {'`, /origin is not JSON/],
+  ])('%s: history and rollback give one line naming run and step', async (_what, set, message) => {
+    const nullList = kind === 'sqlite' ? `'[null]'` : 'array[null]::text[]';
+    if (kind !== 'sqlite' && set.startsWith('name')) await target.sql(`ALTER TABLE ${steps} ALTER COLUMN name DROP NOT NULL`);
+    const assignment = set.replace('%LIST%', nullList).replace('%NAME%', kind === 'sqlite' ? "x'41'" : 'NULL');
+    await target.sql(`UPDATE ${steps} SET ${assignment} WHERE seq = 1`);
+    await expect(target.dialect.history()).rejects.toThrow(new RegExp(`^journal run 1 step 1: ${message.source}`));
+    await expect(rollback(target.dialect, rollbackOptions)).rejects.toThrow(/^journal run 1 step 1: /);
+    expect(await victimCount()).toBe(1);
+  });
+
+  if (kind === 'sqlite') {
+    test('SQLite: lists that are not JSON', async () => {
+      await target.sql(`UPDATE ${steps} SET sql = 'DROP TABLE victim' WHERE seq = 1`);
+      await expect(target.dialect.history()).rejects.toThrow(/^journal run 1 step 1: sql is not a list \("DROP TABLE victim"\)/);
+    });
+  }
+
+  test('the confirmation shows every statement rollback will run; an untampered journal rolls back', async () => {
+    const plan = await planRollback(target.dialect, { kind: 'last' });
+    const question = rollbackQuestion(plan);
+    for (const s of plan.steps.flatMap((p) => p.sql)) expect(question).toContain(s);
+    expect(question).toMatch(/DROP (INDEX|CONSTRAINT|TABLE)/);
+    expect(question.split('\n').at(-1)).toMatch(/^undo \d step\(s\) of apply run 1 on /);
+    const result = await rollback(target.dialect, rollbackOptions);
+    expect(result.runId).not.toBeNull();
+    await target.sql(`CREATE TABLE journal_keep AS SELECT 1 AS x`);
+  });
+});
+
+describeServer('the journal belongs to the current user or a superuser [postgres]', () => {
+  const applier = `sd_applier_${randomBytes(4).toString('hex')}`;
+  const other = `sd_other_${randomBytes(4).toString('hex')}`;
+  let db: { url: string; name: string; drop: () => Promise<void> };
+  let dialect: Dialect;
+  let url: string;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    await runSql(ADMIN_URL, `CREATE ROLE ${applier} LOGIN; CREATE ROLE ${other} LOGIN`);
+    await runSql(db.url, `GRANT CREATE ON DATABASE ${db.name} TO ${applier}; ALTER SCHEMA public OWNER TO ${applier}`);
+    const u = new URL(db.url);
+    u.username = applier;
+    url = u.toString();
+    await runSql(url, seed);
+    dialect = await openDialect(url);
+    await applyManifest(dialect, manifest, { ...testApplyOptions, backup: false });
+  });
+  afterAll(async () => {
+    await dialect?.close();
+    await db?.drop();
+    await runSql(ADMIN_URL, `DROP ROLE IF EXISTS ${applier}; DROP ROLE IF EXISTS ${other}`);
+  });
+
+  test('schema_diff owned by another role: refused, with what to do', async () => {
+    await runSql(db.url, `ALTER SCHEMA schema_diff OWNER TO ${other}`);
+    try {
+      await expect(rollback(dialect, rollbackOptions)).rejects.toThrow(
+        new RegExp(`^the journal's schema schema_diff is owned by role ${other}, not by the current user or a superuser`),
+      );
+      const cli = await runCli(['rollback', '-d', url, '--yes']);
+      expectOneLineError(cli, /owned by role/);
+    } finally {
+      await runSql(db.url, `ALTER SCHEMA schema_diff OWNER TO ${applier}`);
+    }
+  });
+
+  test('another role granted UPDATE on the journal: refused', async () => {
+    await runSql(db.url, `GRANT UPDATE ON schema_diff.steps TO ${other}`);
+    try {
+      await expect(rollback(dialect, rollbackOptions)).rejects.toThrow(new RegExp(`^role ${other} may UPDATE the journal table schema_diff.steps`));
+    } finally {
+      await runSql(db.url, `REVOKE UPDATE ON schema_diff.steps FROM ${other}`);
+    }
+  });
+
+  test('CLI: a tampered journal row is one error line in history and rollback', async () => {
+    await runSql(db.url, `UPDATE schema_diff.steps SET action = 'nope' WHERE run_id = 1 AND seq = 2`);
+    expectOneLineError(await runCli(['history', '-d', url]), /^error: journal run 1 step 2: unknown action "nope"/);
+    expectOneLineError(await runCli(['rollback', '-d', url, '--yes']), /^error: journal run 1 step 2: unknown action "nope"/);
+    const victim = await runSql(url, 'select count(*)::int as n from victim');
+    expect(victim.rows[0].n).toBe(1);
+  });
+});
