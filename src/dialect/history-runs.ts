@@ -23,6 +23,8 @@ export interface StepFields {
   readonly applied_at: string;
   readonly after_definition: string | null;
   readonly undone_by: number | null;
+  /** Step.scans as stored; absent or null when the step has none (or the journal predates the column). */
+  readonly scans?: HistoryStep['scans'] | null;
 }
 
 export function historyStepOf(s: StepFields): HistoryStep {
@@ -40,5 +42,6 @@ export function historyStepOf(s: StepFields): HistoryStep {
     appliedAt: s.applied_at,
     after: s.after_definition,
     undoneBy: s.undone_by,
+    ...(s.scans ? { scans: s.scans } : {}),
   };
 }

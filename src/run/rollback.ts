@@ -155,6 +155,7 @@ function undoStep(h: HistoryStep, id: number): Step {
     reason: `undo step ${h.seq} of apply ${h.runId} (${h.action} ${h.name})`,
     sql: h.inverse,
     inverse: h.sql,
+    ...(h.scans ? { scans: { sql: h.scans.inverse, inverse: h.scans.sql } } : {}),
     transactional: h.transactional,
     lockTimeout: h.lockTimeout,
     lock: lockInWords(h),

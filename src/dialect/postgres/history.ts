@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import { assembleHistory, historyStepOf } from '../history-runs.js';
 import type { HistoryRun, HistoryStep, RunRecord } from '../dialect.js';
 import type { Step } from '../../plan/types.js';
+import { legacyIsValidation } from './render.js';
 
 /**
  * The journal of applies and rollbacks lives in the target database itself
@@ -31,25 +32,29 @@ const DDL = [
      lock_timeout boolean NOT NULL,
      applied_at timestamptz NOT NULL DEFAULT now(),
      after_definition text,
+     scans jsonb,
      undone_by bigint REFERENCES schema_diff.runs (id),
      PRIMARY KEY (run_id, seq)
    )`,
 ];
 
 export async function ensureHistory(db: Kysely<unknown>): Promise<void> {
-  const { present, hasAfter } = await journalShape(db);
-  // A journal from before after_definition existed gains the column; its old steps keep null.
+  const { present, hasAfter, hasScans } = await journalShape(db);
+  // A journal from before after_definition (or scans) existed gains the column; its old steps keep null.
   if (present && !hasAfter) await sql.raw('ALTER TABLE schema_diff.steps ADD COLUMN IF NOT EXISTS after_definition text').execute(db);
+  if (present && !hasScans) await sql.raw('ALTER TABLE schema_diff.steps ADD COLUMN IF NOT EXISTS scans jsonb').execute(db);
   if (present) return;
   for (const ddl of DDL) await sql.raw(ddl).execute(db);
 }
 
-async function journalShape(db: Kysely<unknown>): Promise<{ present: boolean; hasAfter: boolean }> {
-  const { rows } = await sql<{ present: boolean; has_after: boolean }>`
+async function journalShape(db: Kysely<unknown>): Promise<{ present: boolean; hasAfter: boolean; hasScans: boolean }> {
+  const { rows } = await sql<{ present: boolean; has_after: boolean; has_scans: boolean }>`
     select to_regclass('schema_diff.steps') is not null as present,
            exists (select 1 from pg_attribute
-                    where attrelid = to_regclass('schema_diff.steps') and attname = 'after_definition' and not attisdropped) as has_after`.execute(db);
-  return { present: rows[0].present, hasAfter: rows[0].has_after };
+                    where attrelid = to_regclass('schema_diff.steps') and attname = 'after_definition' and not attisdropped) as has_after,
+           exists (select 1 from pg_attribute
+                    where attrelid = to_regclass('schema_diff.steps') and attname = 'scans' and not attisdropped) as has_scans`.execute(db);
+  return { present: rows[0].present, hasAfter: rows[0].has_after, hasScans: rows[0].has_scans };
 }
 
 export async function startRun(db: Kysely<unknown>, kind: HistoryRun['kind'], manifest: string, fingerprint: string) {
@@ -64,12 +69,16 @@ export async function finishRun(db: Kysely<unknown>, runId: number, status: 'don
   await sql`update schema_diff.runs set status = ${status}, finished_at = now() where id = ${runId}`.execute(db);
 }
 
+/** Stored for a step without scans, so that null means "journaled before scans were recorded". */
+const NO_SCANS = { sql: [], inverse: [] };
+
 /** Writes one executed step; called inside the step's own transaction where it has one. */
 export async function recordStep(db: Kysely<unknown>, record: RunRecord, step: Step): Promise<void> {
   await sql`
-    insert into schema_diff.steps (run_id, seq, action, table_name, name, objects, sql, inverse, transactional, lock_timeout, after_definition)
+    insert into schema_diff.steps (run_id, seq, action, table_name, name, objects, sql, inverse, transactional, lock_timeout, after_definition, scans)
     values (${record.runId}, ${step.id}, ${step.action}, ${step.table}, ${step.name}, ${[...step.objects]}::text[],
-            ${[...step.sql]}::text[], ${[...step.inverse]}::text[], ${step.transactional}, ${step.lockTimeout}, ${step.after ?? null})`.execute(db);
+            ${[...step.sql]}::text[], ${[...step.inverse]}::text[], ${step.transactional}, ${step.lockTimeout}, ${step.after ?? null},
+            ${JSON.stringify(step.scans ?? NO_SCANS)}::jsonb)`.execute(db);
   for (const undone of record.undoes?.get(step.id) ?? []) {
     await sql`update schema_diff.steps set undone_by = ${record.runId}
                where run_id = ${undone.runId} and seq = ${undone.seq}`.execute(db);
@@ -98,18 +107,20 @@ interface StepRow {
   lock_timeout: boolean;
   applied_at: Date;
   after_definition: string | null;
+  scans: Step['scans'] | null;
   undone_by: number | null;
 }
 
 export async function readHistory(db: Kysely<unknown>): Promise<HistoryRun[]> {
-  const { present, hasAfter } = await journalShape(db);
+  const { present, hasAfter, hasScans } = await journalShape(db);
   if (!present) return [];
   const after = sql.raw(hasAfter ? 'after_definition' : 'null::text as after_definition');
+  const scans = sql.raw(hasScans ? 'scans' : 'null::jsonb as scans');
   const { rows: runs } = await sql<RunRow>`
     select id::int as id, kind, started_at, finished_at, status, manifest, fingerprint from schema_diff.runs order by id`.execute(db);
   const { rows: steps } = await sql<StepRow>`
     select run_id::int as run_id, seq, action, table_name, name, objects, sql, inverse, transactional, lock_timeout,
-           applied_at, ${after}, undone_by::int as undone_by
+           applied_at, ${after}, ${scans}, undone_by::int as undone_by
       from schema_diff.steps order by run_id, seq`.execute(db);
   const fields = runs.map((r) => ({
     id: r.id,
@@ -124,5 +135,12 @@ export async function readHistory(db: Kysely<unknown>): Promise<HistoryRun[]> {
 }
 
 function toHistoryStep(s: StepRow): HistoryStep {
-  return historyStepOf({ ...s, applied_at: new Date(s.applied_at).toISOString() });
+  return historyStepOf({ ...s, scans: s.scans ?? legacyScans(s), applied_at: new Date(s.applied_at).toISOString() });
+}
+
+/** A step journaled before scans were recorded: its VALIDATE statements can only be told by their text. */
+function legacyScans(s: StepRow): Step['scans'] | null {
+  const positions = (statements: readonly string[]) => statements.flatMap((t, i) => (legacyIsValidation(t) ? [i] : []));
+  const found = { sql: positions(s.sql), inverse: positions(s.inverse) };
+  return found.sql.length + found.inverse.length > 0 ? found : null;
 }
