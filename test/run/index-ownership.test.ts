@@ -138,15 +138,15 @@ describeServer('a half-done index swap converges on the next apply', () => {
   });
 });
 
-describeServer('a table named We"ird; Tbl', () => {
-  const seed = `
-    CREATE TABLE "We""ird; Tbl" (id int PRIMARY KEY, n int);
-    ALTER TABLE "We""ird; Tbl" ADD CONSTRAINT ck_n CHECK (n > 0);
-    INSERT INTO "We""ird; Tbl" VALUES (1, 5);`;
-  const looser = manifest({ 'We"ird; Tbl': { checks: [{ name: 'ck_n', expr: 'n > -10' }] } });
+const weirdSeed = `
+  CREATE TABLE "We""ird; Tbl" (id int PRIMARY KEY, n int);
+  ALTER TABLE "We""ird; Tbl" ADD CONSTRAINT ck_n CHECK (n > 0);
+  INSERT INTO "We""ird; Tbl" VALUES (1, 5);`;
+const looser = manifest({ 'We"ird; Tbl': { checks: [{ name: 'ck_n', expr: 'n > -10' }] } });
 
+describeEachDatabase(['postgres', 'pglite'], 'a table named We"ird; Tbl', (make) => {
   test('the rollback of a replaced CHECK validates in its own transaction, after the swap committed', async () => {
-    const t = await postgresTarget(seed);
+    const t = await make(weirdSeed);
     try {
       const applied = await applyManifest(t.dialect, looser, testApplyOptions);
       expect(applied.plan.steps.map((s) => s.action)).toEqual(['replace_check', 'validate_constraint']);
@@ -159,9 +159,12 @@ describeServer('a table named We"ird; Tbl', () => {
       await t.dispose();
     }
   });
+});
+
+describeServer('a table named We"ird; Tbl, on the server', () => {
 
   test('when its lock cannot be had, the message names the session holding it', async () => {
-    const t = await postgresTarget(seed);
+    const t = await postgresTarget(weirdSeed);
     const holder = new pg.Client({ connectionString: t.url, application_name: 'blocker' });
     await holder.connect();
     try {
