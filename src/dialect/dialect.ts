@@ -88,6 +88,8 @@ export interface HistoryStep {
   readonly objects: readonly string[];
   readonly sql: readonly string[];
   readonly inverse: readonly string[];
+  /** Which of sql / inverse are validation scans (Step.scans); absent when none. */
+  readonly scans?: Step['scans'];
   readonly transactional: boolean;
   readonly lockTimeout: boolean;
   readonly appliedAt: string;

@@ -101,7 +101,23 @@ export function historyStepOf(row: StepRow, decodeList: ListDecoder, bool: (v: u
     after: after ?? null,
     undoneBy: id('undone_by', true),
     origin: parsedOrigin,
+    ...scansOf(row.scans, fail),
   };
+}
+
+/**
+ * Step.scans as the journal keeps it (PostgreSQL jsonb, already parsed; absent
+ * on SQLite, which has no validation scans): positions of statements, checked
+ * like every other value of the row.
+ */
+function scansOf(stored: unknown, fail: (problem: string) => SchemaDiffError): { scans?: HistoryStep['scans'] } {
+  if (stored === null || stored === undefined) return {};
+  const positions = (v: unknown) => Array.isArray(v) && v.every((n) => Number.isSafeInteger(n) && n >= 0);
+  const value = stored as { sql?: unknown; inverse?: unknown };
+  if (typeof stored !== 'object' || !positions(value.sql) || !positions(value.inverse)) {
+    throw fail(`scans is ${describe(stored)}, expected the positions of validation statements`);
+  }
+  return { scans: { sql: value.sql as number[], inverse: value.inverse as number[] } };
 }
 
 /** A journal run row checked like a step row: an unknown kind or status is a corrupt journal, not a run to act on. */

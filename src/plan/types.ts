@@ -42,6 +42,13 @@ export interface Step {
   readonly reason: string;
   readonly sql: readonly string[];
   readonly inverse: readonly string[];
+  /**
+   * Positions (from 0) in `sql` and `inverse` of the statements that are
+   * validation scans (PostgreSQL VALIDATE CONSTRAINT): they run after the
+   * step's other statements, in a transaction of their own, so the scan never
+   * holds the others' ACCESS EXCLUSIVE lock. Absent: none.
+   */
+  readonly scans?: StatementScans;
   /** false for statements that cannot run in a transaction block (CREATE INDEX CONCURRENTLY). */
   readonly transactional: boolean;
   /** true when the step blocks writers while it waits for its lock: run under lock_timeout with retries. */
@@ -58,6 +65,21 @@ export interface Step {
    * from it, never SQL text read back from a table others may write.
    */
   readonly origin?: unknown;
+}
+
+export interface StatementScans {
+  readonly sql: readonly number[];
+  readonly inverse: readonly number[];
+}
+
+/** The statements of a step (or of its inverse) split into the ones that lock and the validation scans. */
+export function splitScans(step: Pick<Step, 'sql' | 'inverse' | 'scans'>, direction: 'sql' | 'inverse' = 'sql') {
+  const statements = step[direction];
+  const positions = new Set(step.scans?.[direction] ?? []);
+  return {
+    locking: statements.filter((_, i) => !positions.has(i)),
+    scans: statements.filter((_, i) => positions.has(i)),
+  };
 }
 
 export interface Plan {

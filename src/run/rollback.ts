@@ -170,6 +170,7 @@ function undoStep(h: HistoryStep, inverse: readonly string[], id: number): Step 
     reason: `undo step ${h.seq} of apply ${h.runId} (${h.action} ${h.name})`,
     sql: inverse,
     inverse: h.sql,
+    ...(h.scans ? { scans: { sql: h.scans.inverse, inverse: h.scans.sql } } : {}),
     transactional: h.transactional,
     lockTimeout: h.lockTimeout,
     lock: lockInWords(h),

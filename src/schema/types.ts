@@ -73,12 +73,47 @@ export interface Table {
   readonly indexes: readonly Index[];
   /** Planner's estimate (PostgreSQL reltuples) or exact count where cheap; -1 when unknown. */
   readonly rowEstimate: number;
+  /**
+   * Foreign keys of any table in the database (managed or not) that reference
+   * this one: changing the unique key they rely on breaks them. Absent when not read.
+   */
+  readonly referencedBy?: readonly ReferencingKey[];
+}
+
+/** A foreign key that references a catalog table, seen from the parent's side. */
+export interface ReferencingKey {
+  readonly name: string;
+  /** The child table that holds the key. */
+  readonly table: TableRef;
+  readonly columns: readonly string[];
+  /** The parent's key columns, spelled out (the primary key where the key omits them). */
+  readonly refColumns: readonly string[];
+  /**
+   * The parent's index the key is bound to (PostgreSQL: pg_constraint.conindid),
+   * or null where the database looks for a matching unique key at each check (SQLite).
+   */
+  readonly refIndex: string | null;
+}
+
+/**
+ * A name in the namespace index names share: in PostgreSQL every pg_class
+ * relation of a schema (tables, indexes, sequences, views, composite types …),
+ * in SQLite every table, index and view of the file.
+ */
+export interface Relation {
+  readonly schema: string;
+  readonly name: string;
+  readonly kind: 'table' | 'index' | 'sequence' | 'view' | 'other';
+  /** For an index, the table it is on. */
+  readonly table: TableRef | null;
 }
 
 /** What the database holds for the tables a manifest names. */
 export interface Catalog {
   readonly dialect: DialectName;
   readonly tables: readonly Table[];
+  /** Every relation name in the schemas of those tables (index names must not collide with any). Absent when not read. */
+  readonly relations?: readonly Relation[];
 }
 
 /** What the manifest wants for one table, resolved for one dialect. */

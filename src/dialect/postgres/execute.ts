@@ -1,12 +1,14 @@
 import { sql, type Kysely } from 'kysely';
 import { SchemaDiffError, messageOf } from '../../errors.js';
-import type { Step } from '../../plan/types.js';
+import { splitScans, type Step } from '../../plan/types.js';
 import type { ExecuteOptions, RunRecord } from '../dialect.js';
 import { recordStep } from './history.js';
-import { isValidation } from './render.js';
+import { quoteIdent } from './quote.js';
+import { scratchName } from './render.js';
 
 const LOCK_NOT_AVAILABLE = '55P03';
 const DEADLOCK_DETECTED = '40P01';
+const DUPLICATE_TABLE = '42P07';
 
 /**
  * Runs steps one at a time on the session connection. A write-blocking step
@@ -66,8 +68,7 @@ async function runTransactional(
   record: RunRecord,
   options: ExecuteOptions,
 ): Promise<number> {
-  const locking = step.sql.filter((s) => !isValidation(s));
-  const scans = step.sql.filter(isValidation);
+  const { locking, scans } = splitScans(step);
   let attempts = 0;
   if (locking.length > 0) {
     attempts = await withLockRetries(readers, step, options, async () => {
@@ -98,21 +99,71 @@ async function runOutsideTransaction(
   record: RunRecord,
   options: ExecuteOptions,
 ) {
-  for (const statement of step.sql) {
-    const index = /^CREATE (UNIQUE )?INDEX CONCURRENTLY (\S+) ON (\S+)\./.exec(statement);
-    const stop = index && readers !== db ? watchIndexBuild(readers, step, options) : undefined;
-    try {
-      await run(db, step, statement);
-    } catch (e) {
-      // A failed concurrent build leaves an INVALID index behind: remove it so the next run starts clean.
-      if (index) await sql.raw(`DROP INDEX CONCURRENTLY IF EXISTS ${index[3]}.${index[2]}`).execute(db).catch(() => {});
-      throw e;
-    } finally {
-      stop?.();
+  const builds = indexNamesBuiltBy(step);
+  const existing = builds.length > 0 ? await indexesOfStep(db, step, builds) : [];
+  const stop = builds.length > 0 && readers !== db ? watchIndexBuild(readers, step, options) : undefined;
+  try {
+    for (const statement of step.sql) {
+      try {
+        await run(db, step, statement);
+      } catch (e) {
+        // "already exists" means our CREATE made nothing: whatever has that name is someone else's.
+        if ((e as { code?: string }).code !== DUPLICATE_TABLE) await dropOwnInvalidIndexes(db, step, builds, existing);
+        throw e;
+      }
     }
+  } finally {
+    stop?.();
   }
   await recordStep(db, record, step);
   return 1;
+}
+
+/** The names an index step may build under (its index, and the swap's scratch name), from its structure. */
+function indexNamesBuiltBy(step: Step): string[] {
+  if (step.action === 'create_index') return [step.name];
+  if (step.action === 'replace_index') return [step.name, scratchName(step.name)];
+  return [];
+}
+
+interface StepIndex {
+  oid: number;
+  schema: string;
+  name: string;
+  valid: boolean;
+}
+
+/**
+ * Indexes of the given names on the step's table. The table is matched as the
+ * step names it, `schema.table` compared with the catalog's names joined the
+ * same way: no parsing or quoting of a name that may hold dots, quotes or spaces.
+ */
+async function indexesOfStep(db: Kysely<unknown>, step: Step, names: readonly string[]): Promise<StepIndex[]> {
+  const { rows } = await sql<StepIndex>`
+    select ic.oid::int as oid, n.nspname as schema, ic.relname as name, i.indisvalid as valid
+      from pg_index i
+      join pg_class ic on ic.oid = i.indexrelid
+      join pg_class t on t.oid = i.indrelid
+      join pg_namespace n on n.oid = t.relnamespace
+     where n.nspname || '.' || t.relname = ${step.table} and ic.relname = any(${[...names]}::text[])`.execute(db);
+  return rows;
+}
+
+/**
+ * After a failed concurrent build: drops the INVALID index it left, and only
+ * one that is on the step's table, has a name the step builds, and was not
+ * there before the step started, so that no index of anyone else is touched.
+ */
+async function dropOwnInvalidIndexes(db: Kysely<unknown>, step: Step, names: readonly string[], before: readonly StepIndex[]): Promise<void> {
+  if (names.length === 0) return;
+  try {
+    const now = await indexesOfStep(db, step, names);
+    for (const ix of now.filter((i) => !i.valid && !before.some((b) => b.oid === i.oid))) {
+      await sql.raw(`DROP INDEX CONCURRENTLY IF EXISTS ${quoteIdent(ix.schema)}.${quoteIdent(ix.name)}`).execute(db);
+    }
+  } catch {
+    // best effort: a leftover INVALID index is rebuilt by the next apply
+  }
 }
 
 async function inTransaction(db: Kysely<unknown>, body: () => Promise<void>): Promise<void> {
@@ -186,26 +237,31 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/** The sessions holding locks on the tables a step touches, for the message when we give up. */
+/**
+ * The sessions holding locks on the tables a step touches (its table and the
+ * tables its foreign keys reference), for the message when we give up.
+ */
 async function describeBlockers(readers: Kysely<unknown>, step: Step): Promise<string> {
-  const tables = tablesOf(step);
   const { rows } = await sql<{ pid: number; app: string; state: string; secs: number; query: string }>`
+    with step_table as (${stepTable(step)})
     select distinct a.pid, coalesce(nullif(a.application_name, ''), '?') as app, coalesce(a.state, '?') as state,
            coalesce(extract(epoch from now() - coalesce(a.xact_start, a.query_start))::int, 0) as secs,
            left(regexp_replace(coalesce(a.query, ''), '\\s+', ' ', 'g'), 60) as query
       from pg_locks l
       join pg_stat_activity a on a.pid = l.pid
-     where l.granted and l.relation = any(array(select to_regclass(t)::oid from unnest(${tables}::text[]) t))
+     where l.granted and l.relation in (select oid from step_table
+                                         union select con.confrelid from pg_constraint con
+                                          join step_table t on con.conrelid = t.oid where con.contype = 'f')
        and a.pid <> pg_backend_pid() and a.application_name <> 'schema-diff'
      order by secs desc limit 3`.execute(readers);
   if (rows.length === 0) return 'no session holds a lock now (it was released)';
   return rows.map((r) => `pid ${r.pid} (${r.app}, ${r.state} for ${r.secs}s: ${r.query})`).join('; ');
 }
 
-function tablesOf(step: Step): string[] {
-  const found = new Set<string>([step.table]);
-  for (const s of step.sql) for (const m of s.matchAll(/(?:ONLY|ALTER TABLE) (\S+?)(?:,|\s|$)/g)) found.add(m[1]);
-  return [...found];
+/** The oid of the step's table, matched by name as in indexesOfStep (to_regclass would parse it as SQL). */
+function stepTable(step: Step) {
+  return sql`select c.oid from pg_class c join pg_namespace n on n.oid = c.relnamespace
+              where n.nspname || '.' || c.relname = ${step.table} and c.relkind in ('r', 'p')`;
 }
 
 /** Reports a concurrent index build's phase from pg_stat_progress_create_index, polled on the read pool. */
@@ -217,7 +273,7 @@ function watchIndexBuild(readers: Kysely<unknown>, step: Step, options: ExecuteO
       select p.phase, coalesce(p.blocks_done, 0)::float8 as done, coalesce(p.blocks_total, 0)::float8 as total
         from pg_stat_progress_create_index p
         join pg_stat_activity a on a.pid = p.pid
-       where a.application_name = 'schema-diff' and p.relid = to_regclass(${step.table})`
+       where a.application_name = 'schema-diff' and p.relid in (${stepTable(step)})`
       .execute(readers)
       .then(({ rows }) => {
         for (const r of rows) {

@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import { assembleHistory, checkRun, historyStepOf, originText, type StepRow } from '../history-runs.js';
 import type { HistoryRun, HistoryStep, RunRecord } from '../dialect.js';
 import type { Step } from '../../plan/types.js';
+import { legacyIsValidation } from './render.js';
 
 /**
  * The journal of applies and rollbacks lives in the target database itself
@@ -32,28 +33,32 @@ const DDL = [
      applied_at timestamptz NOT NULL DEFAULT now(),
      after_definition text,
      origin text,
+     scans jsonb,
      undone_by bigint REFERENCES schema_diff.runs (id),
      PRIMARY KEY (run_id, seq)
    )`,
 ];
 
 export async function ensureHistory(db: Kysely<unknown>): Promise<void> {
-  const { present, hasAfter, hasOrigin } = await journalShape(db);
-  // A journal from before after_definition or origin existed gains the column; its old steps keep null.
+  const { present, hasAfter, hasOrigin, hasScans } = await journalShape(db);
+  // A journal from before after_definition, origin or scans existed gains the column; its old steps keep null.
   if (present && !hasAfter) await sql.raw('ALTER TABLE schema_diff.steps ADD COLUMN IF NOT EXISTS after_definition text').execute(db);
   if (present && !hasOrigin) await sql.raw('ALTER TABLE schema_diff.steps ADD COLUMN IF NOT EXISTS origin text').execute(db);
+  if (present && !hasScans) await sql.raw('ALTER TABLE schema_diff.steps ADD COLUMN IF NOT EXISTS scans jsonb').execute(db);
   if (present) return;
   for (const ddl of DDL) await sql.raw(ddl).execute(db);
 }
 
-async function journalShape(db: Kysely<unknown>): Promise<{ present: boolean; hasAfter: boolean; hasOrigin: boolean }> {
-  const { rows } = await sql<{ present: boolean; has_after: boolean; has_origin: boolean }>`
+async function journalShape(db: Kysely<unknown>): Promise<{ present: boolean; hasAfter: boolean; hasOrigin: boolean; hasScans: boolean }> {
+  const { rows } = await sql<{ present: boolean; has_after: boolean; has_origin: boolean; has_scans: boolean }>`
     select to_regclass('schema_diff.steps') is not null as present,
            exists (select 1 from pg_attribute
                     where attrelid = to_regclass('schema_diff.steps') and attname = 'after_definition' and not attisdropped) as has_after,
            exists (select 1 from pg_attribute
-                    where attrelid = to_regclass('schema_diff.steps') and attname = 'origin' and not attisdropped) as has_origin`.execute(db);
-  return { present: rows[0].present, hasAfter: rows[0].has_after, hasOrigin: rows[0].has_origin };
+                    where attrelid = to_regclass('schema_diff.steps') and attname = 'origin' and not attisdropped) as has_origin,
+           exists (select 1 from pg_attribute
+                    where attrelid = to_regclass('schema_diff.steps') and attname = 'scans' and not attisdropped) as has_scans`.execute(db);
+  return { present: rows[0].present, hasAfter: rows[0].has_after, hasOrigin: rows[0].has_origin, hasScans: rows[0].has_scans };
 }
 
 export async function startRun(db: Kysely<unknown>, kind: HistoryRun['kind'], manifest: string, fingerprint: string) {
@@ -68,13 +73,16 @@ export async function finishRun(db: Kysely<unknown>, runId: number, status: 'don
   await sql`update schema_diff.runs set status = ${status}, finished_at = now() where id = ${runId}`.execute(db);
 }
 
+/** Stored for a step without scans, so that null means "journaled before scans were recorded". */
+const NO_SCANS = { sql: [], inverse: [] };
+
 /** Writes one executed step; called inside the step's own transaction where it has one. */
 export async function recordStep(db: Kysely<unknown>, record: RunRecord, step: Step): Promise<void> {
   await sql`
-    insert into schema_diff.steps (run_id, seq, action, table_name, name, objects, sql, inverse, transactional, lock_timeout, after_definition, origin)
+    insert into schema_diff.steps (run_id, seq, action, table_name, name, objects, sql, inverse, transactional, lock_timeout, after_definition, origin, scans)
     values (${record.runId}, ${step.id}, ${step.action}, ${step.table}, ${step.name}, ${[...step.objects]}::text[],
             ${[...step.sql]}::text[], ${[...step.inverse]}::text[], ${step.transactional}, ${step.lockTimeout}, ${step.after ?? null},
-            ${originText(step)})`.execute(db);
+            ${originText(step)}, ${JSON.stringify(step.scans ?? NO_SCANS)}::jsonb)`.execute(db);
   for (const undone of record.undoes?.get(step.id) ?? []) {
     await sql`update schema_diff.steps set undone_by = ${record.runId}
                where run_id = ${undone.runId} and seq = ${undone.seq}`.execute(db);
@@ -91,15 +99,16 @@ interface RunRow {
   fingerprint: string;
 }
 export async function readHistory(db: Kysely<unknown>): Promise<HistoryRun[]> {
-  const { present, hasAfter, hasOrigin } = await journalShape(db);
+  const { present, hasAfter, hasOrigin, hasScans } = await journalShape(db);
   if (!present) return [];
   const after = sql.raw(hasAfter ? 'after_definition' : 'null::text as after_definition');
   const origin = sql.raw(hasOrigin ? 'origin' : 'null::text as origin');
+  const scans = sql.raw(hasScans ? 'scans' : 'null::jsonb as scans');
   const { rows: runs } = await sql<RunRow>`
     select id::int as id, kind, started_at, finished_at, status, manifest, fingerprint from schema_diff.runs order by id`.execute(db);
   const { rows: steps } = await sql<Record<string, unknown>>`
     select run_id::int as run_id, seq, action, table_name, name, objects, sql, inverse, transactional, lock_timeout,
-           applied_at, ${after}, ${origin}, undone_by::int as undone_by
+           applied_at, ${after}, ${origin}, ${scans}, undone_by::int as undone_by
       from schema_diff.steps order by run_id, seq`.execute(db);
   const fields = runs.map((r) => ({
     id: r.id,
@@ -115,5 +124,13 @@ export async function readHistory(db: Kysely<unknown>): Promise<HistoryRun[]> {
 
 function toHistoryStep(s: StepRow): HistoryStep {
   const applied = s.applied_at instanceof Date ? s.applied_at.toISOString() : s.applied_at;
-  return historyStepOf({ ...s, applied_at: applied }, (list) => list);
+  return historyStepOf({ ...s, scans: s.scans ?? legacyScans(s), applied_at: applied }, (list) => list);
+}
+
+/** A step journaled before scans were recorded: its VALIDATE statements can only be told by their text. */
+function legacyScans(s: StepRow): Step['scans'] | null {
+  const texts = (v: unknown) => (Array.isArray(v) ? v.filter((t): t is string => typeof t === 'string') : []);
+  const positions = (statements: readonly string[]) => statements.flatMap((t, i) => (legacyIsValidation(t) ? [i] : []));
+  const found = { sql: positions(texts(s.sql)), inverse: positions(texts(s.inverse)) };
+  return found.sql.length + found.inverse.length > 0 ? found : null;
 }

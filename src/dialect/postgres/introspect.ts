@@ -1,5 +1,17 @@
 import { sql, type Kysely } from 'kysely';
-import type { Catalog, Check, Column, FkAction, ForeignKey, Index, IndexKey, Table, TableRef } from '../../schema/types.js';
+import type {
+  Catalog,
+  Check,
+  Column,
+  FkAction,
+  ForeignKey,
+  Index,
+  IndexKey,
+  ReferencingKey,
+  Relation,
+  Table,
+  TableRef,
+} from '../../schema/types.js';
 import { freeze, sameTable } from '../../schema/types.js';
 
 /**
@@ -11,10 +23,13 @@ import { freeze, sameTable } from '../../schema/types.js';
 export async function introspectPostgres(db: Kysely<unknown>, refs: readonly TableRef[]): Promise<Catalog> {
   const tables = await introspectTables(db, refs);
   const oids = tables.map((t) => t.oid);
-  const [checks, foreignKeys, indexes] = await Promise.all([
+  const schemas = [...new Set(refs.map((r) => r.schema))];
+  const [checks, foreignKeys, indexes, referencing, relations] = await Promise.all([
     introspectChecks(db, oids),
     introspectForeignKeys(db, oids),
     introspectIndexes(db, oids),
+    introspectReferencingKeys(db, oids),
+    introspectRelations(db, schemas),
   ]);
   const result: Table[] = tables.map((t) => ({
     ref: t.ref,
@@ -24,8 +39,9 @@ export async function introspectPostgres(db: Kysely<unknown>, refs: readonly Tab
     checks: checks.filter((c) => sameTable(c.table, t.ref)),
     foreignKeys: foreignKeys.filter((f) => sameTable(f.table, t.ref)),
     indexes: indexes.filter((i) => sameTable(i.table, t.ref)),
+    referencedBy: referencing.filter((k) => sameTable(k.parent, t.ref)).map(({ parent: _, ...k }) => k),
   }));
-  return freeze({ dialect: 'postgres', tables: result });
+  return freeze({ dialect: 'postgres', tables: result, relations });
 }
 
 interface TableRow {
@@ -159,6 +175,74 @@ async function introspectForeignKeys(db: Kysely<unknown>, oids: readonly number[
     initiallyDeferred: r.deferred,
     match: MATCHES[r.match] ?? 'simple',
     validated: r.validated,
+  }));
+}
+
+interface ReferencingRow {
+  name: string;
+  schema: string;
+  table: string;
+  columns: string[];
+  ref_schema: string;
+  ref_table: string;
+  ref_columns: string[];
+  ref_index: string | null;
+}
+
+/**
+ * Foreign keys of every table in the database that point at these tables,
+ * with the unique index each is bound to: PostgreSQL records that index as a
+ * dependency (conindid), so it cannot be dropped while the key exists.
+ */
+async function introspectReferencingKeys(db: Kysely<unknown>, oids: readonly number[]) {
+  const { rows } = await sql<ReferencingRow>`
+    select con.conname as name, n.nspname as schema, c.relname as table,
+           array(select a.attname::text from unnest(con.conkey) with ordinality k(attnum, ord)
+                   join pg_attribute a on a.attrelid = con.conrelid and a.attnum = k.attnum
+                  order by k.ord) as columns,
+           rn.nspname as ref_schema, rc.relname as ref_table,
+           array(select a.attname::text from unnest(con.confkey) with ordinality k(attnum, ord)
+                   join pg_attribute a on a.attrelid = con.confrelid and a.attnum = k.attnum
+                  order by k.ord) as ref_columns,
+           ic.relname as ref_index
+      from pg_constraint con
+      join unnest(${[...oids]}::oid[]) as wanted(oid) on wanted.oid = con.confrelid
+      join pg_class c on c.oid = con.conrelid
+      join pg_namespace n on n.oid = c.relnamespace
+      join pg_class rc on rc.oid = con.confrelid
+      join pg_namespace rn on rn.oid = rc.relnamespace
+      left join pg_class ic on ic.oid = con.conindid
+     where con.contype = 'f'
+     order by n.nspname, c.relname, con.conname`.execute(db);
+  return rows.map((r): ReferencingKey & { parent: TableRef } => ({
+    name: r.name,
+    table: { schema: r.schema, name: r.table },
+    columns: r.columns,
+    refColumns: r.ref_columns,
+    refIndex: r.ref_index,
+    parent: { schema: r.ref_schema, name: r.ref_table },
+  }));
+}
+
+const RELATION_KINDS: Record<string, Relation['kind']> = { r: 'table', p: 'table', i: 'index', I: 'index', S: 'sequence', v: 'view', m: 'view' };
+
+/** Every pg_class name of the schemas (index names share the namespace of tables, sequences, views, types). */
+async function introspectRelations(db: Kysely<unknown>, schemas: readonly string[]): Promise<Relation[]> {
+  const { rows } = await sql<{ schema: string; name: string; kind: string; table_schema: string | null; table_name: string | null }>`
+    select n.nspname as schema, c.relname as name, c.relkind::text as kind,
+           tn.nspname as table_schema, t.relname as table_name
+      from pg_class c
+      join pg_namespace n on n.oid = c.relnamespace
+      join unnest(${[...schemas]}::text[]) as wanted(schema) on wanted.schema = n.nspname
+      left join pg_index i on i.indexrelid = c.oid
+      left join pg_class t on t.oid = i.indrelid
+      left join pg_namespace tn on tn.oid = t.relnamespace
+     order by n.nspname, c.relname`.execute(db);
+  return rows.map((r) => ({
+    schema: r.schema,
+    name: r.name,
+    kind: RELATION_KINDS[r.kind] ?? 'other',
+    table: r.table_schema !== null && r.table_name !== null ? { schema: r.table_schema, name: r.table_name } : null,
   }));
 }
 

@@ -1,7 +1,10 @@
 import type { Change } from '../../diff/changes.js';
+import { sameIndexShape } from '../../diff/diff.js';
+import { refuseIndexNameCollisions, type NewIndexName } from '../../diff/index-names.js';
+import { SchemaDiffError } from '../../errors.js';
 import type { Hazard, Step, StepAction } from '../../plan/types.js';
 import type { Catalog, Check, DesiredCheck, DesiredIndex, ForeignKey, Index, TableRef } from '../../schema/types.js';
-import { qualifiedName, sameTable } from '../../schema/types.js';
+import { findTable, qualifiedName, sameTable } from '../../schema/types.js';
 import type { RenderOptions } from '../dialect.js';
 import { createIndexSql } from './normalize.js';
 import { quoteColumns, quoteIdent, quoteTable } from './quote.js';
@@ -17,7 +20,8 @@ type Draft = Omit<Step, 'id'>;
  * 3. one VALIDATE per table for all its new constraints: a single scan under
  *    SHARE UPDATE EXCLUSIVE, which writers do not wait for.
  */
-export function renderPostgres(changes: readonly Change[], _catalog: Catalog, options: RenderOptions = {}): Step[] {
+export function renderPostgres(changes: readonly Change[], catalog: Catalog, options: RenderOptions = {}): Step[] {
+  refuseIndexNameCollisions(newIndexNames(changes), catalog);
   const indexSteps: Draft[] = [];
   const renameSteps: Draft[] = [];
   const constraintSteps: Draft[] = [];
@@ -37,7 +41,8 @@ export function renderPostgres(changes: readonly Change[], _catalog: Catalog, op
         indexSteps.push(from(change, createIndexStep(change.desired)));
         break;
       case 'replace_index':
-        indexSteps.push(from(change, replaceIndexStep(change.desired, change.current)));
+        refuseDroppingForeignKeyIndex(change.desired, change.current, catalog);
+        indexSteps.push(from(change, replaceIndexStep(change.desired, change.current, leftoverScratch(change.desired, catalog))));
         break;
       case 'rename_index':
         renameSteps.push(from(change, renameIndexStep(change.desired, change.current)));
@@ -116,14 +121,67 @@ function createIndexStep(ix: Index): Draft {
   });
 }
 
-function replaceIndexStep(ix: Index, current: Index): Draft {
+/**
+ * The names a plan gives indexes: new ones, rename targets, and the scratch
+ * name a swap builds under. A leftover scratch index on the same table is our
+ * own from an interrupted swap, which the step takes over or drops.
+ */
+function newIndexNames(changes: readonly Change[]): NewIndexName[] {
+  const names: NewIndexName[] = [];
+  for (const c of changes) {
+    if (c.kind === 'create_index' || c.kind === 'rename_index') names.push({ name: c.desired.name, table: c.table, path: c.desired.path });
+    if (c.kind === 'replace_index' && c.current.valid) {
+      const { name, path } = c.desired;
+      names.push({ name: scratchName(name), table: c.table, path, scratchFor: name, leftoverIsOurs: true });
+    }
+  }
+  return names;
+}
+
+/** PostgreSQL will not drop a unique index a foreign key is bound to (conindid): refuse at plan, not halfway through a swap. */
+function refuseDroppingForeignKeyIndex(ix: DesiredIndex, current: Index, catalog: Catalog): void {
+  const bound = (findTable(catalog, current.table)?.referencedBy ?? []).filter((k) => k.refIndex === current.name);
+  if (bound.length === 0) return;
+  const keys = bound.map((k) => `${k.name} on ${qualifiedName(k.table)}`).join(', ');
+  throw new SchemaDiffError(
+    'refused',
+    `manifest ${ix.path}: index ${current.name} on ${qualifiedName(current.table)} cannot be replaced: foreign key ${keys} depends on it ` +
+      '(PostgreSQL cannot drop an index a foreign key uses); keep its definition, or drop or re-point that foreign key first; nothing was changed',
+  );
+}
+
+/** An index under the swap's scratch name on the same table: left by a replace that was killed or failed. */
+function leftoverScratch(ix: Index, catalog: Catalog): Index | undefined {
+  const scratch = scratchName(ix.name);
+  return findTable(catalog, ix.table)?.indexes.find((i) => i.name === scratch);
+}
+
+function replaceIndexStep(ix: Index, current: Index, leftover?: Index): Draft {
   const table = quoteTable(ix.table);
   const lock = `SHARE UPDATE EXCLUSIVE on ${qualifiedName(ix.table)} while the index builds: reads and writes continue`;
+  const scratch = scratchName(ix.name);
+  const renameScratch = `ALTER INDEX ${quoteIdent(ix.table.schema)}.${quoteIdent(scratch)} RENAME TO ${quoteIdent(ix.name)}`;
+  // A previous swap got as far as building the new index: finish it rather than build it again.
+  if (leftover && leftover.valid && sameIndexShape(leftover, ix)) {
+    return step('replace_index', ix.table, ix.name, {
+      reason: `finishes an interrupted replace: ${scratch} is already built as the manifest wants it`,
+      sql: [dropIndexSql(current), renameScratch],
+      inverse: current.valid ? swap(ix, current) : [dropIndexSql(ix)],
+      transactional: false,
+      lockTimeout: false,
+      lock,
+      hazards: ['INDEX_DROPPED'],
+      before: describeIndex(current) + (current.valid ? '' : ' (INVALID)'),
+      after: describeIndex(ix),
+    });
+  }
+  const clearLeftover = leftover ? [dropIndexSql(leftover)] : [];
+  const leftoverNote = leftover ? `; first drops ${scratch}, left by an interrupted replace` : '';
   if (!current.valid) {
     // A failed CREATE INDEX CONCURRENTLY left an INVALID index: it enforces nothing, drop and build again.
     return step('replace_index', ix.table, ix.name, {
-      reason: 'index is INVALID (a concurrent build failed): drop and build again',
-      sql: [dropIndexSql(current), createIndexSql(ix.name, table, indexSql(ix), true)],
+      reason: `index is INVALID (a concurrent build failed): drop and build again${leftoverNote}`,
+      sql: [...clearLeftover, dropIndexSql(current), createIndexSql(ix.name, table, indexSql(ix), true)],
       inverse: [dropIndexSql(ix)],
       transactional: false,
       lockTimeout: false,
@@ -133,16 +191,9 @@ function replaceIndexStep(ix: Index, current: Index): Draft {
       after: describeIndex(ix),
     });
   }
-  // Build the new one beside the old, then swap names: the table never lacks the index.
-  const scratch = scratchName(ix.name);
-  const swap = (from: Index, to: Index) => [
-    createIndexSql(scratch, table, indexSql(to), true),
-    dropIndexSql(from),
-    `ALTER INDEX ${quoteIdent(ix.table.schema)}.${quoteIdent(scratch)} RENAME TO ${quoteIdent(ix.name)}`,
-  ];
   return step('replace_index', ix.table, ix.name, {
-    reason: 'index definition differs from manifest',
-    sql: swap(current, ix),
+    reason: `index definition differs from manifest${leftoverNote}`,
+    sql: [...clearLeftover, ...swap(current, ix)],
     inverse: swap(ix, current),
     transactional: false,
     lockTimeout: false,
@@ -151,6 +202,16 @@ function replaceIndexStep(ix: Index, current: Index): Draft {
     before: describeIndex(current),
     after: describeIndex(ix),
   });
+}
+
+/** Build the new one beside the old, then swap names: the table never lacks the index. */
+function swap(from: Index, to: Index): string[] {
+  const scratch = scratchName(to.name);
+  return [
+    createIndexSql(scratch, quoteTable(to.table), indexSql(to), true),
+    dropIndexSql(from),
+    `ALTER INDEX ${quoteIdent(to.table.schema)}.${quoteIdent(scratch)} RENAME TO ${quoteIdent(to.name)}`,
+  ];
 }
 
 function renameIndexStep(ix: Index, current: Index): Draft {
@@ -207,6 +268,7 @@ function replaceCheckStep(ck: Check, current: Check): Draft {
     reason: 'CHECK expression differs from manifest',
     sql: [swap(ck)],
     inverse: [swap(current), ...(current.validated ? [validateSql(ck.table, [current.name])] : [])],
+    ...(current.validated ? { scans: { sql: [], inverse: [1] } } : {}),
     transactional: true,
     lockTimeout: true,
     lock: `ACCESS EXCLUSIVE on ${qualifiedName(ck.table)}, ${ms} (old and new swapped in one statement)`,
@@ -242,18 +304,16 @@ function replaceForeignKeyStep(fk: ForeignKey, current: ForeignKey): Draft {
   const swap = (from: ForeignKey, to: ForeignKey) =>
     `ALTER TABLE ${table} DROP CONSTRAINT IF EXISTS ${quoteIdent(from.name)}, ADD ${foreignKeyClause(to)} NOT VALID`;
   const actionsChange = current.onDelete !== fk.onDelete || current.onUpdate !== fk.onUpdate;
+  const parentLocks = lockParentsFirst(parents, fk.table, 'ACCESS EXCLUSIVE');
   return step('replace_foreign_key', fk.table, fk.name, {
     reason:
       current.name === fk.name
         ? 'foreign key definition differs from manifest'
         : `replaces ${current.name} (${describeActions(current)}) with ${describeActions(fk)}`,
     objects: current.name === fk.name ? [fk.name] : [fk.name, current.name],
-    sql: [...lockParentsFirst(parents, fk.table, 'ACCESS EXCLUSIVE'), swap(current, fk)],
-    inverse: [
-      ...lockParentsFirst(parents, fk.table, 'ACCESS EXCLUSIVE'),
-      swap(fk, current),
-      ...(current.validated ? [validateSql(fk.table, [current.name])] : []),
-    ],
+    sql: [...parentLocks, swap(current, fk)],
+    inverse: [...parentLocks, swap(fk, current), ...(current.validated ? [validateSql(fk.table, [current.name])] : [])],
+    ...(current.validated ? { scans: { sql: [], inverse: [parentLocks.length + 1] } } : {}),
     transactional: true,
     lockTimeout: true,
     lock:
@@ -275,6 +335,7 @@ function validateStep(table: TableRef, names: readonly string[], parents: readon
     reason: `check existing rows against ${names.length} constraint(s) in one scan`,
     sql: [validateSql(table, names)],
     inverse: [],
+    scans: { sql: [0], inverse: [] },
     transactional: true,
     lockTimeout: false,
     lock:
@@ -288,8 +349,11 @@ export function validateSql(table: TableRef, names: readonly string[]): string {
   return `ALTER TABLE ${quoteTable(table)} ${names.map((n) => `VALIDATE CONSTRAINT ${quoteIdent(n)}`).join(', ')}`;
 }
 
-/** Statements that scan under a weak lock: run in their own transaction, without lock_timeout. */
-export function isValidation(statement: string): boolean {
+/**
+ * Journal rows written before steps recorded their scans (Step.scans): the
+ * only way left to tell a VALIDATE is its text. Used for those rows alone.
+ */
+export function legacyIsValidation(statement: string): boolean {
   return /^ALTER TABLE \S+ VALIDATE CONSTRAINT /.test(statement);
 }
 
@@ -303,7 +367,8 @@ function dropIndexSql(ix: Index): string {
   return `DROP INDEX CONCURRENTLY IF EXISTS ${quoteIdent(ix.table.schema)}.${quoteIdent(ix.name)}`;
 }
 
-function scratchName(name: string): string {
+/** The name a swap builds the new index under; a leftover of it on the same table is ours. */
+export function scratchName(name: string): string {
   const suffix = '_sd_new';
   let base = name;
   while (Buffer.byteLength(base + suffix) > 63) base = base.slice(0, -1);

@@ -1,6 +1,5 @@
 import { emptyScript, scriptSteps, stepComment } from '../../plan/step-comment.js';
-import type { Step } from '../../plan/types.js';
-import { isValidation } from './render.js';
+import { splitScans, type Step } from '../../plan/types.js';
 
 /**
  * A script that `psql -v ON_ERROR_STOP=1 -f` runs to the same end state as
@@ -23,8 +22,7 @@ export function postgresScript(
     if (!step.transactional) {
       out.push(...statements.map((s) => `${s};`));
     } else {
-      const locking = statements.filter((s) => !isValidation(s));
-      const scans = statements.filter(isValidation);
+      const { locking, scans } = splitScans(step, direction === 'forward' ? 'sql' : 'inverse');
       if (locking.length > 0) {
         out.push('BEGIN;');
         if (step.lockTimeout) out.push(`SET LOCAL lock_timeout = '${lockTimeoutMs}ms';`);

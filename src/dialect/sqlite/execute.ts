@@ -151,6 +151,9 @@ function failure(step: Step, statement: string, e: unknown): SchemaDiffError {
   if (assertion !== null && /schema_diff_safety_check/.test(message)) {
     return new SchemaDiffError('refused', `${what} stopped by a safety check: not true that ${assertion}; everything was rolled back, nothing was changed`);
   }
+  if (/foreign key mismatch/.test(message)) {
+    return new SchemaDiffError('refused', `${what} would leave a foreign key without the unique key it references (${message}); everything was rolled back, nothing was changed`, [], { cause: e });
+  }
   const check = /^CHECK constraint failed: (.*)$/.exec(message);
   if (check) {
     return new SchemaDiffError('refused', `${what}: rows of ${step.table} violate ${check[1]} (written since the check before apply?); everything was rolled back, nothing was changed`, [], { cause: e });

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { Catalog, Check, Column, FkAction, ForeignKey, Index, Table, TableRef } from '../../schema/types.js';
+import type { Catalog, Check, Column, FkAction, ForeignKey, Index, ReferencingKey, Relation, Table, TableRef } from '../../schema/types.js';
 import { freeze } from '../../schema/types.js';
 import { parseCreateIndex } from './create-index.js';
 import { parseCreateTable, type ParsedForeignKey, type ParsedTable } from './create-table.js';
@@ -70,13 +70,60 @@ export function introspectSqlite(db: Database.Database, refs: readonly TableRef[
   const views = readableViews(db, schema);
   const tables: Table[] = [];
   const raw = new Map<string, RawTable>();
+  const actualName = (name: string) => find(name)?.name ?? name;
+  const referencing = referencingKeys(db, tableRows, actualName);
   for (const row of wanted.values()) {
-    const context = { own: byTable.get(row.name) ?? [], views, hasStats, actualName: (name: string) => find(name)?.name ?? name };
+    const context = { own: byTable.get(row.name) ?? [], views, hasStats, actualName };
     const { table, rawTable } = readTable(db, row, context);
-    tables.push(table);
+    tables.push({ ...table, referencedBy: referencing.filter((k) => k.parent === row.name).map(({ parent: _, ...k }) => k) });
     raw.set(row.name, rawTable);
   }
-  return { catalog: freeze({ dialect: 'sqlite', tables }), raw };
+  return { catalog: freeze({ dialect: 'sqlite', tables, relations: relationsOf(schema, actualName) }), raw };
+}
+
+/** Tables, indexes and views: one namespace per database file, which index names share. */
+function relationsOf(schema: readonly SchemaRow[], actualName: (name: string) => string): Relation[] {
+  return schema
+    .filter((r) => r.type === 'table' || r.type === 'index' || r.type === 'view')
+    .map((r) => ({
+      schema: 'main',
+      name: r.name,
+      kind: r.type as Relation['kind'],
+      table: r.type === 'index' ? { schema: 'main', name: actualName(r.tbl_name) } : null,
+    }));
+}
+
+/**
+ * The foreign keys of every table of the file, managed or not, by parent: an
+ * index change on a parent must leave each of them a unique key to point at,
+ * or every write to the child fails with "foreign key mismatch".
+ */
+function referencingKeys(db: Database.Database, tables: readonly SchemaRow[], actualName: (name: string) => string) {
+  const keys: Array<ReferencingKey & { parent: string }> = [];
+  for (const child of tables) {
+    const rows = foreignKeyRows(db, child.name);
+    for (const id of [...new Set(rows.map((r) => r.id))]) {
+      const parts = rows.filter((r) => r.id === id);
+      const parent = actualName(parts[0].table);
+      const written = parts.every((p) => p.to !== null);
+      const refColumns = written ? parts.map((p) => p.to as string) : primaryKeyOf(db, parent);
+      const columns = parts.map((p) => p.from);
+      keys.push({
+        name: `(${columns.join(', ')}) → ${parent}(${refColumns.join(', ')})`,
+        table: { schema: 'main', name: child.name },
+        columns,
+        refColumns,
+        refIndex: null,
+        parent,
+      });
+    }
+  }
+  return keys;
+}
+
+function primaryKeyOf(db: Database.Database, table: string): string[] {
+  const columns = prepared(db, 'SELECT name, pk FROM pragma_table_info(?)').all(table) as Array<{ name: string; pk: number }>;
+  return columns.filter((c) => c.pk > 0).sort((a, b) => a.pk - b.pk).map((c) => c.name);
 }
 
 interface ColumnRow {

@@ -1,14 +1,14 @@
 import type { HistoryStep } from '../dialect.js';
 import { journalError } from '../history-runs.js';
 import { parseCreateTable } from './create-table.js';
-import { rebuildStatements, type RebuildSpec } from './rebuild.js';
+import { parentKeyChecks, rebuildStatements, type RebuildSpec } from './rebuild.js';
 import { dropIndexStatement } from './render.js';
 import { isOp, isWord, sameName, significant, tokenize } from './tokenizer.js';
 
 /** What the journal keeps of an SQLite step to render its inverse again (Step.origin). */
 export type SqliteOrigin =
   /** An index step: drop the index it made, and put back the one it replaced (its CREATE INDEX text). */
-  | { readonly kind: 'index'; readonly drop: string; readonly restore?: string }
+  | { readonly kind: 'index'; readonly drop: string; readonly restore?: string; readonly children?: readonly string[] }
   /** A table rebuild: the rebuild back, as a spec. */
   | { readonly kind: 'rebuild'; readonly back: RebuildSpec };
 
@@ -27,7 +27,10 @@ export function inverseOfSqlite(step: HistoryStep): readonly string[] {
   if (origin?.kind === 'index' && step.action !== 'rebuild_table') {
     if (typeof origin.drop !== 'string') throw fail('its recorded index has no name');
     if (origin.restore !== undefined && !isCreateOn(origin.restore, 'INDEX', table)) throw fail(`its recorded index to restore is not one CREATE INDEX on ${step.table}`);
-    return [dropIndexStatement(origin.drop), ...(origin.restore !== undefined ? [origin.restore] : [])];
+    const children = origin.children ?? [];
+    if (!Array.isArray(children) || !children.every((c) => typeof c === 'string')) throw fail('its recorded child tables are not a list of names');
+    // the children's key check is rendered, each name quoted as a string, never spliced as SQL
+    return [dropIndexStatement(origin.drop), ...(origin.restore !== undefined ? [origin.restore, ...parentKeyChecks(children)] : [])];
   }
   if (origin?.kind === 'rebuild' && step.action === 'rebuild_table') {
     const back = origin.back;

@@ -19,9 +19,12 @@ export interface RebuildSpec {
   readonly copyColumns: readonly string[];
   readonly rowidName: string | null;
   readonly autoincrement: boolean;
+  /** Other tables whose foreign keys reference this one: checked to still find their parent key. */
+  readonly children?: readonly string[];
 }
 
 const ASSERT_TABLE = 'temp.schema_diff_assert';
+const CREATE_ASSERT_TABLE = `CREATE TEMP TABLE IF NOT EXISTS schema_diff_assert (what TEXT NOT NULL, ok INTEGER NOT NULL, CONSTRAINT schema_diff_safety_check CHECK (ok))`;
 const FK_TABLE = 'temp.schema_diff_fk_check';
 export const OLD_PREFIX = 'schema_diff_old_';
 
@@ -44,7 +47,7 @@ export function rebuildStatements(spec: RebuildSpec): string[] {
   const old = `main.${quoteIdent(oldName)}`;
   const columns = [...(spec.rowidName ? [spec.rowidName] : []), ...spec.copyColumns].map(quoteIdent).join(', ');
   return [
-    `CREATE TEMP TABLE IF NOT EXISTS schema_diff_assert (what TEXT NOT NULL, ok INTEGER NOT NULL, CONSTRAINT schema_diff_safety_check CHECK (ok))`,
+    CREATE_ASSERT_TABLE,
     `CREATE TEMP TABLE IF NOT EXISTS schema_diff_fk_check (phase TEXT NOT NULL, tbl TEXT, rid INTEGER, parent TEXT)`,
     assert(`${table}, its indexes and triggers are as the plan expects`, guard(spec)),
     `DELETE FROM ${FK_TABLE}`,
@@ -77,7 +80,24 @@ export function rebuildStatements(spec: RebuildSpec): string[] {
       `NOT EXISTS (SELECT tbl, rid, parent FROM ${FK_TABLE} WHERE phase = 'after' EXCEPT SELECT tbl, rid, parent FROM ${FK_TABLE} WHERE phase = 'before') ` +
         `AND (SELECT count(*) FROM ${FK_TABLE} WHERE phase = 'after') <= (SELECT count(*) FROM ${FK_TABLE} WHERE phase = 'before')`,
     ),
+    ...childKeyAssertions(spec.children ?? []),
   ];
+}
+
+/**
+ * After a change to a parent's table or indexes: foreign_key_check on each
+ * child raises "foreign key mismatch" when a key no longer finds a unique key
+ * to reference, which stops the apply (rows are not compared: an index change
+ * cannot make one violate).
+ */
+export function parentKeyChecks(children: readonly string[]): string[] {
+  return children.length === 0 ? [] : [CREATE_ASSERT_TABLE, ...childKeyAssertions(children)];
+}
+
+function childKeyAssertions(children: readonly string[]): string[] {
+  return children.map((c) =>
+    assert(`the foreign keys of ${c} still find their parent key`, `(SELECT count(*) FROM pragma_foreign_key_check(${quoteString(c)}, 'main')) >= 0`),
+  );
 }
 
 function assert(what: string, condition: string): string {

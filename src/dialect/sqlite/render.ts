@@ -3,13 +3,16 @@ import type { Change } from '../../diff/changes.js';
 import type { Hazard, Step, StepAction } from '../../plan/types.js';
 import type { Catalog, Check, ForeignKey, TableRef } from '../../schema/types.js';
 import { findTable, qualifiedName } from '../../schema/types.js';
+import { refuseIndexNameCollisions } from '../../diff/index-names.js';
 import type { RenderOptions } from '../dialect.js';
 import { editCreateTable, type TableEdits } from './edit-table.js';
 import type { RawTable } from './introspect.js';
 import { createIndexSql } from './normalize.js';
 import { quoteIdent } from './quote.js';
-import { rebuildStatements, type RebuildSpec } from './rebuild.js';
 import type { SqliteOrigin } from './inverse.js';
+import { childTablesOf, refuseOrphanedForeignKeys } from './parent-keys.js';
+import { parentKeyChecks, rebuildStatements, type RebuildSpec } from './rebuild.js';
+import { sameName } from './tokenizer.js';
 
 type Draft = Omit<Step, 'id'>;
 type ConstraintChange = Extract<Change, { kind: 'add_check' | 'replace_check' | 'add_foreign_key' | 'replace_foreign_key' | 'rename_foreign_key' }>;
@@ -26,6 +29,13 @@ type IndexChange = Extract<Change, { kind: 'create_index' | 'replace_index' | 'r
  */
 export function renderSqlite(changes: readonly Change[], catalog: Catalog, raw: ReadonlyMap<string, RawTable>, options: RenderOptions = {}): Step[] {
   refuseNotValid(options);
+  const indexChanges = changes.filter(isIndexChange);
+  refuseIndexNameCollisions(
+    indexChanges.flatMap((c) => (c.kind === 'replace_index' ? [] : [{ name: c.desired.name, table: c.table, path: c.desired.path }])),
+    catalog,
+    sameName,
+  );
+  refuseOrphanedForeignKeys(indexChanges, catalog);
   const rebuilt = new Map<string, { constraints: ConstraintChange[]; indexes: IndexChange[] }>();
   for (const c of changes) {
     if (isConstraintChange(c)) {
@@ -40,11 +50,11 @@ export function renderSqlite(changes: readonly Change[], catalog: Catalog, raw: 
     if (!isIndexChange(c)) continue;
     const entry = rebuilt.get(c.table.name);
     if (entry) entry.indexes.push(c);
-    else indexSteps.push(indexStep(c, rawOf(raw, c.table)));
+    else indexSteps.push(indexStep(c, rawOf(raw, c.table), childTablesOf(catalog, c.table)));
   }
   const rebuildSteps = [...rebuilt.values()].map(({ constraints, indexes }) => {
     const table = constraints[0].table;
-    return rebuildStep(constraints, indexes, rawOf(raw, table), findTable(catalog, table)?.rowEstimate ?? -1);
+    return rebuildStep(constraints, indexes, rawOf(raw, table), findTable(catalog, table)?.rowEstimate ?? -1, childTablesOf(catalog, table));
   });
   return [...indexSteps, ...rebuildSteps].map((s, i) => ({ id: i + 1, ...s }));
 }
@@ -78,7 +88,7 @@ function step(action: StepAction, table: TableRef, name: string, fields: Omit<Dr
 
 const indexLock = (t: TableRef) => `write lock on the database file while the index on ${qualifiedName(t)} builds; readers continue in WAL mode`;
 
-function indexStep(change: IndexChange, raw: RawTable): Draft {
+function indexStep(change: IndexChange, raw: RawTable, children: readonly string[]): Draft {
   const desired = change.desired;
   const create = createIndexSql(desired.name, quoteIdent(desired.table.name), desired);
   const drop = dropIndexStatement;
@@ -103,15 +113,15 @@ function indexStep(change: IndexChange, raw: RawTable): Draft {
     objects: renamed ? [desired.name, current.name] : [desired.name],
     // SQLite has no ALTER INDEX … RENAME: both are a drop and a create, in the apply's one transaction
     reason: renamed ? `same index exists as ${current.name} (SQLite renames an index by building it again)` : 'index definition differs from manifest',
-    sql: [drop(current.name), create],
-    inverse: [drop(desired.name), before],
+    sql: [drop(current.name), create, ...parentKeyChecks(children)],
+    inverse: [drop(desired.name), before, ...parentKeyChecks(children)],
     transactional: true,
     lockTimeout: true,
     lock: indexLock(desired.table),
     hazards: ['INDEX_BUILD', 'INDEX_DROPPED'],
     before,
     after: create,
-    origin: { kind: 'index', drop: desired.name, restore: before } satisfies SqliteOrigin,
+    origin: { kind: 'index', drop: desired.name, restore: before, children } satisfies SqliteOrigin,
   });
 }
 
@@ -126,7 +136,13 @@ function indexesAfter(raw: RawTable, changes: readonly IndexChange[]): Array<{ n
   return [...raw.indexes.filter((i) => !removed.has(i.name)), ...added];
 }
 
-function rebuildStep(group: readonly ConstraintChange[], indexChanges: readonly IndexChange[], raw: RawTable, rows: number): Draft {
+function rebuildStep(
+  group: readonly ConstraintChange[],
+  indexChanges: readonly IndexChange[],
+  raw: RawTable,
+  rows: number,
+  children: readonly string[],
+): Draft {
   const table = raw.ref;
   if (!raw.parsed) {
     throw new SchemaDiffError('catalog', `cannot rebuild ${qualifiedName(table)}: its definition is not a CREATE TABLE with a column list`);
@@ -144,6 +160,7 @@ function rebuildStep(group: readonly ConstraintChange[], indexChanges: readonly 
       copyColumns: raw.copyColumns,
       rowidName: raw.rowidName,
       autoincrement: raw.parsed?.autoincrement ?? false,
+      children,
     });
   const back = specOf(toText, raw.sql, newIndexes, raw.indexes);
   const replaced = [...group, ...indexChanges].flatMap((c) => ('current' in c ? [c.current.name] : []));

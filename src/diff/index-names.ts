@@ -1,0 +1,52 @@
+import { SchemaDiffError } from '../errors.js';
+import type { Catalog, Relation, TableRef } from '../schema/types.js';
+import { qualifiedName, sameTable } from '../schema/types.js';
+
+/** A name a plan is about to give an index. */
+export interface NewIndexName {
+  readonly name: string;
+  readonly table: TableRef;
+  /** Where in the manifest the index comes from, for the message. */
+  readonly path: string;
+  /** Set when `name` is a scratch name the dialect builds beside the index `scratchFor`. */
+  readonly scratchFor?: string;
+  /**
+   * An index of this name on the same table is a leftover of our own (a scratch
+   * index from a killed replace) that the step drops first: not a collision.
+   */
+  readonly leftoverIsOurs?: boolean;
+}
+
+/**
+ * Refuses a plan that would give an index a name already taken in its
+ * namespace: the CREATE would fail, and before this check the cleanup of the
+ * failed build dropped the other table's index of that name. `same` compares
+ * names as the database does (SQLite folds ASCII case, PostgreSQL does not).
+ */
+export function refuseIndexNameCollisions(
+  names: readonly NewIndexName[],
+  catalog: Catalog,
+  same: (a: string, b: string) => boolean = (a, b) => a === b,
+): void {
+  const problems: string[] = [];
+  const claimed: NewIndexName[] = [];
+  for (const n of names) {
+    const taken = (catalog.relations ?? []).find(
+      (r) => r.schema === n.table.schema && same(r.name, n.name) && !(n.leftoverIsOurs && r.kind === 'index' && r.table && sameTable(r.table, n.table)),
+    );
+    const label = n.scratchFor ? `index name "${n.name}" (the scratch name for rebuilding ${n.scratchFor})` : `index name "${n.name}"`;
+    if (taken) problems.push(`manifest ${n.path}: ${label} is already used by ${describe(taken)}`);
+    const twice = claimed.find((c) => c.table.schema === n.table.schema && same(c.name, n.name));
+    if (twice) problems.push(`manifest ${n.path}: ${label} is also given to an index on ${qualifiedName(twice.table)} (${twice.path})`);
+    claimed.push(n);
+  }
+  if (problems.length > 0) {
+    const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : '';
+    throw new SchemaDiffError('catalog', `${problems[0]}${more}; index names are shared by every table of a schema; nothing was changed`, problems);
+  }
+}
+
+function describe(r: Relation): string {
+  if (r.kind === 'index') return r.table ? `an index on ${qualifiedName(r.table)}` : 'an index';
+  return `${r.kind === 'other' ? 'the relation' : r.kind} ${r.schema}.${r.name}`;
+}
