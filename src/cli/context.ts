@@ -55,11 +55,14 @@ export function backupOptionsOf(args: BackupArgs): { backup: boolean; keepBackup
   return { backup: args.backup, keepBackups: keep };
 }
 
-/** Loads the manifest and opens the database, closing it whatever the body does. */
+/**
+ * Loads the manifest and opens the database, closing it whatever the body does.
+ * `readOnly` for commands that must change nothing (docs/security.md).
+ */
 export async function withDatabase<R>(
   args: GlobalArgs,
   body: (dialect: Dialect, manifest: LoadedManifest) => Promise<R>,
-  options: { poolSize?: number } = {},
+  options: { poolSize?: number; readOnly?: boolean } = {},
 ): Promise<R> {
   const { loadManifest } = await import('../manifest/load.js');
   const { openDialect } = await import('../dialect/open.js');
@@ -73,9 +76,13 @@ export async function withDatabase<R>(
 }
 
 /** Opens the database alone, for commands that read no manifest (history, rollback: the journal says it all). */
-export async function withDialect<R>(args: GlobalArgs, body: (dialect: Dialect) => Promise<R>): Promise<R> {
+export async function withDialect<R>(
+  args: GlobalArgs,
+  body: (dialect: Dialect) => Promise<R>,
+  options: { readOnly?: boolean } = {},
+): Promise<R> {
   const { openDialect } = await import('../dialect/open.js');
-  const dialect = await openDialect(args['database-url'] ?? process.env.DATABASE_URL);
+  const dialect = await openDialect(args['database-url'] ?? process.env.DATABASE_URL, options);
   try {
     return await body(dialect);
   } finally {

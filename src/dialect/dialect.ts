@@ -139,6 +139,13 @@ export interface Dialect {
    */
   readonly supportsNotValid?: boolean;
 
+  /**
+   * Refuses (SchemaDiffError 'manifest') a manifest whose SQL fragments are not
+   * each one expression as this database's lexer reads them, or whose names
+   * (index methods) this database does not have. Runs before any manifest
+   * text reaches the database: every path from a manifest starts here.
+   */
+  checkManifest(desired: readonly DesiredTable[]): Promise<void>;
   /** Reads the named tables and the tables their foreign keys point to. Missing tables are simply absent. */
   introspect(tables: readonly TableRef[]): Promise<Catalog>;
   /** The desired state with every expression and predicate in the form this database stores it. */

@@ -11,6 +11,12 @@ export interface OpenOptions {
   readonly poolSize?: number;
   /** Use this PGlite instance for a pglite: URL (tests share one per file). */
   readonly pglite?: PGlite;
+  /**
+   * For commands that must change nothing (plan, verify, validate, history):
+   * PostgreSQL transactions default to READ ONLY (normalization's own is READ
+   * WRITE and always rolled back), SQLite runs with PRAGMA query_only = ON.
+   */
+  readonly readOnly?: boolean;
 }
 
 /** Opens the database a URL names, behind the one Dialect interface. */
@@ -18,11 +24,11 @@ export async function openDialect(url: string | undefined, options: OpenOptions 
   const target = parseDatabaseUrl(url);
   switch (target.kind) {
     case 'postgres':
-      return createPostgresDialect(await connectPostgres(target.url, options.poolSize));
+      return createPostgresDialect(await connectPostgres(target.url, options));
     case 'pglite':
-      return createPostgresDialect(await connectPGlite(target.dataDir, options.pglite));
+      return createPostgresDialect(await connectPGlite(target.dataDir, options.pglite, options));
     case 'sqlite':
-      return openSqliteDialect(target.path);
+      return openSqliteDialect(target.path, options);
     default: {
       const never: never = target;
       throw new SchemaDiffError('usage', `unsupported target ${JSON.stringify(never)}`);

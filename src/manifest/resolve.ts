@@ -71,7 +71,8 @@ export function resolveManifest(m: LoadedManifest, opts: ResolveOptions): readon
       source: { keys, where: ix.where ?? null },
       unique: ix.unique ?? false,
       where: ix.where ?? null,
-      method: ix.method ?? 'btree',
+      // an access method is a name the database folds to lower case when unquoted; it is rendered quoted
+      method: ix.method?.toLowerCase() ?? 'btree',
       valid: true,
       constraintBacked: false,
       description: ix.description,

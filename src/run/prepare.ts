@@ -26,17 +26,20 @@ export function tablesOf(desired: readonly DesiredTable[]): TableRef[] {
   return [...refs.values()];
 }
 
-export function desiredFor(dialect: Dialect, manifest: LoadedManifest): readonly DesiredTable[] {
-  return resolveManifest(manifest, {
+/** The manifest resolved for the dialect, every SQL fragment proven one expression before anything reaches the database. */
+export async function desiredFor(dialect: Dialect, manifest: LoadedManifest): Promise<readonly DesiredTable[]> {
+  const desired = resolveManifest(manifest, {
     dialect: dialect.name,
     defaultSchema: dialect.defaultSchema,
     hasSchemas: dialect.hasSchemas,
   });
+  await dialect.checkManifest(desired);
+  return desired;
 }
 
 /** manifest → catalog → normalize → diff → steps: everything `plan` shows and `apply` runs. */
 export async function preparePlan(dialect: Dialect, manifest: LoadedManifest, manifestPath: string): Promise<Prepared> {
-  const raw = desiredFor(dialect, manifest);
+  const raw = await desiredFor(dialect, manifest);
   const catalog = await dialect.introspect(tablesOf(raw));
   checkAgainstCatalog(raw, catalog);
   const desired = await dialect.normalize(raw, catalog);

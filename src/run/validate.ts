@@ -83,7 +83,7 @@ export interface Validation {
  * break is checked, including those the database already has.
  */
 export async function validateManifest(dialect: Dialect, manifest: LoadedManifest, options: ValidateOptions): Promise<Validation> {
-  const desired = desiredFor(dialect, manifest);
+  const desired = await desiredFor(dialect, manifest);
   const catalog = await dialect.introspect(tablesOf(desired));
   checkAgainstCatalog(desired, catalog);
   const targets = selectTargets(desired, targetsOfManifest(desired), options);

@@ -141,7 +141,7 @@ describe('countViolations on the MeStore demo violations equals SQLite, for ever
     const file = seededFile(baselineSchema('sqlite') + demoRows() + demoViolations());
     const dialect = await openDialect(`sqlite:///${file.path}`);
     try {
-      const targets = targetsOfManifest(desiredFor(dialect, mestore));
+      const targets = targetsOfManifest(await desiredFor(dialect, mestore));
       expect(targets).toHaveLength(39);
       const counts = await dialect.countViolations(targets, { samples: 0, jobs: 2 });
       const got = Object.fromEntries(counts.map((c) => [c.name, c.violations]));

@@ -28,7 +28,8 @@ describe('scanExpression: one expression, or why not', () => {
   test.each([
     ['subtotal >= 0', null],
     ["status IN ('a)', 'b;')", null],
-    ['x > 0 -- trailing ) and ;', null],
+    ['x > 0 -- trailing ) and ;\n', null],
+    ['x > 0 -- swallows what follows', 'a -- comment must end with a line break'],
     ['"odd""name)" > 0', null],
     ['arr[1] > 0', null],
     ['true) OR (true', 'unbalanced ")"'],

@@ -7,7 +7,8 @@ import type { TestTarget } from '../helpers/targets.js';
 
 const fixture = readFileSync(join(process.cwd(), 'test/fixtures/validate-special.sql'), 'utf8');
 
-// Not passed through the manifest checks on purpose: ck_injection must reach validate's own guard.
+const INJECTION = 'true) IS FALSE) AS x FROM "Sales"."OrderLines"; DROP TABLE "Sales".audit; SELECT ((true';
+
 const manifest: LoadedManifest = {
   version: 1,
   tables: {
@@ -17,12 +18,8 @@ const manifest: LoadedManifest = {
         { name: 'ck_unit_price', expr: '"Total" / "Qty" >= 1' },
         { name: 'ck_total_non_negative', expr: '"Total" >= 0', severity: 'warning' },
         { name: 'ck_email_lowercase', expr: '"Email" = lower("Email")' },
-        { name: 'ck_qty_sane', expr: '"Qty" < 1000 -- "Total" may be large' },
+        { name: 'ck_qty_sane', expr: '"Qty" < 1000 -- "Total" may be large\n' },
         { name: 'ck_no_writes', expr: '"Sales".sneaky("Qty")' },
-        {
-          name: 'ck_injection',
-          expr: 'true) IS FALSE) AS x FROM "Sales"."OrderLines"; DROP TABLE "Sales".audit; SELECT ((true',
-        },
       ],
       foreignKeys: [
         {
@@ -75,8 +72,21 @@ describeEachDatabase(['postgres', 'pglite'], 'validate: hard cases', (make) => {
     expect(await target.sql('select count(*)::int as n from "Sales".audit')).toEqual([{ n: 0 }]);
   });
 
-  test('text that would close validate\'s parenthesis or start another statement is refused, not run', async () => {
-    expect(get('ck_injection').error).toBe('not a single SQL expression (unbalanced ")"); not run');
+  test('text that would close validate\'s parenthesis or start another statement is refused before anything runs', async () => {
+    const hostile: LoadedManifest = { version: 1, tables: { 'Sales.OrderLines': { checks: [{ name: 'ck_injection', expr: INJECTION }] } } };
+    await expect(validateManifest(target.dialect, hostile, { samples: 5, jobs: 2 })).rejects.toThrow(
+      'manifest tables["Sales.OrderLines"].checks[0].expr: not a single SQL expression (unbalanced ")")',
+    );
+    expect(await target.sql(`select to_regclass('"Sales".audit') is not null as present`)).toEqual([{ present: true }]);
+  });
+
+  test('and validate\'s own wrapping still refuses such text when given it directly (defence in depth)', async () => {
+    const table = { schema: 'Sales', name: 'OrderLines' };
+    const [counted] = await target.dialect.countViolations(
+      [{ kind: 'check', name: 'ck_injection', table, expr: INJECTION, severity: 'critical' }],
+      { samples: 5, jobs: 1 },
+    );
+    expect(counted.error).toBe('not a single SQL expression (unbalanced ")"); not run');
     expect(await target.sql(`select to_regclass('"Sales".audit') is not null as present`)).toEqual([{ present: true }]);
   });
 
@@ -113,7 +123,7 @@ describeEachDatabase(['postgres', 'pglite'], 'validate: hard cases', (make) => {
   });
 
   test('totals count failed expressions apart, and leave them out of the score', () => {
-    expect(report.totals).toMatchObject({ constraints: 12, tables: 2, errors: 3, violated: 8, critical: 10, warning: 1, violations: 130 });
+    expect(report.totals).toMatchObject({ constraints: 11, tables: 2, errors: 2, violated: 8, critical: 9, warning: 1, violations: 130 });
     expect(report.totals.checks).toBe(8 * 6 + 120_000);
     expect(report.score).toBe(99.89);
     expect(report.ready).toBe(false);

@@ -21,7 +21,7 @@ export function historyCommand(setStatus: (s: number) => void): CommandModule<ob
         else if (runs.length === 0) out(`${dialect.target}: no applies recorded`);
         else out(runs.flatMap((r) => describeRun(r, runs, args.steps)).join('\n'));
         setStatus(EXIT.ok);
-      });
+      }, { readOnly: true });
     },
   };
 }

@@ -34,7 +34,7 @@ export function planCommand(setStatus: (s: number) => void): CommandModule<objec
         else if (args.format === 'text') out(formatPlanText(plan));
         else out(dialect.script(plan.steps, direction, planHeader(plan, direction), { lockTimeoutMs }));
         if (args['exit-code'] && plan.steps.length > 0) setStatus(EXIT.pending);
-      });
+      }, { readOnly: true });
     },
   };
 }

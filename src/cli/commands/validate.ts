@@ -41,7 +41,7 @@ export function validateCommand(setStatus: (s: number) => void): CommandModule<o
         args,
         (dialect, manifest) =>
           validateManifest(dialect, manifest, { only: args.only, tables: args.table, samples, jobs, onProgress: (m) => note(m) }),
-        { poolSize: jobs },
+        { poolSize: jobs, readOnly: true },
       );
       await printValidation(validation, args);
       setStatus(validation.report.ready ? EXIT.ok : EXIT.pending);

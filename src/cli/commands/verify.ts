@@ -18,7 +18,7 @@ export function verifyCommand(setStatus: (s: number) => void): CommandModule<obj
           for (const d of drift) out(`  ${d.problem.padEnd(13)} ${d.object} on ${d.table}: ${d.detail}`);
         }
         setStatus(drift.length === 0 ? EXIT.ok : EXIT.pending);
-      });
+      }, { readOnly: true });
     },
   };
 }

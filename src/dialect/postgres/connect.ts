@@ -1,4 +1,4 @@
-import { Kysely, PostgresDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect, sql, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import pg from 'pg';
 import type { PGlite } from '@electric-sql/pglite';
 import { SchemaDiffError, messageOf } from '../../errors.js';
@@ -20,11 +20,46 @@ export interface PgHandles {
   /** The URL, kept only to scrub its password out of driver messages. */
   readonly secretUrl?: string;
   readonly embedded: PGlite | null;
+  /**
+   * Runs a script of several statements (fixtures, the demo: never manifest
+   * text). The only path that can; every query of `session` and `pool` is one statement.
+   */
+  runScript(script: string): Promise<void>;
   close(): Promise<void>;
 }
 
-export async function connectPostgres(url: string, poolSize = 2): Promise<PgHandles> {
+export interface ConnectOptions {
+  /** Connections for parallel read-only work (validate --jobs). */
+  readonly poolSize?: number;
+  /**
+   * Every transaction read-only unless it says READ WRITE (normalization's,
+   * which always rolls back): plan, verify, validate and history commit nothing.
+   */
+  readonly readOnly?: boolean;
+}
+
+/**
+ * node-postgres sends a query without parameters with the simple protocol,
+ * which runs every statement the text holds. Kysely's sql.raw has none, so
+ * each query is sent with the extended protocol, which parses exactly one.
+ */
+function oneStatementPerQuery(pool: pg.Pool): PostgresPool {
+  return {
+    async connect() {
+      const client = await pool.connect();
+      // queryMode is in pg's lib/query.js since 8.9 but not in its types
+      const extended = (text: string, values?: readonly unknown[]) => ({ text, values: [...(values ?? [])], queryMode: 'extended' }) as pg.QueryConfig;
+      const query = (text: unknown, values?: readonly unknown[]) =>
+        typeof text === 'string' ? client.query(extended(text, values)) : client.query(text as never);
+      return { query, release: (destroy?: boolean) => client.release(destroy) } as unknown as PostgresPoolClient;
+    },
+    end: () => pool.end(),
+  };
+}
+
+export async function connectPostgres(url: string, { poolSize = 2, readOnly = false }: ConnectOptions = {}): Promise<PgHandles> {
   const target = redactUrl(url);
+  const readOnlyOption = readOnly ? ' -c default_transaction_read_only=on' : '';
   const common = { connectionString: url, application_name: 'schema-diff', connectionTimeoutMillis: 10_000 };
   // The session runs catalog queries, which are cheap but look expensive to the planner (JIT would spend
   // 50 ms compiling them), and apply's index builds, which without parallel workers leave the application
@@ -33,18 +68,26 @@ export async function connectPostgres(url: string, poolSize = 2): Promise<PgHand
     ...common,
     max: 1,
     idleTimeoutMillis: 0,
-    options: '-c jit=off -c max_parallel_maintenance_workers=0',
+    options: `-c jit=off -c max_parallel_maintenance_workers=0${readOnlyOption}`,
   });
-  const readPool = new pg.Pool({ ...common, max: Math.max(1, poolSize) });
+  const readPool = new pg.Pool({ ...common, max: Math.max(1, poolSize), ...(readOnly ? { options: readOnlyOption.trim() } : {}) });
   for (const p of [sessionPool, readPool]) p.on('error', () => {}); // a dropped idle client must not crash the CLI
-  const session = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: sessionPool }) });
-  const pool = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: readPool }) });
+  const session = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: oneStatementPerQuery(sessionPool) }) });
+  const pool = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: oneStatementPerQuery(readPool) }) });
   const handles: PgHandles = {
     session,
     pool,
     target,
     secretUrl: url,
     embedded: null,
+    async runScript(script: string) {
+      const client = await sessionPool.connect();
+      try {
+        await client.query(script);
+      } finally {
+        client.release();
+      }
+    },
     async close() {
       await Promise.allSettled([session.destroy(), pool.destroy()]);
     },
@@ -58,7 +101,7 @@ export async function connectPostgres(url: string, poolSize = 2): Promise<PgHand
   return handles;
 }
 
-export async function connectPGlite(dataDir: string | null, existing?: PGlite): Promise<PgHandles> {
+export async function connectPGlite(dataDir: string | null, existing?: PGlite, { readOnly = false }: ConnectOptions = {}): Promise<PgHandles> {
   let db = existing;
   let owned = false;
   if (!db) {
@@ -67,15 +110,22 @@ export async function connectPGlite(dataDir: string | null, existing?: PGlite): 
     owned = true;
   }
   await db.waitReady;
+  // PGlite's query() is the extended protocol already: one statement per call
   const k = new Kysely<unknown>({ dialect: new PGliteDialect(db) });
   const instance = db;
+  if (readOnly) await instance.query('set default_transaction_read_only = on');
   return {
     session: k,
     pool: k,
     target: dataDir ? `pglite:${dataDir}` : 'pglite:memory',
     embedded: instance,
+    async runScript(script: string) {
+      await instance.exec(script);
+    },
     async close() {
       await k.destroy();
+      // an instance shared with the caller goes back as it came
+      if (readOnly && !owned) await instance.query('reset default_transaction_read_only').catch(() => {});
       if (owned) await instance.close();
     },
   };

@@ -27,7 +27,7 @@ const IDENT_PART = /[A-Za-z0-9_$\u0080-\uffff]/;
 export function scanExpression(text: string): ExpressionScan {
   const words: { name: string; quoted: boolean; before: string; at: number }[] = [];
   const tokens: string[] = [];
-  let depth = 0;
+  const open: string[] = [];
   let problem: string | null = null;
   let i = 0;
   const fail = (why: string) => {
@@ -40,6 +40,8 @@ export function scanExpression(text: string): ExpressionScan {
       i++;
     } else if (ch === '-' && next === '-') {
       const end = text.indexOf('\n', i);
+      // rendered SQL goes on after the expression (`) NOT VALID`): a comment left open would swallow it
+      if (end < 0) fail('a -- comment must end with a line break');
       i = end < 0 ? text.length : end + 1;
     } else if (ch === '/' && next === '*') {
       i = skipBlockComment(text, i, fail);
@@ -75,12 +77,12 @@ export function scanExpression(text: string): ExpressionScan {
       while (i < text.length && /[0-9.eE_xXa-fA-F]/.test(text[i])) i++;
       tokens.push('0');
     } else {
-      if (ch === '(' || ch === '[') depth++;
+      if (ch === '(' || ch === '[') open.push(ch);
       if (ch === ')' || ch === ']') {
-        depth--;
-        if (depth < 0) fail(`unbalanced "${ch}"`);
+        if (open.pop() !== (ch === ')' ? '(' : '[')) fail(`unbalanced "${ch}"`);
       }
       if (ch === ';') fail('contains ";"');
+      if (ch === ',' && open.length === 0) fail('contains "," outside parentheses');
       if (ch === ':' && next === ':') {
         tokens.push('::');
         i += 2;
@@ -90,7 +92,8 @@ export function scanExpression(text: string): ExpressionScan {
       i++;
     }
   }
-  if (depth > 0) fail('unbalanced "("');
+  if (open.length > 0) fail(`unbalanced "${open[open.length - 1]}"`);
+  if (tokens.length === 0) fail('empty');
   const resolved = words.map((w) => ({ name: w.name, quoted: w.quoted, before: w.before, after: tokens[w.at + 1] ?? '' }));
   return { words: resolved, problem };
 }

@@ -22,7 +22,8 @@ export async function normalizePostgres(
   const problems: string[] = [];
   let result: DesiredTable[] = [];
   try {
-    await db.transaction().execute(async (trx) => {
+    // READ WRITE even when the session defaults to read-only (plan, verify): TEMP tables are writes, rolled back below
+    await db.transaction().setAccessMode('read write').execute(async (trx) => {
       result = [];
       for (const [i, table] of desired.entries()) {
         if (!findTable(catalog, table.ref)) {
@@ -109,7 +110,8 @@ export function createIndexSql(
 ): string {
   const unique = index.unique ? 'UNIQUE ' : '';
   const conc = concurrently ? 'CONCURRENTLY ' : '';
-  const using = index.method && index.method !== 'btree' ? ` USING ${index.method}` : '';
+  // quoted: a method is a name (checked against pg_am before planning), never SQL text
+  const using = index.method && index.method !== 'btree' ? ` USING ${quoteIdent(index.method)}` : '';
   const where = index.where ? ` WHERE ${index.where}` : '';
   return `CREATE ${unique}INDEX ${conc}${quoteIdent(name)} ON ${table}${using} (${index.keys.map(renderKey).join(', ')})${where}`;
 }

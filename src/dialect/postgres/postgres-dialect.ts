@@ -5,6 +5,7 @@ import type { Change } from '../../diff/changes.js';
 import type { Step } from '../../plan/types.js';
 import type { Catalog, DesiredTable, TableRef } from '../../schema/types.js';
 import type { PgHandles } from './connect.js';
+import { checkManifestPostgres } from './check-manifest.js';
 import { executePostgres, refuseLockTimeoutNearDeadlockTimeout } from './execute.js';
 import { finishRun, readHistory, startRun } from './history.js';
 import { introspectPostgres } from './introspect.js';
@@ -32,6 +33,7 @@ export function createPostgresDialect(handles: PgHandles): PostgresDialect {
     hasSchemas: true,
     handles,
 
+    checkManifest: (desired: readonly DesiredTable[]) => checkManifestPostgres(session, desired),
     introspect: (tables: readonly TableRef[]) => introspectPostgres(session, tables),
     normalize: (desired: readonly DesiredTable[], catalog: Catalog) => normalizePostgres(session, desired, catalog),
     render: (changes: readonly Change[], catalog: Catalog, options?: RenderOptions) => renderPostgres(changes, catalog, options),
@@ -72,10 +74,7 @@ export function createPostgresDialect(handles: PgHandles): PostgresDialect {
     async checkJournalTrust() {
       await checkPostgresJournalTrust(session);
     },
-    async exec(script: string) {
-      if (handles.embedded) await handles.embedded.exec(script);
-      else await sql.raw(script).execute(session);
-    },
+    exec: (script: string) => handles.runScript(script),
     close: () => handles.close(),
   };
 

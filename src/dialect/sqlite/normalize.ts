@@ -12,8 +12,7 @@ const PROBE = 'schema_diff_probe';
  * Brings the manifest's expressions to the canonical spelling the catalog's
  * are read in (see expression.ts), after letting SQLite itself parse each one:
  * a CHECK is declared on an empty TEMP copy of the table's columns, an index is
- * created on it. TEMP objects live outside the database file; nothing real is
- * touched.
+ * created on it. `db` is a scratch in-memory database, never the user's file.
  */
 export function normalizeSqlite(db: Database.Database, desired: readonly DesiredTable[], catalog: Catalog): readonly DesiredTable[] {
   const problems: string[] = [];

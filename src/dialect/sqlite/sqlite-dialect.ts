@@ -4,6 +4,7 @@ import { SchemaDiffError } from '../../errors.js';
 import type { Catalog, DesiredTable, TableRef } from '../../schema/types.js';
 import { qualifiedName } from '../../schema/types.js';
 import type { Dialect } from '../dialect.js';
+import { checkManifestSqlite } from './check-manifest.js';
 import { DEFAULT_BUSY_MS, executeSqlite } from './execute.js';
 import { finishRun, readHistory, reserveRun, runExists, writeRun, type PendingRun } from './history.js';
 import { introspectSqlite, type RawTable } from './introspect.js';
@@ -27,8 +28,12 @@ export interface SqliteDialect extends Dialect {
  * dialect reads, keyed by the catalog object itself. A run announced by
  * startRun is written by execute, in the apply's transaction.
  */
-export async function openSqliteDialect(path: string): Promise<SqliteDialect> {
+export async function openSqliteDialect(path: string, options: { readOnly?: boolean } = {}): Promise<SqliteDialect> {
   const db = openFile(path);
+  if (options.readOnly) db.pragma('query_only = ON');
+  // Expressions are parsed on an empty in-memory database: they need only the columns, and the file is never written.
+  let scratch: Database.Database | null = null;
+  const probes = () => (scratch ??= new Database(':memory:'));
   const rawByCatalog = new WeakMap<Catalog, ReadonlyMap<string, RawTable>>();
   const pending = new Map<number, PendingRun>();
   let reader: Database.Database | null = null;
@@ -42,12 +47,13 @@ export async function openSqliteDialect(path: string): Promise<SqliteDialect> {
     supportsNotValid: false,
     path,
 
+    checkManifest: async (desired: readonly DesiredTable[]) => checkManifestSqlite(desired),
     async introspect(tables: readonly TableRef[]) {
       const { catalog, raw } = introspectSqlite(db, tables);
       rawByCatalog.set(catalog, raw);
       return catalog;
     },
-    normalize: async (desired: readonly DesiredTable[], catalog: Catalog) => normalizeSqlite(db, desired, catalog),
+    normalize: async (desired: readonly DesiredTable[], catalog: Catalog) => normalizeSqlite(probes(), desired, catalog),
     render(changes, catalog, options) {
       const raw = rawByCatalog.get(catalog);
       if (!raw) throw new Error('SQLite render needs a catalog read by the same dialect (its CREATE TABLE texts)');
@@ -85,6 +91,7 @@ export async function openSqliteDialect(path: string): Promise<SqliteDialect> {
     },
     async close() {
       reader?.close();
+      scratch?.close();
       db.close();
     },
   };

@@ -1,0 +1,39 @@
+import { SchemaDiffError } from '../errors.js';
+import type { DesiredTable } from '../schema/types.js';
+
+/** A piece of SQL the manifest brings, spliced into statements: where it came from and its text. */
+export interface ManifestFragment {
+  readonly path: string;
+  readonly text: string;
+}
+
+/** Every SQL fragment of the manifest: CHECK expressions, index predicates and expression keys. */
+export function manifestFragments(desired: readonly DesiredTable[]): ManifestFragment[] {
+  return desired.flatMap((table) => [
+    ...table.checks.map((c) => ({ path: `${c.path}.expr`, text: c.source })),
+    ...table.indexes.flatMap((ix) => [
+      ...ix.source.keys.flatMap((k, i) => ('expr' in k ? [{ path: `${ix.path}.columns[${i}].expr`, text: k.expr }] : [])),
+      ...(ix.source.where !== null ? [{ path: `${ix.path}.where`, text: ix.source.where }] : []),
+    ]),
+  ]);
+}
+
+/**
+ * Refuses the manifest when any fragment is not one expression, as the
+ * dialect's own lexer reads it (`problemOf` says why, or null). Nothing of the
+ * manifest may reach the database before this: a fragment that closes a
+ * parenthesis it did not open, or ends the statement, would change or add SQL.
+ */
+export function fragmentProblems(desired: readonly DesiredTable[], problemOf: (text: string) => string | null): string[] {
+  return manifestFragments(desired).flatMap(({ path, text }) => {
+    const problem = problemOf(text);
+    return problem === null ? [] : [`${path}: not a single SQL expression (${problem})`];
+  });
+}
+
+/** One `manifest …` error for a list of problems, each also on its own line below. */
+export function refuseManifest(problems: readonly string[]): void {
+  if (problems.length === 0) return;
+  const head = problems.length === 1 ? problems[0] : `${problems.length} problems: ${problems[0]} …`;
+  throw new SchemaDiffError('manifest', `manifest ${head}`, problems);
+}
