@@ -32,19 +32,26 @@ export function parseDatabaseUrl(raw: string | undefined): Target {
  * host: it is checked the same way.
  */
 function checkedPostgresUrl(url: string): string {
-  try {
-    new URL(url);
-  } catch {
-    try {
-      new URL(url.replace(/@(?=[/?]|$)/, '@localhost'));
-    } catch {
-      throw new SchemaDiffError(
-        'usage',
-        `malformed database URL: ${redactUrl(url)} (percent-encode @ : / ? # and spaces in the user name and password)`,
-      );
-    }
+  const parsed = parsedUrl(url) ?? parsedUrl(url.replace(/@(?=[/?]|$)/, '@localhost'));
+  const password = userinfoParts(url)?.password;
+  // A password with an unescaped # ? or / ends the userinfo early for every URL parser: the driver would take
+  // a piece of the password for the host (and print it in its error). Refused before anything reads it that way.
+  const misread = parsed && password !== undefined && safeDecode(parsed.password) !== safeDecode(password);
+  if (!parsed || misread) {
+    throw new SchemaDiffError(
+      'usage',
+      `malformed database URL: ${redactUrl(url)} (percent-encode @ : / ? # and spaces in the user name and password, @ in query values)`,
+    );
   }
   return url;
+}
+
+function parsedUrl(url: string): URL | null {
+  try {
+    return new URL(url);
+  } catch {
+    return null;
+  }
 }
 
 function afterScheme(url: string): string {

@@ -1,7 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { SchemaDiffError } from '../../errors.js';
 import type { RollbackPlan, RollbackResult, RollbackScope } from '../../run/rollback.js';
-import { EXIT, out, parseDuration, withDialect, withGlobalOptions, type GlobalArgs } from '../context.js';
+import { EXIT, out, parseCount, parseDuration, withDialect, withGlobalOptions, type GlobalArgs } from '../context.js';
 
 interface RollbackArgs extends GlobalArgs {
   constraint: string[];
@@ -42,15 +42,17 @@ export function rollbackCommand(setStatus: (s: number) => void): CommandModule<o
       const { confirmOnTerminal } = await import('../confirm.js');
       const { progressPrinter } = await import('../progress.js');
       const scope = scopeOf(args);
-      const lockTimeoutMs = parseDuration(args['lock-timeout'], 'lock-timeout');
+      const limits = {
+        lockTimeoutMs: parseDuration(args['lock-timeout'], 'lock-timeout'),
+        lockRetries: parseCount(args['lock-retries'], 'lock-retries', 'lockRetries'),
+        retryBudgetMs: parseDuration(args['retry-budget'], 'retry-budget'),
+        lockWaitMs: parseDuration(args['lock-wait'], 'lock-wait'),
+      };
       await withDialect(args, async (dialect) => {
         const result = await rollback(dialect, {
           scope,
           dryRun: args['dry-run'],
-          lockTimeoutMs,
-          lockRetries: args['lock-retries'],
-          retryBudgetMs: parseDuration(args['retry-budget'], 'retry-budget'),
-          lockWaitMs: parseDuration(args['lock-wait'], 'lock-wait'),
+          ...limits,
           confirm: (plan) => confirmOnTerminal(question(plan), args.yes),
           events: progressPrinter(args.quiet),
         });
