@@ -66,6 +66,8 @@ describeServer('connecting to the local server', () => {
 
   test("libpq's Unix-socket URL, postgresql://user@/db?host=<socket dir>: connects over the socket", async () => {
     expect(await serverAddress(`postgresql://postgres@/${db.name}?host=${socketDir}`)).toBeNull();
+    // libpq ignores sslmode on a socket (there is no TLS over one)
+    expect(await serverAddress(`postgresql://postgres@/${db.name}?host=${socketDir}&sslmode=require`)).toBeNull();
   });
 
   test('sslmode=prefer and disable connect; no warning on stderr', async () => {

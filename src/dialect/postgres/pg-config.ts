@@ -15,7 +15,8 @@ type SslMode = (typeof SSL_MODES)[number];
  * (libpq's default, also ours) tries TLS then plain; require encrypts without
  * verifying the certificate (unless sslrootcert is given: then as verify-ca);
  * verify-ca checks the chain; verify-full the chain and the host name.
- * PGSSLMODE applies when the URL has no sslmode, as with libpq.
+ * PGSSLMODE applies when the URL has no sslmode, as with libpq; on a Unix
+ * socket there is no TLS, whatever the mode.
  */
 export function connectionAttempts(url: string, base: pg.PoolConfig, env: NodeJS.ProcessEnv = process.env): pg.PoolConfig[] {
   const mode = sslModeOf(url, env);
@@ -28,6 +29,8 @@ export function connectionAttempts(url: string, base: pg.PoolConfig, env: NodeJS
   const unverified: ConnectionOptions = { ...certs, rejectUnauthorized: false };
   const chainOnly: ConnectionOptions = { ...certs, rejectUnauthorized: true, checkServerIdentity: () => undefined };
   const full: ConnectionOptions = { ...certs, rejectUnauthorized: true };
+  // libpq ignores sslmode on a Unix socket: there is no TLS over one
+  if (typeof config.host === 'string' && config.host.startsWith('/')) return [{ ...config, ssl: false }];
   switch (mode) {
     case 'disable':
       return [{ ...config, ssl: false }];
