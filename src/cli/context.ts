@@ -1,7 +1,8 @@
 import type { Argv } from 'yargs';
+import { SchemaDiffError } from '../errors.js';
 import type { Dialect } from '../dialect/dialect.js';
 import type { LoadedManifest } from '../manifest/types.js';
-import { SchemaDiffError } from '../errors.js';
+import { checkLimit, type LimitedOption } from '../run/limits.js';
 
 /** Options every command shares. */
 export interface GlobalArgs {
@@ -97,10 +98,19 @@ export const note = (text: string) => process.stderr.write(text.endsWith('\n') ?
 /** Exit statuses (docs/cli.md). */
 export const EXIT = { ok: 0, error: 1, pending: 2 } as const;
 
-export function parseDuration(value: string | number, flag: string): number {
-  if (typeof value === 'number') return value;
-  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m)?$/.exec(value.trim());
-  if (!m) throw new Error(`--${flag}: expected a duration like 25ms, 2s or 1m, got "${value}"`);
+const DURATION_FLAGS = { 'lock-timeout': 'lockTimeoutMs', 'retry-budget': 'retryBudgetMs', 'lock-wait': 'lockWaitMs' } as const;
+
+/** A duration flag (25ms, 2s, 1m; a bare number is ms) in whole ms, refused outside the option's range (run/limits.ts). */
+export function parseDuration(value: string | number, flag: keyof typeof DURATION_FLAGS): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m)?$/.exec(String(value).trim());
+  if (!m) throw new SchemaDiffError('usage', `--${flag}: expected a duration like 25ms, 2s or 1m, got "${value}"`);
   const n = Number(m[1]);
-  return Math.round(m[2] === 's' ? n * 1000 : m[2] === 'm' ? n * 60_000 : n);
+  const ms = Math.round(m[2] === 's' ? n * 1000 : m[2] === 'm' ? n * 60_000 : n);
+  const rounded = String(ms) === String(value).trim() ? `"${value}"` : `"${value}" (${ms}ms)`;
+  return checkLimit(DURATION_FLAGS[flag], ms, `--${flag}`, rounded);
+}
+
+/** A count flag (--lock-retries, --jobs, --samples): a whole number in the option's range. */
+export function parseCount(value: number, flag: string, option: LimitedOption): number {
+  return checkLimit(option, value, `--${flag}`);
 }

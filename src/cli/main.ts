@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import type yargsType from 'yargs';
 import { EXIT } from './context.js';
-import { renderError } from './errors.js';
+import { databaseUrlsOf, renderError } from './errors.js';
 import { planCommand } from './commands/plan.js';
 import { applyCommand } from './commands/apply.js';
 import { verifyCommand } from './commands/verify.js';
@@ -54,7 +54,7 @@ export async function main(argv: string[]): Promise<number> {
       })
       .parseAsync();
   } catch (e) {
-    return renderError(e, debug);
+    return renderError(e, debug, databaseUrlsOf(argv));
   }
   return status;
 }
@@ -69,8 +69,7 @@ export function runMain(): void {
       process.exitCode = code;
     },
     (e) => {
-      process.stderr.write(`error: ${String(e)}\n`);
-      process.exitCode = EXIT.error;
+      process.exitCode = renderError(e, false, databaseUrlsOf(hideBin(process.argv)));
     },
   );
 }

@@ -1,3 +1,4 @@
+import { existsSync, statSync } from 'node:fs';
 import type { PGlite } from '@electric-sql/pglite';
 import { SchemaDiffError } from '../errors.js';
 import type { Dialect } from './dialect.js';
@@ -26,6 +27,7 @@ export async function openDialect(url: string | undefined, options: OpenOptions 
     case 'postgres':
       return createPostgresDialect(await connectPostgres(target.url, options));
     case 'pglite':
+      if (!options.pglite) refuseMissingDataDir(target.dataDir, target.create);
       return createPostgresDialect(await connectPGlite(target.dataDir, options.pglite, options));
     case 'sqlite':
       return openSqliteDialect(target.path, options);
@@ -34,4 +36,22 @@ export async function openDialect(url: string | undefined, options: OpenOptions 
       throw new SchemaDiffError('usage', `unsupported target ${JSON.stringify(never)}`);
     }
   }
+}
+
+/**
+ * PGlite creates any data directory it is given: a mistyped pglite:./dta
+ * would be a new, empty database that plan reports as wholly missing and
+ * apply fills. A missing directory is created only when the URL asks
+ * (pglite:./dir?create=true).
+ */
+function refuseMissingDataDir(dataDir: string | null, create: boolean): void {
+  if (dataDir === null) return;
+  if (!existsSync(dataDir)) {
+    if (create) return;
+    throw new SchemaDiffError(
+      'connection',
+      `PGlite data directory ${dataDir} does not exist (to create it, use pglite:${dataDir}?create=true)`,
+    );
+  }
+  if (!statSync(dataDir).isDirectory()) throw new SchemaDiffError('connection', `PGlite data directory ${dataDir} is not a directory`);
 }

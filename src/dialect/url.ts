@@ -2,7 +2,8 @@ import { SchemaDiffError } from '../errors.js';
 
 export type Target =
   | { readonly kind: 'postgres'; readonly url: string }
-  | { readonly kind: 'pglite'; readonly dataDir: string | null }
+  /** create: pglite:<dir>?create=true may create a missing data directory (otherwise a mistyped path is refused). */
+  | { readonly kind: 'pglite'; readonly dataDir: string | null; readonly create: boolean }
   | { readonly kind: 'sqlite'; readonly path: string };
 
 const SUPPORTED = 'expected postgres://, postgresql://, pglite:memory, pglite:<dir>, sqlite:<path>, file:<path> or a .db/.sqlite path';
@@ -17,30 +18,63 @@ export function parseDatabaseUrl(raw: string | undefined): Target {
   const url = raw?.trim();
   if (!url) throw new SchemaDiffError('usage', 'no database: pass --database-url or set DATABASE_URL');
   if (/^postgres(ql)?:\/\//i.test(url)) return { kind: 'postgres', url: checkedPostgresUrl(url) };
-  if (/^pglite:/i.test(url)) return { kind: 'pglite', dataDir: pgliteDir(afterScheme(url)) };
+  if (/^pglite:/i.test(url)) return pgliteTarget(afterScheme(url));
   if (/^sqlite:/i.test(url)) return { kind: 'sqlite', path: sqlitePath(url) };
   if (/^file:/i.test(url)) return { kind: 'sqlite', path: filePath(url) };
   if (/\.(db|sqlite3?)$/i.test(url) && !/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) return { kind: 'sqlite', path: url };
   throw new SchemaDiffError('usage', `unsupported database URL ${redactUrl(url)}: ${SUPPORTED}`);
 }
 
+/**
+ * Refuses what neither the WHATWG parser nor pg's would read as meant. libpq's
+ * Unix-socket form `postgresql://user@/db?host=/var/run/postgresql` has an
+ * empty host, which WHATWG refuses and pg-connection-string reads with a dummy
+ * host: it is checked the same way.
+ */
 function checkedPostgresUrl(url: string): string {
-  try {
-    new URL(url);
-  } catch {
-    throw new SchemaDiffError('usage', `malformed database URL: ${redactUrl(url)}`);
+  const parsed = parsedUrl(url) ?? parsedUrl(url.replace(/@(?=[/?]|$)/, '@localhost'));
+  const password = userinfoParts(url)?.password;
+  // A password with an unescaped # ? or / ends the userinfo early for every URL parser: the driver would take
+  // a piece of the password for the host (and print it in its error). Refused before anything reads it that way.
+  const misread = parsed && password !== undefined && safeDecode(parsed.password) !== safeDecode(password);
+  if (!parsed || misread) {
+    throw new SchemaDiffError(
+      'usage',
+      `malformed database URL: ${redactUrl(url)} (percent-encode @ : / ? # and spaces in the user name and password, @ in query values)`,
+    );
   }
   return url;
+}
+
+function parsedUrl(url: string): URL | null {
+  try {
+    return new URL(url);
+  } catch {
+    return null;
+  }
 }
 
 function afterScheme(url: string): string {
   return url.slice(url.indexOf(':') + 1);
 }
 
-/** pglite:memory (or pglite:) is in memory; anything else names a data directory. */
-function pgliteDir(rest: string): string | null {
-  const dir = rest.replace(/^\/\//, '');
-  return dir === '' || dir.toLowerCase() === 'memory' ? null : dir;
+/**
+ * pglite:memory (or pglite:) is in memory; anything else names a data
+ * directory, which must exist unless the URL ends in ?create=true (PGlite
+ * would silently create a mistyped one and report it empty).
+ */
+function pgliteTarget(rest: string): Target {
+  const query = /\?([^#]*)$/.exec(rest);
+  const params = new URLSearchParams(query?.[1] ?? '');
+  const unknown = [...params.keys()].filter((k) => k !== 'create');
+  if (unknown.length > 0) throw new SchemaDiffError('usage', `pglite: unknown option ${unknown[0]} (the only one is ?create=true)`);
+  const createValue = params.get('create');
+  if (createValue !== null && !/^(true|false|1|0)$/i.test(createValue)) {
+    throw new SchemaDiffError('usage', `pglite: ?create= expects true or false, got "${createValue}"`);
+  }
+  const dir = (query ? rest.slice(0, query.index) : rest).replace(/^\/\//, '');
+  const create = createValue !== null && /^(true|1)$/i.test(createValue);
+  return { kind: 'pglite', dataDir: dir === '' || dir.toLowerCase() === 'memory' ? null : dir, create };
 }
 
 /** SQLAlchemy's sqlite:///relative and sqlite:////absolute, and the plain sqlite:path; query options are dropped. */
@@ -59,7 +93,8 @@ function filePath(url: string): string {
   return decodeURIComponent(rest);
 }
 
-const QUERY_SECRET = /([?&](?:password|pass|pwd|sslpassword)=)([^&#]*)/gi;
+// A query secret runs to the next & (a # in it is part of the password the user meant, not a fragment).
+const QUERY_SECRET = /([?&](?:password|pass|pwd|sslpassword)=)([^&\s]*)/gi;
 
 /** The URL with its password (user:***@, ?password=***) masked: safe to print. */
 export function redactUrl(url: string): string {
@@ -69,25 +104,20 @@ export function redactUrl(url: string): string {
 }
 
 /**
- * Splits scheme://user:password@host… at the password. The userinfo ends at
- * the *last* @ before the query: a password with an unescaped @ or / must not
- * leak its tail.
+ * Splits scheme://user:password@host… at the password. The password runs from
+ * the first colon after the user name to the *last* @ of the URL, whatever it
+ * holds: an unescaped # ? / or @ in it ends the userinfo for a URL parser, but
+ * the user meant it as part of the password, and none of it may be printed.
+ * A URL without a password whose query holds an @ is masked too much
+ * (postgres://host:5432/db?x=a@b shows as postgres://host:***@b): too much is
+ * safe, too little is not.
  */
 function userinfoParts(url: string): { before: string; user: string; password: string; after: string } | null {
-  const m = /^([a-z][a-z0-9+.-]*:\/\/)([^?#]*)([\s\S]*)$/i.exec(url);
+  const m = /^([a-z][a-z0-9+.-]*:\/\/)([^:/?#\s]*):/i.exec(url);
   if (!m) return null;
-  const [, scheme, authorityAndPath, tail] = m;
-  const at = authorityAndPath.lastIndexOf('@');
-  if (at < 0) return null;
-  const userinfo = authorityAndPath.slice(0, at);
-  const colon = userinfo.indexOf(':');
-  if (colon < 0) return null;
-  return {
-    before: scheme,
-    user: userinfo.slice(0, colon),
-    password: userinfo.slice(colon + 1),
-    after: authorityAndPath.slice(at) + tail,
-  };
+  const at = url.lastIndexOf('@');
+  if (at < m[0].length) return null;
+  return { before: m[1], user: m[2], password: url.slice(m[0].length, at), after: url.slice(at) };
 }
 
 /** The URL's secrets as they may appear in a message: raw and percent-decoded. */
@@ -106,10 +136,15 @@ function safeDecode(s: string): string {
   }
 }
 
-/** Removes every occurrence of the URL's password from a message (driver errors sometimes echo it). */
+/**
+ * Removes every occurrence of the URL's password from a message (driver errors
+ * sometimes echo it), and masks the password of any other URL in it.
+ */
 export function scrubSecrets(message: string, url: string | undefined): string {
-  if (!url) return message;
-  let out = message.split(url).join(redactUrl(url));
-  for (const secret of secretsOf(url)) out = out.split(secret).join('***');
-  return out;
+  let out = url ? message.split(url).join(redactUrl(url)) : message;
+  if (url) for (const secret of secretsOf(url)) out = out.split(secret).join('***');
+  return out.replace(URL_IN_TEXT, (found) => redactUrl(found));
 }
+
+// A URL inside a message runs to the next white space; its password is then masked by redactUrl's rule.
+const URL_IN_TEXT = /[a-z][a-z0-9+.-]*:\/\/\S+/gi;

@@ -3,6 +3,7 @@ import { SchemaDiffError } from '../errors.js';
 import type { LoadedManifest } from '../manifest/types.js';
 import type { Plan } from '../plan/types.js';
 import { qualifiedName } from '../schema/types.js';
+import { checkLimits } from './limits.js';
 import { preparePlan, type Prepared } from './prepare.js';
 import { targetsOfChanges } from './targets.js';
 
@@ -35,6 +36,7 @@ export interface ApplyResult {
  * confirm, then run every step with its safety discipline, journaled.
  */
 export async function applyManifest(dialect: Dialect, manifest: LoadedManifest, options: ApplyOptions): Promise<ApplyResult> {
+  checkLimits(options);
   const release = await dialect.lock(options.lockWaitMs);
   try {
     const prepared = await preparePlan(dialect, manifest, options.manifestPath);

@@ -5,6 +5,7 @@ import { fingerprintCatalog } from '../plan/fingerprint.js';
 import type { Step } from '../plan/types.js';
 import { freeze, type TableRef } from '../schema/types.js';
 import { findDrift, tableRefOf } from './rollback-drift.js';
+import { checkLimits } from './limits.js';
 import { selectForRollback, type RollbackScope } from './rollback-select.js';
 
 export type { RollbackScope } from './rollback-select.js';
@@ -60,6 +61,7 @@ export interface RollbackResult {
  * 'rollback' run whose every step marks what it undid in its own transaction.
  */
 export async function rollback(dialect: Dialect, options: RollbackOptions): Promise<RollbackResult> {
+  checkLimits(options);
   // A dry run only reads, like plan: it needs no lock and must not wait for one.
   const release = options.dryRun ? async () => {} : await dialect.lock(options.lockWaitMs);
   try {

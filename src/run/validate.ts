@@ -6,6 +6,7 @@ import { didYouMean } from '../schema/names.js';
 import type { Catalog, DesiredTable, DialectName, Severity } from '../schema/types.js';
 import { findTable, qualifiedName } from '../schema/types.js';
 import { desiredFor, tablesOf } from './prepare.js';
+import { checkLimits } from './limits.js';
 import { targetsOfManifest } from './targets.js';
 
 export interface ValidateOptions {
@@ -83,6 +84,7 @@ export interface Validation {
  * break is checked, including those the database already has.
  */
 export async function validateManifest(dialect: Dialect, manifest: LoadedManifest, options: ValidateOptions): Promise<Validation> {
+  checkLimits({ samples: options.samples, jobs: options.jobs });
   const desired = await desiredFor(dialect, manifest);
   const catalog = await dialect.introspect(tablesOf(desired));
   checkAgainstCatalog(desired, catalog);

@@ -8,11 +8,18 @@ describe('parseDatabaseUrl', () => {
     ['POSTGRES://localhost/x', { kind: 'postgres', url: 'POSTGRES://localhost/x' }],
     ['  postgres://localhost/x  ', { kind: 'postgres', url: 'postgres://localhost/x' }],
     ['postgres:///mestore', { kind: 'postgres', url: 'postgres:///mestore' }],
-    ['pglite:memory', { kind: 'pglite', dataDir: null }],
-    ['pglite:', { kind: 'pglite', dataDir: null }],
-    ['pglite://memory', { kind: 'pglite', dataDir: null }],
-    ['pglite:./.pgdata', { kind: 'pglite', dataDir: './.pgdata' }],
-    ['pglite:/var/lib/pglite', { kind: 'pglite', dataDir: '/var/lib/pglite' }],
+    ['pglite:memory', { kind: 'pglite', dataDir: null, create: false }],
+    ['pglite:', { kind: 'pglite', dataDir: null, create: false }],
+    ['pglite://memory', { kind: 'pglite', dataDir: null, create: false }],
+    ['pglite:./.pgdata', { kind: 'pglite', dataDir: './.pgdata', create: false }],
+    ['pglite:/var/lib/pglite', { kind: 'pglite', dataDir: '/var/lib/pglite', create: false }],
+    ['pglite:./new-dir?create=true', { kind: 'pglite', dataDir: './new-dir', create: true }],
+    ['pglite:./dir?create=false', { kind: 'pglite', dataDir: './dir', create: false }],
+    // libpq's Unix-socket forms: an empty host and the socket directory in ?host=
+    ['postgresql://app@/mestore?host=/var/run/postgresql', { kind: 'postgres', url: 'postgresql://app@/mestore?host=/var/run/postgresql' }],
+    ['postgresql://app:pw@/mestore?host=/var/run/postgresql', { kind: 'postgres', url: 'postgresql://app:pw@/mestore?host=/var/run/postgresql' }],
+    // an unescaped @ in a password is read as meant by every parser
+    ['postgres://app:p@ss@db/x', { kind: 'postgres', url: 'postgres://app:p@ss@db/x' }],
     ['sqlite:///./dev.db', { kind: 'sqlite', path: './dev.db' }],
     ['sqlite:///dev_test.db', { kind: 'sqlite', path: 'dev_test.db' }],
     ['sqlite:////srv/data/mestore.db', { kind: 'sqlite', path: '/srv/data/mestore.db' }],
@@ -61,7 +68,24 @@ describe('parseDatabaseUrl', () => {
 
   test('a malformed PostgreSQL URL is refused without the password', () => {
     const message = usageError('postgres://user:hunter22@[bad/mestore');
-    expect(message).toBe('malformed database URL: postgres://user:***@[bad/mestore');
+    expect(message).toMatch(/^malformed database URL: postgres:\/\/user:\*\*\*@\[bad\/mestore \(percent-encode/);
+  });
+
+  test.each([
+    ['postgres://app:s3cr#tPW@db.example/x', 'postgres://app:***@db.example/x', ['s3cr', 'tPW']],
+    ['postgres://app:s3cr?tPW@db.example/x', 'postgres://app:***@db.example/x', ['s3cr', 'tPW']],
+    // WHATWG would read host "app", port 5432, and a fragment: a piece of the password would become the host
+    ['postgres://app:5432#tPW@127.0.0.1/x', 'postgres://app:***@127.0.0.1/x', ['5432', 'tPW']],
+    ['postgres://app:p@ss/w@rd@db/x', 'postgres://app:***@db/x', ['ss/w', 'rd@db/x?']],
+  ])('a password with an unescaped # ? or / is refused, none of it printed: %s', (url, shown, pieces) => {
+    const message = usageError(url);
+    expect(message).toBe(`malformed database URL: ${shown} (percent-encode @ : / ? # and spaces in the user name and password, @ in query values)`);
+    for (const piece of pieces) expect(message.replace(shown, '')).not.toContain(piece);
+  });
+
+  test('pglite: options other than create are refused', () => {
+    expect(usageError('pglite:./dir?mode=ro')).toBe('pglite: unknown option mode (the only one is ?create=true)');
+    expect(usageError('pglite:./dir?create=yes')).toBe('pglite: ?create= expects true or false, got "yes"');
   });
 
   test('an empty SQLite URL is refused', () => {
@@ -84,6 +108,15 @@ describe('redactUrl', () => {
     ['postgres://u:one@host/db?PASSWORD=two&sslpassword=three', 'postgres://u:***@host/db?PASSWORD=***&sslpassword=***'],
     ['pglite:memory', 'pglite:memory'],
     ['sqlite:///./dev.db', 'sqlite:///./dev.db'],
+    // everything between scheme://user: and the last @ is the password, whatever it holds
+    ['postgres://app:s3cr#tPW@db.example/x', 'postgres://app:***@db.example/x'],
+    ['postgres://app:s3cr?tPW@db.example/x', 'postgres://app:***@db.example/x'],
+    ['postgres://app:a#b?c/d@e@db.example:5432/x?sslmode=require', 'postgres://app:***@db.example:5432/x?sslmode=require'],
+    ['postgres://app:pa ss@db/x', 'postgres://app:***@db/x'],
+    ['postgresql://app:pw@/mestore?host=/var/run/postgresql', 'postgresql://app:***@/mestore?host=/var/run/postgresql'],
+    ['postgres://host/db?password=se#cret&x=1', 'postgres://host/db?password=***&x=1'],
+    // no password, an @ in the query: masked too much rather than too little
+    ['postgres://host:5432/db?application_name=a@b', 'postgres://host:***@b'],
   ])('%s', (url, expected) => {
     expect(redactUrl(url)).toBe(expected);
   });
@@ -96,6 +129,14 @@ describe('scrubSecrets', () => {
     const scrubbed = scrubSecrets(message, url);
     expect(scrubbed).not.toMatch(/s3cr|other-secret/);
     expect(scrubbed).toContain('postgres://user:***@host/db?password=***');
+  });
+
+  test('masks a password with # ? / @ in a URL quoted inside a message, known or not', () => {
+    const url = 'postgres://app:s3cr#t?PW/x@db.example/x';
+    const message = `could not use ${url}: failed`;
+    expect(scrubSecrets(message, url)).toBe('could not use postgres://app:***@db.example/x: failed');
+    expect(scrubSecrets(message, undefined)).toBe('could not use postgres://app:***@db.example/x: failed');
+    expect(scrubSecrets(`echo s3cr#t?PW/x`, url)).toBe('echo ***');
   });
 
   test('leaves a message alone when there is no URL or no password', () => {

@@ -5,6 +5,7 @@ import {
   EXIT,
   note,
   out,
+  parseCount,
   parseDuration,
   withBackupOptions,
   withDatabase,
@@ -48,15 +49,19 @@ export function applyCommand(setStatus: (s: number) => void): CommandModule<obje
       const { loadPlan } = await import('../../plan/plan-file.js');
       const { confirmOnTerminal } = await import('../confirm.js');
       const { progressPrinter } = await import('../progress.js');
+      // Flags first: a refused value must leave the database untouched, not even connected to.
+      const limits = {
+        lockTimeoutMs: parseDuration(args['lock-timeout'], 'lock-timeout'),
+        lockRetries: parseCount(args['lock-retries'], 'lock-retries', 'lockRetries'),
+        retryBudgetMs: parseDuration(args['retry-budget'], 'retry-budget'),
+        lockWaitMs: parseDuration(args['lock-wait'], 'lock-wait'),
+      };
       const savedPlan = args.plan ? await loadPlan(args.plan) : undefined;
       await withDatabase(args, async (dialect, manifest) => {
         const options: ApplyOptions = {
           manifestPath: args.manifest,
           savedPlan,
-          lockTimeoutMs: parseDuration(args['lock-timeout'], 'lock-timeout'),
-          lockRetries: args['lock-retries'],
-          retryBudgetMs: parseDuration(args['retry-budget'], 'retry-budget'),
-          lockWaitMs: parseDuration(args['lock-wait'], 'lock-wait'),
+          ...limits,
           allowNotValid: args['allow-not-valid'],
           confirm: (plan) => confirmOnTerminal(`apply ${plan.steps.length} step(s) to ${plan.target}?`, args.yes),
           events: progressPrinter(args.quiet),

@@ -6,6 +6,7 @@ import {
   backupOptionsOf,
   EXIT,
   out,
+  parseCount,
   parseDuration,
   withBackupOptions,
   withDialect,
@@ -53,16 +54,18 @@ export function rollbackCommand(setStatus: (s: number) => void): CommandModule<o
       const { confirmOnTerminal } = await import('../confirm.js');
       const { progressPrinter } = await import('../progress.js');
       const scope = scopeOf(args);
-      const lockTimeoutMs = parseDuration(args['lock-timeout'], 'lock-timeout');
+      const limits = {
+        lockTimeoutMs: parseDuration(args['lock-timeout'], 'lock-timeout'),
+        lockRetries: parseCount(args['lock-retries'], 'lock-retries', 'lockRetries'),
+        retryBudgetMs: parseDuration(args['retry-budget'], 'retry-budget'),
+        lockWaitMs: parseDuration(args['lock-wait'], 'lock-wait'),
+      };
       const backup = backupOptionsOf(args);
       await withDialect(args, async (dialect) => {
         const result = await rollback(dialect, {
           scope,
           dryRun: args['dry-run'],
-          lockTimeoutMs,
-          lockRetries: args['lock-retries'],
-          retryBudgetMs: parseDuration(args['retry-budget'], 'retry-budget'),
-          lockWaitMs: parseDuration(args['lock-wait'], 'lock-wait'),
+          ...limits,
           ...backup,
           confirm: (plan) => confirmOnTerminal(rollbackQuestion(plan), args.yes),
           events: progressPrinter(args.quiet),

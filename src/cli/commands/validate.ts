@@ -5,7 +5,7 @@ import type { Catalog } from '../../schema/types.js';
 import { qualifiedName } from '../../schema/types.js';
 import { idOf } from '../fix-sql.js';
 import { printable } from '../printable.js';
-import { EXIT, note, out, withDatabase, withGlobalOptions, type GlobalArgs } from '../context.js';
+import { EXIT, note, out, parseCount, withDatabase, withGlobalOptions, type GlobalArgs } from '../context.js';
 
 interface ValidateArgs extends GlobalArgs {
   format: 'text' | 'json';
@@ -31,8 +31,8 @@ export function validateCommand(setStatus: (s: number) => void): CommandModule<o
         .option('only', { type: 'string', array: true, describe: 'check only this constraint or unique index (repeatable)' })
         .option('table', { alias: 't', type: 'string', array: true, describe: 'check only this table, name or schema.name (repeatable)' }) as never,
     handler: async (args) => {
-      const samples = wholeNumber(args.samples, 'samples', 0);
-      const jobs = wholeNumber(args.jobs, 'jobs', 1);
+      const samples = parseCount(args.samples, 'samples', 'samples');
+      const jobs = parseCount(args.jobs, 'jobs', 'jobs');
       if (args['fix-sql'] && args.format === 'json') {
         throw new SchemaDiffError('usage', '--fix-sql prints SQL: use it without --format json (--out still writes the JSON report)');
       }
@@ -63,11 +63,6 @@ async function printValidation(validation: Validation, args: ValidateArgs): Prom
     note(summaryLines(report).join('\n'));
   } else if (args.format === 'json') out(json);
   else out(formatReportText(validation).join('\n'));
-}
-
-function wholeNumber(value: number, flag: string, min: number): number {
-  if (!Number.isInteger(value) || value < min) throw new SchemaDiffError('usage', `--${flag}: expected a whole number >= ${min}, got ${value}`);
-  return value;
 }
 
 const SAMPLE_IDS_WIDTH = 60;

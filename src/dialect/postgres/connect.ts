@@ -3,6 +3,7 @@ import pg from 'pg';
 import type { PGlite } from '@electric-sql/pglite';
 import { SchemaDiffError, messageOf } from '../../errors.js';
 import { redactUrl, scrubSecrets } from '../url.js';
+import { connectionAttempts } from './pg-config.js';
 import { PGliteDialect } from './pglite-driver.js';
 
 // numeric and bigint as strings would surprise no one reading counts: parse int8 as number
@@ -59,22 +60,51 @@ function oneStatementPerQuery(pool: pg.Pool): PostgresPool {
 
 export async function connectPostgres(url: string, { poolSize = 2, readOnly = false }: ConnectOptions = {}): Promise<PgHandles> {
   const target = redactUrl(url);
-  const readOnlyOption = readOnly ? ' -c default_transaction_read_only=on' : '';
-  const common = { connectionString: url, application_name: 'schema-diff', connectionTimeoutMillis: 10_000 };
+  const attempts = connectionSettings(url, target);
+  let failure: unknown;
+  for (const [i, config] of attempts.entries()) {
+    const handles = openPools(config, poolSize, target, url, readOnly);
+    try {
+      await sql`select 1`.execute(handles.session);
+      return handles;
+    } catch (e) {
+      await handles.close();
+      failure = e;
+      // sslmode prefer (or allow): the other way is tried only when this one failed on encryption itself
+      if (i === attempts.length - 1 || !isEncryptionRefusal(e)) break;
+    }
+  }
+  throw new SchemaDiffError('connection', `cannot connect to ${target}: ${describeConnectError(failure, url)}`, [], { cause: failure });
+}
+
+function connectionSettings(url: string, target: string): pg.PoolConfig[] {
+  try {
+    return connectionAttempts(url, { application_name: 'schema-diff', connectionTimeoutMillis: 10_000 });
+  } catch (e) {
+    if (e instanceof SchemaDiffError) throw e;
+    // sslcert, sslkey and sslrootcert name files that are read here
+    throw new SchemaDiffError('connection', `cannot connect to ${target}: ${scrubSecrets(messageOf(e).split('\n')[0], url)}`, [], { cause: e });
+  }
+}
+
+function openPools(config: pg.PoolConfig, poolSize: number, target: string, url: string, readOnly: boolean): PgHandles {
+  // later -c settings win: the URL's own options may change jit, never the read-only default
+  const readOnlyOption = readOnly ? '-c default_transaction_read_only=on' : '';
+  const startup = (ours: string) => [ours, config.options, readOnlyOption].filter(Boolean).join(' ');
   // The session runs catalog queries, which are cheap but look expensive to the planner (JIT would spend
   // 50 ms compiling them), and apply's index builds, which without parallel workers leave the application
   // a core: on a 2-core server a parallel build raised writers' worst latency from ~80 to ~100+ ms.
   const sessionPool = new pg.Pool({
-    ...common,
+    ...config,
+    options: startup('-c jit=off -c max_parallel_maintenance_workers=0'),
     max: 1,
     idleTimeoutMillis: 0,
-    options: `-c jit=off -c max_parallel_maintenance_workers=0${readOnlyOption}`,
   });
-  const readPool = new pg.Pool({ ...common, max: Math.max(1, poolSize), ...(readOnly ? { options: readOnlyOption.trim() } : {}) });
+  const readPool = new pg.Pool({ ...config, max: Math.max(1, poolSize), options: startup('') || undefined });
   for (const p of [sessionPool, readPool]) p.on('error', () => {}); // a dropped idle client must not crash the CLI
   const session = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: oneStatementPerQuery(sessionPool) }) });
   const pool = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: oneStatementPerQuery(readPool) }) });
-  const handles: PgHandles = {
+  return {
     session,
     pool,
     target,
@@ -92,13 +122,18 @@ export async function connectPostgres(url: string, { poolSize = 2, readOnly = fa
       await Promise.allSettled([session.destroy(), pool.destroy()]);
     },
   };
-  try {
-    await sql`select 1`.execute(session);
-  } catch (e) {
-    await handles.close();
-    throw new SchemaDiffError('connection', `cannot connect to ${target}: ${describeConnectError(e, url)}`, [], { cause: e });
-  }
-  return handles;
+}
+
+/**
+ * A failure that another sslmode attempt may get past: the server has no TLS
+ * (or the handshake failed: no SQLSTATE), or its pg_hba.conf refuses this
+ * encryption (28000, "no pg_hba.conf entry … no encryption").
+ */
+function isEncryptionRefusal(e: unknown): boolean {
+  const err = e as { code?: string; message?: string };
+  if (err.code === 'ECONNREFUSED' || err.code === 'ENOTFOUND' || err.code === 'ETIMEDOUT') return false;
+  if (err.code === '28000') return /encryption|SSL/i.test(err.message ?? '');
+  return !/^[0-9A-Z]{5}$/.test(err.code ?? '') || /SSL|TLS/i.test(err.message ?? '');
 }
 
 export async function connectPGlite(dataDir: string | null, existing?: PGlite, { readOnly = false }: ConnectOptions = {}): Promise<PgHandles> {

@@ -32,7 +32,7 @@ export async function executePostgres(
     try {
       attempts = step.transactional
         ? await runTransactional(db, readers, step, record, options)
-        : await runOutsideTransaction(db, readers, step, record, options);
+        : await withoutStatementTimeout(db, () => runOutsideTransaction(db, readers, step, record, options));
     } catch (e) {
       throw wrap(e, step);
     }
@@ -163,6 +163,21 @@ async function dropOwnInvalidIndexes(db: Kysely<unknown>, step: Step, names: rea
     }
   } catch {
     // best effort: a leftover INVALID index is rebuilt by the next apply
+  }
+}
+
+/**
+ * A role's or database's statement_timeout would cancel an index build
+ * halfway (CREATE INDEX CONCURRENTLY cannot take SET LOCAL: it runs outside a
+ * transaction), so it is cleared on the session for the step and restored
+ * after; the role and database settings are left as they are.
+ */
+async function withoutStatementTimeout<T>(db: Kysely<unknown>, body: () => Promise<T>): Promise<T> {
+  await sql.raw('SET statement_timeout = 0').execute(db);
+  try {
+    return await body();
+  } finally {
+    await sql.raw('RESET statement_timeout').execute(db).catch(() => {});
   }
 }
 

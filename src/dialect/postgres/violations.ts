@@ -1,5 +1,5 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
-import { messageOf } from '../../errors.js';
+import { SchemaDiffError, messageOf } from '../../errors.js';
 import type { Catalog, Table, TableRef } from '../../schema/types.js';
 import { findTable, qualifiedName } from '../../schema/types.js';
 import type { ViolationCount, ViolationOptions, ViolationTarget } from '../dialect.js';
@@ -61,7 +61,13 @@ export async function countViolationsPostgres(
         .execute(async (trx) => {
           // Beside a live application (apply's check), leave it the cores: no parallel workers for our scans.
           if (options.background) await sql`SET LOCAL max_parallel_workers_per_gather = 0`.execute(trx);
+          // A role's or database's statement_timeout is meant for the application's queries: a full scan
+          // of a big table outlasts it, and a check cut short proves nothing (docs/validate.md).
+          await sql`SET LOCAL statement_timeout = 0`.execute(trx);
           return countTable(trx, w, perTable);
+        })
+        .catch((e: unknown) => {
+          throw cancelledOr(e, w);
         });
       for (const [t, outcome] of counted) results.set(t, outcome);
     }
@@ -238,12 +244,32 @@ function stepRunner(trx: Transaction<unknown>, work: TableWork, options: Violati
       say?.(`${name}: ${label} done in ${seconds(Date.now() - started)}`);
       return { rows };
     } catch (e) {
+      // A cancelled scan says nothing about the rows: the whole check fails rather than report this constraint broken.
+      if (isCancelled(e)) throw e;
       await sql.raw('ROLLBACK TO SAVEPOINT schema_diff_validate').execute(trx);
       return { error: messageOf(e).split('\n')[0] };
     } finally {
       if (heartbeat) clearInterval(heartbeat);
     }
   };
+}
+
+const QUERY_CANCELED = '57014';
+
+function isCancelled(e: unknown): boolean {
+  return (e as { code?: string }).code === QUERY_CANCELED;
+}
+
+/** A cancelled check as what it is: no verdict on the rows, not a violation. */
+function cancelledOr(e: unknown, work: TableWork): unknown {
+  if (!isCancelled(e)) return e;
+  const names = work.targets.map((t) => t.name).join(', ');
+  return new SchemaDiffError(
+    'execution',
+    `the check of existing rows of ${qualifiedName(work.ref)} against ${names} was cancelled (by a statement_timeout or a cancel request) before it finished: no row was judged; nothing was changed`,
+    [],
+    { cause: e },
+  );
 }
 
 function sizeOf(work: TableWork): string {

@@ -1,3 +1,5 @@
+import { realpathSync } from 'node:fs';
+import { resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { SchemaDiffError } from '../../errors.js';
 import { sqliteMessage } from './sqlite-error.js';
@@ -11,10 +13,12 @@ import { sqliteMessage } from './sqlite-error.js';
  * honoured between connections of one process as between processes. The side
  * file stays (deleting it while another applier waits on it would let a third
  * one in beside the second). Writes themselves are serialised by the apply's
- * BEGIN IMMEDIATE, whatever holds this lock.
+ * BEGIN IMMEDIATE, whatever holds this lock. The side file sits beside the
+ * database's real path: an applier reaching the file through a symlink (or
+ * another relative path) must meet the same lock.
  */
 export async function lockFile(databasePath: string, waitMs: number): Promise<() => Promise<void>> {
-  const path = `${databasePath}.schema-diff-lock`;
+  const path = `${realPathOf(databasePath)}.schema-diff-lock`;
   let db: Database.Database;
   try {
     db = new Database(path);
@@ -46,4 +50,12 @@ export async function lockFile(databasePath: string, waitMs: number): Promise<()
     if (db.inTransaction) db.exec('ROLLBACK');
     db.close();
   };
+}
+
+function realPathOf(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return resolve(path);
+  }
 }
