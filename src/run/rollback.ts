@@ -65,7 +65,11 @@ export async function rollback(dialect: Dialect, options: RollbackOptions): Prom
   const release = options.dryRun ? async () => {} : await dialect.lock(options.lockWaitMs);
   try {
     // Only with the lock held (a dry run holds none and writes nothing): then a run left 'running' was killed.
-    if (!options.dryRun) await closeInterruptedRuns(dialect, options.events?.notice);
+    // Trust first: adopting reads the journal's planned steps, and what rollback adopts it may run.
+    if (!options.dryRun) {
+      await dialect.checkJournalTrust();
+      await closeInterruptedRuns(dialect, options.events?.notice);
+    }
     const plan = await planRollback(dialect, options.scope);
     // With nothing to run the notes are the result, for the caller to print; otherwise they are progress.
     if (plan.steps.length === 0) return { plan, runId: null };
