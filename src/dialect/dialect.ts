@@ -109,10 +109,18 @@ export interface HistoryRun {
   readonly kind: 'apply' | 'rollback';
   readonly startedAt: string;
   readonly finishedAt: string | null;
-  readonly status: 'running' | 'done' | 'failed';
+  /** 'interrupted': left 'running' by a process that is gone, marked so by the next apply or rollback. */
+  readonly status: 'running' | 'done' | 'failed' | 'interrupted';
   readonly manifest: string;
   readonly fingerprint: string;
   readonly steps: readonly HistoryStep[];
+}
+
+/** A run that a killed process left 'running', with the steps it planned and never journaled as applied. */
+export interface UnfinishedRun {
+  readonly id: number;
+  readonly kind: HistoryRun['kind'];
+  readonly planned: readonly HistoryStep[];
 }
 
 /** A run being recorded: each executed step is written with (PostgreSQL: in the same transaction as) its SQL. */
@@ -165,8 +173,20 @@ export interface Dialect {
   /** Runs steps in order with the dialect's safety discipline, recording each in the history. */
   execute(steps: readonly Step[], record: RunRecord, options: ExecuteOptions): Promise<void>;
 
-  startRun(kind: HistoryRun['kind'], manifest: string, fingerprint: string): Promise<number>;
+  /**
+   * Records a new run 'running'. `planned` are the steps it is about to run: a
+   * dialect whose steps commit one by one journals them as planned, so that
+   * what a killed run made can be found and adopted (unfinishedRuns).
+   */
+  startRun(kind: HistoryRun['kind'], manifest: string, fingerprint: string, planned?: readonly Step[]): Promise<number>;
   finishRun(runId: number, status: 'done' | 'failed'): Promise<void>;
+  /**
+   * Runs left 'running'. Only meaningful while holding lock(): then no other
+   * schema-diff process is running, so each of them was killed.
+   */
+  unfinishedRuns(): Promise<readonly UnfinishedRun[]>;
+  /** Marks a run 'interrupted' and journals the listed planned steps (by seq) as applied, in one transaction. */
+  markInterrupted(runId: number, adopted: readonly number[]): Promise<void>;
   history(): Promise<readonly HistoryRun[]>;
   /**
    * The inverse of a journaled step, rendered again by this dialect from the

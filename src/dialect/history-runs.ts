@@ -36,7 +36,7 @@ const ACTIONS: Record<StepAction, true> = {
 };
 
 const RUN_KINDS: readonly HistoryRun['kind'][] = ['apply', 'rollback'];
-const RUN_STATUSES: readonly HistoryRun['status'][] = ['running', 'done', 'failed'];
+const RUN_STATUSES: readonly HistoryRun['status'][] = ['running', 'done', 'failed', 'interrupted'];
 
 /** A problem with one journal row, for the user: `journal run 3 step 2: sql is not a list of statements`. */
 export function journalError(runId: unknown, seq: unknown, problem: string): SchemaDiffError {

@@ -5,6 +5,7 @@ import type { Plan } from '../plan/types.js';
 import { qualifiedName } from '../schema/types.js';
 import { checkLimits } from './limits.js';
 import { preparePlan, type Prepared } from './prepare.js';
+import { closeInterruptedRuns } from './recover.js';
 import { targetsOfChanges } from './targets.js';
 
 export interface ApplyOptions extends Pick<ExecuteOptions, 'backup' | 'keepBackups'> {
@@ -39,6 +40,7 @@ export async function applyManifest(dialect: Dialect, manifest: LoadedManifest, 
   checkLimits(options);
   const release = await dialect.lock(options.lockWaitMs);
   try {
+    await closeInterruptedRuns(dialect, options.events?.notice);
     const prepared = await preparePlan(dialect, manifest, options.manifestPath);
     if (options.savedPlan) refuseStalePlan(options.savedPlan, prepared.plan);
     if (prepared.plan.steps.length === 0) return { plan: prepared.plan, runId: null, leftNotValid: [] };
@@ -47,7 +49,7 @@ export async function applyManifest(dialect: Dialect, manifest: LoadedManifest, 
     if (!(await options.confirm(plan))) {
       throw new SchemaDiffError('refused', 'apply not confirmed; nothing was changed');
     }
-    const runId = await dialect.startRun('apply', options.manifestPath, plan.fingerprint);
+    const runId = await dialect.startRun('apply', options.manifestPath, plan.fingerprint, plan.steps);
     try {
       await dialect.execute(plan.steps, { runId }, options);
       await dialect.finishRun(runId, 'done');

@@ -4,10 +4,10 @@ import type { StepAction } from '../plan/types.js';
 import type { Catalog, Check, ForeignKey, Index, Table, TableRef } from '../schema/types.js';
 import { findTable } from '../schema/types.js';
 
-type ObjectKind = 'check' | 'foreign_key' | 'index';
+export type ObjectKind = 'check' | 'foreign_key' | 'index';
 
 /** The kind of object a step creates or changes, for the actions that name one object. */
-const OBJECT_KIND: Partial<Record<StepAction, ObjectKind>> = {
+export const OBJECT_KIND: Partial<Record<StepAction, ObjectKind>> = {
   add_check: 'check',
   replace_check: 'check',
   add_foreign_key: 'foreign_key',
@@ -87,7 +87,7 @@ function checkStep(dialect: Dialect, catalog: Catalog, step: HistoryStep, proble
   }
 }
 
-function objectsOf(table: Table, kind: ObjectKind): readonly (Check | ForeignKey | Index)[] {
+export function objectsOf(table: Table, kind: ObjectKind): readonly (Check | ForeignKey | Index)[] {
   if (kind === 'check') return table.checks;
   if (kind === 'foreign_key') return table.foreignKeys;
   return table.indexes;
@@ -99,7 +99,7 @@ function objectsOf(table: Table, kind: ObjectKind): readonly (Check | ForeignKey
  * and read its `after`. null when the dialect renders it as another kind of
  * step (nothing comparable) or the action carries no definition (renames).
  */
-function definitionNow(dialect: Dialect, catalog: Catalog, step: HistoryStep, current: Check | ForeignKey | Index, kind: ObjectKind) {
+export function definitionNow(dialect: Dialect, catalog: Catalog, step: HistoryStep, current: Check | ForeignKey | Index, kind: ObjectKind) {
   const change = syntheticChange(step, current, kind);
   if (!change) return null;
   try {

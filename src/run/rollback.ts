@@ -4,6 +4,7 @@ import { journalError } from '../dialect/history-runs.js';
 import { fingerprintCatalog } from '../plan/fingerprint.js';
 import type { Step } from '../plan/types.js';
 import { freeze, type TableRef } from '../schema/types.js';
+import { closeInterruptedRuns } from './recover.js';
 import { findDrift, tableRefOf } from './rollback-drift.js';
 import { checkLimits } from './limits.js';
 import { selectForRollback, type RollbackScope } from './rollback-select.js';
@@ -65,6 +66,12 @@ export async function rollback(dialect: Dialect, options: RollbackOptions): Prom
   // A dry run only reads, like plan: it needs no lock and must not wait for one.
   const release = options.dryRun ? async () => {} : await dialect.lock(options.lockWaitMs);
   try {
+    // Only with the lock held (a dry run holds none and writes nothing): then a run left 'running' was killed.
+    // Trust first: adopting reads the journal's planned steps, and what rollback adopts it may run.
+    if (!options.dryRun) {
+      await dialect.checkJournalTrust();
+      await closeInterruptedRuns(dialect, options.events?.notice);
+    }
     const plan = await planRollback(dialect, options.scope);
     // With nothing to run the notes are the result, for the caller to print; otherwise they are progress.
     if (plan.steps.length === 0) return { plan, runId: null };

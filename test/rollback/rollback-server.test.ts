@@ -209,7 +209,7 @@ describeServer('rollback on the real server', () => {
       expect(history.status).toBe(0);
       const heads = history.stdout.split('\n').filter((l) => l.startsWith('#'));
       expect(heads).toEqual([
-        expect.stringMatching(/^#1 {5}apply {5}done {6}\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ {2}sha256:[0-9a-f]{12}… {2}\d+ step\(s\), all undone by #2, #3$/),
+        expect.stringMatching(/^#1 {5}apply {5}done {9}\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ {2}sha256:[0-9a-f]{12}… {2}\d+ step\(s\), all undone by #2, #3$/),
         expect.stringMatching(/^#2 {5}rollback  done .* 1 step\(s\), undid #1$/),
         expect.stringMatching(/^#3 {5}rollback  done .* \d+ step\(s\), undid #1$/),
       ]);

@@ -40,8 +40,8 @@ function describeRun(run: HistoryRun, runs: readonly HistoryRun[], withSteps: bo
   const head = [
     `#${run.id}`.padEnd(5),
     run.kind.padEnd(8),
-    // 'running' is also what a killed run stays at: its recorded steps are real, and rollback undoes them.
-    run.status.padEnd(8),
+    // A killed run stays 'running' until the next apply or rollback marks it 'interrupted' (history only reads).
+    run.status.padEnd(11),
     run.startedAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
     `${run.fingerprint.slice(0, 19)}…`,
     summary(run, runs),

@@ -1,8 +1,12 @@
 import { sql, type Kysely } from 'kysely';
 import { assembleHistory, checkRun, historyStepOf, originText, type StepRow } from '../history-runs.js';
-import type { HistoryRun, HistoryStep, RunRecord } from '../dialect.js';
+import type { HistoryRun, HistoryStep, RunRecord, UnfinishedRun } from '../dialect.js';
 import type { Step } from '../../plan/types.js';
 import { legacyIsValidation } from './render.js';
+
+const STATUSES = "('running', 'done', 'failed', 'interrupted')";
+// 'planned': written by startRun for every step of the run; 'applied' once the step is done (history shows only these).
+const STATE_CHECK = "CHECK (state IN ('planned', 'applied'))";
 
 /**
  * The journal of applies and rollbacks lives in the target database itself
@@ -15,7 +19,7 @@ const DDL = [
      kind text NOT NULL CHECK (kind IN ('apply', 'rollback')),
      started_at timestamptz NOT NULL DEFAULT now(),
      finished_at timestamptz,
-     status text NOT NULL DEFAULT 'running' CHECK (status IN ('running', 'done', 'failed')),
+     status text NOT NULL DEFAULT 'running' CONSTRAINT runs_status_check CHECK (status IN ${STATUSES}),
      manifest text NOT NULL,
      fingerprint text NOT NULL
    )`,
@@ -34,39 +38,72 @@ const DDL = [
      after_definition text,
      origin text,
      scans jsonb,
+     state text NOT NULL DEFAULT 'applied' ${STATE_CHECK},
      undone_by bigint REFERENCES schema_diff.runs (id),
      PRIMARY KEY (run_id, seq)
    )`,
 ];
 
 export async function ensureHistory(db: Kysely<unknown>): Promise<void> {
-  const { present, hasAfter, hasOrigin, hasScans } = await journalShape(db);
-  // A journal from before after_definition, origin or scans existed gains the column; its old steps keep null.
-  if (present && !hasAfter) await sql.raw('ALTER TABLE schema_diff.steps ADD COLUMN IF NOT EXISTS after_definition text').execute(db);
-  if (present && !hasOrigin) await sql.raw('ALTER TABLE schema_diff.steps ADD COLUMN IF NOT EXISTS origin text').execute(db);
-  if (present && !hasScans) await sql.raw('ALTER TABLE schema_diff.steps ADD COLUMN IF NOT EXISTS scans jsonb').execute(db);
-  if (present) return;
-  for (const ddl of DDL) await sql.raw(ddl).execute(db);
+  const shape = await journalShape(db);
+  if (!shape.present) {
+    for (const ddl of DDL) await sql.raw(ddl).execute(db);
+    return;
+  }
+  // An older journal gains the newer columns (its old steps keep null, or 'applied') and the 'interrupted' status.
+  if (!shape.hasAfter) await sql.raw('ALTER TABLE schema_diff.steps ADD COLUMN IF NOT EXISTS after_definition text').execute(db);
+  if (!shape.hasOrigin) await sql.raw('ALTER TABLE schema_diff.steps ADD COLUMN IF NOT EXISTS origin text').execute(db);
+  if (!shape.hasScans) await sql.raw('ALTER TABLE schema_diff.steps ADD COLUMN IF NOT EXISTS scans jsonb').execute(db);
+  if (!shape.hasState) {
+    await sql.raw(`ALTER TABLE schema_diff.steps ADD COLUMN IF NOT EXISTS state text NOT NULL DEFAULT 'applied' ${STATE_CHECK}`).execute(db);
+  }
+  if (shape.oldStatusCheck !== null) {
+    const old = `"${shape.oldStatusCheck.replace(/"/g, '""')}"`;
+    await sql
+      .raw(`ALTER TABLE schema_diff.runs DROP CONSTRAINT ${old}, ADD CONSTRAINT runs_status_check CHECK (status IN ${STATUSES})`)
+      .execute(db);
+  }
 }
 
-async function journalShape(db: Kysely<unknown>): Promise<{ present: boolean; hasAfter: boolean; hasOrigin: boolean; hasScans: boolean }> {
-  const { rows } = await sql<{ present: boolean; has_after: boolean; has_origin: boolean; has_scans: boolean }>`
+interface JournalShape {
+  present: boolean;
+  hasAfter: boolean;
+  hasOrigin: boolean;
+  hasScans: boolean;
+  hasState: boolean;
+  /** The name of a runs.status CHECK from before 'interrupted' existed, or null. */
+  oldStatusCheck: string | null;
+}
+
+async function journalShape(db: Kysely<unknown>): Promise<JournalShape> {
+  const { rows } = await sql<{ present: boolean; has_after: boolean; has_origin: boolean; has_scans: boolean; has_state: boolean; old_status_check: string | null }>`
     select to_regclass('schema_diff.steps') is not null as present,
            exists (select 1 from pg_attribute
                     where attrelid = to_regclass('schema_diff.steps') and attname = 'after_definition' and not attisdropped) as has_after,
            exists (select 1 from pg_attribute
                     where attrelid = to_regclass('schema_diff.steps') and attname = 'origin' and not attisdropped) as has_origin,
            exists (select 1 from pg_attribute
-                    where attrelid = to_regclass('schema_diff.steps') and attname = 'scans' and not attisdropped) as has_scans`.execute(db);
-  return { present: rows[0].present, hasAfter: rows[0].has_after, hasOrigin: rows[0].has_origin, hasScans: rows[0].has_scans };
+                    where attrelid = to_regclass('schema_diff.steps') and attname = 'scans' and not attisdropped) as has_scans,
+           exists (select 1 from pg_attribute
+                    where attrelid = to_regclass('schema_diff.steps') and attname = 'state' and not attisdropped) as has_state,
+           (select conname from pg_constraint
+             where conrelid = to_regclass('schema_diff.runs') and contype = 'c'
+               and pg_get_constraintdef(oid) like '%status%' and pg_get_constraintdef(oid) not like '%interrupted%'
+             limit 1) as old_status_check`.execute(db);
+  const r = rows[0];
+  return { present: r.present, hasAfter: r.has_after, hasOrigin: r.has_origin, hasScans: r.has_scans, hasState: r.has_state, oldStatusCheck: r.old_status_check };
 }
 
-export async function startRun(db: Kysely<unknown>, kind: HistoryRun['kind'], manifest: string, fingerprint: string) {
+/** The run row and one 'planned' row per step, together: a killed run's plan is known whatever it got through. */
+export async function startRun(db: Kysely<unknown>, kind: HistoryRun['kind'], manifest: string, fingerprint: string, planned: readonly Step[] = []) {
   await ensureHistory(db);
-  const { rows } = await sql<{ id: number }>`
-    insert into schema_diff.runs (kind, manifest, fingerprint) values (${kind}, ${manifest}, ${fingerprint})
-    returning id::int as id`.execute(db);
-  return rows[0].id;
+  return inTransaction(db, async () => {
+    const { rows } = await sql<{ id: number }>`
+      insert into schema_diff.runs (kind, manifest, fingerprint) values (${kind}, ${manifest}, ${fingerprint})
+      returning id::int as id`.execute(db);
+    for (const step of planned) await writeStep(db, rows[0].id, step, 'planned');
+    return rows[0].id;
+  });
 }
 
 export async function finishRun(db: Kysely<unknown>, runId: number, status: 'done' | 'failed') {
@@ -78,14 +115,63 @@ const NO_SCANS = { sql: [], inverse: [] };
 
 /** Writes one executed step; called inside the step's own transaction where it has one. */
 export async function recordStep(db: Kysely<unknown>, record: RunRecord, step: Step): Promise<void> {
-  await sql`
-    insert into schema_diff.steps (run_id, seq, action, table_name, name, objects, sql, inverse, transactional, lock_timeout, after_definition, origin, scans)
-    values (${record.runId}, ${step.id}, ${step.action}, ${step.table}, ${step.name}, ${[...step.objects]}::text[],
-            ${[...step.sql]}::text[], ${[...step.inverse]}::text[], ${step.transactional}, ${step.lockTimeout}, ${step.after ?? null},
-            ${originText(step)}, ${JSON.stringify(step.scans ?? NO_SCANS)}::jsonb)`.execute(db);
+  await writeStep(db, record.runId, step, 'applied');
   for (const undone of record.undoes?.get(step.id) ?? []) {
     await sql`update schema_diff.steps set undone_by = ${record.runId}
                where run_id = ${undone.runId} and seq = ${undone.seq}`.execute(db);
+  }
+}
+
+/** Inserts a step row, or turns the run's planned row for it into what was executed. */
+async function writeStep(db: Kysely<unknown>, runId: number, step: Step, state: 'planned' | 'applied'): Promise<void> {
+  await sql`
+    insert into schema_diff.steps (run_id, seq, action, table_name, name, objects, sql, inverse, transactional, lock_timeout, after_definition, origin, scans, state)
+    values (${runId}, ${step.id}, ${step.action}, ${step.table}, ${step.name}, ${[...step.objects]}::text[],
+            ${[...step.sql]}::text[], ${[...step.inverse]}::text[], ${step.transactional}, ${step.lockTimeout}, ${step.after ?? null},
+            ${originText(step)}, ${JSON.stringify(step.scans ?? NO_SCANS)}::jsonb, ${state})
+    on conflict (run_id, seq) do update
+       set action = excluded.action, table_name = excluded.table_name, name = excluded.name, objects = excluded.objects,
+           sql = excluded.sql, inverse = excluded.inverse, transactional = excluded.transactional,
+           lock_timeout = excluded.lock_timeout, after_definition = excluded.after_definition, origin = excluded.origin, scans = excluded.scans,
+           state = excluded.state, applied_at = now()`.execute(db);
+}
+
+/** Runs left 'running', each with its steps still only planned (none on a journal from before planned steps). */
+export async function unfinishedRuns(db: Kysely<unknown>): Promise<UnfinishedRun[]> {
+  const shape = await journalShape(db);
+  if (!shape.present) return [];
+  const { rows: runs } = await sql<{ id: number; kind: HistoryRun['kind'] }>`
+    select id::int as id, kind from schema_diff.runs where status = 'running' order by id`.execute(db);
+  if (runs.length === 0 || !shape.hasState) return runs.map((r) => ({ ...r, planned: [] }));
+  const { rows: steps } = await sql<Record<string, unknown>>`
+    select run_id::int as run_id, seq, action, table_name, name, objects, sql, inverse, transactional, lock_timeout,
+           applied_at, after_definition, origin, undone_by::int as undone_by
+      from schema_diff.steps
+     where state = 'planned' and run_id = any(${runs.map((r) => r.id)}::bigint[]) order by run_id, seq`.execute(db);
+  const planned = steps.map(toHistoryStep);
+  return runs.map((r) => ({ ...r, planned: planned.filter((s) => s.runId === r.id) }));
+}
+
+/** The run becomes 'interrupted' and the planned steps found done become applied: one transaction, so both or neither. */
+export async function markInterrupted(db: Kysely<unknown>, runId: number, adopted: readonly number[]): Promise<void> {
+  await ensureHistory(db);
+  await inTransaction(db, async () => {
+    await sql`update schema_diff.steps set state = 'applied', applied_at = now()
+               where run_id = ${runId} and state = 'planned' and seq = any(${[...adopted]}::int[])`.execute(db);
+    await sql`update schema_diff.runs set status = 'interrupted', finished_at = now()
+               where id = ${runId} and status = 'running'`.execute(db);
+  });
+}
+
+async function inTransaction<T>(db: Kysely<unknown>, body: () => Promise<T>): Promise<T> {
+  await sql.raw('BEGIN').execute(db);
+  try {
+    const result = await body();
+    await sql.raw('COMMIT').execute(db);
+    return result;
+  } catch (e) {
+    await sql.raw('ROLLBACK').execute(db).catch(() => {});
+    throw e;
   }
 }
 
@@ -99,17 +185,19 @@ interface RunRow {
   fingerprint: string;
 }
 export async function readHistory(db: Kysely<unknown>): Promise<HistoryRun[]> {
-  const { present, hasAfter, hasOrigin, hasScans } = await journalShape(db);
+  const { present, hasAfter, hasOrigin, hasScans, hasState } = await journalShape(db);
   if (!present) return [];
   const after = sql.raw(hasAfter ? 'after_definition' : 'null::text as after_definition');
   const origin = sql.raw(hasOrigin ? 'origin' : 'null::text as origin');
   const scans = sql.raw(hasScans ? 'scans' : 'null::jsonb as scans');
+  // Steps only planned are the plan of a run, not something that happened.
+  const applied = sql.raw(hasState ? `where state = 'applied'` : '');
   const { rows: runs } = await sql<RunRow>`
     select id::int as id, kind, started_at, finished_at, status, manifest, fingerprint from schema_diff.runs order by id`.execute(db);
   const { rows: steps } = await sql<Record<string, unknown>>`
     select run_id::int as run_id, seq, action, table_name, name, objects, sql, inverse, transactional, lock_timeout,
            applied_at, ${after}, ${origin}, ${scans}, undone_by::int as undone_by
-      from schema_diff.steps order by run_id, seq`.execute(db);
+      from schema_diff.steps ${applied} order by run_id, seq`.execute(db);
   const fields = runs.map((r) => ({
     id: r.id,
     kind: r.kind,

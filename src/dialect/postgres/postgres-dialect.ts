@@ -7,7 +7,7 @@ import type { Catalog, DesiredTable, TableRef } from '../../schema/types.js';
 import type { PgHandles } from './connect.js';
 import { checkManifestPostgres } from './check-manifest.js';
 import { executePostgres, refuseLockTimeoutNearDeadlockTimeout } from './execute.js';
-import { finishRun, readHistory, startRun } from './history.js';
+import { finishRun, markInterrupted, readHistory, startRun, unfinishedRuns } from './history.js';
 import { introspectPostgres } from './introspect.js';
 import { inverseOfPostgres } from './inverse.js';
 import { checkPostgresJournalTrust } from './journal-trust.js';
@@ -67,8 +67,10 @@ export function createPostgresDialect(handles: PgHandles): PostgresDialect {
     },
     execute: (steps: readonly Step[], record: RunRecord, options: ExecuteOptions) =>
       executePostgres(session, handles.embedded ? session : pool, steps, record, options),
-    startRun: (kind, manifest, fingerprint) => startRun(session, kind, manifest, fingerprint),
+    startRun: (kind, manifest, fingerprint, planned) => startRun(session, kind, manifest, fingerprint, planned),
     finishRun: (runId, status) => finishRun(session, runId, status),
+    unfinishedRuns: () => unfinishedRuns(session),
+    markInterrupted: (runId, adopted) => markInterrupted(session, runId, adopted),
     history: () => readHistory(session),
     inverseOf: inverseOfPostgres,
     async checkJournalTrust() {

@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { Step } from '../../plan/types.js';
 import { assembleHistory, checkRun, historyStepOf, originText, type StepRow } from '../history-runs.js';
-import type { HistoryRun, HistoryStep, RunRecord } from '../dialect.js';
+import type { HistoryRun, HistoryStep, RunRecord, UnfinishedRun } from '../dialect.js';
 
 /**
  * The journal of applies and rollbacks, in two tables of the database file
@@ -9,16 +9,17 @@ import type { HistoryRun, HistoryStep, RunRecord } from '../dialect.js';
  * from any machine that has the file. Arrays are stored as JSON text. No
  * AUTOINCREMENT: it would add a sqlite_sequence table to a file that has none.
  */
-const DDL = [
-  `CREATE TABLE IF NOT EXISTS schema_diff_runs (
+const RUNS_TABLE = (name: string) => `CREATE TABLE ${name} (
      id INTEGER PRIMARY KEY,
      kind TEXT NOT NULL CHECK (kind IN ('apply', 'rollback')),
      started_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
      finished_at TEXT,
-     status TEXT NOT NULL DEFAULT 'running' CHECK (status IN ('running', 'done', 'failed')),
+     status TEXT NOT NULL DEFAULT 'running' CHECK (status IN ('running', 'done', 'failed', 'interrupted')),
      manifest TEXT NOT NULL,
      fingerprint TEXT NOT NULL
-   )`,
+   )`;
+const DDL = [
+  RUNS_TABLE('IF NOT EXISTS schema_diff_runs'),
   `CREATE TABLE IF NOT EXISTS schema_diff_steps (
      run_id INTEGER NOT NULL REFERENCES schema_diff_runs (id),
      seq INTEGER NOT NULL,
@@ -108,6 +109,52 @@ export function recordStep(db: Database.Database, record: RunRecord, step: Step)
   );
   const undo = db.prepare('UPDATE schema_diff_steps SET undone_by = ? WHERE run_id = ? AND seq = ?');
   for (const undone of record.undoes?.get(step.id) ?? []) undo.run(record.runId, undone.runId, undone.seq);
+}
+
+/**
+ * Runs left 'running'. The run row commits in the same transaction as all its
+ * steps, so a killed apply either left nothing or left every step applied
+ * (killed after COMMIT, before its status was set): nothing is ever only planned.
+ */
+export function unfinishedRuns(db: Database.Database): UnfinishedRun[] {
+  if (!historyExists(db)) return [];
+  const runs = db.prepare(`SELECT id, kind FROM schema_diff_runs WHERE status = 'running' ORDER BY id`).all() as { id: number; kind: HistoryRun['kind'] }[];
+  return runs.map((r) => ({ ...r, planned: [] }));
+}
+
+/**
+ * Marks a run 'interrupted', first giving an older journal's runs table the
+ * status in its CHECK. SQLite cannot alter a CHECK: the small runs table is
+ * rebuilt, with foreign keys off (steps reference it), in one transaction.
+ */
+export function markInterrupted(db: Database.Database, runId: number): void {
+  const foreignKeysWere = Number(db.pragma('foreign_keys', { simple: true })) === 1;
+  db.pragma('foreign_keys = OFF');
+  try {
+    db.transaction(() => {
+      if (!runsAllowInterrupted(db)) rebuildRunsTable(db);
+      db.prepare(
+        `UPDATE schema_diff_runs SET status = 'interrupted', finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ? AND status = 'running'`,
+      ).run(runId);
+    }).immediate();
+  } finally {
+    if (foreignKeysWere) db.pragma('foreign_keys = ON');
+  }
+}
+
+function runsAllowInterrupted(db: Database.Database): boolean {
+  const row = db.prepare(`SELECT sql FROM main.sqlite_schema WHERE type = 'table' AND name = 'schema_diff_runs'`).get() as { sql: string } | undefined;
+  return row?.sql.includes("'interrupted'") ?? false;
+}
+
+function rebuildRunsTable(db: Database.Database): void {
+  db.prepare(RUNS_TABLE('schema_diff_runs_sd_new')).run();
+  db.prepare(
+    `INSERT INTO schema_diff_runs_sd_new (id, kind, started_at, finished_at, status, manifest, fingerprint)
+     SELECT id, kind, started_at, finished_at, status, manifest, fingerprint FROM schema_diff_runs`,
+  ).run();
+  db.prepare('DROP TABLE schema_diff_runs').run();
+  db.prepare('ALTER TABLE schema_diff_runs_sd_new RENAME TO schema_diff_runs').run();
 }
 
 interface RunRow {

@@ -6,7 +6,7 @@ import { qualifiedName } from '../../schema/types.js';
 import type { Dialect } from '../dialect.js';
 import { checkManifestSqlite } from './check-manifest.js';
 import { DEFAULT_BUSY_MS, executeSqlite } from './execute.js';
-import { finishRun, readHistory, reserveRun, runExists, writeRun, type PendingRun } from './history.js';
+import { finishRun, markInterrupted, readHistory, reserveRun, runExists, unfinishedRuns, writeRun, type PendingRun } from './history.js';
 import { introspectSqlite, type RawTable } from './introspect.js';
 import { inverseOfSqlite } from './inverse.js';
 import { checkSqliteJournalTrust } from './journal-trust.js';
@@ -69,6 +69,7 @@ export async function openSqliteDialect(path: string, options: { readOnly?: bool
 
     lock: (waitMs: number) => lockFile(path, waitMs),
     execute: (steps, record, options) => executeSqlite(db, path, steps, record, options, pending.get(record.runId)),
+    // The planned steps are not journaled: the run row and every step commit together, or nothing does.
     async startRun(kind, manifest, fingerprint) {
       const run = reserveRun(db, kind, manifest, fingerprint);
       pending.set(run.id, run);
@@ -80,6 +81,10 @@ export async function openSqliteDialect(path: string, options: { readOnly?: bool
       if (!run || runExists(db, runId)) finishRun(db, runId, status);
       // A failed run whose transaction rolled back changed nothing, and the file stays exactly as it was.
       else if (status === 'done') writeRun(db, run, status);
+    },
+    unfinishedRuns: async () => unfinishedRuns(db),
+    async markInterrupted(runId) {
+      markInterrupted(db, runId);
     },
     history: async () => readHistory(db),
     inverseOf: inverseOfSqlite,
