@@ -1,5 +1,6 @@
 import { scrubSecrets } from '../dialect/url.js';
 import { EXIT, note } from './context.js';
+import { printable } from './printable.js';
 
 /**
  * Prints an error as one line (details below it, one per line); stack and
@@ -13,10 +14,10 @@ export function renderError(e: unknown, debug: boolean, secretUrls: readonly str
   const text = err?.message ?? String(e);
   // yargs puts the substance of a usage error on its second line ("Invalid values:\n  Argument: format, Given: …")
   const message = isUsage(err) ? text.split('\n').map((l) => l.trim()).filter(Boolean).join(' ') : text.split('\n')[0];
-  note(`error: ${scrub(message)}`);
+  // one line whatever the message holds: a control character from a URL, a manifest or a driver is shown escaped
+  note(`error: ${printable(scrub(message))}${isUsage(err) ? ' (see --help)' : ''}`);
   const details = err?.details ?? [];
-  if (details.length > 1) for (const d of details) note(`  ${scrub(d)}`);
-  if (isUsage(err)) note('(see --help)');
+  if (details.length > 1) for (const d of details) note(`  ${printable(scrub(d))}`);
   if (debug && err?.stack) note(scrub(err.stack));
   if (debug && err?.cause !== undefined) note(scrub(`cause: ${describeCause(err.cause)}`));
   return EXIT.error;

@@ -4,7 +4,7 @@ import type { LoadedManifest } from '../manifest/types.js';
 import type { Plan } from '../plan/types.js';
 import { qualifiedName } from '../schema/types.js';
 import { checkLimits } from './limits.js';
-import { preparePlan, type Prepared } from './prepare.js';
+import { desiredFor, preparePlan, type Prepared } from './prepare.js';
 import { closeInterruptedRuns } from './recover.js';
 import { targetsOfChanges } from './targets.js';
 
@@ -38,6 +38,10 @@ export interface ApplyResult {
  */
 export async function applyManifest(dialect: Dialect, manifest: LoadedManifest, options: ApplyOptions): Promise<ApplyResult> {
   checkLimits(options);
+  // Refusals that need no lock come first: a hostile manifest or an unsafe lock timeout never waits for,
+  // or leaves a trace of, the apply lock (SQLite's is a side file).
+  await desiredFor(dialect, manifest);
+  await dialect.checkExecuteOptions?.(options);
   const release = await dialect.lock(options.lockWaitMs);
   try {
     await closeInterruptedRuns(dialect, options.events?.notice);
@@ -45,7 +49,6 @@ export async function applyManifest(dialect: Dialect, manifest: LoadedManifest, 
     if (options.savedPlan) refuseStalePlan(options.savedPlan, prepared.plan);
     if (prepared.plan.steps.length === 0) return { plan: prepared.plan, runId: null, leftNotValid: [] };
     const { plan, leftNotValid } = await refuseOnViolations(dialect, prepared, options);
-    await dialect.checkExecuteOptions?.(options);
     if (!(await options.confirm(plan))) {
       throw new SchemaDiffError('refused', 'apply not confirmed; nothing was changed');
     }

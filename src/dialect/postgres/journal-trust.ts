@@ -11,11 +11,11 @@ import { SchemaDiffError } from '../../errors.js';
 export async function checkPostgresJournalTrust(db: Kysely<unknown>): Promise<void> {
   const { rows } = await sql<{ object: string; owner: string; trusted: boolean }>`
     with me as (select oid, rolsuper from pg_roles where rolname = current_user)
-    select 'schema schema_diff' as object, o.rolname as owner, (o.oid = me.oid or o.rolsuper or me.rolsuper) as trusted
+    select 'schema schema_diff' as object, o.rolname as owner, (o.oid = me.oid or o.rolsuper) as trusted
       from pg_namespace n join pg_roles o on o.oid = n.nspowner, me
      where n.nspname = 'schema_diff'
     union all
-    select 'table schema_diff.' || c.relname, o.rolname, (o.oid = me.oid or o.rolsuper or me.rolsuper)
+    select 'table schema_diff.' || c.relname, o.rolname, (o.oid = me.oid or o.rolsuper)
       from pg_class c join pg_roles o on o.oid = c.relowner, me
      where c.relnamespace = to_regnamespace('schema_diff') and c.relname in ('runs', 'steps')`.execute(db);
   const untrusted = rows.find((r) => !r.trusted);
