@@ -4,74 +4,123 @@ import { baselineSchema } from '../../manifest/baseline/index.js';
 import { mestore } from '../../manifest/mestore.js';
 import type { Dialect, ViolationTarget } from '../../src/dialect/dialect.js';
 import { openDialect } from '../../src/dialect/open.js';
+import { quoteColumns, quoteIdent, quoteTable } from '../../src/dialect/postgres/quote.js';
+import { desiredFor } from '../../src/run/prepare.js';
+import { targetsOfManifest } from '../../src/run/targets.js';
 import { validateManifest } from '../../src/run/validate.js';
+import { fillMeStore } from '../helpers/writers.js';
 import type { BenchModule } from './run.js';
+import { PG_ORDERS, REPEAT, median, ratio, timed } from './scale.js';
 
 /**
- * validate on MeStore's two big tables (BENCH_ORDERS orders, three items each;
- * default 1,000,000 and 3,000,000) on the real server, against a plain
- * `SELECT count(*)` of the same tables, and against the naive approach (one
- * count query per constraint, one after the other). Each timing is the median
- * of BENCH_REPEAT runs (default 3) after a warm-up, so all three read cached pages.
+ * validate and apply's pre-check on all of MeStore (PG_ORDERS clean orders:
+ * three items, a transaction and a payment each), on the real server, against
+ * the references measured in the same database in the same run:
+ *   - PostgreSQL's own `ALTER TABLE … VALIDATE CONSTRAINT` of the same CHECKs
+ *     and foreign keys (added NOT VALID, validated one after the other, dropped);
+ *   - a plain `SELECT count(*)` of every table (the floor of one scan per table);
+ *   - the naive script: one count query per constraint.
+ * Each timing is the median of REPEAT runs after a warm-up (cached pages).
+ * Then a few violations are written and validate's counts compared with the naive ones.
  */
 const ADMIN_URL = process.env.BENCH_PG_URL ?? process.env.SCHEMA_DIFF_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const ORDERS = Number(process.env.BENCH_ORDERS ?? 1_000_000);
-const ITEMS_PER_ORDER = 3;
-const REPEAT = Math.max(1, Number(process.env.BENCH_REPEAT ?? 3));
-const TABLES = ['orders', 'order_items'];
-/** Keep the database afterwards, to look at plans by hand. */
 const KEEP = process.env.BENCH_KEEP === '1';
+
+export type ValidateBenchResult = {
+  readonly orders: number;
+  readonly constraints: number;
+  readonly checksAndKeys: number;
+  readonly repeat: number;
+  readonly fillMs: number;
+  readonly countMs: number;
+  /** validate of every constraint, --jobs 2 and --jobs 1. */
+  readonly validateMs: number;
+  readonly validateSerialMs: number;
+  /** validate of the CHECKs and foreign keys only (the ones VALIDATE CONSTRAINT can check). */
+  readonly validateChecksAndKeysMs: number;
+  readonly validateChecksAndKeysSerialMs: number;
+  /** apply's pre-check of every constraint: one table at a time, no parallel workers. */
+  readonly precheckMs: number;
+  /** the same, of the CHECKs and foreign keys only. */
+  readonly precheckChecksAndKeysMs: number;
+  /** PostgreSQL's VALIDATE CONSTRAINT of the same CHECKs and foreign keys, one after the other. */
+  readonly pgValidateMs: number;
+  readonly naiveMs: number;
+  readonly validateOverPgValidate: number;
+  readonly validateSerialOverPgValidate: number;
+  readonly precheckOverPgValidate: number;
+  readonly validateOverCount: number;
+  readonly naiveAgrees: boolean;
+  readonly violationsFound: number;
+};
 
 export const validateBench: BenchModule = {
   name: 'validate',
-  description: `validate vs SELECT count(*) vs one query per constraint, on ${ORDERS.toLocaleString('en-US')} orders and ${(ORDERS * ITEMS_PER_ORDER).toLocaleString('en-US')} order_items`,
+  description: `validate and apply's pre-check vs PostgreSQL's VALIDATE CONSTRAINT of the same constraints, on ${PG_ORDERS.toLocaleString('en-US')} MeStore orders`,
   async run(log) {
     const db = await createDatabase();
     let dialect: Dialect | undefined;
+    const client = new pg.Client({ connectionString: db.url });
     try {
-      log(`loading ${db.name} …`);
-      const loadMs = await timed(() => load(db.url));
-      log(`loaded in ${(loadMs / 1000).toFixed(1)} s`);
-      const client = new pg.Client({ connectionString: db.url });
       await client.connect();
+      log(`filling ${db.name} …`);
+      await client.query(baselineSchema('postgres'));
+      const { ms: fillMs } = await fillMeStore(db.url, PG_ORDERS);
+      log(`filled in ${(fillMs / 1000).toFixed(1)} s`);
       dialect = await openDialect(db.url, { poolSize: 2 });
       const d = dialect;
-      try {
-        const run = (jobs: number) => validateManifest(d, mestore, { tables: TABLES, samples: 5, jobs });
-        const { report, targets } = await run(2); // warm-up: caches, plans, connections
-        await countAll(client);
-        await naive(client, targets);
-        const countMs = await median(() => countAll(client));
-        log(`SELECT count(*): ${countMs} ms`);
-        const validateMs = await median(() => run(2));
-        log(`validate --jobs 2: ${validateMs} ms`);
-        const validateSerialMs = await median(() => run(1));
-        log(`validate --jobs 1: ${validateSerialMs} ms`);
-        const naiveMs = await median(() => naive(client, targets));
-        log(`naive, one query per constraint: ${naiveMs} ms`);
-        const naiveCounts = await naive(client, targets);
-        const agrees = report.constraints.every((c, i) => c.violations === naiveCounts[i]);
-        if (!agrees) log('WARNING: the naive counts differ from validate\'s');
-        return {
-          orders: ORDERS,
-          orderItems: ORDERS * ITEMS_PER_ORDER,
-          constraints: targets.length,
-          violations: report.totals.violations,
-          repeat: REPEAT,
-          loadMs,
-          countMs,
-          validateMs,
-          validateSerialMs,
-          naiveMs,
-          validateOverCount: ratio(validateMs, countMs),
-          validateSerialOverCount: ratio(validateSerialMs, countMs),
-          naiveOverCount: ratio(naiveMs, countMs),
-          naiveAgrees: agrees,
-        };
-      } finally {
-        await client.end();
-      }
+      const targets = targetsOfManifest(await desiredFor(d, mestore));
+      const checksAndKeys = targets.filter((t) => t.kind !== 'unique');
+      const tables = [...new Set(targets.map((t) => t.table.name))];
+      const run = (jobs: number, only?: readonly ViolationTarget[]) =>
+        validateManifest(d, mestore, { samples: 5, jobs, only: only?.map((t) => t.name) });
+      await run(2); // warm-up: caches, plans, connections
+      await pgValidate(client, checksAndKeys);
+      const countMs = await median(() => countAll(client, tables));
+      log(`SELECT count(*) of ${tables.length} tables: ${countMs} ms`);
+      const pgValidateMs = await median(() => pgValidate(client, checksAndKeys));
+      log(`PostgreSQL VALIDATE CONSTRAINT of ${checksAndKeys.length}: ${pgValidateMs} ms`);
+      const validateMs = await median(() => run(2));
+      const validateSerialMs = await median(() => run(1));
+      log(`validate of ${targets.length}: --jobs 2 ${validateMs} ms, --jobs 1 ${validateSerialMs} ms`);
+      const validateChecksAndKeysMs = await median(() => run(2, checksAndKeys));
+      const validateChecksAndKeysSerialMs = await median(() => run(1, checksAndKeys));
+      log(`validate of the same ${checksAndKeys.length}: --jobs 2 ${validateChecksAndKeysMs} ms, --jobs 1 ${validateChecksAndKeysSerialMs} ms`);
+      const precheckMs = await median(() => d.countViolations(targets, { samples: 0, jobs: 1, background: true }));
+      const precheckChecksAndKeysMs = await median(() => d.countViolations(checksAndKeys, { samples: 0, jobs: 1, background: true }));
+      log(`apply's pre-check of ${targets.length}: ${precheckMs} ms; of the same ${checksAndKeys.length}: ${precheckChecksAndKeysMs} ms`);
+      const naiveMs = await median(() => naive(client, targets));
+      log(`naive, one query per constraint: ${naiveMs} ms`);
+      await writeViolations(client);
+      const { report } = await run(2);
+      const naiveCounts = await naive(client, targets);
+      const naiveAgrees = report.constraints.every((c, i) => c.violations === naiveCounts[i]);
+      if (!naiveAgrees) log("WARNING: the naive counts differ from validate's");
+      const result: ValidateBenchResult = {
+        orders: PG_ORDERS,
+        constraints: targets.length,
+        checksAndKeys: checksAndKeys.length,
+        repeat: REPEAT,
+        fillMs,
+        countMs,
+        validateMs,
+        validateSerialMs,
+        validateChecksAndKeysMs,
+        validateChecksAndKeysSerialMs,
+        precheckMs,
+        precheckChecksAndKeysMs,
+        pgValidateMs,
+        naiveMs,
+        validateOverPgValidate: ratio(validateChecksAndKeysMs, pgValidateMs),
+        validateSerialOverPgValidate: ratio(validateChecksAndKeysSerialMs, pgValidateMs),
+        precheckOverPgValidate: ratio(precheckChecksAndKeysMs, pgValidateMs),
+        validateOverCount: ratio(validateMs, countMs),
+        naiveAgrees,
+        violationsFound: report.totals.violations,
+      };
+      return result;
     } finally {
+      await client.end().catch(() => {});
       await dialect?.close();
       if (KEEP) log(`kept ${db.url} (BENCH_KEEP=1)`);
       else await db.drop();
@@ -79,47 +128,41 @@ export const validateBench: BenchModule = {
   },
 };
 
+async function countAll(client: pg.Client, tables: readonly string[]): Promise<void> {
+  for (const t of tables) await client.query(`SELECT count(*) FROM ${quoteIdent(t)}`);
+}
+
 /**
- * MeStore's baseline with the ORM's foreign keys dropped (bulk load), a few
- * violations spread through the tables, then VACUUM ANALYZE as a live database would have.
+ * The reference: the same CHECKs and foreign keys added NOT VALID (no scan),
+ * then PostgreSQL's own VALIDATE CONSTRAINT of each, timed, then dropped again.
  */
-async function load(url: string): Promise<void> {
-  const n = ORDERS;
-  const sql = `
-    ${baselineSchema('postgres')}
-    ALTER TABLE products DROP CONSTRAINT products_vendedor_id_fkey;
-    ALTER TABLE orders DROP CONSTRAINT orders_buyer_id_fkey;
-    ALTER TABLE order_items DROP CONSTRAINT order_items_order_id_fkey;
-    ALTER TABLE order_items DROP CONSTRAINT order_items_product_id_fkey;
-    INSERT INTO users (id, email, full_name)
-      SELECT 'u-' || g, 'user' || g || '@example.com', 'User ' || g FROM generate_series(1, 10000) g;
-    INSERT INTO products (id, vendedor_id, sku, name, precio_venta)
-      SELECT 'p-' || g, 'u-' || (1 + g % 10000), 'SKU-' || g, 'Product ' || g, 1000 + g FROM generate_series(1, 10000) g;
-    INSERT INTO orders (id, order_number, buyer_id, subtotal, tax_amount, shipping_cost, discount_amount, total_amount, status, shipping_name, shipping_phone)
-      SELECT g, 'ORD-' || g,
-             CASE WHEN g % 250000 = 0 THEN 'ghost-' || g ELSE 'u-' || (1 + g % 10000) END,
-             s, round(s * 0.19, 2), 5, 0,
-             CASE WHEN g % 100000 = 0 THEN 0 ELSE s + round(s * 0.19, 2) + 5 END,
-             'PAID', 'Buyer ' || g, '+57 300 ' || g
-        FROM generate_series(1, ${n}) g, LATERAL (SELECT (10 + g % 1000)::numeric(10,2) AS s) x;
-    INSERT INTO order_items (id, order_id, product_id, product_name, product_sku, unit_price, quantity, total_price)
-      SELECT g, 1 + (g - 1) / ${ITEMS_PER_ORDER},
-             CASE WHEN g % 1000000 = 0 THEN 'ghost-' || g ELSE 'p-' || (1 + g % 10000) END,
-             'Product ' || g, 'SKU-' || g, p, q, CASE WHEN g % 500000 = 0 THEN 0 ELSE p * q END
-        FROM generate_series(1, ${n * ITEMS_PER_ORDER}) g, LATERAL (SELECT (1 + g % 500)::numeric(10,2) AS p, 1 + g % 5 AS q) x;
-  `;
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
+async function pgValidate(client: pg.Client, targets: readonly ViolationTarget[]): Promise<number> {
+  const named = targets.map((t, i) => ({ t, name: quoteIdent(`bench_v${i}`) }));
+  for (const { t, name } of named) {
+    if (t.kind === 'check') await client.query(`ALTER TABLE ${quoteTable(t.table)} ADD CONSTRAINT ${name} CHECK (${t.expr}) NOT VALID`);
+    if (t.kind === 'foreign_key') {
+      await client.query(
+        `ALTER TABLE ${quoteTable(t.table)} ADD CONSTRAINT ${name} FOREIGN KEY (${quoteColumns(t.columns)}) REFERENCES ${quoteTable(t.refTable)} (${quoteColumns(t.refColumns)}) NOT VALID`,
+      );
+    }
+  }
   try {
-    await c.query(sql);
-    await c.query('VACUUM ANALYZE');
+    return await timed(async () => {
+      for (const { t, name } of named) await client.query(`ALTER TABLE ${quoteTable(t.table)} VALIDATE CONSTRAINT ${name}`);
+    });
   } finally {
-    await c.end();
+    for (const { t, name } of named) await client.query(`ALTER TABLE ${quoteTable(t.table)} DROP CONSTRAINT IF EXISTS ${name}`);
   }
 }
 
-async function countAll(client: pg.Client): Promise<void> {
-  for (const t of TABLES) await client.query(`SELECT count(*) FROM ${t}`);
+/** A few broken rows spread through the big tables (after the timings), for the agreement check. */
+async function writeViolations(client: pg.Client): Promise<void> {
+  await client.query('SET session_replication_role = replica');
+  await client.query('UPDATE orders SET total_amount = 0 WHERE id % 5000 = 0');
+  await client.query("UPDATE orders SET buyer_id = 'ghost-' || id WHERE id % 7000 = 0");
+  await client.query('UPDATE order_items SET quantity = 0 WHERE id % 9000 = 0');
+  await client.query("UPDATE order_items SET product_id = 'ghost' WHERE id % 11000 = 0");
+  await client.query('SET session_replication_role = origin');
 }
 
 /** What a hand-written validation script does: one query per constraint, in turn. */
@@ -133,7 +176,9 @@ async function naive(client: pg.Client, targets: readonly ViolationTarget[]): Pr
       query = `SELECT count(*) AS n FROM ${t.table.name} c WHERE ${t.columns.map((c) => `c.${c} IS NOT NULL`).join(' AND ')} AND NOT EXISTS (SELECT 1 FROM ${t.refTable.name} p WHERE ${join})`;
     } else {
       const keys = t.keys.map((k) => ('column' in k ? k.column : `(${k.expr})`)).join(', ');
-      query = `SELECT coalesce(sum(n - 1), 0) AS n FROM (SELECT count(*) AS n FROM ${t.table.name}${t.where ? ` WHERE ${t.where}` : ''} GROUP BY ${keys} HAVING count(*) > 1) d`;
+      const notNull = t.keys.map((k) => `${'column' in k ? k.column : `(${k.expr})`} IS NOT NULL`);
+      const where = [...(t.where ? [`(${t.where})`] : []), ...notNull].join(' AND ');
+      query = `SELECT coalesce(sum(n - 1), 0) AS n FROM (SELECT count(*) AS n FROM ${t.table.name} WHERE ${where} GROUP BY ${keys} HAVING count(*) > 1) d`;
     }
     const { rows } = await client.query<{ n: string | number }>(query);
     counts.push(Number(rows[0].n));
@@ -157,17 +202,3 @@ async function createDatabase(): Promise<{ name: string; url: string; drop: () =
   url.pathname = `/${name}`;
   return { name, url: url.toString(), drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
 }
-
-async function timed(fn: () => Promise<unknown>): Promise<number> {
-  const started = performance.now();
-  await fn();
-  return Math.round(performance.now() - started);
-}
-
-async function median(fn: () => Promise<unknown>): Promise<number> {
-  const times: number[] = [];
-  for (let i = 0; i < REPEAT; i++) times.push(await timed(fn));
-  return times.sort((a, b) => a - b)[Math.floor(times.length / 2)];
-}
-
-const ratio = (a: number, b: number) => Math.round((a / Math.max(b, 1)) * 100) / 100;

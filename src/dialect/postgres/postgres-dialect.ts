@@ -41,7 +41,9 @@ export function createPostgresDialect(handles: PgHandles): PostgresDialect {
       postgresScript(steps, direction, header, options?.lockTimeoutMs ?? 25),
 
     async countViolations(targets: readonly ViolationTarget[], options: ViolationOptions) {
-      const tables = [...new Map(targets.map((t) => [`${t.table.schema}.${t.table.name}`, t.table])).values()];
+      // the parents too: a foreign key is joined against its parent's key as it is when that key is unique
+      const refs = targets.flatMap((t) => (t.kind === 'foreign_key' ? [t.table, t.refTable] : [t.table]));
+      const tables = [...new Map(refs.map((r) => [`${r.schema}.${r.name}`, r])).values()];
       const catalog = await introspectPostgres(session, tables);
       // PGlite is one backend: parallel jobs would only interleave on it
       const jobs = handles.embedded ? 1 : options.jobs;

@@ -29,12 +29,6 @@ const list = (columns: readonly string[], alias = '') => columns.map((c) => alia
 /** `(expr) IS FALSE`, not `NOT (expr)`: a NULL result passes, as it does in the database. */
 export const violates = (expr: string) => `${wrap(expr)} IS FALSE`;
 
-/** One scan: the table's row count and one filtered count per CHECK (c0, c1, …). */
-export function checkPassSql(table: TableRef, checks: readonly CheckTarget[]): string {
-  const counts = checks.map((c, i) => `,\n       count(*) FILTER (WHERE ${violates(c.expr)}) AS c${i}`).join('');
-  return `SELECT count(*) AS total${counts}\n  FROM ${quoteTable(table)}`;
-}
-
 /**
  * One scan for the samples of every violated CHECK of a table: the violating
  * rows are kept once (MATERIALIZED), then each constraint takes its first rows
@@ -58,6 +52,52 @@ export function checkSamplesSql(table: TableRef, checks: readonly CheckTarget[],
   ].join('\n');
 }
 
+/** A foreign key counted in a table's pass, and whether its parent key is provably unique (then joined as it is). */
+export interface PassKey {
+  readonly fk: ForeignKeyTarget;
+  readonly parentUnique: boolean;
+}
+
+const PASS_CHECK = (i: number) => quoteIdent(`schema_diff:c${i}`);
+const PASS_KEYED = (i: number) => quoteIdent(`schema_diff:k${i}`);
+const PASS_KEY = (i: number, j: number) => quoteIdent(`schema_diff:k${i}_${j}`);
+
+/**
+ * One scan of the table for its row count (total), every CHECK (c0, c1, …)
+ * and every foreign key (f0, f1, …). A key is an outer join against its
+ * parent: a row whose key columns are all non-null (MATCH SIMPLE) and that
+ * finds no parent is an orphan. The table's columns are read in an inner
+ * select, so a CHECK naming a column the parent also has still means the
+ * child's. A parent key not known to be unique is joined through DISTINCT,
+ * so that no child row is counted twice.
+ */
+export function tablePassSql(table: TableRef, checks: readonly CheckTarget[], keys: readonly PassKey[]): string {
+  if (checks.length === 0 && keys.length === 0) return `SELECT count(*) AS total\n  FROM ${quoteTable(table)}`;
+  const inner = [
+    ...checks.map((c, i) => `${violates(c.expr)} AS ${PASS_CHECK(i)}`),
+    ...keys.flatMap(({ fk }, i) => [
+      `${fk.columns.map((c) => `${quoteIdent(c)} IS NOT NULL`).join(' AND ')} AS ${PASS_KEYED(i)}`,
+      ...fk.columns.map((c, j) => `${quoteIdent(c)} AS ${PASS_KEY(i, j)}`),
+    ]),
+  ];
+  const joins = keys.map(({ fk, parentUnique }, i) => {
+    const parent = parentUnique ? quoteTable(fk.refTable) : `(SELECT DISTINCT ${list(fk.refColumns)} FROM ${quoteTable(fk.refTable)})`;
+    const on = fk.refColumns.map((r, j) => `p${i}.${quoteIdent(r)} = s.${PASS_KEY(i, j)}`).join(' AND ');
+    return `\n  LEFT JOIN ${parent} p${i} ON ${on}`;
+  });
+  const counts = [
+    'count(*) AS total',
+    ...checks.map((_, i) => `count(*) FILTER (WHERE s.${PASS_CHECK(i)}) AS c${i}`),
+    ...keys.map(({ fk }, i) => `count(*) FILTER (WHERE s.${PASS_KEYED(i)} AND p${i}.${quoteIdent(fk.refColumns[0])} IS NULL) AS f${i}`),
+  ];
+  return `SELECT ${counts.join(',\n       ')}\n  FROM (SELECT ${inner.join(',\n               ')}\n          FROM ${quoteTable(table)}) s${joins.join('')}`;
+}
+
+/** Samples only (the count came from the table's pass): orphans in key order. */
+export function foreignKeyOnlySamplesSql(fk: ForeignKeyTarget, shape: SampleShape): string {
+  return `SELECT * FROM (SELECT ${list(shape.columns, 'c.')}\n  ${orphans(fk)} OFFSET 0) s\n ORDER BY ${list(shape.orderBy)} LIMIT ${shape.limit}`;
+}
+
 /** The row's sample kind column, to split the union of check samples. */
 export const SAMPLE_KIND = 'schema_diff:k';
 
@@ -70,20 +110,6 @@ function orphans(fk: ForeignKeyTarget): string {
 
 export function foreignKeyCountSql(fk: ForeignKeyTarget): string {
   return `SELECT count(*) AS n\n  ${orphans(fk)}`;
-}
-
-/** The column that carries the orphan count on every sample row. */
-export const ORPHANS = 'schema_diff:n';
-
-/**
- * Count and samples in one anti-join: the window count is taken over every
- * orphan before ORDER BY and LIMIT keep the first few. No orphan, no row.
- */
-export function foreignKeySamplesSql(fk: ForeignKeyTarget, shape: SampleShape): string {
-  return (
-    `SELECT *, count(*) OVER () AS ${quoteIdent(ORPHANS)} FROM (SELECT ${list(shape.columns, 'c.')}\n  ${orphans(fk)} OFFSET 0) s\n` +
-    ` ORDER BY ${list(shape.orderBy)} LIMIT ${shape.limit}`
-  );
 }
 
 function keyList(keys: readonly IndexKey[]): string {

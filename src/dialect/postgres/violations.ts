@@ -6,15 +6,16 @@ import type { ViolationCount, ViolationOptions, ViolationTarget } from '../diale
 import { referencedColumns, scanExpression } from './expr-columns.js';
 import {
   SAMPLE_KIND,
-  checkPassSql,
   checkSamplesSql,
   foreignKeyCountSql,
-  foreignKeySamplesSql,
-  ORPHANS,
+  foreignKeyOnlySamplesSql,
+  tablePassSql,
   uniqueCountSql,
   uniqueSamplesSql,
   type CheckTarget,
+  type ForeignKeyTarget,
   type SampleShape,
+  type UniqueTarget,
 } from './violation-sql.js';
 
 /** Tables at least this big get progress lines (start, heartbeat, duration) for each query. */
@@ -27,6 +28,8 @@ type Outcome = { violations: number; groups?: number; sample: Row[]; error?: str
 
 interface TableWork {
   readonly ref: TableRef;
+  /** The tables checked and the parents their foreign keys reference. */
+  readonly catalog: Catalog;
   readonly table: Table | undefined;
   readonly targets: readonly ViolationTarget[];
   readonly bytes: number;
@@ -37,9 +40,11 @@ interface TableWork {
  * parallel over the read pool (`jobs` workers, biggest tables first); each
  * table inside one READ ONLY, REPEATABLE READ transaction, so its counts and
  * samples see the same rows and nothing can be written whatever an expression
- * calls. Per table: one scan counts every CHECK, one anti-join per foreign key,
- * one grouped query per unique index. An expression that fails is reported on
- * its constraint with the database's message; the others are still counted.
+ * calls. Per table: one scan counts the rows, every CHECK and every foreign
+ * key (an outer join per parent), one grouped query counts each unique index,
+ * and samples are read only for constraints with violations. An expression
+ * that fails is reported on its constraint with the database's message; the
+ * others are still counted.
  */
 export async function countViolationsPostgres(
   db: Kysely<unknown>,
@@ -81,7 +86,7 @@ async function planWork(db: Kysely<unknown>, catalog: Catalog, targets: readonly
   for (const t of targets) byTable.set(qualifiedName(t.table), [...(byTable.get(qualifiedName(t.table)) ?? []), t]);
   const refs = [...byTable.values()].map((ts) => ts[0].table);
   const bytes = await tableBytes(db, refs);
-  const work = refs.map((ref, i) => ({ ref, table: findTable(catalog, ref), targets: byTable.get(qualifiedName(ref)) ?? [], bytes: bytes[i] }));
+  const work = refs.map((ref, i) => ({ ref, catalog, table: findTable(catalog, ref), targets: byTable.get(qualifiedName(ref)) ?? [], bytes: bytes[i] }));
   // the longest first: with two workers, a big table started last would finish alone
   return work.sort((a, b) => b.bytes - a.bytes);
 }
@@ -102,19 +107,16 @@ async function tableBytes(db: Kysely<unknown>, refs: readonly TableRef[]): Promi
 
 async function countTable(trx: Transaction<unknown>, work: TableWork, options: ViolationOptions): Promise<Map<ViolationTarget, ViolationCount>> {
   const step = stepRunner(trx, work, options);
-  const outcomes = new Map<ViolationTarget, Outcome>();
   const checks = work.targets.filter((t): t is CheckTarget => t.kind === 'check');
-  const { rows, counts } = await countChecks(step, work.ref, checks);
-  const violated = checks.filter((c) => (counts.get(c)?.violations ?? 0) > 0 && !counts.get(c)?.error);
-  const samples = options.samples > 0 && violated.length > 0 ? await sampleChecks(step, work, violated, options.samples) : new Map();
-  for (const c of checks) outcomes.set(c, { ...(counts.get(c) as Outcome), sample: samples.get(c) ?? [] });
-  for (const t of work.targets) {
-    if (t.kind === 'foreign_key') outcomes.set(t, await countForeignKey(step, work, t, options.samples));
-    if (t.kind === 'unique') outcomes.set(t, await countUnique(step, work, t, options.samples));
-  }
+  const keys = work.targets.filter((t): t is ForeignKeyTarget => t.kind === 'foreign_key');
+  const uniques = work.targets.filter((t): t is UniqueTarget => t.kind === 'unique');
+  const { rows, counts } = await countChecksAndKeys(step, work, checks, keys);
+  for (const [t, o] of await countUniques(step, uniques)) counts.set(t, o);
+  // Samples only where a constraint has violations: a clean table costs its passes and nothing more.
+  if (options.samples > 0) await addSamples(step, work, counts, options.samples);
   const result = new Map<ViolationTarget, ViolationCount>();
   for (const t of work.targets) {
-    const o = outcomes.get(t) as Outcome;
+    const o = counts.get(t) as Outcome;
     result.set(t, {
       name: t.name,
       table: t.table,
@@ -130,26 +132,97 @@ async function countTable(trx: Transaction<unknown>, work: TableWork, options: V
   return result;
 }
 
-/** The table's CHECKs in one scan; when that scan fails, each alone, so the failing one is named. */
-async function countChecks(step: Step, table: TableRef, checks: readonly CheckTarget[]) {
-  const counts = new Map<CheckTarget, Outcome>();
+const failed = (error: string): Outcome => ({ violations: 0, sample: [], error });
+const counted = (violations: number, groups?: number): Outcome => ({ violations, sample: [], ...(groups !== undefined ? { groups } : {}) });
+
+/**
+ * The row count, every CHECK and every foreign key of the table in one scan
+ * (tablePassSql). When that scan fails, each constraint alone, so the failing one is named.
+ */
+async function countChecksAndKeys(step: Step, work: TableWork, checks: readonly CheckTarget[], keys: readonly ForeignKeyTarget[]) {
+  const counts = new Map<ViolationTarget, Outcome>();
   const runnable = checks.filter((c) => {
     const problem = expressionProblem(c.expr);
-    if (problem) counts.set(c, { violations: 0, sample: [], error: problem });
+    if (problem) counts.set(c, failed(problem));
     return !problem;
   });
-  const label = runnable.length ? `${runnable.length} CHECK(s) in one pass` : 'row count';
-  const pass = await step(label, checkPassSql(table, runnable));
+  const joinable = keys.filter((fk) => {
+    if (fk.refColumns.length === fk.columns.length) return true;
+    counts.set(fk, failed(`references ${fk.refColumns.length} column(s) for ${fk.columns.length}`));
+    return false;
+  });
+  const passKeys = joinable.map((fk) => ({ fk, parentUnique: parentKeyIsUnique(work.catalog, fk) }));
+  const pass = await step(passLabel(runnable.length, joinable.length), tablePassSql(work.ref, runnable, passKeys));
   if (!('error' in pass)) {
-    runnable.forEach((c, i) => counts.set(c, { violations: Number(pass.rows[0][`c${i}`]), sample: [] }));
-    return { rows: Number(pass.rows[0].total), counts };
+    const row = pass.rows[0];
+    runnable.forEach((c, i) => counts.set(c, counted(Number(row[`c${i}`]))));
+    joinable.forEach((fk, i) => counts.set(fk, counted(Number(row[`f${i}`]))));
+    return { rows: Number(row.total), counts };
   }
   for (const c of runnable) {
-    const one = await step(`CHECK ${c.name}`, checkPassSql(table, [c]));
-    counts.set(c, 'error' in one ? { violations: 0, sample: [], error: one.error } : { violations: Number(one.rows[0].c0), sample: [] });
+    const one = await step(`CHECK ${c.name}`, tablePassSql(work.ref, [c], []));
+    counts.set(c, 'error' in one ? failed(one.error) : counted(Number(one.rows[0].c0)));
   }
-  const total = await step('row count', checkPassSql(table, []));
+  for (const fk of joinable) {
+    const one = await step(`foreign key ${fk.name}`, foreignKeyCountSql(fk));
+    counts.set(fk, 'error' in one ? failed(one.error) : counted(Number(one.rows[0].n)));
+  }
+  const total = await step('row count', tablePassSql(work.ref, [], []));
   return { rows: 'error' in total ? null : Number(total.rows[0].total), counts };
+}
+
+function passLabel(checks: number, keys: number): string {
+  if (checks === 0 && keys === 0) return 'row count';
+  const parts = [...(checks ? [`${checks} CHECK(s)`] : []), ...(keys ? [`${keys} foreign key(s)`] : [])];
+  return `${parts.join(' and ')} in one pass`;
+}
+
+/**
+ * Whether the parent's key columns are its primary key or those of a valid,
+ * non-partial unique index on plain columns: then each child row finds at
+ * most one parent and the pass joins the table itself (by its index).
+ */
+function parentKeyIsUnique(catalog: Catalog, fk: ForeignKeyTarget): boolean {
+  const parent = findTable(catalog, fk.refTable);
+  if (!parent) return false;
+  const same = (columns: readonly string[]) => columns.length === fk.refColumns.length && columns.every((c) => fk.refColumns.includes(c));
+  if (parent.primaryKey.length > 0 && same(parent.primaryKey)) return true;
+  return parent.indexes.some(
+    (ix) => ix.unique && ix.valid && ix.where === null && ix.keys.every((k) => 'column' in k) && same(ix.keys.map((k) => ('column' in k ? k.column : ''))),
+  );
+}
+
+/**
+ * One grouped query per unique index. One scan with a grouping set per index
+ * was measured slower (the grouping, not the scan, is the cost; bench notes in docs/validate.md).
+ */
+async function countUniques(step: Step, uniques: readonly UniqueTarget[]): Promise<Map<ViolationTarget, Outcome>> {
+  const counts = new Map<ViolationTarget, Outcome>();
+  for (const ix of uniques) {
+    const problem = [...ix.keys.flatMap((k) => ('expr' in k ? [k.expr] : [])), ...(ix.where ? [ix.where] : [])]
+      .map(expressionProblem)
+      .find((p) => p !== null);
+    if (problem) {
+      counts.set(ix, failed(problem));
+      continue;
+    }
+    const one = await step(`unique index ${ix.name}`, uniqueCountSql(ix));
+    counts.set(ix, 'error' in one ? failed(one.error) : counted(Number(one.rows[0].excess), Number(one.rows[0].groups)));
+  }
+  return counts;
+}
+
+async function addSamples(step: Step, work: TableWork, counts: Map<ViolationTarget, Outcome>, limit: number): Promise<void> {
+  const violated = work.targets.filter((t) => (counts.get(t)?.violations ?? 0) > 0 && !counts.get(t)?.error);
+  const checks = violated.filter((t): t is CheckTarget => t.kind === 'check');
+  if (checks.length > 0) {
+    for (const [c, rows] of await sampleChecks(step, work, checks, limit)) counts.set(c, { ...(counts.get(c) as Outcome), sample: rows });
+  }
+  for (const t of violated) {
+    if (t.kind === 'check') continue;
+    const sample = t.kind === 'foreign_key' ? await sampleForeignKey(step, work, t, limit) : await sampleUnique(step, work, t, limit);
+    counts.set(t, { ...(counts.get(t) as Outcome), sample });
+  }
 }
 
 async function sampleChecks(step: Step, work: TableWork, checks: readonly CheckTarget[], limit: number) {
@@ -167,39 +240,21 @@ async function sampleChecks(step: Step, work: TableWork, checks: readonly CheckT
   return samples;
 }
 
-async function countForeignKey(step: Step, work: TableWork, fk: Extract<ViolationTarget, { kind: 'foreign_key' }>, limit: number): Promise<Outcome> {
-  if (fk.refColumns.length !== fk.columns.length) {
-    return { violations: 0, sample: [], error: `references ${fk.refColumns.length} column(s) for ${fk.columns.length}` };
-  }
-  if (limit === 0) {
-    const counted = await step(`foreign key ${fk.name}`, foreignKeyCountSql(fk));
-    return 'error' in counted ? { violations: 0, sample: [], error: counted.error } : { violations: Number(counted.rows[0].n), sample: [] };
-  }
+async function sampleForeignKey(step: Step, work: TableWork, fk: ForeignKeyTarget, limit: number): Promise<Row[]> {
   const pk = work.table?.primaryKey ?? [];
   const names = work.table?.columns.map((c) => c.name) ?? [];
   const shape = shapeOf(pk, sampleColumns(pk, fk.columns, names), limit);
-  const found = await step(`foreign key ${fk.name}`, foreignKeySamplesSql(fk, shape));
-  if ('error' in found) return { violations: 0, sample: [], error: found.error };
-  const violations = found.rows.length ? Number(found.rows[0][ORPHANS]) : 0;
-  return { violations, sample: found.rows.map(({ [ORPHANS]: _count, ...row }) => row) };
+  const found = await step(`samples of ${fk.name}`, foreignKeyOnlySamplesSql(fk, shape));
+  return 'error' in found ? [] : found.rows;
 }
 
-async function countUnique(step: Step, work: TableWork, ix: Extract<ViolationTarget, { kind: 'unique' }>, limit: number): Promise<Outcome> {
-  const problem = [...ix.keys.flatMap((k) => ('expr' in k ? [k.expr] : [])), ...(ix.where ? [ix.where] : [])]
-    .map(expressionProblem)
-    .find((p) => p !== null);
-  if (problem) return { violations: 0, sample: [], error: problem };
-  const counted = await step(`unique index ${ix.name}`, uniqueCountSql(ix));
-  if ('error' in counted) return { violations: 0, sample: [], error: counted.error };
-  const violations = Number(counted.rows[0].excess);
-  const groups = Number(counted.rows[0].groups);
-  if (violations === 0 || limit === 0) return { violations, groups, sample: [] };
+async function sampleUnique(step: Step, work: TableWork, ix: UniqueTarget, limit: number): Promise<Row[]> {
   const pk = work.table?.primaryKey ?? [];
   const names = work.table?.columns.map((c) => c.name) ?? [];
   const read = ix.keys.flatMap((k) => ('column' in k ? [k.column] : referencedColumns(k.expr, names)));
   const shape = shapeOf(pk, sampleColumns(pk, read, names), limit);
   const rows = await step(`samples of ${ix.name}`, uniqueSamplesSql(ix, shape));
-  return { violations, groups, sample: 'error' in rows ? [] : rows.rows };
+  return 'error' in rows ? [] : rows.rows;
 }
 
 /** Primary key, then the columns the constraint reads; every column when there is neither. */

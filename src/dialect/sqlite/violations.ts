@@ -32,18 +32,17 @@ export function countViolationsSqlite(
   const results = new Map<ViolationTarget, ViolationCount>();
   for (const group of byTable.values()) {
     options.onProgress?.(`checking ${qualifiedName(group[0].table)} (${group.length} constraint(s))`);
-    const checks = group.filter((t): t is CheckTarget => t.kind === 'check');
-    const onePass = checks.length > 1 ? countChecksInOnePass(db, group[0].table, checks) : null;
-    const rows = rowCount(db, group[0].table);
+    const pass = countTableInOnePass(db, catalog, group);
+    const rows = pass?.total ?? rowCount(db, group[0].table);
     for (const t of group) {
-      const counted = countOne(db, catalog, t, onePass, options.samples);
+      const counted = countOne(db, catalog, t, pass?.counts ?? null, options.samples);
       results.set(t, rows === null ? counted : { ...counted, rows });
     }
   }
   return targets.map((t) => results.get(t) as ViolationCount);
 }
 
-function countOne(db: Database.Database, catalog: Catalog, t: ViolationTarget, onePass: Map<string, number> | null, samples: number): ViolationCount {
+function countOne(db: Database.Database, catalog: Catalog, t: ViolationTarget, onePass: ReadonlyMap<string, number> | null, samples: number): ViolationCount {
   const base = { name: t.name, table: t.table, kind: t.kind, severity: t.severity };
   const live = findTable(catalog, t.table);
   const pk = live?.primaryKey ?? [];
@@ -51,7 +50,7 @@ function countOne(db: Database.Database, catalog: Catalog, t: ViolationTarget, o
     let violations: number;
     let groups: number | undefined;
     if (t.kind === 'check') violations = onePass?.get(t.name) ?? count(db, `SELECT count(*) AS n ${checkFrom(t)}`);
-    else if (t.kind === 'foreign_key') violations = count(db, `SELECT count(*) AS n ${foreignKeyFrom(t, parentKey(catalog, t))}`);
+    else if (t.kind === 'foreign_key') violations = onePass?.get(t.name) ?? count(db, `SELECT count(*) AS n ${foreignKeyFrom(t, parentKey(catalog, t))}`);
     else ({ violations, groups } = uniqueCounts(db, t));
     const involved = t.kind === 'check' ? columnsIn(t.expr, live?.columns.map((c) => c.name) ?? []) : involvedColumns(t);
     const sample = violations > 0 && samples > 0 ? sampleRows(db, t, catalog, pk, involved, samples) : [];
@@ -61,12 +60,24 @@ function countOne(db: Database.Database, catalog: Catalog, t: ViolationTarget, o
   }
 }
 
-/** One scan for all the CHECKs of a table; null (count each alone) if any expression fails. */
-function countChecksInOnePass(db: Database.Database, table: TableRef, checks: readonly CheckTarget[]): Map<string, number> | null {
-  const columns = checks.map((c, i) => `count(*) FILTER (WHERE (${c.expr}) IS FALSE) AS c${i}`).join(', ');
+/**
+ * One scan of the table for its row count, every CHECK and every foreign key
+ * (a NOT EXISTS probe of the parent per row, by its key's index); null (count
+ * each alone, so a failing expression is named) if the query fails.
+ */
+function countTableInOnePass(
+  db: Database.Database,
+  catalog: Catalog,
+  group: readonly ViolationTarget[],
+): { total: number; counts: Map<string, number> } | null {
+  const counted = group.filter((t): t is CheckTarget | ForeignKeyTarget => t.kind !== 'unique');
+  const columns = counted.map((t, i) => {
+    const where = t.kind === 'check' ? `(${t.expr}) IS FALSE` : foreignKeyOrphan(t, parentKey(catalog, t));
+    return `, count(*) FILTER (WHERE ${where}) AS c${i}`;
+  });
   try {
-    const row = db.prepare(`SELECT ${columns} FROM ${quoteTable(table)}`).get() as Record<string, number>;
-    return new Map(checks.map((c, i) => [c.name, Number(row[`c${i}`])]));
+    const row = db.prepare(`SELECT count(*) AS total${columns.join('')} FROM ${quoteTable(group[0].table)} AS c`).get() as Record<string, number>;
+    return { total: Number(row.total), counts: new Map(counted.map((t, i) => [t.name, Number(row[`c${i}`])])) };
   } catch {
     return null;
   }
@@ -80,10 +91,15 @@ function parentKey(catalog: Catalog, t: ForeignKeyTarget): readonly string[] {
   return t.refColumns.length ? t.refColumns : (findTable(catalog, t.refTable)?.primaryKey ?? []);
 }
 
-function foreignKeyFrom(t: ForeignKeyTarget, refColumns: readonly string[]): string {
+/** A row of `c` whose key columns are all non-NULL and that finds no parent. */
+function foreignKeyOrphan(t: ForeignKeyTarget, refColumns: readonly string[]): string {
   const notNull = t.columns.map((c) => `c.${quoteIdent(c)} IS NOT NULL`).join(' AND ');
   const join = t.columns.map((c, i) => `p.${quoteIdent(refColumns[i])} = +c.${quoteIdent(c)}`).join(' AND ');
-  return `FROM ${quoteTable(t.table)} AS c WHERE ${notNull} AND NOT EXISTS (SELECT 1 FROM ${quoteTable(t.refTable)} AS p WHERE ${join})`;
+  return `${notNull} AND NOT EXISTS (SELECT 1 FROM ${quoteTable(t.refTable)} AS p WHERE ${join})`;
+}
+
+function foreignKeyFrom(t: ForeignKeyTarget, refColumns: readonly string[]): string {
+  return `FROM ${quoteTable(t.table)} AS c WHERE ${foreignKeyOrphan(t, refColumns)}`;
 }
 
 function keyList(keys: readonly IndexKey[]): string[] {
