@@ -33,6 +33,7 @@ const ACTIONS: Record<StepAction, true> = {
   rename_index: true,
   drop_index: true,
   rebuild_table: true,
+  edit_table: true,
 };
 
 const RUN_KINDS: readonly HistoryRun['kind'][] = ['apply', 'rollback'];

@@ -30,7 +30,7 @@ export async function openDialect(url: string | undefined, options: OpenOptions 
       if (!options.pglite) refuseMissingDataDir(target.dataDir, target.create);
       return createPostgresDialect(await connectPGlite(target.dataDir, options.pglite, options));
     case 'sqlite':
-      return openSqliteDialect(target.path, options);
+      return openSqliteDialect(target.path, { ...options, defensive: target.defensive === true });
     default: {
       const never: never = target;
       throw new SchemaDiffError('usage', `unsupported target ${JSON.stringify(never)}`);

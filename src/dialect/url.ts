@@ -4,7 +4,8 @@ export type Target =
   | { readonly kind: 'postgres'; readonly url: string }
   /** create: pglite:<dir>?create=true may create a missing data directory (otherwise a mistyped path is refused). */
   | { readonly kind: 'pglite'; readonly dataDir: string | null; readonly create: boolean }
-  | { readonly kind: 'sqlite'; readonly path: string };
+  /** defensive: sqlite:…?defensive=on keeps the connection in defensive mode (no sqlite_schema edits: rebuilds only). */
+  | { readonly kind: 'sqlite'; readonly path: string; readonly defensive?: true };
 
 const SUPPORTED = 'expected postgres://, postgresql://, pglite:memory, pglite:<dir>, sqlite:<path>, file:<path> or a .db/.sqlite path';
 
@@ -19,7 +20,7 @@ export function parseDatabaseUrl(raw: string | undefined): Target {
   if (!url) throw new SchemaDiffError('usage', 'no database: pass --database-url or set DATABASE_URL');
   if (/^postgres(ql)?:\/\//i.test(url)) return { kind: 'postgres', url: checkedPostgresUrl(url) };
   if (/^pglite:/i.test(url)) return pgliteTarget(afterScheme(url));
-  if (/^sqlite:/i.test(url)) return { kind: 'sqlite', path: sqlitePath(url) };
+  if (/^sqlite:/i.test(url)) return { kind: 'sqlite', path: sqlitePath(url), ...(sqliteDefensive(url) ? { defensive: true as const } : {}) };
   if (/^file:/i.test(url)) return { kind: 'sqlite', path: filePath(url) };
   if (/\.(db|sqlite3?)$/i.test(url) && !/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) return { kind: 'sqlite', path: url };
   throw new SchemaDiffError('usage', `unsupported database URL ${redactUrl(url)}: ${SUPPORTED}`);
@@ -77,13 +78,19 @@ function pgliteTarget(rest: string): Target {
   return { kind: 'pglite', dataDir: dir === '' || dir.toLowerCase() === 'memory' ? null : dir, create };
 }
 
-/** SQLAlchemy's sqlite:///relative and sqlite:////absolute, and the plain sqlite:path; query options are dropped. */
+/** SQLAlchemy's sqlite:///relative and sqlite:////absolute, and the plain sqlite:path; query options are not part of the path. */
 function sqlitePath(url: string): string {
   let rest = afterScheme(url).replace(/\?.*$/, '');
   if (rest.startsWith('///')) rest = rest.slice(3);
   else if (rest.startsWith('//')) rest = rest.slice(2);
   if (!rest) throw new SchemaDiffError('usage', `malformed SQLite URL: ${url} (expected sqlite:///path/to/file.db)`);
   return rest;
+}
+
+/** sqlite:…?defensive=on (or true, 1): the only query option an SQLite URL reads. */
+function sqliteDefensive(url: string): boolean {
+  const query = /\?(.*)$/.exec(url)?.[1] ?? '';
+  return query.split('&').some((p) => /^defensive=(on|true|1)$/i.test(p));
 }
 
 /** file:relative, file:///absolute; percent-escapes decoded as in any file URL. */

@@ -12,7 +12,8 @@ export type StepAction =
   | 'replace_index'
   | 'rename_index'
   | 'drop_index'
-  | 'rebuild_table';
+  | 'rebuild_table'
+  | 'edit_table';
 
 /** Risks a reviewer should see, in the spirit of pg-schema-diff's hazards. */
 export type Hazard =

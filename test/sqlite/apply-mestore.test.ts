@@ -34,7 +34,19 @@ const sqlite3Cli = (() => {
   }
 })();
 
-describe('MeStore SQLite baseline with clean data', () => {
+/**
+ * Both ways SQLite's constraints change: the text edited in sqlite_schema
+ * (edit_table, no row rewritten) where the connection may, and the table
+ * rebuild where it runs in defensive mode (?defensive=on).
+ */
+const PATHS = [
+  { path: 'edit', query: '', action: 'edit_table', hazard: 'TABLE_SCAN' },
+  { path: 'rebuild', query: '?defensive=on', action: 'rebuild_table', hazard: 'TABLE_REBUILD' },
+] as const;
+
+describe.each(PATHS)('MeStore SQLite baseline with clean data ($path)', ({ path, query: options, action, hazard }) => {
+  const edits = path === 'edit';
+  const stepCount = edits ? 15 : 7;
   const file = seededFile(baselineSchema('sqlite') + demoRows() + EXTRAS);
   const pristine = join(file.dir, 'pristine.db');
   copyFileSync(file.path, pristine);
@@ -49,22 +61,29 @@ describe('MeStore SQLite baseline with clean data', () => {
     rows = tableChecksums(file.path);
     sequence = query(file.path, SEQUENCE);
     expect(sequence).toContainEqual({ name: 'orders', seq: 4 });
-    dialect = await openDialect(`sqlite:///${file.path}`);
+    dialect = await openDialect(`sqlite:///${file.path}${options}`);
   });
   afterAll(async () => {
     await dialect?.close();
     file.dispose();
   });
 
-  test('plan: one rebuild per table whose CHECKs or FKs change, its new indexes built in it', async () => {
+  test('plan: one step per table whose CHECKs or FKs change (a rebuild builds its new indexes in it)', async () => {
     const { plan, diff } = await preparePlan(dialect, mestore, 'manifest/mestore.ts');
     planned = plan.steps;
-    // every table that gets an index also gets CHECKs or FKs: no separate index step
-    expect(plan.steps.map((s) => s.action)).toEqual(Array(7).fill('rebuild_table'));
-    expect(plan.steps.find((s) => s.table === 'main.payments')?.objects).toEqual(
-      expect.arrayContaining(['ix_payments_transaction_id', 'ix_payments_wompi_transaction_id_unique', 'fk_payments_transaction_id']),
-    );
-    const rebuilds = plan.steps.filter((s) => s.action === 'rebuild_table');
+    if (edits) {
+      // no rebuild to fold them into: the indexes are built directly, before the definitions are edited
+      expect(plan.steps.map((s) => s.action)).toEqual([...Array(8).fill('create_index'), ...Array(7).fill('edit_table')]);
+      expect(plan.steps.find((s) => s.action === 'edit_table' && s.table === 'main.payments')?.reason).toMatch(/no row is rewritten/);
+    } else {
+      // every table that gets an index also gets CHECKs or FKs: no separate index step
+      expect(plan.steps.map((s) => s.action)).toEqual(Array(7).fill('rebuild_table'));
+      expect(plan.steps.find((s) => s.table === 'main.payments')?.objects).toEqual(
+        expect.arrayContaining(['ix_payments_transaction_id', 'ix_payments_wompi_transaction_id_unique', 'fk_payments_transaction_id']),
+      );
+      expect(plan.steps[0].reason).toMatch(/not by editing its definition in place: the connection runs in defensive mode/);
+    }
+    const rebuilds = plan.steps.filter((s) => s.action === action);
     expect(rebuilds.map((s) => s.table).sort()).toEqual(
       ['order_items', 'order_transactions', 'orders', 'payment_methods', 'payments', 'products', 'users'].map((t) => `main.${t}`),
     );
@@ -74,8 +93,10 @@ describe('MeStore SQLite baseline with clean data', () => {
     for (const t of Object.values(mestore.tables)) {
       for (const o of [...(t?.checks ?? []), ...(t?.foreignKeys ?? []), ...(t?.indexes ?? [])]) expect(covered).toContain(o.name);
     }
-    expect(rebuilds.find((s) => s.table === 'main.orders')?.hazards).toEqual(['TABLE_REBUILD', 'INDEX_BUILD', 'CHANGES_DELETE_BEHAVIOUR']);
-    expect(rebuilds.find((s) => s.table === 'main.users')?.hazards).toEqual(['TABLE_REBUILD']);
+    expect(rebuilds.find((s) => s.table === 'main.orders')?.hazards).toEqual(
+      edits ? [hazard, 'CHANGES_DELETE_BEHAVIOUR'] : [hazard, 'INDEX_BUILD', 'CHANGES_DELETE_BEHAVIOUR'],
+    );
+    expect(rebuilds.find((s) => s.table === 'main.users')?.hazards).toEqual([hazard]);
     for (const s of plan.steps) expect(s.inverse.length).toBeGreaterThan(0);
   });
 
@@ -86,7 +107,7 @@ describe('MeStore SQLite baseline with clean data', () => {
   test('apply succeeds with a backup, verify is clean, and plan again has zero steps', async () => {
     const notices: string[] = [];
     const result = await applyManifest(dialect, mestore, { ...applyOptions, events: { notice: (m) => notices.push(m) } });
-    expect(result.plan.steps.length).toBe(7);
+    expect(result.plan.steps.length).toBe(stepCount);
     expect(await verifyManifest(dialect, mestore, 'manifest/mestore.ts')).toEqual([]);
     const again = await preparePlan(dialect, mestore, 'manifest/mestore.ts');
     expect(again.plan.steps).toEqual([]);
@@ -125,8 +146,8 @@ describe('MeStore SQLite baseline with clean data', () => {
     const history = await dialect.history();
     expect(history).toHaveLength(1);
     expect(history[0]).toMatchObject({ kind: 'apply', status: 'done' });
-    expect(history[0].steps).toHaveLength(7);
-    const orders = history[0].steps.find((s) => s.table === 'main.orders' && s.action === 'rebuild_table');
+    expect(history[0].steps).toHaveLength(stepCount);
+    const orders = history[0].steps.find((s) => s.table === 'main.orders' && s.action === action);
     expect(orders?.after).toBe(query<{ sql: string }>(file.path, `SELECT sql FROM sqlite_schema WHERE name = 'orders'`)[0].sql);
   });
 
@@ -152,7 +173,7 @@ describe('MeStore SQLite baseline with clean data', () => {
   (sqlite3Cli ? test : test.skip)('`sqlite3 file.db < plan.sql` reaches the same end state as apply, and the inverse script undoes it', async () => {
     const scripted = join(file.dir, 'scripted.db');
     copyFileSync(pristine, scripted);
-    const viaScript = await openDialect(`sqlite:///${scripted}`);
+    const viaScript = await openDialect(`sqlite:///${scripted}${options}`);
     try {
       const { plan } = await preparePlan(viaScript, mestore, 'manifest/mestore.ts');
       const forward = viaScript.script(plan.steps, 'forward', planHeader(plan, 'forward'));
@@ -160,7 +181,7 @@ describe('MeStore SQLite baseline with clean data', () => {
       execFileSync('sqlite3', [scripted], { input: forward, stdio: ['pipe', 'pipe', 'pipe'] });
       const applied = seededFile('');
       copyFileSync(pristine, applied.path);
-      const viaApply = await openDialect(`sqlite:///${applied.path}`);
+      const viaApply = await openDialect(`sqlite:///${applied.path}${options}`);
       await applyManifest(viaApply, mestore, { ...applyOptions, backup: false } as typeof applyOptions);
       await viaApply.close();
       expect(schemaTexts(scripted)).toEqual(schemaTexts(applied.path));

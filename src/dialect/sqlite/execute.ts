@@ -6,6 +6,7 @@ import { backupDatabase, DEFAULT_KEEP_BACKUPS } from './backup.js';
 import { sqliteMessage } from './sqlite-error.js';
 import { recordStep, runExists, writeRun, type PendingRun } from './history.js';
 import { assertionOf, isCopyStatement, isRebuildStatement } from './rebuild.js';
+import { isSchemaEditStatement } from './schema-edit.js';
 
 /**
  * Runs all the steps in ONE transaction: the whole apply happens or none of it
@@ -25,19 +26,30 @@ export async function executeSqlite(
   record: RunRecord,
   options: ExecuteOptions,
   pendingRun?: PendingRun,
+  keepDefensive = false,
 ): Promise<void> {
   if (steps.length === 0) return;
   const events = options.events ?? {};
   if (db.inTransaction) throw new SchemaDiffError('execution', 'cannot apply: the connection is already inside a transaction');
+  const edits = steps.some((s) => s.sql.some(isSchemaEditStatement));
+  if (edits && keepDefensive) {
+    const step = steps.find((s) => s.sql.some(isSchemaEditStatement)) as Step;
+    throw new SchemaDiffError(
+      'refused',
+      `step ${step.id} (${step.action} ${step.name} on ${step.table}) edits sqlite_schema, which this connection refuses (defensive mode, ?defensive=on); nothing was changed`,
+    );
+  }
   const foreignKeysWere = flag(db, 'foreign_keys');
   db.pragma('foreign_keys = OFF');
+  // better-sqlite3 opens in defensive mode, which ignores writable_schema: lifted for this run only, restored below
+  if (edits) db.unsafeMode(true);
   try {
     if (flag(db, 'foreign_keys')) {
       throw new SchemaDiffError('refused', 'PRAGMA foreign_keys cannot be turned off on this connection; a table rebuild would be unsafe; nothing was changed');
     }
     const attempts = await beginImmediate(db, steps[0], options);
     try {
-      if (options.backup !== false && steps.some((s) => s.sql.some(isRebuildStatement))) {
+      if (options.backup !== false && steps.some((s) => s.sql.some((q) => isRebuildStatement(q) || isSchemaEditStatement(q)))) {
         const copy = backupDatabase(path, options.keepBackups);
         events.notice?.(`backup of the database written to ${copy} (--no-backup skips it; --keep-backups ${options.keepBackups ?? DEFAULT_KEEP_BACKUPS} are kept)`);
       }
@@ -58,6 +70,11 @@ export async function executeSqlite(
       throw e;
     }
   } finally {
+    if (edits) {
+      // off again whatever happened, and the schema re-read as the file has it (an edit rolled back is gone)
+      db.pragma('writable_schema = RESET');
+      db.unsafeMode(false);
+    }
     dropScratch(db);
     db.pragma(`busy_timeout = ${DEFAULT_BUSY_MS}`);
     if (foreignKeysWere) db.pragma('foreign_keys = ON');
@@ -135,7 +152,7 @@ function commit(db: Database.Database, last: Step): void {
 
 /** The TEMP tables of the safety checks: per connection, but tidied so a later run starts clean. */
 function dropScratch(db: Database.Database): void {
-  for (const t of ['schema_diff_assert', 'schema_diff_fk_check']) {
+  for (const t of ['schema_diff_assert', 'schema_diff_fk_check', 'schema_diff_shape']) {
     try {
       db.prepare(`DROP TABLE IF EXISTS temp.${t}`).run();
     } catch {

@@ -3,6 +3,7 @@ import { journalError } from '../history-runs.js';
 import { parseCreateTable } from './create-table.js';
 import { parentKeyChecks, rebuildStatements, type RebuildSpec } from './rebuild.js';
 import { dropIndexStatement } from './render.js';
+import { onlyConstraintsDiffer, schemaEditStatements, type EditSpec } from './schema-edit.js';
 import { isOp, isWord, sameName, significant, tokenize } from './tokenizer.js';
 
 /** What the journal keeps of an SQLite step to render its inverse again (Step.origin). */
@@ -10,7 +11,9 @@ export type SqliteOrigin =
   /** An index step: drop the index it made, and put back the one it replaced (its CREATE INDEX text). */
   | { readonly kind: 'index'; readonly drop: string; readonly restore?: string; readonly children?: readonly string[] }
   /** A table rebuild: the rebuild back, as a spec. */
-  | { readonly kind: 'rebuild'; readonly back: RebuildSpec };
+  | { readonly kind: 'rebuild'; readonly back: RebuildSpec }
+  /** A definition replaced in sqlite_schema: the edit back, as a spec. */
+  | { readonly kind: 'edit'; readonly back: EditSpec };
 
 /**
  * The inverse of a journaled step, rendered again from its origin by the
@@ -43,6 +46,21 @@ export function inverseOfSqlite(step: HistoryStep): readonly string[] {
       return rebuildStatements(back);
     } catch {
       throw fail('its recorded rebuild cannot be rendered');
+    }
+  }
+  if (origin?.kind === 'edit' && step.action === 'edit_table') {
+    const back = origin.back;
+    if (!back || typeof back !== 'object' || !sameName(String(back.table?.name), table)) throw fail(`its recorded edit is not of ${step.table}`);
+    if (!isCreateOn(back.toText, 'TABLE', table) || !isCreateOn(back.fromText, 'TABLE', table)) throw fail(`its recorded definitions are not each one CREATE TABLE ${table}`);
+    // the way back must itself be an edit of constraint clauses only, as the forward step was
+    if (!onlyConstraintsDiffer(back.fromText, back.toText)) throw fail('its recorded definitions differ in more than CHECK and FOREIGN KEY clauses');
+    if (!Array.isArray(back.indexes) || !back.indexes.every((i) => isCreateOn(i?.sql, 'INDEX', table))) {
+      throw fail(`its recorded indexes are not each one CREATE INDEX on ${step.table}`);
+    }
+    try {
+      return schemaEditStatements(back);
+    } catch {
+      throw fail('its recorded edit cannot be rendered');
     }
   }
   throw fail('no recorded origin to render its inverse from (a journal from before schema-diff kept one, or one changed by hand)');

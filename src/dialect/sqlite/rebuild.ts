@@ -24,8 +24,9 @@ export interface RebuildSpec {
 }
 
 const ASSERT_TABLE = 'temp.schema_diff_assert';
-const CREATE_ASSERT_TABLE = `CREATE TEMP TABLE IF NOT EXISTS schema_diff_assert (what TEXT NOT NULL, ok INTEGER NOT NULL, CONSTRAINT schema_diff_safety_check CHECK (ok))`;
-const FK_TABLE = 'temp.schema_diff_fk_check';
+export const CREATE_ASSERT_TABLE = `CREATE TEMP TABLE IF NOT EXISTS schema_diff_assert (what TEXT NOT NULL, ok INTEGER NOT NULL, CONSTRAINT schema_diff_safety_check CHECK (ok))`;
+export const FK_TABLE = 'temp.schema_diff_fk_check';
+export const CREATE_FK_TABLE = `CREATE TEMP TABLE IF NOT EXISTS schema_diff_fk_check (phase TEXT NOT NULL, tbl TEXT, rid INTEGER, parent TEXT)`;
 export const OLD_PREFIX = 'schema_diff_old_';
 
 /**
@@ -48,7 +49,7 @@ export function rebuildStatements(spec: RebuildSpec): string[] {
   const columns = [...(spec.rowidName ? [spec.rowidName] : []), ...spec.copyColumns].map(quoteIdent).join(', ');
   return [
     CREATE_ASSERT_TABLE,
-    `CREATE TEMP TABLE IF NOT EXISTS schema_diff_fk_check (phase TEXT NOT NULL, tbl TEXT, rid INTEGER, parent TEXT)`,
+    CREATE_FK_TABLE,
     assert(`${table}, its indexes and triggers are as the plan expects`, guard(spec)),
     `DELETE FROM ${FK_TABLE}`,
     // Its own foreign keys are what a rebuild can break; the rows its children point at are copied verbatim, and counted.
@@ -75,11 +76,7 @@ export function rebuildStatements(spec: RebuildSpec): string[] {
     ),
     ...spec.views.map((v) => assert(`view ${v} still works`, `(SELECT count(*) FROM (SELECT 1 FROM main.${quoteIdent(v)} LIMIT 1)) >= 0`)),
     `INSERT INTO ${FK_TABLE} ${foreignKeyCheck('after', name)}`,
-    assert(
-      `no new foreign key violation in ${table}`,
-      `NOT EXISTS (SELECT tbl, rid, parent FROM ${FK_TABLE} WHERE phase = 'after' EXCEPT SELECT tbl, rid, parent FROM ${FK_TABLE} WHERE phase = 'before') ` +
-        `AND (SELECT count(*) FROM ${FK_TABLE} WHERE phase = 'after') <= (SELECT count(*) FROM ${FK_TABLE} WHERE phase = 'before')`,
-    ),
+    assert(`no new foreign key violation in ${table}`, noNewForeignKeyViolation()),
     ...childKeyAssertions(spec.children ?? []),
   ];
 }
@@ -100,12 +97,20 @@ function childKeyAssertions(children: readonly string[]): string[] {
   );
 }
 
-function assert(what: string, condition: string): string {
+/** True when foreign_key_check found nothing 'after' that it did not find 'before'. */
+export function noNewForeignKeyViolation(): string {
+  return (
+    `NOT EXISTS (SELECT tbl, rid, parent FROM ${FK_TABLE} WHERE phase = 'after' EXCEPT SELECT tbl, rid, parent FROM ${FK_TABLE} WHERE phase = 'before') ` +
+    `AND (SELECT count(*) FROM ${FK_TABLE} WHERE phase = 'after') <= (SELECT count(*) FROM ${FK_TABLE} WHERE phase = 'before')`
+  );
+}
+
+export function assert(what: string, condition: string): string {
   return `INSERT INTO ${ASSERT_TABLE} (what, ok) SELECT ${quoteString(what)}, coalesce((${condition}), 0)`;
 }
 
 /** The table's text, and exactly the indexes and triggers the plan saw (by name and text). */
-function guard(spec: RebuildSpec): string {
+export function guard(spec: Pick<RebuildSpec, 'table' | 'fromText' | 'indexesBefore' | 'triggers'>): string {
   const name = quoteString(spec.table.name);
   const objects = [...spec.indexesBefore.map((i) => ({ ...i, type: 'index' })), ...spec.triggers.map((t) => ({ ...t, type: 'trigger' }))];
   const parts = [
@@ -119,7 +124,7 @@ function guard(spec: RebuildSpec): string {
   return parts.join(' AND ');
 }
 
-function foreignKeyCheck(phase: 'before' | 'after', table: string): string {
+export function foreignKeyCheck(phase: 'before' | 'after', table: string): string {
   return `SELECT '${phase}', "table", rowid, parent FROM pragma_foreign_key_check(${quoteString(table)}, 'main')`;
 }
 

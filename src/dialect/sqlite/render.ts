@@ -12,6 +12,7 @@ import { quoteIdent } from './quote.js';
 import type { SqliteOrigin } from './inverse.js';
 import { childTablesOf, refuseOrphanedForeignKeys } from './parent-keys.js';
 import { parentKeyChecks, rebuildStatements, type RebuildSpec } from './rebuild.js';
+import { onlyConstraintsDiffer, schemaEditStatements, type EditSpec, type SchemaEditPolicy } from './schema-edit.js';
 import { sameName } from './tokenizer.js';
 
 type Draft = Omit<Step, 'id'>;
@@ -20,14 +21,22 @@ type IndexChange = Extract<Change, { kind: 'create_index' | 'replace_index' | 'r
 
 /**
  * Steps for SQLite. SQLite cannot add, change or rename a CHECK or FOREIGN KEY
- * in place, so all the changes of a table that needs one become one rebuild
- * step, whose inverse is the rebuild back to the text it had. The table's new
- * indexes are built in that step too, once, after the copy (building one
- * before would be thrown away with the old table), and a rollback undoes the
- * table as one piece. Indexes of tables that are not rebuilt are created and
- * dropped directly, one step each.
+ * with ALTER TABLE. Where the table's new CREATE TABLE text differs from its
+ * own only in such clauses and the connection may edit the schema, the text is
+ * replaced in sqlite_schema without rewriting a row (edit_table, schema-edit.ts),
+ * and its indexes are built directly. Otherwise all the changes of the table
+ * become one rebuild step, whose inverse is the rebuild back to the text it
+ * had; the table's new indexes are built in that step, once, after the copy,
+ * and a rollback undoes the table as one piece. Indexes of other tables are
+ * created and dropped directly, one step each.
  */
-export function renderSqlite(changes: readonly Change[], catalog: Catalog, raw: ReadonlyMap<string, RawTable>, options: RenderOptions = {}): Step[] {
+export function renderSqlite(
+  changes: readonly Change[],
+  catalog: Catalog,
+  raw: ReadonlyMap<string, RawTable>,
+  options: RenderOptions = {},
+  edit: SchemaEditPolicy = { allowed: false, why: 'no connection was probed' },
+): Step[] {
   refuseNotValid(options);
   const indexChanges = changes.filter(isIndexChange);
   refuseIndexNameCollisions(
@@ -45,18 +54,24 @@ export function renderSqlite(changes: readonly Change[], catalog: Catalog, raw: 
     }
     // validate_check / validate_foreign_key: SQLite has no NOT VALID constraint, so the catalog never asks for one
   }
-  const indexSteps: Draft[] = [];
   for (const c of changes) {
-    if (!isIndexChange(c)) continue;
-    const entry = rebuilt.get(c.table.name);
-    if (entry) entry.indexes.push(c);
-    else indexSteps.push(indexStep(c, rawOf(raw, c.table), childTablesOf(catalog, c.table)));
+    if (isIndexChange(c)) rebuilt.get(c.table.name)?.indexes.push(c);
   }
-  const rebuildSteps = [...rebuilt.values()].map(({ constraints, indexes }) => {
+  const tableSteps = [...rebuilt.values()].map(({ constraints, indexes }) => {
     const table = constraints[0].table;
-    return rebuildStep(constraints, indexes, rawOf(raw, table), findTable(catalog, table)?.rowEstimate ?? -1, childTablesOf(catalog, table));
+    const r = rawOf(raw, table);
+    const toText = textAfter(constraints, r);
+    const why = edit.allowed ? (onlyConstraintsDiffer(r.sql, toText) ? null : 'more than CHECK and FOREIGN KEY clauses would differ') : edit.why;
+    if (why === null) return { edited: true, step: editStep(constraints, r, toText, indexesAfter(r, indexes)) };
+    return { edited: false, step: rebuildStep(constraints, indexes, r, toText, findTable(catalog, table)?.rowEstimate ?? -1, childTablesOf(catalog, table), why) };
   });
-  return [...indexSteps, ...rebuildSteps].map((s, i) => ({ id: i + 1, ...s }));
+  const rebuiltTables = new Set([...rebuilt.keys()].filter((_, i) => !tableSteps[i].edited));
+  const indexSteps = changes
+    .filter(isIndexChange)
+    .filter((c) => !rebuiltTables.has(c.table.name))
+    .map((c) => indexStep(c, rawOf(raw, c.table), childTablesOf(catalog, c.table)));
+  // index steps first: an edited table's guard expects the indexes they leave
+  return [...indexSteps, ...tableSteps.map((t) => t.step)].map((s, i) => ({ id: i + 1, ...s }));
 }
 
 function isConstraintChange(c: Change): c is ConstraintChange {
@@ -136,18 +151,55 @@ function indexesAfter(raw: RawTable, changes: readonly IndexChange[]): Array<{ n
   return [...raw.indexes.filter((i) => !removed.has(i.name)), ...added];
 }
 
+/** The table's CREATE TABLE text with only the managed constraints edited. */
+function textAfter(group: readonly ConstraintChange[], raw: RawTable): string {
+  if (!raw.parsed) {
+    throw new SchemaDiffError('catalog', `cannot rebuild ${qualifiedName(raw.ref)}: its definition is not a CREATE TABLE with a column list`);
+  }
+  return editCreateTable(raw.parsed, editsOf(group, raw));
+}
+
+/** The new text stored in place of the old; no row is copied (schema-edit.ts). */
+function editStep(group: readonly ConstraintChange[], raw: RawTable, toText: string, indexes: EditSpec['indexes']): Draft {
+  const table = raw.ref;
+  const specOf = (fromText: string, to: string): EditSpec => ({ table, fromText, toText: to, indexes, triggers: raw.triggers });
+  const back = specOf(toText, raw.sql);
+  return step('edit_table', table, table.name, {
+    objects: objectsOf(group, []),
+    reason:
+      `SQLite cannot change constraints with ALTER TABLE: ${summary(group, [])}, by replacing the CREATE TABLE text of ${qualifiedName(table)} ` +
+      'in sqlite_schema (only CHECK and FOREIGN KEY clauses differ, so no row is rewritten); quick_check then checks every row',
+    sql: schemaEditStatements(specOf(raw.sql, toText)),
+    inverse: schemaEditStatements(back),
+    transactional: true,
+    lockTimeout: true,
+    lock: `write lock on the database file while PRAGMA quick_check reads the rows of ${qualifiedName(table)}; readers continue in WAL mode, otherwise until commit`,
+    hazards: ['TABLE_SCAN', ...(changesActions(group) ? (['CHANGES_DELETE_BEHAVIOUR'] as Hazard[]) : [])],
+    before: raw.sql,
+    after: toText,
+    origin: { kind: 'edit', back } satisfies SqliteOrigin,
+  });
+}
+
+function objectsOf(group: readonly ConstraintChange[], indexChanges: readonly IndexChange[]): string[] {
+  const replaced = [...group, ...indexChanges].flatMap((c) => ('current' in c ? [c.current.name] : []));
+  return [...new Set([...group, ...indexChanges].map((c) => c.desired.name).concat(replaced.filter((n) => !n.startsWith('('))))];
+}
+
+function changesActions(group: readonly ConstraintChange[]): boolean {
+  return group.some((c) => 'current' in c && 'onDelete' in c.current && 'onDelete' in c.desired && !sameActions(c.current, c.desired));
+}
+
 function rebuildStep(
   group: readonly ConstraintChange[],
   indexChanges: readonly IndexChange[],
   raw: RawTable,
+  toText: string,
   rows: number,
   children: readonly string[],
+  noEdit: string,
 ): Draft {
   const table = raw.ref;
-  if (!raw.parsed) {
-    throw new SchemaDiffError('catalog', `cannot rebuild ${qualifiedName(table)}: its definition is not a CREATE TABLE with a column list`);
-  }
-  const toText = editCreateTable(raw.parsed, editsOf(group, raw));
   const newIndexes = indexesAfter(raw, indexChanges);
   const specOf = (fromText: string, to: string, before: RebuildSpec['indexesBefore'], after: RebuildSpec['indexesAfter']): RebuildSpec => ({
       table,
@@ -163,12 +215,12 @@ function rebuildStep(
       children,
     });
   const back = specOf(toText, raw.sql, newIndexes, raw.indexes);
-  const replaced = [...group, ...indexChanges].flatMap((c) => ('current' in c ? [c.current.name] : []));
-  const objects = [...new Set([...group, ...indexChanges].map((c) => c.desired.name).concat(replaced.filter((n) => !n.startsWith('('))))];
-  const actionsChange = group.some((c) => 'current' in c && 'onDelete' in c.current && 'onDelete' in c.desired && !sameActions(c.current, c.desired));
+  const actionsChange = changesActions(group);
   return step('rebuild_table', table, table.name, {
-    objects,
-    reason: `SQLite cannot change constraints in place: ${summary(group, indexChanges)}, by rebuilding ${qualifiedName(table)} with only these edited`,
+    objects: objectsOf(group, indexChanges),
+    reason:
+      `SQLite cannot change constraints in place: ${summary(group, indexChanges)}, by rebuilding ${qualifiedName(table)} with only these edited ` +
+      `(not by editing its definition in place: ${noEdit})`,
     sql: rebuildStatements(specOf(raw.sql, toText, raw.indexes, newIndexes)),
     inverse: rebuildStatements(back),
     transactional: true,

@@ -14,6 +14,7 @@ import { lockFile } from './lock.js';
 import { normalizeSqlite } from './normalize.js';
 import { renderSqlite } from './render.js';
 import { sqliteScript } from './script.js';
+import { probeSchemaEdit, type SchemaEditPolicy } from './schema-edit.js';
 import { sqliteMessage } from './sqlite-error.js';
 import { countViolationsSqlite } from './violations.js';
 
@@ -28,8 +29,10 @@ export interface SqliteDialect extends Dialect {
  * dialect reads, keyed by the catalog object itself. A run announced by
  * startRun is written by execute, in the apply's transaction.
  */
-export async function openSqliteDialect(path: string, options: { readOnly?: boolean } = {}): Promise<SqliteDialect> {
+export async function openSqliteDialect(path: string, options: { readOnly?: boolean; defensive?: boolean } = {}): Promise<SqliteDialect> {
   const db = openFile(path);
+  const keepDefensive = options.defensive === true;
+  let editPolicy: SchemaEditPolicy | null = null;
   if (options.readOnly) db.pragma('query_only = ON');
   // Expressions are parsed on an empty in-memory database: they need only the columns, and the file is never written.
   let scratch: Database.Database | null = null;
@@ -57,7 +60,7 @@ export async function openSqliteDialect(path: string, options: { readOnly?: bool
     render(changes, catalog, options) {
       const raw = rawByCatalog.get(catalog);
       if (!raw) throw new Error('SQLite render needs a catalog read by the same dialect (its CREATE TABLE texts)');
-      return renderSqlite(changes, catalog, raw, options);
+      return renderSqlite(changes, catalog, raw, options, (editPolicy ??= probeSchemaEdit(db, keepDefensive)));
     },
     script: (steps, direction, header, options) => sqliteScript(steps, direction, header, options?.lockTimeoutMs),
 
@@ -68,7 +71,7 @@ export async function openSqliteDialect(path: string, options: { readOnly?: bool
     },
 
     lock: (waitMs: number) => lockFile(path, waitMs),
-    execute: (steps, record, options) => executeSqlite(db, path, steps, record, options, pending.get(record.runId)),
+    execute: (steps, record, options) => executeSqlite(db, path, steps, record, options, pending.get(record.runId), keepDefensive),
     // The planned steps are not journaled: the run row and every step commit together, or nothing does.
     async startRun(kind, manifest, fingerprint) {
       const run = reserveRun(db, kind, manifest, fingerprint);
