@@ -57,16 +57,17 @@ export async function pgliteTarget(seed: string, instance?: PGlite): Promise<Tes
   };
 }
 
-export async function sqliteTarget(seed: string): Promise<TestTarget & { path: string }> {
+/** options: the URL's query, e.g. '?defensive=on' (SQLite's rebuild path). */
+export async function sqliteTarget(seed: string, options = ''): Promise<TestTarget & { path: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'sd-sqlite-'));
   const path = join(dir, 'test.db');
   const raw = new Database(path);
   raw.exec(seed);
   raw.close();
-  const dialect = await openDialect(`sqlite:///${path}`);
+  const dialect = await openDialect(`sqlite:///${path}${options}`);
   return {
     dialect,
-    url: `sqlite:///${path}`,
+    url: `sqlite:///${path}${options}`,
     path,
     sql: async (text) => {
       const c = new Database(path);

@@ -61,7 +61,23 @@ const MANIFEST = manifestOf({
   },
 });
 
-describe('every kind of change, then no false diff', () => {
+/** The steps each path plans: a rebuild folds a table's index changes in; an in-place edit leaves them as their own steps. */
+const PATHS = [
+  {
+    path: 'edit',
+    options: '',
+    steps: ['rename_index ux_users_email_lower', 'replace_index ix_users_status', 'create_index ux_tags_name', 'replace_index ix_tags_name', 'edit_table Users', 'edit_table posts'],
+    users: ['ck_users_display_name'],
+  },
+  {
+    path: 'rebuild',
+    options: '?defensive=on',
+    steps: ['create_index ux_tags_name', 'replace_index ix_tags_name', 'rebuild_table Users', 'rebuild_table posts'],
+    users: ['ck_users_display_name', 'ux_users_email_lower', 'ix_users_status', 'old_name'],
+  },
+] as const;
+
+describe.each(PATHS)('every kind of change, then no false diff ($path)', ({ options, steps: expected, users }) => {
   const file = seededFile(SEED);
   let dialect: Dialect;
   let before: Record<string, string>;
@@ -69,7 +85,7 @@ describe('every kind of change, then no false diff', () => {
 
   beforeAll(async () => {
     before = schemaTexts(file.path);
-    dialect = await openDialect(`sqlite:///${file.path}`);
+    dialect = await openDialect(`sqlite:///${file.path}${options}`);
   });
   afterAll(async () => {
     await dialect?.close();
@@ -89,15 +105,11 @@ describe('every kind of change, then no false diff', () => {
       'replace_index ix_tags_name (was ix_tags_name)',
       'replace_index ix_users_status (was ix_users_status)',
     ]);
-    expect(plan.steps.map((s) => `${s.action} ${s.name}`)).toEqual([
-      'create_index ux_tags_name',
-      'replace_index ix_tags_name',
-      'rebuild_table Users',
-      'rebuild_table posts',
-    ]);
-    expect(plan.steps[1].sql).toEqual(['DROP INDEX IF EXISTS main.ix_tags_name', 'CREATE INDEX ix_tags_name ON tags (LOWER(name))']);
-    expect(plan.steps[1].inverse).toEqual(['DROP INDEX IF EXISTS main.ix_tags_name', 'CREATE INDEX ix_tags_name ON tags (name)']);
-    expect(plan.steps[2].objects).toEqual(['ck_users_display_name', 'ux_users_email_lower', 'ix_users_status', 'old_name']);
+    expect(plan.steps.map((s) => `${s.action} ${s.name}`)).toEqual(expected);
+    const tags = plan.steps.find((s) => s.action === 'replace_index' && s.name === 'ix_tags_name');
+    expect(tags?.sql).toEqual(['DROP INDEX IF EXISTS main.ix_tags_name', 'CREATE INDEX ix_tags_name ON tags (LOWER(name))']);
+    expect(tags?.inverse).toEqual(['DROP INDEX IF EXISTS main.ix_tags_name', 'CREATE INDEX ix_tags_name ON tags (name)']);
+    expect(plan.steps.find((s) => s.name === 'Users')?.objects).toEqual(users);
     expect(plan.unmanaged.map((u) => `${u.kind} ${u.name}`)).toEqual(['check (unnamed check 1)']);
     steps = plan.steps;
   });

@@ -17,9 +17,9 @@ const BIG_ORDERS = `PRAGMA foreign_keys = OFF;
 const summary = (path: string) =>
   query(path, `SELECT count(*) AS n, sum(id) AS ids, total(total_amount) AS money, sum(length(order_number)) AS chars FROM orders`)[0];
 
-/** Starts the apply in a child process and kills it -9 as soon as it starts copying main.orders. */
-function killDuringCopy(path: string): Promise<{ lines: string[]; signal: NodeJS.Signals | null }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./fixtures/apply-child.ts', import.meta.url)), path], {
+/** Starts the apply in a child process and kills it -9 as soon as it prints `marker` (the start of a long scan of main.orders). */
+function killAt(path: string, options: string, marker: string): Promise<{ lines: string[]; signal: NodeJS.Signals | null }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./fixtures/apply-child.ts', import.meta.url)), path, options], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const lines: string[] = [];
@@ -30,33 +30,38 @@ function killDuringCopy(path: string): Promise<{ lines: string[]; signal: NodeJS
     buffer = parts.pop() ?? '';
     for (const line of parts) {
       lines.push(line);
-      if (line.startsWith('PROGRESS main.orders copying')) child.kill('SIGKILL');
+      if (line.startsWith(marker)) child.kill('SIGKILL');
     }
   });
   return new Promise((resolve) => child.on('exit', (_code, signal) => resolve({ lines, signal })));
 }
 
-describe('kill -9 during the copy of a large table', () => {
+// Both paths: the rebuild killed while it copies the rows, the in-place edit killed while quick_check reads them
+// (sqlite_schema already edited in the open transaction).
+describe.each([
+  { path: 'rebuild', options: '?defensive=on', marker: 'PROGRESS main.orders copying the rows of main.orders', action: 'rebuild_table', steps: 7 },
+  { path: 'edit', options: '', marker: 'PROGRESS main.orders checking every row of main.orders (quick_check)', action: 'edit_table', steps: 15 },
+])('kill -9 during the $path of a large table', ({ options, marker, action, steps }) => {
   test(`${ORDERS} orders: the file stays at its old state, integrity_check is ok, the next apply converges`, async () => {
     const file = seededFile(baselineSchema('sqlite') + demoRows() + BIG_ORDERS);
     try {
       const before = schemaTexts(file.path);
       const rows = summary(file.path);
-      const { lines, signal } = await killDuringCopy(file.path);
+      const { lines, signal } = await killAt(file.path, options, marker);
       expect(signal).toBe('SIGKILL');
-      expect(lines).toContain('PROGRESS main.orders copying the rows of main.orders');
-      expect(lines.some((l) => l.includes('copied'))).toBe(false);
-      expect(lines.filter((l) => l.startsWith('STEP rebuild_table'))).toEqual(['STEP rebuild_table main.orders']);
+      expect(lines).toContain(marker);
+      expect(lines.some((l) => l.includes('copied') || l === 'DONE')).toBe(false);
+      expect(lines.filter((l) => l.startsWith(`STEP ${action} main.orders`))).toEqual([`STEP ${action} main.orders`]);
 
       expect(query(file.path, 'PRAGMA integrity_check')).toEqual([{ integrity_check: 'ok' }]);
       expect(schemaTexts(file.path)).toEqual(before);
       expect(summary(file.path)).toEqual(rows);
 
-      const dialect = await openDialect(`sqlite:///${file.path}`);
+      const dialect = await openDialect(`sqlite:///${file.path}${options}`);
       try {
         expect(await dialect.history()).toEqual([]);
         const result = await applyManifest(dialect, mestore, { ...applyOptions, backup: false } as typeof applyOptions);
-        expect(result.plan.steps).toHaveLength(7);
+        expect(result.plan.steps).toHaveLength(steps);
         expect(await verifyManifest(dialect, mestore, 'm')).toEqual([]);
         expect((await preparePlan(dialect, mestore, 'm')).plan.steps).toEqual([]);
         expect(summary(file.path)).toEqual(rows);

@@ -7,6 +7,12 @@ import { applyOptions, manifestOf, query, run, schemaTexts, seededFile, tableChe
 
 const noBackup = { ...applyOptions, backup: false } as typeof applyOptions;
 
+/** The definition edited in place where the connection may; the rebuild where it runs in defensive mode. */
+const PATHS = [
+  { options: '', action: 'edit_table' },
+  { options: '?defensive=on', action: 'rebuild_table' },
+] as const;
+
 describe('the drizzle-kit bug, as a test: a parent rebuilt while children reference it ON DELETE CASCADE', () => {
   const seed = `
     CREATE TABLE authors (id INTEGER PRIMARY KEY, name TEXT NOT NULL);
@@ -30,15 +36,15 @@ describe('the drizzle-kit bug, as a test: a parent rebuilt while children refere
     file.dispose();
   });
 
-  test('our rebuild of the parent (connection opened with foreign_keys ON) loses no child row', async () => {
+  test.each(PATHS)('our $action of the parent (connection opened with foreign_keys ON) loses no child row', async ({ options, action }) => {
     const file = seededFile(seed);
     const before = tableChecksums(file.path);
     const texts = schemaTexts(file.path);
-    const dialect = await openDialect(`sqlite:///${file.path}`);
+    const dialect = await openDialect(`sqlite:///${file.path}${options}`);
     try {
       const manifest = manifestOf({ authors: { checks: [{ name: 'ck_author_name', expr: 'length(name) > 0' }] } });
       const result = await applyManifest(dialect, manifest, noBackup);
-      expect(result.plan.steps.map((s) => s.action)).toEqual(['rebuild_table']);
+      expect(result.plan.steps.map((s) => s.action)).toEqual([action]);
       expect(tableChecksums(file.path)).toEqual(before);
       // the children still say REFERENCES authors: renaming the old table aside rewrote nothing
       expect(schemaTexts(file.path)['table books']).toBe(texts['table books']);
@@ -54,7 +60,7 @@ describe('the drizzle-kit bug, as a test: a parent rebuilt while children refere
   });
 });
 
-describe('a rebuild changes only the managed constraints', () => {
+describe.each(PATHS)('$action changes only the managed constraints', ({ options }) => {
   const seed = `
     CREATE TABLE audit (line_id INTEGER, at TEXT DEFAULT CURRENT_TIMESTAMP);
     CREATE TABLE "Order Lines" (
@@ -92,7 +98,7 @@ describe('a rebuild changes only the managed constraints', () => {
   beforeAll(async () => {
     before = schemaTexts(file.path);
     rows = tableChecksums(file.path);
-    const dialect = await openDialect(`sqlite:///${file.path}`);
+    const dialect = await openDialect(`sqlite:///${file.path}${options}`);
     try {
       await applyManifest(dialect, manifest, noBackup);
       expect(await verifyManifest(dialect, manifest, 'm')).toEqual([]);

@@ -72,9 +72,13 @@ const manifest = checkManifest({
   },
 });
 
-describe('zero false diffs over an SQLite expression corpus', () => {
+// on both paths: the definition edited in place, and the rebuild (a connection in defensive mode)
+describe.each([
+  { path: 'edit', options: '', action: 'edit_table' },
+  { path: 'rebuild', options: '?defensive=on', action: 'rebuild_table' },
+])('zero false diffs over an SQLite expression corpus ($path)', ({ options, action }) => {
   test(`after apply of ${SHAPES.length} CHECK shapes and 4 index predicates, plan is empty`, async () => {
-    const target = await sqliteTarget(SCHEMA);
+    const target = await sqliteTarget(SCHEMA, options);
     try {
       const first = await preparePlan(target.dialect, manifest, 'shapes');
       expect(first.plan.steps.length).toBeGreaterThan(0);
@@ -83,7 +87,7 @@ describe('zero false diffs over an SQLite expression corpus', () => {
       expect(again.plan.steps.map((s) => `${s.action} ${s.name}`)).toEqual([]);
       const changed = checkManifest({ tables: { shapes: { checks: [{ name: 'ck_shape_0', expr: 'n > 0' }] } } });
       const { plan } = await preparePlan(target.dialect, changed, 'shapes');
-      expect(plan.steps.map((s) => s.action)).toEqual(['rebuild_table']);
+      expect(plan.steps.map((s) => s.action)).toEqual([action]);
     } finally {
       await target.dispose();
     }

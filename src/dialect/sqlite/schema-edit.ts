@@ -83,6 +83,11 @@ function shapeOf(table: string): string {
   );
 }
 
+/** The quick_check of an edited table: progress is reported before it (it reads every row). */
+export function isQuickCheckStatement(statement: string): boolean {
+  return statement.includes('FROM pragma_quick_check(');
+}
+
 /** A step that edits sqlite_schema (the executor lifts defensive mode for it, and backs the file up first). */
 export function isSchemaEditStatement(statement: string): boolean {
   return statement === WRITABLE_SCHEMA_ON;
