@@ -6,7 +6,7 @@ import { backupDatabase, DEFAULT_KEEP_BACKUPS } from './backup.js';
 import { sqliteMessage } from './sqlite-error.js';
 import { recordStep, runExists, writeRun, type PendingRun } from './history.js';
 import { assertionOf, isCopyStatement, isRebuildStatement } from './rebuild.js';
-import { isQuickCheckStatement, isSchemaEditStatement } from './schema-edit.js';
+import { isRowCheckStatement, isSchemaEditStatement } from './schema-edit.js';
 
 /**
  * Runs all the steps in ONE transaction: the whole apply happens or none of it
@@ -127,7 +127,7 @@ function run(db: Database.Database, step: Step, statement: string, events: Execu
   const copying = isCopyStatement(statement);
   const started = Date.now();
   if (copying) events.progress?.(step, `copying the rows of ${step.table}`);
-  if (isQuickCheckStatement(statement)) events.progress?.(step, `checking every row of ${step.table} (quick_check)`);
+  if (isRowCheckStatement(statement)) events.progress?.(step, `checking every row of ${step.table} against its new CHECKs`);
   try {
     const prepared = db.prepare(statement);
     if (prepared.reader) prepared.all();
