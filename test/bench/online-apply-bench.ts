@@ -6,27 +6,38 @@ import { mestore } from '../../manifest/mestore.js';
 import { openDialect } from '../../src/dialect/open.js';
 import type { LoadedManifest } from '../../src/manifest/types.js';
 import { applyManifest } from '../../src/run/apply.js';
-import { fillMeStore, startWriters, summarizeWriters, type WriterSummary } from '../helpers/writers.js';
+import { fillMeStore, startWriters, summarizeWriters, type WriterSummary, type WriterTx } from '../helpers/writers.js';
 import type { BenchModule } from './run.js';
+import { PG_ORDERS, WRITER_RATE } from './scale.js';
 
 /**
  * With MeStore's shop placing orders (200 transactions/s: an order, 3 items,
  * a transaction and a payment each), how long do writers wait, and for how
  * long do writes stop altogether, while the customer's 44 objects go in:
  *   ours:          schema-diff apply (CONCURRENTLY, NOT VALID + VALIDATE, lock_timeout and retries);
+ *   online-script: what a careful person writes by hand: the same online statements
+ *                  (NOT VALID, then VALIDATE; CREATE INDEX CONCURRENTLY) under one
+ *                  lock_timeout, no pre-check, no retries, no journal;
  *   alembic-1tx:   the customer's Alembic shape, all statements in one transaction;
  *   alembic-each:  the same statements one by one, autocommit.
  * Each runs on its own copy of one filled database. Measures, never asserts.
- * Size: BENCH_ORDERS (default 1,000,000); writers: BENCH_RATE tx/s (default 200).
+ * Size: BENCH_ORDERS (default 1,000,000); writers: BENCH_RATE tx/s (default 200); see scale.ts.
+ * Each scenario also keeps a timeline of writer latency (the longest transaction
+ * started in each 100 ms), which the report draws (chart.ts).
  */
 const ADMIN_URL = process.env.BENCH_PG_URL ?? process.env.SCHEMA_DIFF_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const ORDERS = Number(process.env.BENCH_ORDERS ?? 1_000_000);
-const RATE = Number(process.env.BENCH_RATE ?? 200);
+const ORDERS = PG_ORDERS;
+const RATE = WRITER_RATE;
 const CLIENTS = 8;
 const WARMUP_MS = 2_000;
 const COOLDOWN_MS = 1_000;
 
-type Shape = 'ours' | 'alembic-1tx' | 'alembic-each';
+export type Shape = 'ours' | 'online-script' | 'alembic-1tx' | 'alembic-each';
+
+/** The longest writer transaction started in each bucket, seconds from the migration's start. */
+export type TimelinePoint = { readonly t: number; readonly maxLatencyMs: number; readonly failed: number };
+
+const BUCKET_MS = 100;
 
 type MigrationOutcome = {
   readonly ok: boolean;
@@ -46,6 +57,7 @@ export type ScenarioResult = MigrationOutcome & {
   /** Writers in the warm-up before it, for comparison. */
   readonly writersBefore: Pick<WriterSummary, 'maxLatencyMs' | 'p99LatencyMs' | 'commitsPerSecond'>;
   readonly deadlocks: { readonly migration: number; readonly writers: number };
+  readonly timeline: readonly TimelinePoint[];
 };
 
 export type OnlineApplyResult = {
@@ -60,13 +72,14 @@ export type OnlineApplyResult = {
 
 const DESCRIPTIONS: Record<Shape, string> = {
   ours: 'schema-diff apply: indexes CONCURRENTLY, CHECK/FK NOT VALID under lock_timeout 25ms with retries, one VALIDATE per table',
+  'online-script': 'hand-written online script: NOT VALID then VALIDATE, FK swapped in one ALTER TABLE after locking its parent (ACCESS EXCLUSIVE, as dropping the old key needs), CREATE INDEX CONCURRENTLY, lock_timeout 5s, no retries',
   'alembic-1tx': 'Alembic shape in one transaction: plain ADD CONSTRAINT CHECK, FK drop then add, plain CREATE INDEX',
   'alembic-each': 'the same statements one by one in autocommit (a failed statement is counted and the next one runs)',
 };
 
 export const onlineApplyBench: BenchModule = {
   name: 'online-apply',
-  description: `longest writer latency and zero-throughput gap, writers at ${RATE} tx/s on ${ORDERS.toLocaleString('en-US')} orders: schema-diff apply vs the Alembic shape in one transaction vs the same statements in autocommit`,
+  description: `longest writer latency and zero-throughput gap, writers at ${RATE} tx/s on ${ORDERS.toLocaleString('en-US')} orders: schema-diff apply vs a hand-written online script vs the Alembic shape in one transaction vs the same statements in autocommit`,
   run: (log) => runOnlineApply(log),
 };
 
@@ -79,7 +92,7 @@ async function runOnlineApply(log: (line: string) => void): Promise<OnlineApplyR
     const { ms: fillMs } = await fillMeStore(urlOf(template), ORDERS);
     const server = (await runOn(urlOf(template), 'select version() as v')).rows[0].v as string;
     const scenarios: ScenarioResult[] = [];
-    for (const shape of ['ours', 'alembic-1tx', 'alembic-each'] as const) {
+    for (const shape of ['ours', 'online-script', 'alembic-1tx', 'alembic-each'] as const) {
       log(`${shape}: migrating with writers at ${RATE} tx/s …`);
       const result = await scenario(shape, template);
       const w = result.writers;
@@ -109,6 +122,7 @@ async function scenario(shape: Shape, template: string): Promise<ScenarioResult>
     const during = summarizeWriters(log, { from, to });
     const before = summarizeWriters(log, { from: warm, to: from });
     return {
+      timeline: timelineOf(log, from, warm, performance.now()),
       shape,
       description: DESCRIPTIONS[shape],
       migrationMs: Math.round(to - from),
@@ -125,10 +139,26 @@ async function scenario(shape: Shape, template: string): Promise<ScenarioResult>
   }
 }
 
+/** Writer latency over time: per bucket, the longest transaction started in it, and how many failed. */
+function timelineOf(log: readonly WriterTx[], origin: number, from: number, to: number): TimelinePoint[] {
+  const buckets = new Map<number, { max: number; failed: number }>();
+  for (const tx of log) {
+    if (tx.start < from || tx.start > to) continue;
+    const b = Math.floor((tx.start - origin) / BUCKET_MS);
+    const cur = buckets.get(b) ?? { max: 0, failed: 0 };
+    buckets.set(b, { max: Math.max(cur.max, tx.end - tx.start), failed: cur.failed + (tx.ok ? 0 : 1) });
+  }
+  return [...buckets.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([b, v]) => ({ t: Math.round(b * BUCKET_MS) / 1000, maxLatencyMs: Math.round(v.max * 10) / 10, failed: v.failed }));
+}
+
 function migrate(shape: Shape, url: string): Promise<MigrationOutcome> {
   switch (shape) {
     case 'ours':
       return applyOurs(url);
+    case 'online-script':
+      return onlineScript(url);
     case 'alembic-1tx':
       return alembic(url, true);
     case 'alembic-each':
@@ -208,13 +238,7 @@ async function naiveStatements(client: pg.Client, manifest: LoadedManifest): Pro
   const fks: string[] = [];
   for (const [t, spec] of tables) {
     for (const fk of spec?.foreignKeys ?? []) {
-      const { rows } = await client.query<{ name: string }>(
-        `select conname as name from pg_constraint where contype = 'f' and conrelid = $1::regclass
-            and conkey = (select array_agg(attnum order by ord) from unnest($2::text[]) with ordinality c(col, ord)
-                            join pg_attribute a on a.attrelid = $1::regclass and a.attname = c.col)`,
-        [t, fk.columns],
-      );
-      for (const { name: old } of rows) fks.push(`ALTER TABLE ${t} DROP CONSTRAINT ${old}`);
+      for (const old of await oldForeignKeys(client, t, fk.columns)) fks.push(`ALTER TABLE ${t} DROP CONSTRAINT ${old}`);
       const actions = [fk.onDelete && `ON DELETE ${fk.onDelete.toUpperCase()}`, fk.onUpdate && `ON UPDATE ${fk.onUpdate.toUpperCase()}`];
       fks.push(
         `ALTER TABLE ${t} ADD CONSTRAINT ${fk.name} FOREIGN KEY (${fk.columns.join(', ')}) REFERENCES ${fk.references.table} (${fk.references.columns.join(', ')}) ${actions.filter(Boolean).join(' ')}`,
@@ -229,6 +253,63 @@ async function naiveStatements(client: pg.Client, manifest: LoadedManifest): Pro
     ),
   );
   return [...checks, ...fks, ...indexes];
+}
+
+/**
+ * The hand-written online migration: every constraint added NOT VALID (a FK
+ * swapped for the old one in the same ALTER TABLE), every index built
+ * CONCURRENTLY, then each constraint validated; one lock_timeout, no retries.
+ */
+async function onlineScript(url: string): Promise<MigrationOutcome> {
+  const client = new pg.Client({ connectionString: url, application_name: 'online-script' });
+  client.on('error', () => {});
+  await client.connect();
+  try {
+    await client.query("SET lock_timeout = '5s'");
+    const tables = Object.entries(mestore.tables);
+    const adds: string[] = [];
+    const validates: string[] = [];
+    for (const [t, spec] of tables) {
+      for (const c of spec?.checks ?? []) {
+        adds.push(`ALTER TABLE ${t} ADD CONSTRAINT ${c.name} CHECK (${c.expr}) NOT VALID`);
+        validates.push(`ALTER TABLE ${t} VALIDATE CONSTRAINT ${c.name}`);
+      }
+      for (const fk of spec?.foreignKeys ?? []) {
+        const old = await oldForeignKeys(client, t, fk.columns);
+        const actions = [fk.onDelete && `ON DELETE ${fk.onDelete.toUpperCase()}`, fk.onUpdate && `ON UPDATE ${fk.onUpdate.toUpperCase()}`].filter(Boolean).join(' ');
+        // the parent locked first, in the order the writers lock, so that the swap does not deadlock with them
+        adds.push(
+          `BEGIN; LOCK TABLE ${fk.references.table} IN ACCESS EXCLUSIVE MODE; ` +
+            `ALTER TABLE ${t} ${old.map((o) => `DROP CONSTRAINT ${o}, `).join('')}ADD CONSTRAINT ${fk.name} FOREIGN KEY (${fk.columns.join(', ')}) REFERENCES ${fk.references.table} (${fk.references.columns.join(', ')}) ${actions} NOT VALID; COMMIT`,
+        );
+        validates.push(`ALTER TABLE ${t} VALIDATE CONSTRAINT ${fk.name}`);
+      }
+    }
+    const indexes = tables.flatMap(([t, spec]) =>
+      (spec?.indexes ?? []).map(
+        (ix) =>
+          `CREATE ${ix.unique ? 'UNIQUE ' : ''}INDEX CONCURRENTLY ${ix.name} ON ${t} (${ix.columns.map((c) => (typeof c === 'string' ? c : c.expr)).join(', ')})` +
+          (ix.where ? ` WHERE ${ix.where}` : ''),
+      ),
+    );
+    for (const statement of [...adds, ...indexes, ...validates]) await client.query(statement);
+    return { ok: true, failures: {} };
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => {});
+    return failed(e);
+  } finally {
+    await client.end();
+  }
+}
+
+async function oldForeignKeys(client: pg.Client, table: string, columns: readonly string[]): Promise<string[]> {
+  const { rows } = await client.query<{ name: string }>(
+    `select conname as name from pg_constraint where contype = 'f' and conrelid = $1::regclass
+        and conkey = (select array_agg(attnum order by ord) from unnest($2::text[]) with ordinality c(col, ord)
+                        join pg_attribute a on a.attrelid = $1::regclass and a.attname = c.col)`,
+    [table, columns],
+  );
+  return rows.map((r) => r.name);
 }
 
 function failed(e: unknown): MigrationOutcome {

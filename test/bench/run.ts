@@ -1,14 +1,21 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
+import { writerLatencySvg } from './chart.js';
+import type { OnlineApplyResult } from './online-apply-bench.js';
+import { renderReport, type BenchRecord } from './report.js';
+import { QUICK } from './scale.js';
 import { validateBench } from './validate-bench.js';
 import { onlineApplyBench } from './online-apply-bench.js';
 import { sqliteRebuildBench } from '../sqlite/rebuild-bench.js';
 
 /**
  * `npm run bench`: runs each benchmark module in turn (never in parallel: they
- * time a shared machine) and writes bench-results/<name>.json. Benchmarks
- * measure; they never assert times. `npm run bench -- validate` runs one.
+ * time a shared machine), writes bench-results/<name>.json, then one report
+ * for people (bench-results/report.md and report.json) with the writer-latency
+ * chart (writer-latency.svg). Benchmarks measure; they never assert times.
+ * `npm run bench -- validate` runs one; `-- --quick` (or BENCH_QUICK=1) runs all
+ * on small data; `-- --update-docs` also copies the chart to docs/img/.
  */
 export interface BenchModule {
   /** File name under bench-results/ and the name to select it on the command line. */
@@ -22,7 +29,8 @@ export const BENCHES: readonly BenchModule[] = [validateBench, onlineApplyBench,
 
 const RESULTS_DIR = 'bench-results';
 
-async function main(names: readonly string[]): Promise<number> {
+async function main(args: readonly string[]): Promise<number> {
+  const names = args.filter((a) => !a.startsWith('--'));
   const unknown = names.filter((n) => !BENCHES.some((b) => b.name === n));
   if (unknown.length > 0) {
     process.stderr.write(`unknown bench ${unknown.join(', ')}; known: ${BENCHES.map((b) => b.name).join(', ')}\n`);
@@ -30,6 +38,9 @@ async function main(names: readonly string[]): Promise<number> {
   }
   const selected = names.length ? BENCHES.filter((b) => names.includes(b.name)) : BENCHES;
   mkdirSync(RESULTS_DIR, { recursive: true });
+  const machine = { node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown' };
+  const runStartedAt = new Date().toISOString();
+  const records: BenchRecord[] = [];
   for (const bench of selected) {
     const log = (line: string) => process.stderr.write(`[${bench.name}] ${line}\n`);
     log(bench.description);
@@ -42,13 +53,32 @@ async function main(names: readonly string[]): Promise<number> {
       description: bench.description,
       startedAt,
       durationMs: Date.now() - started,
-      machine: { node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown' },
+      quick: QUICK,
+      machine,
       result,
     };
     writeFileSync(file, JSON.stringify(record, null, 2) + '\n');
     log(`written to ${file}`);
+    records.push(record);
   }
+  await writeReport(records, { startedAt: runStartedAt, quick: QUICK, machine }, args.includes('--update-docs'));
   return 0;
+}
+
+async function writeReport(records: readonly BenchRecord[], meta: Parameters<typeof renderReport>[1], updateDocs: boolean): Promise<void> {
+  const online = records.find((r) => r.bench === 'online-apply');
+  let chart: string | undefined;
+  if (online) {
+    chart = 'writer-latency.svg';
+    writeFileSync(join(RESULTS_DIR, chart), await writerLatencySvg(online.result as unknown as OnlineApplyResult));
+    if (updateDocs) {
+      mkdirSync('docs/img', { recursive: true });
+      copyFileSync(join(RESULTS_DIR, chart), join('docs/img', chart));
+    }
+  }
+  writeFileSync(join(RESULTS_DIR, 'report.md'), renderReport(records, { ...meta, chart }));
+  writeFileSync(join(RESULTS_DIR, 'report.json'), JSON.stringify({ version: 1, ...meta, benches: records }, null, 2) + '\n');
+  process.stderr.write(`report written to ${join(RESULTS_DIR, 'report.md')}\n`);
 }
 
 main(process.argv.slice(2)).then(

@@ -3,20 +3,16 @@ import { SchemaDiffError, messageOf } from '../../errors.js';
 import type { Catalog, Table, TableRef } from '../../schema/types.js';
 import { findTable, qualifiedName } from '../../schema/types.js';
 import type { ViolationCount, ViolationOptions, ViolationTarget } from '../dialect.js';
-import { referencedColumns, scanExpression } from './expr-columns.js';
+import { scanExpression } from './expr-columns.js';
 import {
-  SAMPLE_KIND,
-  checkSamplesSql,
   foreignKeyCountSql,
-  foreignKeyOnlySamplesSql,
   tablePassSql,
   uniqueCountSql,
-  uniqueSamplesSql,
   type CheckTarget,
   type ForeignKeyTarget,
-  type SampleShape,
   type UniqueTarget,
 } from './violation-sql.js';
+import { addSamples } from './violation-samples.js';
 
 /** Tables at least this big get progress lines (start, heartbeat, duration) for each query. */
 const LARGE_TABLE_ROWS = 100_000;
@@ -24,9 +20,9 @@ const LARGE_TABLE_BYTES = 16 * 1024 * 1024;
 const HEARTBEAT_MS = 5_000;
 
 type Row = Record<string, unknown>;
-type Outcome = { violations: number; groups?: number; sample: Row[]; error?: string };
+export type Outcome = { violations: number; groups?: number; sample: Row[]; error?: string };
 
-interface TableWork {
+export interface TableWork {
   readonly ref: TableRef;
   /** The tables checked and the parents their foreign keys reference. */
   readonly catalog: Catalog;
@@ -212,72 +208,13 @@ async function countUniques(step: Step, uniques: readonly UniqueTarget[]): Promi
   return counts;
 }
 
-async function addSamples(step: Step, work: TableWork, counts: Map<ViolationTarget, Outcome>, limit: number): Promise<void> {
-  const violated = work.targets.filter((t) => (counts.get(t)?.violations ?? 0) > 0 && !counts.get(t)?.error);
-  const checks = violated.filter((t): t is CheckTarget => t.kind === 'check');
-  if (checks.length > 0) {
-    for (const [c, rows] of await sampleChecks(step, work, checks, limit)) counts.set(c, { ...(counts.get(c) as Outcome), sample: rows });
-  }
-  for (const t of violated) {
-    if (t.kind === 'check') continue;
-    const sample = t.kind === 'foreign_key' ? await sampleForeignKey(step, work, t, limit) : await sampleUnique(step, work, t, limit);
-    counts.set(t, { ...(counts.get(t) as Outcome), sample });
-  }
-}
-
-async function sampleChecks(step: Step, work: TableWork, checks: readonly CheckTarget[], limit: number) {
-  const pk = work.table?.primaryKey ?? [];
-  const names = work.table?.columns.map((c) => c.name) ?? [];
-  const own = new Map(checks.map((c) => [c, sampleColumns(pk, referencedColumns(c.expr, names), names)]));
-  const shape = shapeOf(pk, [...new Set([...own.values()].flat())], limit);
-  const result = await step(`samples of ${checks.length} CHECK(s)`, checkSamplesSql(work.ref, checks, shape));
-  const samples = new Map<CheckTarget, Row[]>();
-  if ('error' in result) return samples;
-  checks.forEach((c, i) => {
-    const mine = result.rows.filter((r) => Number(r[SAMPLE_KIND]) === i);
-    samples.set(c, mine.map((r) => pick(r, own.get(c) as string[])));
-  });
-  return samples;
-}
-
-async function sampleForeignKey(step: Step, work: TableWork, fk: ForeignKeyTarget, limit: number): Promise<Row[]> {
-  const pk = work.table?.primaryKey ?? [];
-  const names = work.table?.columns.map((c) => c.name) ?? [];
-  const shape = shapeOf(pk, sampleColumns(pk, fk.columns, names), limit);
-  const found = await step(`samples of ${fk.name}`, foreignKeyOnlySamplesSql(fk, shape));
-  return 'error' in found ? [] : found.rows;
-}
-
-async function sampleUnique(step: Step, work: TableWork, ix: UniqueTarget, limit: number): Promise<Row[]> {
-  const pk = work.table?.primaryKey ?? [];
-  const names = work.table?.columns.map((c) => c.name) ?? [];
-  const read = ix.keys.flatMap((k) => ('column' in k ? [k.column] : referencedColumns(k.expr, names)));
-  const shape = shapeOf(pk, sampleColumns(pk, read, names), limit);
-  const rows = await step(`samples of ${ix.name}`, uniqueSamplesSql(ix, shape));
-  return 'error' in rows ? [] : rows.rows;
-}
-
-/** Primary key, then the columns the constraint reads; every column when there is neither. */
-function sampleColumns(pk: readonly string[], read: readonly string[], all: readonly string[]): string[] {
-  const columns = [...new Set([...pk, ...read])];
-  return columns.length > 0 ? columns : [...all];
-}
-
-function shapeOf(pk: readonly string[], columns: readonly string[], limit: number): SampleShape {
-  return { columns, orderBy: pk.length > 0 ? pk : columns, limit };
-}
-
-function pick(row: Row, columns: readonly string[]): Row {
-  return Object.fromEntries(columns.map((c) => [c, row[c]]));
-}
-
 /** validate wraps user SQL in `( … )`: text that could close it or end the statement is refused, not run. */
 function expressionProblem(expr: string): string | null {
   const problem = scanExpression(expr).problem;
   return problem ? `not a single SQL expression (${problem}); not run` : null;
 }
 
-type Step = (label: string, query: string) => Promise<{ rows: Row[] } | { error: string }>;
+export type Step = (label: string, query: string) => Promise<{ rows: Row[] } | { error: string }>;
 
 /**
  * Runs one query of a table's transaction inside a savepoint, so a failing

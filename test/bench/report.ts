@@ -1,0 +1,138 @@
+import type { OnlineApplyResult, ScenarioResult } from './online-apply-bench.js';
+import type { ValidateBenchResult } from './validate-bench.js';
+
+/**
+ * bench-results/report.md: every figure beside its reference, both measured in
+ * the same run, with the goal it is held to. Benches the report does not know
+ * are listed with their JSON file.
+ */
+export interface BenchRecord {
+  readonly bench: string;
+  readonly description: string;
+  readonly durationMs: number;
+  readonly result: Record<string, unknown>;
+}
+
+export interface ReportMeta {
+  readonly startedAt: string;
+  readonly quick: boolean;
+  readonly machine: { readonly node: string; readonly cpus: number; readonly cpu: string };
+  /** The chart's file name beside report.md, when the online-apply bench ran. */
+  readonly chart?: string;
+}
+
+const ms = (n: number | null | undefined) => (n === null || n === undefined ? '–' : n >= 10_000 ? `${(n / 1000).toFixed(1)} s` : `${Math.round(n)} ms`);
+const x = (a: number | null | undefined, b: number | null | undefined) => (a && b ? `${(a / b).toFixed(2)}×` : '–');
+const verdict = (ok: boolean | null) => (ok === null ? '' : ok ? ' ✓' : ' ✗');
+
+function table(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
+  return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)];
+}
+
+function validateSection(r: ValidateBenchResult): string[] {
+  const half = (a: number) => verdict(a / r.pgValidateMs <= 0.5);
+  return [
+    `## validate and apply's pre-check (PostgreSQL, ${r.orders.toLocaleString('en-US')} orders)`,
+    '',
+    `Reference: PostgreSQL's own \`ALTER TABLE … VALIDATE CONSTRAINT\` of the same ${r.checksAndKeys} CHECKs and foreign keys, one after the other, in the same database. Medians of ${r.repeat}.`,
+    '',
+    ...table(
+      ['what', 'schema-diff', 'reference (same run)', 'ratio', 'goal'],
+      [
+        [`validate of the ${r.checksAndKeys} CHECKs and FKs, --jobs 2`, ms(r.validateChecksAndKeysMs), `VALIDATE CONSTRAINT ×${r.checksAndKeys}: ${ms(r.pgValidateMs)}`, x(r.validateChecksAndKeysMs, r.pgValidateMs), `≤ 0.5×${half(r.validateChecksAndKeysMs)}`],
+        [`validate of the same, --jobs 1`, ms(r.validateChecksAndKeysSerialMs), ms(r.pgValidateMs), x(r.validateChecksAndKeysSerialMs, r.pgValidateMs), `≤ 0.5×${half(r.validateChecksAndKeysSerialMs)}`],
+        [`apply's pre-check of the same (one table at a time, no parallel workers)`, ms(r.precheckChecksAndKeysMs), ms(r.pgValidateMs), x(r.precheckChecksAndKeysMs, r.pgValidateMs), `≤ 0.5×${half(r.precheckChecksAndKeysMs)}`],
+        [`apply's pre-check of all ${r.constraints} (unique indexes too)`, ms(r.precheckMs), ms(r.pgValidateMs), x(r.precheckMs, r.pgValidateMs), ''],
+        [`validate of all ${r.constraints}, --jobs 2`, ms(r.validateMs), `SELECT count(*) of every table: ${ms(r.countMs)}`, x(r.validateMs, r.countMs), ''],
+        [`naive script, one query per constraint`, ms(r.naiveMs), ms(r.pgValidateMs), x(r.naiveMs, r.pgValidateMs), ''],
+      ],
+    ),
+    '',
+    `Counts agree with the naive script on a copy with violations written in: ${r.naiveAgrees ? 'yes' : '**no**'} (${r.violationsFound} violating rows found).`,
+    '',
+  ];
+}
+
+const LABEL: Record<string, string> = {
+  ours: 'schema-diff apply',
+  'online-script': 'hand-written online script',
+  'alembic-1tx': 'one transaction (Alembic)',
+  'alembic-each': 'statements one by one',
+};
+
+function onlineSection(r: OnlineApplyResult, chart: string | undefined): string[] {
+  const by = (s: string) => r.scenarios.find((c) => c.shape === s) as ScenarioResult | undefined;
+  const ours = by('ours');
+  const script = by('online-script');
+  const rows = r.scenarios.map((s) => [
+    LABEL[s.shape] ?? s.shape,
+    s.ok ? 'ok' : `failed: ${(s.firstError ?? '').slice(0, 60)}`,
+    ms(s.migrationMs),
+    ms(s.writers.maxLatencyMs),
+    ms(s.writers.p99LatencyMs),
+    String(s.writers.failed),
+    ms(s.writers.longestGapMs),
+  ]);
+  return [
+    `## Online apply (PostgreSQL, ${r.orders.toLocaleString('en-US')} orders, writers at ${r.writerRate} tx/s)`,
+    '',
+    ...table(['shape', 'outcome', 'wall time', 'longest writer wait', 'p99 writer wait', 'failed writer tx', 'longest gap without a commit'], rows),
+    '',
+    ...table(
+      ['what', 'schema-diff', 'reference (same run)', 'ratio', 'goal'],
+      [
+        ['apply wall time, pre-check included', ms(ours?.migrationMs), `hand-written online script: ${ms(script?.migrationMs)}`, x(ours?.migrationMs, script?.migrationMs), `≤ 1.2×${verdict(ours && script ? ours.migrationMs / script.migrationMs <= 1.2 : null)}`],
+        ['longest writer wait during apply', ms(ours?.writers.maxLatencyMs), `hand-written online script: ${ms(script?.writers.maxLatencyMs)}`, '', `≤ 30 ms, 0 errors${verdict(ours ? ours.writers.maxLatencyMs <= 30 && ours.writers.failed === 0 : null)}`],
+      ],
+    ),
+    '',
+    ...(chart ? [`![writer latency during each apply shape](${chart})`, ''] : []),
+  ];
+}
+
+type SqliteResult = {
+  orders: number;
+  vacuumIntoMs: number;
+  ordersOnly: { editApplyMs: number; editStepMs: number | null; rebuildApplyMs: number; rebuildStepMs: number | null };
+  editApplyMs: number;
+  rebuildApplyMs: number;
+};
+
+function sqliteSection(r: SqliteResult): string[] {
+  const o = r.ordersOnly;
+  return [
+    `## SQLite (${r.orders.toLocaleString('en-US')} orders)`,
+    '',
+    `Reference: \`VACUUM INTO\` of the same file (a copy of every page: the floor for rewriting it), same run.`,
+    '',
+    ...table(
+      ['what', 'schema-diff', 'reference (same run)', 'ratio', 'goal'],
+      [
+        [`apply of orders' 8 CHECKs + FK action, edited in place (pre-check included)`, ms(o.editApplyMs), `VACUUM INTO: ${ms(r.vacuumIntoMs)}`, x(o.editApplyMs, r.vacuumIntoMs), `≤ 2×${verdict(o.editApplyMs / r.vacuumIntoMs <= 2)}`],
+        [`its edit_table step alone`, ms(o.editStepMs), ms(r.vacuumIntoMs), x(o.editStepMs, r.vacuumIntoMs), ''],
+        [`the same apply, table rebuilt (?defensive=on)`, ms(o.rebuildApplyMs), ms(r.vacuumIntoMs), x(o.rebuildApplyMs, r.vacuumIntoMs), ''],
+        [`its rebuild_table step alone`, ms(o.rebuildStepMs), ms(r.vacuumIntoMs), x(o.rebuildStepMs, r.vacuumIntoMs), ''],
+        [`all of MeStore (8 indexes built too), edited in place`, ms(r.editApplyMs), `rebuilt: ${ms(r.rebuildApplyMs)}`, x(r.editApplyMs, r.rebuildApplyMs), ''],
+      ],
+    ),
+    '',
+  ];
+}
+
+export function renderReport(records: readonly BenchRecord[], meta: ReportMeta): string {
+  const out = [
+    '# schema-diff bench report',
+    '',
+    `Run ${meta.startedAt} on ${meta.machine.cpus} × ${meta.machine.cpu}, Node ${meta.machine.node}${meta.quick ? '. **Quick mode: small data; these figures exercise the pipeline and say little about speed.**' : '.'}`,
+    'Every figure stands beside its reference, both measured in this run on this machine. ✓/✗: the goal is met or not.',
+    '',
+  ];
+  for (const r of records) {
+    if (r.bench === 'validate') out.push(...validateSection(r.result as unknown as ValidateBenchResult));
+    else if (r.bench === 'online-apply') out.push(...onlineSection(r.result as unknown as OnlineApplyResult, meta.chart));
+    else if (r.bench === 'sqlite-rebuild') out.push(...sqliteSection(r.result as unknown as SqliteResult));
+    else out.push(`## ${r.bench}`, '', r.description, '', `Figures: [${r.bench}.json](${r.bench}.json).`, '');
+  }
+  out.push('---', '', `Bench durations: ${records.map((r) => `${r.bench} ${ms(r.durationMs)}`).join(', ')}. Raw figures: report.json and one JSON per bench.`, '');
+  return out.join('\n');
+}
