@@ -14,16 +14,19 @@ export type StepAction =
   | 'drop_index'
   | 'rebuild_table';
 
-/** Risks a reviewer should see, in the spirit of pg-schema-diff's hazards. */
-export type Hazard =
-  | 'ACQUIRES_ACCESS_EXCLUSIVE_LOCK'
-  | 'ACQUIRES_SHARE_ROW_EXCLUSIVE_LOCK'
-  | 'ACQUIRES_SHARE_UPDATE_EXCLUSIVE_LOCK'
-  | 'TABLE_SCAN'
-  | 'INDEX_BUILD'
-  | 'INDEX_DROPPED'
-  | 'TABLE_REBUILD'
-  | 'CHANGES_DELETE_BEHAVIOUR';
+/** Risks a reviewer should see, in the spirit of pg-schema-diff's hazards (plan --fail-on names them). */
+export const HAZARDS = [
+  'ACQUIRES_ACCESS_EXCLUSIVE_LOCK',
+  'ACQUIRES_SHARE_ROW_EXCLUSIVE_LOCK',
+  'ACQUIRES_SHARE_UPDATE_EXCLUSIVE_LOCK',
+  'TABLE_SCAN',
+  'INDEX_BUILD',
+  'INDEX_DROPPED',
+  'TABLE_REBUILD',
+  'CHANGES_DELETE_BEHAVIOUR',
+] as const;
+
+export type Hazard = (typeof HAZARDS)[number];
 
 /**
  * One unit of work: statements that run together, and the statements that
@@ -40,6 +43,8 @@ export interface Step {
   readonly objects: readonly string[];
   /** Why the step is needed, in words. */
   readonly reason: string;
+  /** The manifest's `description` of the objects it concerns, when it gives one. */
+  readonly description?: string;
   readonly sql: readonly string[];
   readonly inverse: readonly string[];
   /**

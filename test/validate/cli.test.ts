@@ -80,7 +80,7 @@ describeServer('schema-diff validate, exit codes and output formats [postgres]',
     expect(JSON.parse(readFileSync(out, 'utf8'))).toEqual(printed);
     expect(run.stderr).toContain(`report written to ${out}`);
     expect(printed).toMatchObject({ version: 1, dialect: 'postgres', score: 80.47, ready: false, totals: { constraints: 39, violations: 66 } });
-    expect(printed.database).toBe(dirty.url);
+    expect(printed.target).toBe(dirty.url);
     expect(printed.constraints.find((c) => c.name === 'ck_order_total_positive')).toEqual({
       name: 'ck_order_total_positive',
       table: 'public.orders',
@@ -143,6 +143,6 @@ describeServer('schema-diff validate, exit codes and output formats [postgres]',
     ]);
     expect(embedded.code).toBe(2);
     expect(counts(JSON.parse(embedded.stdout))).toEqual(counts(JSON.parse(server.stdout)));
-    expect(JSON.parse(embedded.stdout).database).toBe(`pglite:${dir}`);
+    expect(JSON.parse(embedded.stdout).target).toBe(`pglite:${dir}`);
   });
 });

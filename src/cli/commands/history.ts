@@ -1,8 +1,10 @@
 import type { CommandModule } from 'yargs';
 import type { HistoryRun, HistoryStep } from '../../dialect/dialect.js';
-import { EXIT, out, withDialect, withGlobalOptions, type GlobalArgs } from '../context.js';
+import { EXIT, envelope, formatOf, out, withDialect, withFormat, withGlobalOptions, type GlobalArgs } from '../context.js';
 
 interface HistoryArgs extends GlobalArgs {
+  format: 'text' | 'json';
+  json?: boolean;
   steps: boolean;
 }
 
@@ -11,13 +13,12 @@ export function historyCommand(setStatus: (s: number) => void): CommandModule<ob
     command: 'history',
     describe: 'list the applies and rollbacks recorded in the database, oldest first',
     builder: (y) =>
-      withGlobalOptions(y)
-        .option('format', { alias: 'f', choices: ['text', 'json'], default: 'text', describe: 'result format on stdout' })
+      withFormat(withGlobalOptions(y), ['text', 'json'], 'text')
         .option('steps', { alias: 's', type: 'boolean', default: false, describe: 'list every step of every run' }) as never,
     handler: async (args) => {
       await withDialect(args, async (dialect) => {
         const runs = await dialect.history();
-        if (args.format === 'json') out(JSON.stringify({ version: 1, target: dialect.target, runs: runs.map((r) => withUndone(r, runs)) }, null, 2));
+        if (formatOf(args) === 'json') out(envelope('history', dialect.target, { runs: runs.map((r) => withUndone(r, runs)) }));
         else if (runs.length === 0) out(`${dialect.target}: no applies recorded`);
         else out(runs.flatMap((r) => describeRun(r, runs, args.steps)).join('\n'));
         setStatus(EXIT.ok);
