@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
+import { basename, dirname, extname, isAbsolute, join, relative, resolve } from 'node:path';
 import { SchemaDiffError, messageOf } from '../errors.js';
 
 /**
@@ -85,6 +85,9 @@ export async function loadConfigFile(path: string): Promise<LoadedConfig> {
       const { importModule } = await import('../manifest/load.js');
       const mod = await importModule(path);
       value = mod.default ?? mod.config;
+      // a module compiled to CommonJS (no "type": "module" nearby) wraps its exports once more
+      const inner = value as Record<string, unknown> | undefined;
+      if (inner && typeof inner === 'object' && 'default' in inner && !Object.keys(inner).some((k) => k in SETTINGS)) value = inner.default;
     }
   } catch (e) {
     throw new SchemaDiffError('usage', `cannot load config ${basename(path)}: ${messageOf(e).split('\n')[0]}`, [], { cause: e });
@@ -127,9 +130,8 @@ export function optionDefaults(config: LoadedConfig | null, env: NodeJS.ProcessE
 /** A manifest path in a config file is relative to the file, so the config works from any subdirectory. */
 function relativeTo(configPath: string, manifest: string): string {
   if (isAbsolute(manifest)) return manifest;
-  const path = join(dirname(configPath), manifest);
-  const fromCwd = path.startsWith(process.cwd() + '/') ? path.slice(process.cwd().length + 1) : path;
-  return fromCwd;
+  // shown to the user and recorded in plans relative to where they stand, as a -m path would be
+  return relative(process.cwd(), join(dirname(configPath), manifest));
 }
 
 let current: Record<string, string | number | boolean | undefined> = optionDefaults(null, {});
