@@ -33,9 +33,7 @@ export async function handlesFromPool(userPool: pg.Pool, { readOnly = false }: {
     client.release(true);
     throw e;
   }
-  // the pinned client goes back to the caller's pool only at close()
-  const kept = { query: (...args: unknown[]) => (client.query as (...a: unknown[]) => unknown)(...args), release: () => {} } as unknown as pg.PoolClient;
-  const pinned = { connect: async () => kept, end: async () => {} };
+  const pinned = { connect: pinnedOneAtATime(client), end: async () => {} };
   const borrowed = { connect: () => userPool.connect(), end: async () => {} };
   const session = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: oneStatementPerQuery(pinned) }) });
   const pool = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: oneStatementPerQuery(borrowed) }) });
@@ -52,6 +50,25 @@ export async function handlesFromPool(userPool: pg.Pool, { readOnly = false }: {
       client.release();
     },
   };
+}
+
+/**
+ * The pinned client lent to one query at a time, as a pool of one would
+ * (pg warns about, and pg 9 will refuse, a query sent while another runs);
+ * releasing it lends it to the next. It goes back to the caller's pool only at close().
+ */
+function pinnedOneAtATime(client: pg.PoolClient): () => Promise<pg.PoolClient> {
+  let turn: Promise<void> = Promise.resolve();
+  return () =>
+    new Promise((lend) => {
+      turn = turn.then(
+        () =>
+          new Promise<void>((done) => {
+            const query = (...args: unknown[]) => (client.query as (...a: unknown[]) => unknown)(...args);
+            lend({ query, release: () => done() } as unknown as pg.PoolClient);
+          }),
+      );
+    });
 }
 
 function targetOfPool(pool: pg.Pool): string {
