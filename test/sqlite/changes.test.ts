@@ -78,7 +78,7 @@ describe('every kind of change, then no false diff', () => {
 
   test('the diff: what is equal is left alone, the rest is named, replaced or added', async () => {
     const { diff, plan } = await preparePlan(dialect, MANIFEST, 'm');
-    const kinds = diff.changes.map((c) => `${c.kind} ${c.desired.name}${'current' in c ? ` (was ${c.current.name})` : ''}`).sort();
+    const kinds = diff.changes.map((c) => `${c.kind} ${'desired' in c ? c.desired.name : c.current.name}${'current' in c ? ` (was ${c.current.name})` : ''}`).sort();
     expect(kinds).toEqual([
       'add_check ck_posts_title_short',
       'add_check ck_users_display_name',
