@@ -204,7 +204,7 @@ function rebuildStep(
     });
   const back = specOf(toText, raw.sql, newIndexes, raw.indexes);
   const all = [...group, ...indexChanges];
-  const objects = [...new Set(all.flatMap((c) => [nameOf(c), ...('current' in c ? [c.current.name] : [])]))];
+  const objects = [...new Set([...all.map(nameOf), ...all.flatMap((c) => ('current' in c ? [c.current.name] : []))])];
   const actionsChange = group.some((c) => 'current' in c && 'desired' in c && 'onDelete' in c.current && 'onDelete' in c.desired && !sameActions(c.current, c.desired));
   const drops = all.some((c) => c.kind === 'drop_check' || c.kind === 'drop_foreign_key');
   const dropsIndex = indexChanges.some((c) => c.kind === 'drop_index');
