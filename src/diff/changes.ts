@@ -50,6 +50,13 @@ export type Change =
  */
 export type DropReason = 'removed' | 'prune';
 
+/** Why a drop is in the plan, in words (Step.reason), the same on every dialect. */
+export function dropReason(why: DropReason, what: string): string {
+  return why === 'removed'
+    ? `was in the manifest, removed: schema-diff created this ${what}, so it drops it`
+    : `${what} not in the manifest, and --prune makes the manifest the whole truth for this table`;
+}
+
 /** The changes that add or change an object the manifest describes (every kind but the drops). */
 export type DesiredChange = Exclude<Change, { kind: 'drop_check' | 'drop_foreign_key' | 'drop_index' }>;
 export type DropChange = Extract<Change, { kind: 'drop_check' | 'drop_foreign_key' | 'drop_index' }>;

@@ -9,7 +9,7 @@ interface HistoryArgs extends GlobalArgs {
 export function historyCommand(setStatus: (s: number) => void): CommandModule<object, HistoryArgs> {
   return {
     command: 'history',
-    describe: 'list the applies and rollbacks recorded in the database, oldest first',
+    describe: 'list the applies, rollbacks and forgets recorded in the database, oldest first',
     builder: (y) =>
       withGlobalOptions(y)
         .option('format', { alias: 'f', choices: ['text', 'json'], default: 'text', describe: 'result format on stdout' })

@@ -1,4 +1,4 @@
-import { effectsOf, type Change, type DropReason } from '../../diff/changes.js';
+import { dropReason, effectsOf, type Change, type DropReason } from '../../diff/changes.js';
 import { sameIndexShape } from '../../diff/diff.js';
 import { refuseIndexNameCollisions, type NewIndexName } from '../../diff/index-names.js';
 import { SchemaDiffError } from '../../errors.js';
@@ -345,13 +345,6 @@ function replaceForeignKeyStep(fk: ForeignKey, current: ForeignKey): Draft {
     before: describeForeignKey(current),
     after: describeForeignKey(fk),
   });
-}
-
-/** Why a drop is in the plan, for `plan --format text`. */
-export function dropReason(why: DropReason, what: string): string {
-  return why === 'removed'
-    ? `was in the manifest, removed: schema-diff created this ${what}, so it drops it`
-    : `${what} not in the manifest, and --prune makes the manifest the whole truth for this table`;
 }
 
 /** The constraint as it was, put back: NOT VALID in the short locked statement, then VALIDATE'd in a transaction of its own if it was. */

@@ -1,5 +1,5 @@
 import { SchemaDiffError } from '../../errors.js';
-import { effectsOf, type Change, type DropReason } from '../../diff/changes.js';
+import { dropReason, effectsOf, type Change, type DropReason } from '../../diff/changes.js';
 import type { Hazard, Step, StepAction } from '../../plan/types.js';
 import type { Catalog, Check, ForeignKey, Index, TableRef } from '../../schema/types.js';
 import { findTable, qualifiedName } from '../../schema/types.js';
@@ -76,13 +76,6 @@ function isIndexChange(c: Change): c is IndexChange {
 /** The name of the object a change leaves (a drop: the one it removes). */
 function nameOf(c: ConstraintChange | IndexChange): string {
   return 'desired' in c ? c.desired.name : c.current.name;
-}
-
-/** Why a drop is in the plan, for `plan --format text`. */
-function dropReason(why: DropReason, what: string): string {
-  return why === 'removed'
-    ? `was in the manifest, removed: schema-diff created this ${what}, so it drops it`
-    : `${what} not in the manifest, and --prune makes the manifest the whole truth for this table`;
 }
 
 function refuseNotValid(options: RenderOptions): void {
