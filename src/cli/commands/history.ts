@@ -43,7 +43,8 @@ function describeRun(run: HistoryRun, runs: readonly HistoryRun[], withSteps: bo
     // A killed run stays 'running' until the next apply or rollback marks it 'interrupted' (history only reads).
     run.status.padEnd(11),
     run.startedAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
-    `${run.fingerprint.slice(0, 19)}…`,
+    // a forget run ran no plan: it has no fingerprint
+    run.fingerprint ? `${run.fingerprint.slice(0, 19)}…` : '-'.padEnd(20),
     summary(run, runs),
   ].join('  ');
   const objects = [...new Set(run.steps.flatMap((s) => s.objects))];
