@@ -110,7 +110,9 @@ export function definitionNow(dialect: Dialect, catalog: Catalog, step: HistoryS
   const change = syntheticChange(step, current, kind);
   if (!change) return null;
   try {
-    const rendered = dialect.render([change], catalog).find((s) => s.action === step.action && s.name === step.name);
+    // Rendered only for its definition: the object exists, so the name-collision check of planning must not see it.
+    const definitionOnly = { ...catalog, relations: [] };
+    const rendered = dialect.render([change], definitionOnly).find((s) => s.action === step.action && s.name === step.name);
     return rendered?.after ?? null;
   } catch {
     return null;

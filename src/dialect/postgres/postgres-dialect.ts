@@ -85,7 +85,8 @@ export function createPostgresDialect(handles: PgHandles): PostgresDialect {
     const { rows } = await sql<{ pid: number; since: string }>`
       select a.pid, to_char(a.backend_start, 'HH24:MI:SS') as since
         from pg_locks l join pg_stat_activity a on a.pid = l.pid
-       where l.locktype = 'advisory' and l.objid = ${APPLY_LOCK_KEY} and l.granted limit 1`.execute(pool);
+       where l.locktype = 'advisory' and l.objid = ${APPLY_LOCK_KEY} and l.granted
+         and l.database = (select oid from pg_database where datname = current_database()) limit 1`.execute(pool);
     return rows[0] ? `pid ${rows[0].pid}, connected since ${rows[0].since}` : 'holder unknown';
   }
 
