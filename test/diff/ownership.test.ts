@@ -1,7 +1,7 @@
 import type { ObjectEffect } from '../../src/diff/changes.js';
 import { ownedObjects, type JournalRun } from '../../src/diff/ownership.js';
 
-const run = (id: number, kind: string, ...steps: Array<[ObjectEffect[], number | null?]>): JournalRun => ({
+const run = (id: number, kind: string, ...steps: Array<[ObjectEffect[], (number | null)?]>): JournalRun => ({
   id,
   kind,
   steps: steps.map(([effects, undoneBy]) => ({ table: 'public.orders', undoneBy: undoneBy ?? null, effects })),
