@@ -29,12 +29,16 @@ export function formatPlanText(plan: Plan, options: { blockers?: readonly Violat
       lines.push(`     ${c.dim(`lock: ${s.lock}`)}`);
       if (s.hazards.length) lines.push(`     ${c.dim(`hazards: ${s.hazards.join(', ')}`)}`);
       if (s.before !== undefined && s.after !== undefined) lines.push(`     ${wordDiff(s.before, s.after, c)}`);
+      else if (s.before !== undefined && s.action.startsWith('drop_')) lines.push(`     ${c.red(`- ${s.before}`)}`);
     }
   }
   if (options.blockers?.length) lines.push('', ...blockerLines(options.blockers).map((l, i) => (i === 0 ? c.red(l) : l)));
   if (plan.unmanaged.length > 0) {
     lines.push('', `unmanaged (in the database, not in the manifest; left alone): ${plan.unmanaged.length}`);
-    for (const u of plan.unmanaged) lines.push(`  ${u.kind.padEnd(11)} ${u.name} on ${u.table.schema}.${u.table.name}: ${u.definition}`);
+    for (const u of plan.unmanaged) {
+      lines.push(`  ${u.kind.padEnd(11)} ${u.name} on ${u.table.schema}.${u.table.name}: ${u.definition}`);
+      if (u.note) lines.push(`              ${c.dim(u.note)}`);
+    }
   }
   return lines.join('\n');
 }

@@ -12,6 +12,7 @@ import { validateCommand } from './commands/validate.js';
 import { rollbackCommand } from './commands/rollback.js';
 import { historyCommand } from './commands/history.js';
 import { showCommand } from './commands/show.js';
+import { forgetCommand } from './commands/forget.js';
 import { demoCommand } from './commands/demo.js';
 
 // yargs' ESM build wraps help text at a character count, cutting words in half;
@@ -20,7 +21,7 @@ const require = createRequire(import.meta.url);
 const yargs = require('yargs') as typeof yargsType;
 const hideBin = (argv: string[]) => argv.slice(2);
 
-export const COMMANDS = ['plan', 'apply', 'verify', 'validate', 'rollback', 'history', 'show', 'demo', 'completion'] as const;
+export const COMMANDS = ['plan', 'apply', 'verify', 'validate', 'rollback', 'history', 'forget', 'show', 'demo', 'completion'] as const;
 
 
 /** The schema-diff command line. Heavy modules (drivers, PGlite, tsx) load only inside handlers, so --help is instant. */
@@ -51,6 +52,7 @@ export async function main(argv: string[]): Promise<number> {
       .command(rollbackCommand(setStatus))
       .command(historyCommand(setStatus))
       .command(showCommand(setStatus))
+      .command(forgetCommand(setStatus))
       .command(demoCommand(setStatus))
       .completion('completion', 'print a bash/zsh completion script: source <(schema-diff completion)')
       .option('config', {

@@ -18,11 +18,13 @@ import {
   withDatabase,
   withFormat,
   withGlobalOptions,
+  withPruneOption,
   type BackupArgs,
   type GlobalArgs,
+  type PruneArgs,
 } from '../context.js';
 
-interface ApplyArgs extends GlobalArgs, BackupArgs {
+interface ApplyArgs extends GlobalArgs, BackupArgs, PruneArgs {
   format: 'text' | 'json';
   json?: boolean;
   yes: boolean;
@@ -41,7 +43,7 @@ export function applyCommand(setStatus: (s: number) => void): CommandModule<obje
     command: 'apply',
     describe: 'bring the database to the manifest, online: NOT VALID then VALIDATE, indexes CONCURRENTLY',
     builder: (y) =>
-      withFormat(withBackupOptions(withGlobalOptions(y)), ['text', 'json'], 'text')
+      withFormat(withPruneOption(withBackupOptions(withGlobalOptions(y))), ['text', 'json'], 'text')
         .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'do not ask for confirmation (the plan is shown before the question otherwise)' })
         .option('dry-run', { type: 'boolean', default: false, describe: 'print the plan apply would run (as plan --format text) and exit 0; change nothing' })
         .option('plan', {
@@ -82,6 +84,7 @@ export function applyCommand(setStatus: (s: number) => void): CommandModule<obje
           savedPlan,
           ...limits,
           allowNotValid: args['allow-not-valid'],
+          prune: args.prune,
           confirm: (plan) =>
             confirmOnTerminal(`apply ${plan.steps.length} step(s) to ${plan.target}?`, args.yes, () => formatPlanText(plan, { stream: process.stderr })),
           events: progressPrinter(args.quiet),
@@ -114,7 +117,7 @@ async function dryRun(args: ApplyArgs & { manifest: string }, savedPlan: Plan | 
   const { rowsBlockingApply } = await import('../../run/blockers.js');
   const { printPlan } = await import('./plan.js');
   await withDatabase(args, async (dialect, manifest) => {
-    const prepared = await preparePlan(dialect, manifest, args.manifest);
+    const prepared = await preparePlan(dialect, manifest, args.manifest, { prune: args.prune });
     if (savedPlan) refuseStalePlan(savedPlan, prepared.plan);
     const blockers = await rowsBlockingApply(dialect, prepared.diff.changes);
     await printPlan(prepared.plan, { format: formatOf(args) === 'json' ? 'json' : 'text', blockers, command: 'apply' });

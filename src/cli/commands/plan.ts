@@ -14,10 +14,12 @@ import {
   withDatabase,
   withFormat,
   withGlobalOptions,
+  withPruneOption,
   type GlobalArgs,
+  type PruneArgs,
 } from '../context.js';
 
-interface PlanArgs extends GlobalArgs {
+interface PlanArgs extends GlobalArgs, PruneArgs {
   format: 'sql' | 'json' | 'text';
   json?: boolean;
   inverse: boolean;
@@ -33,7 +35,7 @@ export function planCommand(setStatus: (s: number) => void): CommandModule<objec
     command: 'plan',
     describe: 'print the SQL that would bring the database to the manifest (nothing is changed)',
     builder: (y) =>
-      withFormat(withGlobalOptions(y), ['sql', 'json', 'text'], 'sql', 'sql script, JSON plan, or a summary for people')
+      withFormat(withPruneOption(withGlobalOptions(y)), ['sql', 'json', 'text'], 'sql', 'sql script, JSON plan, or a summary for people')
         .option('inverse', { type: 'boolean', default: false, describe: 'print the script that undoes the plan instead' })
         .option('out', { alias: 'o', type: 'string', describe: 'also save the plan as JSON (for apply --plan)' })
         .option('exit-code', { type: 'boolean', default: false, describe: 'exit 2 when there are steps' })
@@ -58,7 +60,7 @@ export function planCommand(setStatus: (s: number) => void): CommandModule<objec
       const lockTimeoutMs = parseDuration(args['lock-timeout'], 'lock-timeout');
       const failOn = parseHazards(args['fail-on']);
       await withDatabase(args, async (dialect, manifest) => {
-        const prepared = await preparePlan(dialect, manifest, manifestOf(args));
+        const prepared = await preparePlan(dialect, manifest, manifestOf(args), { prune: args.prune });
         const { plan } = prepared;
         if (args.out) await savePlan(args.out, plan);
         const blockers = args['check-rows'] ? await rowsBlockingApply(dialect, prepared.diff.changes) : undefined;

@@ -1,7 +1,7 @@
 import type { CommandModule } from 'yargs';
-import { EXIT, envelope, formatOf, manifestOf, out, withDatabase, withFormat, withGlobalOptions, type GlobalArgs } from '../context.js';
+import { EXIT, envelope, formatOf, manifestOf, out, withDatabase, withFormat, withGlobalOptions, withPruneOption, type GlobalArgs, type PruneArgs } from '../context.js';
 
-interface VerifyArgs extends GlobalArgs {
+interface VerifyArgs extends GlobalArgs, PruneArgs {
   format: 'text' | 'json';
   json?: boolean;
 }
@@ -9,13 +9,13 @@ interface VerifyArgs extends GlobalArgs {
 export function verifyCommand(setStatus: (s: number) => void): CommandModule<object, VerifyArgs> {
   return {
     command: 'verify',
-    describe: 'check that every manifest object is present, equal and valid (exit 2 on drift)',
-    builder: (y) => withFormat(withGlobalOptions(y), ['text', 'json'], 'text') as never,
+    describe: 'check that every manifest object is present, equal and valid, and nothing is left that apply would drop (exit 2 on drift)',
+    builder: (y) => withFormat(withPruneOption(withGlobalOptions(y)), ['text', 'json'], 'text') as never,
     handler: async (args) => {
       const { verifyManifest } = await import('../../run/verify.js');
       const manifestPath = manifestOf(args);
       await withDatabase(args, async (dialect, manifest) => {
-        const drift = await verifyManifest(dialect, manifest, manifestPath);
+        const drift = await verifyManifest(dialect, manifest, manifestPath, { prune: args.prune });
         if (formatOf(args) === 'json') out(envelope('verify', dialect.target, { ok: drift.length === 0, drift }));
         else if (drift.length === 0) out(`${dialect.target}: every object of ${manifestPath} is present, equal and valid`);
         else {
