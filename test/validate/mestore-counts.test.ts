@@ -158,7 +158,7 @@ describeEachDatabase(['postgres', 'pglite'], 'validate on MeStore rows with know
     expect(report.version).toBe(1);
     expect(report.dialect).toBe('postgres');
     for (const c of report.constraints) {
-      const keys = ['name', 'table', 'kind', 'severity', 'violations', ...(c.kind === 'unique' ? ['groups'] : []), 'rows', 'sample'];
+      const keys = ['name', 'table', 'kind', 'severity', 'violations', ...(c.kind === 'unique' ? ['groups'] : []), 'rows', 'sample', ...(c.description ? ['description'] : [])];
       expect(Object.keys(c)).toEqual(keys);
     }
   });
