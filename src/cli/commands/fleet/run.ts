@@ -114,8 +114,8 @@ export async function fleetApply(args: RolloutArgs & { yes: boolean; quiet: bool
   const progress = fleetProgress('steps', args.quiet);
   const outcomes = await rollOut(targets, work, {
     ...counts,
-    // a re-run's canary is a target that did not converge last time: a converged one would prove nothing
-    canaryCandidate: (t) => state?.targets[t.label]?.status !== 'ok',
+    // a re-run's canary is a target never tried: a converged one would prove nothing, a failed one is retried in the waves
+    canaryCandidate: (t) => state?.targets[t.label] === undefined,
     events: {
       finished: (o, done, total) => {
         progress.finished?.(o, done, total);
