@@ -109,7 +109,6 @@ describeServer('fleets: --targets over two servers and SQLite', () => {
     const file = targetsFile('canary.txt', ['dead1', 'm1', 'x1']);
     const r = await cli(['apply', '--targets', file, '--yes']);
     expect(r.code).toBe(1);
-    expect(json(await cli(['verify', '--targets', file, '--format', 'json'])).map((t) => t.status)).toEqual(['unreachable', 'pending', 'pending']);
     expect(table(r)).toEqual([
       'target status steps time error',
       '- - - - -',
@@ -119,7 +118,7 @@ describeServer('fleets: --targets over two servers and SQLite', () => {
       '',
       '3 target(s): 1 unreachable, 2 untouched',
     ]);
-    expect(await checkCount('m1')).toBe(0);
+    expect([await checkCount('m1'), await checkCount('x1')]).toEqual([0, 0]);
   });
 
   test('--max-failures K stops at the K+1th failure; a re-run converges the rest and skips the converged', async () => {
@@ -169,8 +168,6 @@ describeServer('fleets: --targets over two servers and SQLite', () => {
       '',
       '2 target(s): 2 unreachable',
     ]);
-    expect(json(await cli(['verify', '--targets', file, '--format', 'json'])).map((t) => t.status)).toEqual([
-      'ok', 'unreachable', 'ok', 'pending', 'unreachable', 'ok', 'ok', 'ok', 'ok',
-    ]);
+    expect(await checkCount('x2')).toBeGreaterThan(0);
   });
 });
