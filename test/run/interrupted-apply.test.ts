@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import type { LoadedManifest } from '../../src/manifest/types.js';
 import { applyManifest } from '../../src/run/apply.js';
+import { forgetObjects } from '../../src/run/forget.js';
 import { BIN, runCli } from '../cli/run-cli.js';
 import { describeEachDatabase } from '../helpers/each.js';
 import { testApplyOptions } from '../helpers/options.js';
@@ -241,6 +242,9 @@ describeEachDatabase(['postgres', 'pglite', 'sqlite'], 'an old journal with a ru
       const quiet: string[] = [];
       await applyManifest(target.dialect, small, { ...testApplyOptions, backup: false, events: { notice: (m) => quiet.push(m) } });
       expect(quiet.filter((m) => m.includes('interrupted'))).toEqual([]);
+      // the old journal also learns the 'forget' run kind and the steps' effects
+      await forgetObjects(target.dialect, ['ix_t_n'], { lockWaitMs: 2000 });
+      expect((await target.dialect.history()).map((r) => r.kind)).toEqual(['apply', 'apply', 'forget']);
     } finally {
       await target.dispose();
     }

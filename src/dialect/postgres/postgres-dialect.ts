@@ -7,7 +7,7 @@ import type { Catalog, DesiredTable, TableRef } from '../../schema/types.js';
 import type { PgHandles } from './connect.js';
 import { checkManifestPostgres } from './check-manifest.js';
 import { executePostgres, refuseLockTimeoutNearDeadlockTimeout } from './execute.js';
-import { finishRun, markInterrupted, readHistory, startRun, unfinishedRuns } from './history.js';
+import { finishRun, markInterrupted, readHistory, recordRun, startRun, unfinishedRuns } from './history.js';
 import { introspectPostgres } from './introspect.js';
 import { inverseOfPostgres } from './inverse.js';
 import { checkPostgresJournalTrust } from './journal-trust.js';
@@ -72,6 +72,7 @@ export function createPostgresDialect(handles: PgHandles): PostgresDialect {
     unfinishedRuns: () => unfinishedRuns(session),
     markInterrupted: (runId, adopted) => markInterrupted(session, runId, adopted),
     history: () => readHistory(session),
+    recordRun: (kind, manifest, steps) => recordRun(session, kind, manifest, steps),
     inverseOf: inverseOfPostgres,
     async checkJournalTrust() {
       await checkPostgresJournalTrust(session);

@@ -48,14 +48,14 @@ function report(command: string, args: FleetArgs, outcomes: readonly TargetOutco
   return fleetExitStatus(outcomes);
 }
 
-export async function fleetPlan(args: FleetArgs & { 'lock-timeout': string }, lockTimeoutMs: number): Promise<number> {
+export async function fleetPlan(args: FleetArgs & { prune: boolean }, lockTimeoutMs: number): Promise<number> {
   const { runEach } = await import('../../../run/fleet/rollout.js');
   const { groupPlans, planSummary, statementsKey } = await import('../../../run/fleet/plans.js');
   const { preparePlan, planHeader } = await import('../../../run/prepare.js');
   const { targets, manifest } = await fleetOf(args);
   const work: Work = (t) =>
     onTarget(t, true, async (dialect) => {
-      const { plan } = await preparePlan(dialect, manifest, args.manifest);
+      const { plan } = await preparePlan(dialect, manifest, args.manifest, { prune: args.prune });
       if (plan.steps.length === 0) return { status: 'ok', count: 0 };
       const header = planHeader(plan, 'forward').filter((l) => !/^(database|fingerprint):/.test(l));
       const script = dialect.script(plan.steps, 'forward', header, { lockTimeoutMs });
@@ -106,7 +106,7 @@ export async function fleetApply(args: RolloutArgs & { yes: boolean; quiet: bool
       const count = result.plan.steps.length;
       if (canary) {
         // the canary proves the plan: what apply left must verify before any other target is touched
-        const drift = await verifyManifest(dialect, manifest, args.manifest);
+        const drift = await verifyManifest(dialect, manifest, args.manifest, { prune: options.prune });
         if (drift.length > 0) return { status: 'failed', count, error: `verify after apply: ${drift.length} object(s) drift (${drift[0].object}: ${drift[0].problem})` };
       }
       return { status: 'ok', count };
@@ -127,13 +127,13 @@ export async function fleetApply(args: RolloutArgs & { yes: boolean; quiet: bool
   return report('apply', args, outcomes, 'steps', { json: statePath ? { state: statePath } : {} });
 }
 
-export async function fleetVerify(args: FleetArgs): Promise<number> {
+export async function fleetVerify(args: FleetArgs & { prune: boolean }): Promise<number> {
   const { runEach } = await import('../../../run/fleet/rollout.js');
   const { verifyManifest } = await import('../../../run/verify.js');
   const { targets, manifest } = await fleetOf(args);
   const outcomes = await runEach(targets, (t) =>
     onTarget(t, true, async (dialect) => {
-      const drift = await verifyManifest(dialect, manifest, args.manifest);
+      const drift = await verifyManifest(dialect, manifest, args.manifest, { prune: args.prune });
       return drift.length === 0 ? { status: 'ok', count: 0 } : { status: 'pending', count: drift.length };
     }), args.parallel, fleetProgress('drift'));
   return report('verify', args, outcomes, 'drift');
