@@ -38,7 +38,16 @@ export type Change =
     }
   | { readonly kind: 'create_index'; readonly table: TableRef; readonly desired: DesiredIndex }
   | { readonly kind: 'replace_index'; readonly table: TableRef; readonly desired: DesiredIndex; readonly current: Index }
-  | { readonly kind: 'rename_index'; readonly table: TableRef; readonly desired: DesiredIndex; readonly current: Index };
+  | { readonly kind: 'rename_index'; readonly table: TableRef; readonly desired: DesiredIndex; readonly current: Index }
+  /** The index is there as the manifest wants it; a UNIQUE constraint is to use it (`constraint: true`). */
+  | { readonly kind: 'add_unique_constraint'; readonly table: TableRef; readonly desired: DesiredIndex; readonly current: Index }
+  /** A UNIQUE constraint's index of another shape, or an index to become one: built anew beside it, then swapped. */
+  | {
+      readonly kind: 'replace_unique_constraint';
+      readonly table: TableRef;
+      readonly desired: DesiredIndex;
+      readonly current: Index;
+    };
 
 export type ChangeKind = Change['kind'];
 
