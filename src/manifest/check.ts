@@ -74,7 +74,7 @@ function describeAjvError(err: ErrorObject, root: unknown): Problem {
     case 'propertyNames':
       return {
         path: formatPath([...segments, String(p.propertyName)]),
-        message: 'a table key must be "table" or "schema.table"',
+        message: segments.at(-1) === 'tables' ? 'a table key must be "table" or "schema.table"' : 'an option name must be a lower-case name (a-z, 0-9, _)',
       };
     case 'minLength':
       return { path, message: 'must be a non-empty string' };

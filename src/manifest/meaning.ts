@@ -114,14 +114,18 @@ function checkIndexes(problems: string[], t: TableView, tablePaths: Map<string, 
   });
 }
 
+const KEY_PROPERTIES = ['column', 'expr', 'desc', 'nulls', 'opclass', 'collate'];
+
 /** Key objects name one thing; a UNIQUE constraint and NULLS NOT DISTINCT need a unique index of the kind PostgreSQL accepts. */
 function checkIndexOptions(problems: string[], path: string, ix: Record<string, unknown>): void {
   const keys = Array.isArray(ix.columns) ? ix.columns : [];
   keys.forEach((k: unknown, i) => {
     const key = asRecord(k);
-    if (typeof k === 'object' && k !== null && ('column' in key) === ('expr' in key)) {
-      problems.push(`${path}.columns[${i}]: give either "column" or "expr", not ${'column' in key ? 'both' : 'neither'}`);
-    }
+    if (typeof k !== 'object' || k === null) return;
+    // neither, with an unknown property: the structure's error says which (`exp`, did you mean expr?)
+    const onlyKnown = Object.keys(key).every((p) => KEY_PROPERTIES.includes(p));
+    if ('column' in key && 'expr' in key) problems.push(`${path}.columns[${i}]: give either "column" or "expr", not both`);
+    else if (!('column' in key) && !('expr' in key) && onlyKnown) problems.push(`${path}.columns[${i}]: give "column" or "expr"`);
   });
   if (ix.nullsNotDistinct === true && ix.unique !== true) problems.push(`${path}.nullsNotDistinct: only a unique index can treat NULLs as equal (add unique: true)`);
   if (ix.constraint !== true) return;
