@@ -15,6 +15,9 @@ const CHANGE_KINDS = new Set<Change['kind']>([
   'rename_index',
   'add_unique_constraint',
   'replace_unique_constraint',
+  'drop_check',
+  'drop_foreign_key',
+  'drop_index',
 ]);
 
 /**
