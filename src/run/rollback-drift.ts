@@ -112,9 +112,8 @@ export function definitionNow(dialect: Dialect, catalog: Catalog, step: HistoryS
   const change = syntheticChange(step, current, kind);
   if (!change) return null;
   try {
-    // Rendered only for its definition: the object exists, so the name-collision check of planning must not see it.
-    const definitionOnly = { ...catalog, relations: [] };
-    const rendered = dialect.render([change], definitionOnly).find((s) => s.action === step.action && s.name === step.name);
+    // Rendered only for its definition: the object exists, so planning's name-collision check must not see it.
+    const rendered = dialect.render([change], catalog, { definitionsOnly: true }).find((s) => s.action === step.action && s.name === step.name);
     return rendered?.after ?? null;
   } catch {
     return null;

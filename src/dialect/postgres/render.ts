@@ -24,7 +24,7 @@ type Draft = Omit<Step, 'id'>;
  *    indexes CONCURRENTLY (a foreign key gone first may have used one).
  */
 export function renderPostgres(changes: readonly Change[], catalog: Catalog, options: RenderOptions = {}): Step[] {
-  refuseIndexNameCollisions(newIndexNames(changes), catalog);
+  if (!options.definitionsOnly) refuseIndexNameCollisions(newIndexNames(changes), catalog);
   const indexSteps: Draft[] = [];
   const renameSteps: Draft[] = [];
   const constraintSteps: Draft[] = [];
@@ -46,7 +46,7 @@ export function renderPostgres(changes: readonly Change[], catalog: Catalog, opt
         indexSteps.push(from(change, createIndexStep(change.desired)));
         break;
       case 'replace_index':
-        refuseDroppingForeignKeyIndex(change.desired, change.current, catalog);
+        if (!options.definitionsOnly) refuseDroppingForeignKeyIndex(change.desired, change.current, catalog);
         indexSteps.push(from(change, replaceIndexStep(change.desired, change.current, leftoverScratch(change.desired, catalog))));
         break;
       case 'rename_index':

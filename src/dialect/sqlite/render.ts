@@ -34,12 +34,14 @@ export function renderSqlite(changes: readonly Change[], catalog: Catalog, raw: 
   refuseNotValid(options);
   refuseUniqueConstraintChanges(changes);
   const indexChanges = changes.filter(isIndexChange);
-  refuseIndexNameCollisions(
-    indexChanges.flatMap((c) => (c.kind === 'replace_index' || c.kind === 'drop_index' ? [] : [{ name: c.desired.name, table: c.table, path: c.desired.path }])),
-    catalog,
-    sameName,
-  );
-  refuseOrphanedForeignKeys(indexChanges, catalog);
+  if (!options.definitionsOnly) {
+    refuseIndexNameCollisions(
+      indexChanges.flatMap((c) => (c.kind === 'replace_index' || c.kind === 'drop_index' ? [] : [{ name: c.desired.name, table: c.table, path: c.desired.path }])),
+      catalog,
+      sameName,
+    );
+    refuseOrphanedForeignKeys(indexChanges, catalog);
+  }
   const rebuilt = new Map<string, { constraints: ConstraintChange[]; indexes: IndexChange[] }>();
   for (const c of changes) {
     if (isConstraintChange(c)) {
