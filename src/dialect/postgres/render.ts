@@ -56,7 +56,7 @@ export function renderPostgres(changes: readonly Change[], catalog: Catalog, opt
         renameSteps.push(from(change, addUniqueConstraintStep(change.desired)));
         break;
       case 'replace_unique_constraint':
-        refuseDroppingForeignKeyIndex(change.desired, change.current, catalog);
+        if (!options.definitionsOnly) refuseDroppingForeignKeyIndex(change.desired, change.current, catalog);
         indexSteps.push(from(change, replaceUniqueConstraintStep(change.desired, change.current, leftoverScratch(change.desired, catalog))));
         break;
       case 'rename_foreign_key':
