@@ -125,7 +125,11 @@ export function formatOf<F extends string>(args: { format?: F; json?: boolean })
 export function withFormat<T>(y: Argv<T>, choices: readonly string[], defaultFormat: string, describe = 'result format on stdout') {
   return y
     .option('format', { alias: 'f', choices, default: defaultFormat, describe })
-    .option('json', { type: 'boolean', describe: 'same as --format json' });
+    .option('json', { type: 'boolean', describe: 'same as --format json' })
+    // every reader of args.format (fleets too) sees the alias
+    .middleware((argv) => {
+      if (argv.json) (argv as { format?: string }).format = 'json';
+    });
 }
 
 /**

@@ -88,3 +88,13 @@ export async function withConnection<R>(connection: Connection, options: OpenOpt
     await dialect.close();
   }
 }
+
+/** The database names a query returns on a PostgreSQL server (fleets: --targets-query), read-only. */
+export async function queryDatabaseNames(url: string | undefined, query: string): Promise<string[]> {
+  const target = parseDatabaseUrl(url);
+  if (target.kind !== 'postgres') {
+    throw new SchemaDiffError('usage', '--targets-query lists databases on a PostgreSQL server: --database-url must be postgres://');
+  }
+  const { listDatabaseNames } = await import('./postgres/list-databases.js');
+  return listDatabaseNames(target.url, query);
+}

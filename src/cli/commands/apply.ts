@@ -20,11 +20,11 @@ import {
   withGlobalOptions,
   withPruneOption,
   type BackupArgs,
-  type GlobalArgs,
   type PruneArgs,
 } from '../context.js';
+import { hasTargets, withRolloutOptions, type RolloutArgs } from './fleet/options.js';
 
-interface ApplyArgs extends GlobalArgs, BackupArgs, PruneArgs {
+interface ApplyArgs extends RolloutArgs, BackupArgs, PruneArgs {
   format: 'text' | 'json';
   json?: boolean;
   yes: boolean;
@@ -43,7 +43,7 @@ export function applyCommand(setStatus: (s: number) => void): CommandModule<obje
     command: 'apply',
     describe: 'bring the database to the manifest, online: NOT VALID then VALIDATE, indexes CONCURRENTLY',
     builder: (y) =>
-      withFormat(withPruneOption(withBackupOptions(withGlobalOptions(y))), ['text', 'json'], 'text')
+      withFormat(withRolloutOptions(withPruneOption(withBackupOptions(withGlobalOptions(y)))), ['text', 'json'], 'text')
         .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'do not ask for confirmation (the plan is shown before the question otherwise)' })
         .option('dry-run', { type: 'boolean', default: false, describe: 'print the plan apply would run (as plan --format text) and exit 0; change nothing' })
         .option('plan', {
@@ -73,6 +73,12 @@ export function applyCommand(setStatus: (s: number) => void): CommandModule<obje
         retryBudgetMs: parseDuration(args['retry-budget'], 'retry-budget'),
         lockWaitMs: parseDuration(args['lock-wait'], 'lock-wait'),
       };
+      if (hasTargets(args)) {
+        if (args.plan) throw new SchemaDiffError('usage', '--plan is one database\'s reviewed plan: it cannot be applied to --targets (plan --targets groups them)');
+        const { fleetApply } = await import('./fleet/run.js');
+        setStatus(await fleetApply(args, { ...limits, allowNotValid: args['allow-not-valid'], prune: args.prune, ...backupOptionsOf(args) }));
+        return;
+      }
       const savedPlan = args.plan ? await loadPlan(args.plan) : undefined;
       const manifestPath = args.manifest ?? (savedPlan ? manifestOfPlan(savedPlan.manifest, args.plan!) : manifestOf(args));
       if (savedPlan && args.manifest === undefined) note(`manifest: ${manifestPath} (from ${args.plan})`);

@@ -1,8 +1,9 @@
 import type { CommandModule } from 'yargs';
 import type { HistoryRun, HistoryStep } from '../../dialect/dialect.js';
-import { EXIT, envelope, formatOf, out, withDialect, withFormat, withGlobalOptions, type GlobalArgs } from '../context.js';
+import { EXIT, envelope, formatOf, out, withDialect, withFormat, withGlobalOptions } from '../context.js';
+import { hasTargets, withFleetOptions, type FleetArgs } from './fleet/options.js';
 
-interface HistoryArgs extends GlobalArgs {
+interface HistoryArgs extends FleetArgs {
   format: 'text' | 'json';
   json?: boolean;
   steps: boolean;
@@ -13,9 +14,14 @@ export function historyCommand(setStatus: (s: number) => void): CommandModule<ob
     command: 'history',
     describe: 'list the applies, rollbacks and forgets recorded in the database, oldest first',
     builder: (y) =>
-      withFormat(withGlobalOptions(y), ['text', 'json'], 'text')
+      withFormat(withFleetOptions(withGlobalOptions(y)), ['text', 'json'], 'text')
         .option('steps', { alias: 's', type: 'boolean', default: false, describe: 'list every step of every run' }) as never,
     handler: async (args) => {
+      if (hasTargets(args)) {
+        const { fleetHistory } = await import('./fleet/run.js');
+        setStatus(await fleetHistory(args));
+        return;
+      }
       await withDialect(args, async (dialect) => {
         const runs = await dialect.history();
         if (formatOf(args) === 'json') out(envelope('history', dialect.target, { runs: runs.map((r) => withUndone(r, runs)) }));

@@ -15,11 +15,11 @@ import {
   withFormat,
   withGlobalOptions,
   withPruneOption,
-  type GlobalArgs,
   type PruneArgs,
 } from '../context.js';
+import { hasTargets, withFleetOptions, type FleetArgs } from './fleet/options.js';
 
-interface PlanArgs extends GlobalArgs, PruneArgs {
+interface PlanArgs extends FleetArgs, PruneArgs {
   format: 'sql' | 'json' | 'text';
   json?: boolean;
   inverse: boolean;
@@ -35,7 +35,7 @@ export function planCommand(setStatus: (s: number) => void): CommandModule<objec
     command: 'plan',
     describe: 'print the SQL that would bring the database to the manifest (nothing is changed)',
     builder: (y) =>
-      withFormat(withPruneOption(withGlobalOptions(y)), ['sql', 'json', 'text'], 'sql', 'sql script, JSON plan, or a summary for people')
+      withFormat(withFleetOptions(withPruneOption(withGlobalOptions(y))), ['sql', 'json', 'text'], 'sql', 'sql script, JSON plan, or a summary for people')
         .option('inverse', { type: 'boolean', default: false, describe: 'print the script that undoes the plan instead' })
         .option('out', { alias: 'o', type: 'string', describe: 'also save the plan as JSON (for apply --plan)' })
         .option('exit-code', { type: 'boolean', default: false, describe: 'exit 2 when there are steps' })
@@ -59,6 +59,11 @@ export function planCommand(setStatus: (s: number) => void): CommandModule<objec
       const { savePlan } = await import('../../plan/plan-file.js');
       const lockTimeoutMs = parseDuration(args['lock-timeout'], 'lock-timeout');
       const failOn = parseHazards(args['fail-on']);
+      if (hasTargets(args)) {
+        const { fleetPlan } = await import('./fleet/run.js');
+        setStatus(await fleetPlan(args, lockTimeoutMs));
+        return;
+      }
       await withDatabase(args, async (dialect, manifest) => {
         const prepared = await preparePlan(dialect, manifest, manifestOf(args), { prune: args.prune });
         const { plan } = prepared;

@@ -5,9 +5,10 @@ import type { Catalog } from '../../schema/types.js';
 import { qualifiedName } from '../../schema/types.js';
 import { idOf } from '../fix-sql.js';
 import { printable } from '../printable.js';
-import { EXIT, envelope, formatOf, note, out, parseCount, withDatabase, withFormat, withGlobalOptions, type GlobalArgs } from '../context.js';
+import { EXIT, envelope, formatOf, note, out, parseCount, withDatabase, withFormat, withGlobalOptions } from '../context.js';
+import { hasTargets, withFleetOptions, type FleetArgs } from './fleet/options.js';
 
-interface ValidateArgs extends GlobalArgs {
+interface ValidateArgs extends FleetArgs {
   format: 'text' | 'json';
   json?: boolean;
   out?: string;
@@ -23,7 +24,7 @@ export function validateCommand(setStatus: (s: number) => void): CommandModule<o
     command: 'validate',
     describe: 'report every row that would violate the manifest, before any change (read-only; exit 2 on critical violations)',
     builder: (y) =>
-      withFormat(withGlobalOptions(y), ['text', 'json'], 'text', 'report on stdout as a table or JSON')
+      withFormat(withFleetOptions(withGlobalOptions(y)), ['text', 'json'], 'text', 'report on stdout as a table or JSON')
         .option('out', { alias: 'o', type: 'string', describe: 'also write the JSON report to this file' })
         .option('fix-sql', { type: 'boolean', default: false, describe: 'print commented SQL templates to fix each violated constraint (never run)' })
         .option('samples', { type: 'number', default: 5, describe: 'sample rows per violated constraint' })
@@ -35,6 +36,11 @@ export function validateCommand(setStatus: (s: number) => void): CommandModule<o
       const jobs = parseCount(args.jobs, 'jobs', 'jobs');
       if (args['fix-sql'] && formatOf(args) === 'json') {
         throw new SchemaDiffError('usage', '--fix-sql prints SQL: use it without --format json (--out still writes the JSON report)');
+      }
+      if (hasTargets(args)) {
+        const { fleetValidate } = await import('./fleet/run.js');
+        setStatus(await fleetValidate(args, { samples, jobs }));
+        return;
       }
       const { validateManifest } = await import('../../run/validate.js');
       const validation = await withDatabase(

@@ -1,7 +1,8 @@
 import type { CommandModule } from 'yargs';
-import { EXIT, envelope, formatOf, manifestOf, out, withDatabase, withFormat, withGlobalOptions, withPruneOption, type GlobalArgs, type PruneArgs } from '../context.js';
+import { EXIT, envelope, formatOf, manifestOf, out, withDatabase, withFormat, withGlobalOptions, withPruneOption, type PruneArgs } from '../context.js';
+import { hasTargets, withFleetOptions, type FleetArgs } from './fleet/options.js';
 
-interface VerifyArgs extends GlobalArgs, PruneArgs {
+interface VerifyArgs extends FleetArgs, PruneArgs {
   format: 'text' | 'json';
   json?: boolean;
 }
@@ -10,8 +11,13 @@ export function verifyCommand(setStatus: (s: number) => void): CommandModule<obj
   return {
     command: 'verify',
     describe: 'check that every manifest object is present, equal and valid, and nothing is left that apply would drop (exit 2 on drift)',
-    builder: (y) => withFormat(withPruneOption(withGlobalOptions(y)), ['text', 'json'], 'text') as never,
+    builder: (y) => withFormat(withFleetOptions(withPruneOption(withGlobalOptions(y))), ['text', 'json'], 'text') as never,
     handler: async (args) => {
+      if (hasTargets(args)) {
+        const { fleetVerify } = await import('./fleet/run.js');
+        setStatus(await fleetVerify(args));
+        return;
+      }
       const { verifyManifest } = await import('../../run/verify.js');
       const manifestPath = manifestOf(args);
       await withDatabase(args, async (dialect, manifest) => {
