@@ -1,5 +1,5 @@
 import type { DialectName } from '../schema/types.js';
-import type { Unmanaged } from '../diff/changes.js';
+import type { ObjectEffect, Unmanaged } from '../diff/changes.js';
 
 export type StepAction =
   | 'add_check'
@@ -11,20 +11,31 @@ export type StepAction =
   | 'create_index'
   | 'replace_index'
   | 'rename_index'
+  | 'add_unique_constraint'
+  | 'replace_unique_constraint'
   | 'drop_index'
+  | 'drop_check'
+  | 'drop_foreign_key'
   | 'rebuild_table'
-  | 'edit_table';
+  | 'edit_table'
+  /** A journal entry of `schema-diff forget`: no SQL, ends schema-diff's ownership of an object. */
+  | 'forget';
 
-/** Risks a reviewer should see, in the spirit of pg-schema-diff's hazards. */
-export type Hazard =
-  | 'ACQUIRES_ACCESS_EXCLUSIVE_LOCK'
-  | 'ACQUIRES_SHARE_ROW_EXCLUSIVE_LOCK'
-  | 'ACQUIRES_SHARE_UPDATE_EXCLUSIVE_LOCK'
-  | 'TABLE_SCAN'
-  | 'INDEX_BUILD'
-  | 'INDEX_DROPPED'
-  | 'TABLE_REBUILD'
-  | 'CHANGES_DELETE_BEHAVIOUR';
+/** Risks a reviewer should see, in the spirit of pg-schema-diff's hazards (plan --fail-on names them). */
+export const HAZARDS = [
+  'ACQUIRES_ACCESS_EXCLUSIVE_LOCK',
+  'ACQUIRES_SHARE_ROW_EXCLUSIVE_LOCK',
+  'ACQUIRES_SHARE_UPDATE_EXCLUSIVE_LOCK',
+  'TABLE_SCAN',
+  'INDEX_BUILD',
+  'INDEX_DROPPED',
+  'TABLE_REBUILD',
+  'CHANGES_DELETE_BEHAVIOUR',
+  'DROPS_CONSTRAINT',
+  'DROPS_INDEX',
+] as const;
+
+export type Hazard = (typeof HAZARDS)[number];
 
 /**
  * One unit of work: statements that run together, and the statements that
@@ -41,6 +52,8 @@ export interface Step {
   readonly objects: readonly string[];
   /** Why the step is needed, in words. */
   readonly reason: string;
+  /** The manifest's `description` of the objects it concerns, when it gives one. */
+  readonly description?: string;
   readonly sql: readonly string[];
   readonly inverse: readonly string[];
   /**
@@ -66,6 +79,12 @@ export interface Step {
    * from it, never SQL text read back from a table others may write.
    */
   readonly origin?: unknown;
+  /**
+   * What the step does to each object it creates, renames, changes or drops:
+   * the journal keeps these, and the next plan works out from them what
+   * schema-diff owns (diff/ownership.ts). Absent: nothing.
+   */
+  readonly effects?: readonly ObjectEffect[];
 }
 
 export interface StatementScans {

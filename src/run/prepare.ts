@@ -1,6 +1,8 @@
 import type { Dialect } from '../dialect/dialect.js';
+import { scriptRendererFor } from '../dialect/scripts.js';
 import { checkAgainstCatalog } from '../diff/catalog-check.js';
 import { diffSchemas } from '../diff/diff.js';
+import { ownedObjects, withRemovals, type RemovalOptions } from '../diff/ownership.js';
 import type { Diff } from '../diff/changes.js';
 import { resolveManifest } from '../manifest/resolve.js';
 import type { LoadedManifest } from '../manifest/types.js';
@@ -8,6 +10,7 @@ import { fingerprintCatalog } from '../plan/fingerprint.js';
 import type { Plan } from '../plan/types.js';
 import type { Catalog, DesiredTable, TableRef } from '../schema/types.js';
 import { freeze, qualifiedName } from '../schema/types.js';
+import { describeSteps, descriptionsOf } from './describe.js';
 
 export interface Prepared {
   readonly desired: readonly DesiredTable[];
@@ -37,13 +40,18 @@ export async function desiredFor(dialect: Dialect, manifest: LoadedManifest): Pr
   return desired;
 }
 
-/** manifest → catalog → normalize → diff → steps: everything `plan` shows and `apply` runs. */
-export async function preparePlan(dialect: Dialect, manifest: LoadedManifest, manifestPath: string): Promise<Prepared> {
+/**
+ * manifest → catalog → normalize → diff → steps: everything `plan` shows and
+ * `apply` runs. The journal says what schema-diff owns: what it created and
+ * the manifest no longer lists is dropped (diff/ownership.ts).
+ */
+export async function preparePlan(dialect: Dialect, manifest: LoadedManifest, manifestPath: string, options: RemovalOptions = {}): Promise<Prepared> {
   const raw = await desiredFor(dialect, manifest);
   const catalog = await dialect.introspect(tablesOf(raw));
   checkAgainstCatalog(raw, catalog);
   const desired = await dialect.normalize(raw, catalog);
-  const diff = diffSchemas(desired, catalog);
+  const owned = ownedObjects(await dialect.history());
+  const diff = withRemovals(diffSchemas(desired, catalog), desired, catalog, owned, options);
   const steps = dialect.render(diff.changes, catalog);
   const plan: Plan = freeze({
     version: 1,
@@ -52,7 +60,7 @@ export async function preparePlan(dialect: Dialect, manifest: LoadedManifest, ma
     manifest: manifestPath,
     fingerprint: fingerprintCatalog(catalog),
     createdAt: new Date().toISOString(),
-    steps: [...steps],
+    steps: describeSteps(steps, descriptionsOf(desired)),
     unmanaged: diff.unmanaged,
   });
   return { desired, catalog, diff, plan };
@@ -66,4 +74,16 @@ export function planHeader(plan: Plan, direction: 'forward' | 'inverse'): string
     `fingerprint: ${plan.fingerprint}`,
     `steps:       ${plan.steps.length}`,
   ];
+}
+
+/**
+ * A plan as the script its database's own shell runs (psql, sqlite3), with no
+ * connection: the renderer is chosen by plan.dialect. `inverse` undoes the plan.
+ */
+export function renderScript(
+  plan: Plan,
+  options: { direction?: 'forward' | 'inverse'; lockTimeoutMs?: number } = {},
+): string {
+  const direction = options.direction ?? 'forward';
+  return scriptRendererFor(plan.dialect)(plan.steps, direction, planHeader(plan, direction), { lockTimeoutMs: options.lockTimeoutMs ?? 25 });
 }

@@ -239,7 +239,8 @@ async function naiveStatements(client: pg.Client, manifest: LoadedManifest): Pro
   for (const [t, spec] of tables) {
     for (const fk of spec?.foreignKeys ?? []) {
       for (const old of await oldForeignKeys(client, t, fk.columns)) fks.push(`ALTER TABLE ${t} DROP CONSTRAINT ${old}`);
-      const actions = [fk.onDelete && `ON DELETE ${fk.onDelete.toUpperCase()}`, fk.onUpdate && `ON UPDATE ${fk.onUpdate.toUpperCase()}`];
+      const onDelete = typeof fk.onDelete === 'object' ? fk.onDelete.action : fk.onDelete;
+      const actions = [onDelete && `ON DELETE ${onDelete.toUpperCase()}`, fk.onUpdate && `ON UPDATE ${fk.onUpdate.toUpperCase()}`];
       fks.push(
         `ALTER TABLE ${t} ADD CONSTRAINT ${fk.name} FOREIGN KEY (${fk.columns.join(', ')}) REFERENCES ${fk.references.table} (${fk.references.columns.join(', ')}) ${actions.filter(Boolean).join(' ')}`,
       );
@@ -276,7 +277,8 @@ async function onlineScript(url: string): Promise<MigrationOutcome> {
       }
       for (const fk of spec?.foreignKeys ?? []) {
         const old = await oldForeignKeys(client, t, fk.columns);
-        const actions = [fk.onDelete && `ON DELETE ${fk.onDelete.toUpperCase()}`, fk.onUpdate && `ON UPDATE ${fk.onUpdate.toUpperCase()}`].filter(Boolean).join(' ');
+        const onDelete = typeof fk.onDelete === 'object' ? fk.onDelete.action : fk.onDelete;
+        const actions = [onDelete && `ON DELETE ${onDelete.toUpperCase()}`, fk.onUpdate && `ON UPDATE ${fk.onUpdate.toUpperCase()}`].filter(Boolean).join(' ');
         // the parent locked first, in the order the writers lock, so that the swap does not deadlock with them
         adds.push(
           `BEGIN; LOCK TABLE ${fk.references.table} IN ACCESS EXCLUSIVE MODE; ` +

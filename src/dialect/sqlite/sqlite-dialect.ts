@@ -6,15 +6,15 @@ import { qualifiedName } from '../../schema/types.js';
 import type { Dialect } from '../dialect.js';
 import { checkManifestSqlite } from './check-manifest.js';
 import { DEFAULT_BUSY_MS, executeSqlite } from './execute.js';
-import { finishRun, markInterrupted, readHistory, reserveRun, runExists, unfinishedRuns, writeRun, type PendingRun } from './history.js';
+import { finishRun, markInterrupted, readHistory, recordRun, reserveRun, runExists, unfinishedRuns, writeRun, type PendingRun } from './history.js';
 import { introspectSqlite, type RawTable } from './introspect.js';
 import { inverseOfSqlite } from './inverse.js';
 import { checkSqliteJournalTrust } from './journal-trust.js';
 import { lockFile } from './lock.js';
 import { normalizeSqlite } from './normalize.js';
 import { renderSqlite } from './render.js';
-import { sqliteScript } from './script.js';
 import { probeSchemaEdit, type SchemaEditPolicy } from './schema-edit.js';
+import { scriptRendererFor } from '../scripts.js';
 import { sqliteMessage } from './sqlite-error.js';
 import { countViolationsSqlite } from './violations.js';
 
@@ -30,7 +30,8 @@ export interface SqliteDialect extends Dialect {
  * startRun is written by execute, in the apply's transaction.
  */
 export async function openSqliteDialect(path: string, options: { readOnly?: boolean; defensive?: boolean } = {}): Promise<SqliteDialect> {
-  const db = openFile(path);
+  // Read-only commands: the file is opened read-only by SQLite itself, and query_only on top, two locks on one door.
+  const db = openFile(path, options.readOnly === true);
   const keepDefensive = options.defensive === true;
   let editPolicy: SchemaEditPolicy | null = null;
   if (options.readOnly) db.pragma('query_only = ON');
@@ -62,7 +63,7 @@ export async function openSqliteDialect(path: string, options: { readOnly?: bool
       if (!raw) throw new Error('SQLite render needs a catalog read by the same dialect (its CREATE TABLE texts)');
       return renderSqlite(changes, catalog, raw, options, (editPolicy ??= probeSchemaEdit(db, keepDefensive)));
     },
-    script: (steps, direction, header, options) => sqliteScript(steps, direction, header, options?.lockTimeoutMs),
+    script: scriptRendererFor('sqlite'),
 
     async countViolations(targets, options) {
       const tables = [...new Map(targets.flatMap((t) => [t.table, ...(t.kind === 'foreign_key' ? [t.refTable] : [])]).map((r) => [qualifiedName(r), r])).values()];
@@ -90,6 +91,11 @@ export async function openSqliteDialect(path: string, options: { readOnly?: bool
       markInterrupted(db, runId);
     },
     history: async () => readHistory(db),
+    async recordRun(kind, manifest, steps) {
+      const run = reserveRun(db, kind, manifest, '');
+      recordRun(db, run, steps);
+      return run.id;
+    },
     inverseOf: inverseOfSqlite,
     async checkJournalTrust() {
       checkSqliteJournalTrust(path);
@@ -106,12 +112,12 @@ export async function openSqliteDialect(path: string, options: { readOnly?: bool
   return dialect;
 }
 
-function openFile(path: string): Database.Database {
+function openFile(path: string, readonly: boolean): Database.Database {
   if (!existsSync(path)) throw new SchemaDiffError('connection', `SQLite database ${path} does not exist (schema-diff never creates one)`);
   if (statSync(path).isDirectory()) throw new SchemaDiffError('connection', `SQLite database ${path} is a directory`);
   let db: Database.Database | undefined;
   try {
-    db = new Database(path, { fileMustExist: true, timeout: DEFAULT_BUSY_MS });
+    db = new Database(path, { readonly, fileMustExist: true, timeout: DEFAULT_BUSY_MS });
     db.prepare('SELECT count(*) FROM main.sqlite_schema').get();
     return db;
   } catch (e) {
