@@ -93,7 +93,7 @@ describeEachDatabase(['postgres', 'pglite', 'sqlite'], 'removal follows ownershi
     const renamed = { name: 'fk_orders_user', columns: ['user_id'], references: { table: 'users', columns: ['id'] } };
     const M2 = manifest({ orders: { checks: [ck], indexes: [ix], foreignKeys: [renamed] }, items: { foreignKeys: [fk] } });
     const p = await plan(t, M2);
-    if (kind === 'sqlite') expect(p.steps.find((s) => s.table === 'main.orders')?.reason).toContain('name FOREIGN KEY ×1');
+    if (kind === 'sqlite') expect(p.steps.find((s) => s.table === 'main.orders' && s.name === 'orders')?.reason).toContain('name FOREIGN KEY ×1');
     else expect(p.steps.filter((s) => s.name === 'fk_orders_user').map((s) => s.action)).toEqual(['rename_foreign_key']);
     await apply(t, M2);
     const result = await forgetObjects(t.dialect, ['ix_orders_total'], { lockWaitMs: 2000 });
