@@ -8,8 +8,9 @@ export { manifestJsonSchema } from './manifest/json-schema.js';
 export { checkManifest } from './manifest/check.js';
 export { loadManifest } from './manifest/load.js';
 export type * from './schema/types.js';
-export type { Change, Diff, Unmanaged } from './diff/changes.js';
+export type { Change, Diff, Unmanaged, PlanWarning } from './diff/changes.js';
 export type { Plan, Step, StepAction, Hazard } from './plan/types.js';
+export { planHazards } from './plan/types.js';
 export type { Dialect, ViolationTarget, ViolationCount, HistoryRun, HistoryStep } from './dialect/dialect.js';
 export { openDialect } from './dialect/open.js';
 export { preparePlan } from './run/prepare.js';
@@ -18,4 +19,11 @@ export { verifyManifest, type Drift } from './run/verify.js';
 export { validateManifest, type ValidateOptions, type ValidationReport } from './run/validate.js';
 export { rollback, planRollback, type RollbackOptions, type RollbackScope, type RollbackResult } from './run/rollback.js';
 export { SchemaDiffError } from './errors.js';
+export {
+  explainViolation,
+  createViolationExplainer,
+  type ConstraintViolation,
+  type ExplainOptions,
+  type RuleInfo,
+} from './runtime/index.js';
 export const VERSION = '0.1.0';

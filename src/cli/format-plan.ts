@@ -22,6 +22,11 @@ export function formatPlanText(plan: Plan): string {
       if (s.before !== undefined && s.after !== undefined) lines.push(`     ${wordDiff(s.before, s.after)}`);
     }
   }
+  const warnings = plan.warnings ?? [];
+  if (warnings.length > 0) {
+    lines.push('', `warnings: ${warnings.length}`);
+    for (const w of warnings) lines.push(`  ${w.hazard} ${w.object}: ${w.message}`);
+  }
   if (plan.unmanaged.length > 0) {
     lines.push('', `unmanaged (in the database, not in the manifest; left alone): ${plan.unmanaged.length}`);
     for (const u of plan.unmanaged) lines.push(`  ${u.kind.padEnd(11)} ${u.name} on ${u.table.schema}.${u.table.name}: ${u.definition}`);

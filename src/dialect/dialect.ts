@@ -53,6 +53,12 @@ export interface ViolationOptions {
   /** Running beside the application (apply's check before changing anything): take as little CPU as the database allows. */
   readonly background?: boolean;
   readonly onProgress?: (message: string) => void;
+  /**
+   * validate --since: check only the rows whose `column` (checked against the
+   * catalog by the caller) is at or after `from`, a value bound as a query
+   * parameter, never spliced into SQL. Absent: every row.
+   */
+  readonly since?: { readonly column: string; readonly from: string };
 }
 
 /** Progress and outcome events of an apply, for the CLI to print on stderr. */
@@ -199,6 +205,13 @@ export interface Dialect {
    * current user (or a superuser) owns or may write: rollback would run what it says.
    */
   checkJournalTrust(): Promise<void>;
+
+  /**
+   * What the application itself must do for the manifest's rules to act as
+   * declared, which no catalog can show (SQLite: each connection must turn on
+   * PRAGMA foreign_keys). `verify` prints these on stderr. Absent: nothing.
+   */
+  applicationNotes?(): readonly string[];
 
   /** Runs an SQL script of several statements as it is (fixtures, the demo). */
   exec(script: string): Promise<void>;

@@ -76,8 +76,12 @@ function describeAjvError(err: ErrorObject, root: unknown): Problem {
         path: formatPath([...segments, String(p.propertyName)]),
         message: 'a table key must be "table" or "schema.table"',
       };
-    case 'minLength':
     case 'pattern':
+      if (segments.at(-1) === 'code') {
+        return { path, message: `${JSON.stringify(valueAt(root, segments))} is not an API code (upper case letters, digits and _, starting with a letter)` };
+      }
+      return { path, message: 'must be a non-empty string' };
+    case 'minLength':
       return { path, message: 'must be a non-empty string' };
     case 'minItems':
       return { path, message: 'must not be empty' };

@@ -15,6 +15,13 @@ const severity = {
   description: '`critical` (default) violations make `validate` exit 2; `warning` ones are reported only.',
 };
 const description = { type: 'string', description: 'Why the object exists, shown in plans and reports.' };
+const message = { ...nonEmpty, description: 'What an end user is told when a write breaks the rule (explainViolation); default `description`.' };
+// an API code is a constant-like word: it ends up in JSON responses, logs and a generated TypeScript module
+const code = {
+  type: 'string',
+  pattern: '^[A-Z][A-Z0-9_]*$',
+  description: 'The code an API returns for a violation, e.g. ORDER_TOTAL_NOT_POSITIVE (upper case, digits, underscores); default derived from the name.',
+};
 const columnList = { type: 'array', minItems: 1, items: nonEmpty };
 
 export const manifestJsonSchema = {
@@ -64,6 +71,8 @@ export const manifestJsonSchema = {
         },
         description,
         severity,
+        message,
+        code,
       },
     },
     foreignKey: {
@@ -88,6 +97,8 @@ export const manifestJsonSchema = {
         initiallyDeferred: { type: 'boolean', description: 'Implies deferrable.' },
         description,
         severity,
+        message,
+        code,
       },
     },
     index: {
@@ -107,6 +118,8 @@ export const manifestJsonSchema = {
         method: { ...nonEmpty, description: 'Access method (PostgreSQL), default btree.' },
         description,
         severity,
+        message,
+        code,
       },
     },
     // if/then/else rather than anyOf: a wrong key then gets the one error of its own kind, not one per branch

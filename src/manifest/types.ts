@@ -20,6 +20,10 @@ export interface CheckSpec {
   description?: string;
   /** `critical` (default) violations make `validate` exit 2; `warning` ones are reported only. */
   severity?: Severity;
+  /** What an end user is told when a write breaks it (explainViolation); default `description`. */
+  message?: string;
+  /** The code an API returns for it, e.g. ORDER_TOTAL_NOT_POSITIVE; default derived from `name`. */
+  code?: string;
 }
 
 /**
@@ -41,6 +45,9 @@ export interface ForeignKeySpec<DB, T extends keyof DB> {
   initiallyDeferred?: boolean;
   description?: string;
   severity?: Severity;
+  /** As for checks: what a user is told when a write breaks it. */
+  message?: string;
+  code?: string;
 }
 
 /** An index key: a column name, or an SQL expression. */
@@ -57,6 +64,9 @@ export interface IndexSpec<DB, T extends keyof DB> {
   method?: string;
   description?: string;
   severity?: Severity;
+  /** As for checks (a unique index is what a write can break). */
+  message?: string;
+  code?: string;
 }
 
 export interface TableSpec<DB, T extends keyof DB> {

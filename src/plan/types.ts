@@ -1,5 +1,5 @@
 import type { DialectName } from '../schema/types.js';
-import type { Unmanaged } from '../diff/changes.js';
+import type { PlanWarning, Unmanaged } from '../diff/changes.js';
 
 export type StepAction =
   | 'add_check'
@@ -23,7 +23,9 @@ export type Hazard =
   | 'INDEX_BUILD'
   | 'INDEX_DROPPED'
   | 'TABLE_REBUILD'
-  | 'CHANGES_DELETE_BEHAVIOUR';
+  | 'CHANGES_DELETE_BEHAVIOUR'
+  /** Plan-level (Plan.warnings): a managed foreign key no index serves; deletes of its parent scan the child. */
+  | 'FK_WITHOUT_INDEX';
 
 /**
  * One unit of work: statements that run together, and the statements that
@@ -93,4 +95,14 @@ export interface Plan {
   readonly createdAt: string;
   readonly steps: readonly Step[];
   readonly unmanaged: readonly Unmanaged[];
+  /**
+   * What a reviewer should know that is no step (a foreign key without an
+   * index). Added within version 1: absent from older plan files.
+   */
+  readonly warnings?: readonly PlanWarning[];
+}
+
+/** Every hazard of a plan: its steps' and its warnings' (what `--fail-on` looks at). */
+export function planHazards(plan: Pick<Plan, 'steps' | 'warnings'>): Hazard[] {
+  return [...new Set([...plan.steps.flatMap((s) => s.hazards), ...(plan.warnings ?? []).map((w) => w.hazard)])];
 }

@@ -54,6 +54,7 @@ export async function preparePlan(dialect: Dialect, manifest: LoadedManifest, ma
     createdAt: new Date().toISOString(),
     steps: [...steps],
     unmanaged: diff.unmanaged,
+    warnings: diff.warnings,
   });
   return { desired, catalog, diff, plan };
 }

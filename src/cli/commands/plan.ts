@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { EXIT, out, parseDuration, withDatabase, withGlobalOptions, type GlobalArgs } from '../context.js';
+import { EXIT, note, out, parseDuration, withDatabase, withGlobalOptions, type GlobalArgs } from '../context.js';
 
 interface PlanArgs extends GlobalArgs {
   inverse: boolean;
@@ -32,7 +32,11 @@ export function planCommand(setStatus: (s: number) => void): CommandModule<objec
         const direction = args.inverse ? 'inverse' : 'forward';
         if (args.format === 'json') out(JSON.stringify(plan, null, 2));
         else if (args.format === 'text') out(formatPlanText(plan));
-        else out(dialect.script(plan.steps, direction, planHeader(plan, direction), { lockTimeoutMs }));
+        else {
+          out(dialect.script(plan.steps, direction, planHeader(plan, direction), { lockTimeoutMs }));
+          // the script stays a script: warnings, which are no statements, go to stderr
+          for (const w of plan.warnings ?? []) note(`warning: ${w.hazard} ${w.message}`);
+        }
         if (args['exit-code'] && plan.steps.length > 0) setStatus(EXIT.pending);
       }, { readOnly: true });
     },

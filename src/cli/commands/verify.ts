@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { EXIT, out, withDatabase, withGlobalOptions, type GlobalArgs } from '../context.js';
+import { EXIT, note, out, withDatabase, withGlobalOptions, type GlobalArgs } from '../context.js';
 
 export function verifyCommand(setStatus: (s: number) => void): CommandModule<object, GlobalArgs> {
   return {
@@ -17,6 +17,7 @@ export function verifyCommand(setStatus: (s: number) => void): CommandModule<obj
           out(`${drift.length} object(s) drift from ${args.manifest}:`);
           for (const d of drift) out(`  ${d.problem.padEnd(13)} ${d.object} on ${d.table}: ${d.detail}`);
         }
+        for (const line of dialect.applicationNotes?.() ?? []) note(line);
         setStatus(drift.length === 0 ? EXIT.ok : EXIT.pending);
       }, { readOnly: true });
     },

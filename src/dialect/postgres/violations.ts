@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { CompiledQuery, sql, type Kysely, type Transaction } from 'kysely';
 import { SchemaDiffError, messageOf } from '../../errors.js';
 import type { Catalog, Table, TableRef } from '../../schema/types.js';
 import { findTable, qualifiedName } from '../../schema/types.js';
@@ -11,6 +11,7 @@ import {
   foreignKeyCountSql,
   foreignKeySamplesSql,
   ORPHANS,
+  rowFilterSql,
   uniqueCountSql,
   uniqueSamplesSql,
   type CheckTarget,
@@ -101,16 +102,18 @@ async function tableBytes(db: Kysely<unknown>, refs: readonly TableRef[]): Promi
 }
 
 async function countTable(trx: Transaction<unknown>, work: TableWork, options: ViolationOptions): Promise<Map<ViolationTarget, ViolationCount>> {
-  const step = stepRunner(trx, work, options);
+  // validate --since: every query of the table reads only its recent rows, the value bound as $1
+  const filter = options.since ? rowFilterSql(options.since.column) : undefined;
+  const step = stepRunner(trx, work, options, options.since ? [options.since.from] : []);
   const outcomes = new Map<ViolationTarget, Outcome>();
   const checks = work.targets.filter((t): t is CheckTarget => t.kind === 'check');
-  const { rows, counts } = await countChecks(step, work.ref, checks);
+  const { rows, counts } = await countChecks(step, work.ref, checks, filter);
   const violated = checks.filter((c) => (counts.get(c)?.violations ?? 0) > 0 && !counts.get(c)?.error);
-  const samples = options.samples > 0 && violated.length > 0 ? await sampleChecks(step, work, violated, options.samples) : new Map();
+  const samples = options.samples > 0 && violated.length > 0 ? await sampleChecks(step, work, violated, options.samples, filter) : new Map();
   for (const c of checks) outcomes.set(c, { ...(counts.get(c) as Outcome), sample: samples.get(c) ?? [] });
   for (const t of work.targets) {
-    if (t.kind === 'foreign_key') outcomes.set(t, await countForeignKey(step, work, t, options.samples));
-    if (t.kind === 'unique') outcomes.set(t, await countUnique(step, work, t, options.samples));
+    if (t.kind === 'foreign_key') outcomes.set(t, await countForeignKey(step, work, t, options.samples, filter));
+    if (t.kind === 'unique') outcomes.set(t, await countUnique(step, work, t, options.samples, filter));
   }
   const result = new Map<ViolationTarget, ViolationCount>();
   for (const t of work.targets) {
@@ -131,7 +134,7 @@ async function countTable(trx: Transaction<unknown>, work: TableWork, options: V
 }
 
 /** The table's CHECKs in one scan; when that scan fails, each alone, so the failing one is named. */
-async function countChecks(step: Step, table: TableRef, checks: readonly CheckTarget[]) {
+async function countChecks(step: Step, table: TableRef, checks: readonly CheckTarget[], filter: string | undefined) {
   const counts = new Map<CheckTarget, Outcome>();
   const runnable = checks.filter((c) => {
     const problem = expressionProblem(c.expr);
@@ -139,25 +142,25 @@ async function countChecks(step: Step, table: TableRef, checks: readonly CheckTa
     return !problem;
   });
   const label = runnable.length ? `${runnable.length} CHECK(s) in one pass` : 'row count';
-  const pass = await step(label, checkPassSql(table, runnable));
+  const pass = await step(label, checkPassSql(table, runnable, filter));
   if (!('error' in pass)) {
     runnable.forEach((c, i) => counts.set(c, { violations: Number(pass.rows[0][`c${i}`]), sample: [] }));
     return { rows: Number(pass.rows[0].total), counts };
   }
   for (const c of runnable) {
-    const one = await step(`CHECK ${c.name}`, checkPassSql(table, [c]));
+    const one = await step(`CHECK ${c.name}`, checkPassSql(table, [c], filter));
     counts.set(c, 'error' in one ? { violations: 0, sample: [], error: one.error } : { violations: Number(one.rows[0].c0), sample: [] });
   }
-  const total = await step('row count', checkPassSql(table, []));
+  const total = await step('row count', checkPassSql(table, [], filter));
   return { rows: 'error' in total ? null : Number(total.rows[0].total), counts };
 }
 
-async function sampleChecks(step: Step, work: TableWork, checks: readonly CheckTarget[], limit: number) {
+async function sampleChecks(step: Step, work: TableWork, checks: readonly CheckTarget[], limit: number, filter: string | undefined) {
   const pk = work.table?.primaryKey ?? [];
   const names = work.table?.columns.map((c) => c.name) ?? [];
   const own = new Map(checks.map((c) => [c, sampleColumns(pk, referencedColumns(c.expr, names), names)]));
   const shape = shapeOf(pk, [...new Set([...own.values()].flat())], limit);
-  const result = await step(`samples of ${checks.length} CHECK(s)`, checkSamplesSql(work.ref, checks, shape));
+  const result = await step(`samples of ${checks.length} CHECK(s)`, checkSamplesSql(work.ref, checks, shape, filter));
   const samples = new Map<CheckTarget, Row[]>();
   if ('error' in result) return samples;
   checks.forEach((c, i) => {
@@ -167,29 +170,41 @@ async function sampleChecks(step: Step, work: TableWork, checks: readonly CheckT
   return samples;
 }
 
-async function countForeignKey(step: Step, work: TableWork, fk: Extract<ViolationTarget, { kind: 'foreign_key' }>, limit: number): Promise<Outcome> {
+async function countForeignKey(
+  step: Step,
+  work: TableWork,
+  fk: Extract<ViolationTarget, { kind: 'foreign_key' }>,
+  limit: number,
+  filter: string | undefined,
+): Promise<Outcome> {
   if (fk.refColumns.length !== fk.columns.length) {
     return { violations: 0, sample: [], error: `references ${fk.refColumns.length} column(s) for ${fk.columns.length}` };
   }
   if (limit === 0) {
-    const counted = await step(`foreign key ${fk.name}`, foreignKeyCountSql(fk));
+    const counted = await step(`foreign key ${fk.name}`, foreignKeyCountSql(fk, filter));
     return 'error' in counted ? { violations: 0, sample: [], error: counted.error } : { violations: Number(counted.rows[0].n), sample: [] };
   }
   const pk = work.table?.primaryKey ?? [];
   const names = work.table?.columns.map((c) => c.name) ?? [];
   const shape = shapeOf(pk, sampleColumns(pk, fk.columns, names), limit);
-  const found = await step(`foreign key ${fk.name}`, foreignKeySamplesSql(fk, shape));
+  const found = await step(`foreign key ${fk.name}`, foreignKeySamplesSql(fk, shape, filter));
   if ('error' in found) return { violations: 0, sample: [], error: found.error };
   const violations = found.rows.length ? Number(found.rows[0][ORPHANS]) : 0;
   return { violations, sample: found.rows.map(({ [ORPHANS]: _count, ...row }) => row) };
 }
 
-async function countUnique(step: Step, work: TableWork, ix: Extract<ViolationTarget, { kind: 'unique' }>, limit: number): Promise<Outcome> {
+async function countUnique(
+  step: Step,
+  work: TableWork,
+  ix: Extract<ViolationTarget, { kind: 'unique' }>,
+  limit: number,
+  filter: string | undefined,
+): Promise<Outcome> {
   const problem = [...ix.keys.flatMap((k) => ('expr' in k ? [k.expr] : [])), ...(ix.where ? [ix.where] : [])]
     .map(expressionProblem)
     .find((p) => p !== null);
   if (problem) return { violations: 0, sample: [], error: problem };
-  const counted = await step(`unique index ${ix.name}`, uniqueCountSql(ix));
+  const counted = await step(`unique index ${ix.name}`, uniqueCountSql(ix, filter));
   if ('error' in counted) return { violations: 0, sample: [], error: counted.error };
   const violations = Number(counted.rows[0].excess);
   const groups = Number(counted.rows[0].groups);
@@ -198,7 +213,7 @@ async function countUnique(step: Step, work: TableWork, ix: Extract<ViolationTar
   const names = work.table?.columns.map((c) => c.name) ?? [];
   const read = ix.keys.flatMap((k) => ('column' in k ? [k.column] : referencedColumns(k.expr, names)));
   const shape = shapeOf(pk, sampleColumns(pk, read, names), limit);
-  const rows = await step(`samples of ${ix.name}`, uniqueSamplesSql(ix, shape));
+  const rows = await step(`samples of ${ix.name}`, uniqueSamplesSql(ix, shape, filter));
   return { violations, groups, sample: 'error' in rows ? [] : rows.rows };
 }
 
@@ -228,7 +243,7 @@ type Step = (label: string, query: string) => Promise<{ rows: Row[] } | { error:
  * Runs one query of a table's transaction inside a savepoint, so a failing
  * expression leaves the transaction usable, with progress lines for large tables.
  */
-function stepRunner(trx: Transaction<unknown>, work: TableWork, options: ViolationOptions): Step {
+function stepRunner(trx: Transaction<unknown>, work: TableWork, options: ViolationOptions, parameters: readonly unknown[]): Step {
   const large = (work.table?.rowEstimate ?? -1) >= LARGE_TABLE_ROWS || work.bytes >= LARGE_TABLE_BYTES;
   const name = qualifiedName(work.ref);
   const say = large && options.onProgress ? options.onProgress : null;
@@ -239,7 +254,7 @@ function stepRunner(trx: Transaction<unknown>, work: TableWork, options: Violati
     const heartbeat = say ? setInterval(() => say(`${name}: ${label} still running (${seconds(Date.now() - started)})`), HEARTBEAT_MS) : null;
     await sql.raw('SAVEPOINT schema_diff_validate').execute(trx);
     try {
-      const { rows } = await sql.raw<Row>(query).execute(trx);
+      const { rows } = await trx.executeQuery<Row>(CompiledQuery.raw(query, [...parameters]));
       await sql.raw('RELEASE SAVEPOINT schema_diff_validate').execute(trx);
       say?.(`${name}: ${label} done in ${seconds(Date.now() - started)}`);
       return { rows };
