@@ -74,7 +74,8 @@ const EXPLAIN = `interface Found {
   side: ForeignKeySide;
 }
 
-const SQLSTATE: Record<string, ViolationKind | undefined> = { '23514': 'check', '23503': 'foreign_key', '23505': 'unique' };
+// 23001: RESTRICT on PostgreSQL 16 and later
+const SQLSTATE: Record<string, ViolationKind | undefined> = { '23514': 'check', '23503': 'foreign_key', '23001': 'foreign_key', '23505': 'unique' };
 const SQLITE: Record<string, ViolationKind | undefined> = {
   SQLITE_CONSTRAINT_CHECK: 'check',
   SQLITE_CONSTRAINT_FOREIGNKEY: 'foreign_key',
@@ -89,10 +90,14 @@ function recognise(error: unknown): Found | null {
     const message = typeof x.message === 'string' ? x.message : '';
     const pg = SQLSTATE[code];
     if (pg) {
-      const side: ForeignKeySide =
-        pg !== 'foreign_key' ? null : message.startsWith('update or delete on table') ? 'parent' : message.startsWith('insert or update on table') ? 'child' : null;
+      const parent = code === '23001' || message.startsWith('update or delete on table');
+      const side: ForeignKeySide = pg !== 'foreign_key' ? null : parent ? 'parent' : message.startsWith('insert or update on table') ? 'child' : null;
       const constraint = typeof x.constraint === 'string' ? x.constraint : null;
       return { kind: pg, constraint, table: typeof x.table === 'string' ? x.table : null, columns: null, side };
+    }
+    // SQLite refuses a RESTRICT like a trigger would, with the foreign key's message
+    if (code === 'SQLITE_CONSTRAINT_TRIGGER' && message.startsWith('FOREIGN KEY constraint failed')) {
+      return { kind: 'foreign_key', constraint: null, table: null, columns: null, side: 'parent' };
     }
     const lite = SQLITE[code];
     if (lite) {
@@ -122,7 +127,7 @@ function violationOf(c: ConstraintInfo, side: ForeignKeySide): ConstraintViolati
   return { constraint: name, table, kind, severity, description, message, httpStatus: statusOf(kind, own), code, side: own };
 }
 
-function find(found: Found, table: string | undefined): ConstraintViolation | null {
+function find(found: Found, table: string | undefined, operation: Operation | undefined): ConstraintViolation | null {
   if (found.constraint !== null) {
     const same = constraints.filter((c) => c.name === found.constraint && c.kind === found.kind);
     const rule = same.length > 1 ? same.find((c) => c.table === found.table) : same[0];
@@ -137,8 +142,8 @@ function find(found: Found, table: string | undefined): ConstraintViolation | nu
   }
   // SQLite does not name the foreign key: the table the write went to may tell
   const keys = constraints.filter((c) => c.kind === 'foreign_key');
-  const own = keys.filter((c) => c.table === table);
-  const pointing = keys.filter((c) => c.references === table);
+  const own = operation === 'delete' || found.side === 'parent' ? [] : keys.filter((c) => c.table === table);
+  const pointing = operation === 'insert' ? [] : keys.filter((c) => c.references === table);
   if (table !== undefined && own.length === 1 && pointing.length === 0) return violationOf(own[0], 'child');
   if (table !== undefined && own.length === 0 && pointing.length === 1) return violationOf(pointing[0], 'parent');
   return {
@@ -148,22 +153,24 @@ function find(found: Found, table: string | undefined): ConstraintViolation | nu
     severity: 'critical',
     description: null,
     message: 'The record refers to a record that does not exist, or is still referred to by other records.',
-    httpStatus: 409,
+    httpStatus: statusOf('foreign_key', found.side),
     code: 'FOREIGN_KEY_VIOLATION',
-    side: null,
+    side: found.side,
   };
 }
 
+type Operation = 'insert' | 'update' | 'delete';
+
 /**
  * The rule a rejected write broke, with its message and code; null for any
- * other error. \`table\`: the table the statement wrote to (SQLite names no foreign key).
+ * other error. \`table\` and \`operation\`: the write that failed (SQLite names no foreign key).
  */
 export function explainViolation(
   error: unknown,
-  options: { table?: string; onViolation?: (v: ConstraintViolation, error: unknown) => void } = {},
+  options: { table?: string; operation?: Operation; onViolation?: (v: ConstraintViolation, error: unknown) => void } = {},
 ): ConstraintViolation | null {
   const found = recognise(error);
-  const violation = found ? find(found, options.table) : null;
+  const violation = found ? find(found, options.table, options.operation) : null;
   if (violation) options.onViolation?.(violation, error);
   return violation;
 }

@@ -19,8 +19,12 @@ export interface DriverViolation {
   readonly side: ForeignKeySide;
 }
 
-/** SQLSTATE class 23 codes (integrity constraint violation) that a manifest rule can raise. */
-const SQLSTATE: Record<string, ViolationKind> = { '23514': 'check', '23503': 'foreign_key', '23505': 'unique' };
+/**
+ * SQLSTATE class 23 codes (integrity constraint violation) that a manifest
+ * rule can raise. 23001 (restrict_violation): PostgreSQL 16 and later raise it
+ * for ON DELETE/UPDATE RESTRICT, where 15 raised 23503.
+ */
+const SQLSTATE: Record<string, ViolationKind> = { '23514': 'check', '23503': 'foreign_key', '23001': 'foreign_key', '23505': 'unique' };
 
 /** better-sqlite3's extended result codes for the same. PRIMARYKEY and NOTNULL are no manifest rule's. */
 const SQLITE_CODE: Record<string, ViolationKind> = {
@@ -28,6 +32,9 @@ const SQLITE_CODE: Record<string, ViolationKind> = {
   SQLITE_CONSTRAINT_FOREIGNKEY: 'foreign_key',
   SQLITE_CONSTRAINT_UNIQUE: 'unique',
 };
+
+/** SQLite refuses an ON DELETE/UPDATE RESTRICT through a trigger-like action: code CONSTRAINT_TRIGGER, the foreign key's message. */
+const SQLITE_RESTRICT = { code: 'SQLITE_CONSTRAINT_TRIGGER', message: /^FOREIGN KEY constraint failed/ };
 
 type ErrorLike = { code?: unknown; message?: unknown; constraint?: unknown; table?: unknown; schema?: unknown; cause?: unknown };
 
@@ -56,15 +63,23 @@ function fromPostgres(e: ErrorLike): DriverViolation | null {
   const message = text(e.message) ?? '';
   // PostgreSQL reports both sides on the child table; only the (English) message tells which write it was
   const side: ForeignKeySide =
-    kind !== 'foreign_key' ? null : /^update or delete on table/.test(message) ? 'parent' : /^insert or update on table/.test(message) ? 'child' : null;
+    kind !== 'foreign_key'
+      ? null
+      : e.code === '23001' || /^update or delete on table/.test(message)
+        ? 'parent'
+        : /^insert or update on table/.test(message)
+          ? 'child'
+          : null;
   return { kind, constraint: text(e.constraint), table: text(e.table), schema: text(e.schema), columns: null, side };
 }
 
 function fromSqlite(e: ErrorLike): DriverViolation | null {
+  const message = text(e.message) ?? '';
+  const none = { constraint: null, table: null, schema: null, columns: null, side: null };
+  if (e.code === SQLITE_RESTRICT.code && SQLITE_RESTRICT.message.test(message)) return { kind: 'foreign_key', ...none, side: 'parent' };
   const kind = typeof e.code === 'string' ? SQLITE_CODE[e.code] : undefined;
   if (!kind) return null;
-  const detail = /constraint failed: (.*)$/s.exec(text(e.message) ?? '')?.[1]?.trim() ?? '';
-  const none = { constraint: null, table: null, schema: null, columns: null, side: null };
+  const detail = /constraint failed: (.*)$/s.exec(message)?.[1]?.trim() ?? '';
   if (kind === 'foreign_key') return { kind, ...none };
   if (kind === 'check') return { kind, ...none, constraint: detail || null };
   // "UNIQUE constraint failed: index 'ix_name'" for an index on expressions, else "t.a, t.b"

@@ -28,6 +28,12 @@ export interface ExplainOptions {
    * (or referenced by one) identifies it.
    */
   readonly table?: string;
+  /**
+   * The kind of write, with `table`: an insert can only break the table's own
+   * keys (a missing parent), a delete only keys pointing at it (a parent still
+   * referenced); an update either.
+   */
+  readonly operation?: 'insert' | 'update' | 'delete';
   /** Called with every violation recognised (log it, count it: docs/monitoring.md); its errors are not caught. */
   readonly onViolation?: (violation: ConstraintViolation, error: unknown) => void;
 }
@@ -77,7 +83,7 @@ export function createViolationExplainer(manifest: LoadedManifest, defaults: Exp
 export function explainWith(rules: readonly RuleInfo[], error: unknown, options: ExplainOptions): ConstraintViolation | null {
   const found = recogniseViolation(error);
   if (!found) return null;
-  const violation = found.kind === 'foreign_key' && found.constraint === null ? sqliteForeignKey(rules, found, options.table) : named(rules, found);
+  const violation = found.kind === 'foreign_key' && found.constraint === null ? sqliteForeignKey(rules, found, options) : named(rules, found);
   if (violation) options.onViolation?.(violation, error);
   return violation;
 }
@@ -103,14 +109,18 @@ function byColumns(rules: readonly RuleInfo[], found: DriverViolation): RuleInfo
 
 /**
  * SQLite says only "FOREIGN KEY constraint failed". With the table the write
- * went to: its one managed key (a child written), or the one key pointing at
- * it (a parent deleted); otherwise a generic answer.
+ * went to (and the kind of write): the one managed key it can have broken,
+ * its own (a child written) or one pointing at it (a parent deleted);
+ * otherwise a generic answer. Unmanaged keys are unknown here: a table with
+ * one managed key and an unmanaged one is attributed to the managed one.
  */
-function sqliteForeignKey(rules: readonly RuleInfo[], found: DriverViolation, table: string | undefined): ConstraintViolation {
+function sqliteForeignKey(rules: readonly RuleInfo[], found: DriverViolation, options: ExplainOptions): ConstraintViolation {
+  const { table, operation } = options;
   if (table !== undefined) {
     const keys = rules.filter((r) => r.kind === 'foreign_key');
-    const own = keys.filter((r) => r.table === table);
-    const pointing = keys.filter((r) => r.references === table);
+    // a RESTRICT refusal is known to come from the parent's side
+    const own = operation === 'delete' || found.side === 'parent' ? [] : keys.filter((r) => r.table === table);
+    const pointing = operation === 'insert' ? [] : keys.filter((r) => r.references === table);
     if (own.length === 1 && pointing.length === 0) return violationOf(own[0], 'child');
     if (own.length === 0 && pointing.length === 1) return violationOf(pointing[0], 'parent');
   }
