@@ -36,7 +36,10 @@ export function diffSchemas(desired: readonly DesiredTable[], catalog: Catalog):
 function diffChecks(wanted: readonly DesiredCheck[], live: Table, changes: Change[]): Set<string> {
   const used = new Set<string>();
   for (const desired of wanted) {
-    const current = live.checks.find((c) => c.name === desired.name);
+    // an unnamed CHECK (SQLite) is its expression: one of another name that says the same is it
+    const current =
+      live.checks.find((c) => c.name === desired.name) ??
+      (desired.unnamed ? live.checks.find((c) => !used.has(c.name) && c.expr === desired.expr) : undefined);
     const table = live.ref;
     if (!current) changes.push({ kind: 'add_check', table, desired });
     else if (current.expr !== desired.expr) changes.push({ kind: 'replace_check', table, desired, current });
@@ -80,7 +83,8 @@ function diffForeignKeys(wanted: readonly DesiredForeignKey[], live: Table, chan
     used.add(current.name);
     if (!sameForeignKeyShape(current, desired) || !sameForeignKeyBehaviour(current, desired)) {
       changes.push({ kind: 'replace_foreign_key', table, desired, current });
-    } else if (current.name !== desired.name) {
+    } else if (current.name !== desired.name && !desired.unnamed) {
+      // an unnamed key (SQLite) is its structure: a named one of the same shape and behaviour is it
       changes.push({ kind: 'rename_foreign_key', table, desired, current });
     } else if (!current.validated) {
       changes.push({ kind: 'validate_foreign_key', table, desired, current });

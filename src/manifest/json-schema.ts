@@ -58,10 +58,10 @@ export const manifestJsonSchema = {
     },
     check: {
       type: 'object',
-      required: ['name', 'expr'],
+      required: ['expr'],
       additionalProperties: false,
       properties: {
-        name: { ...nonEmpty, description: 'Constraint name, unique within its table.' },
+        name: { ...nonEmpty, description: 'Constraint name, unique within its table. Required on PostgreSQL; on SQLite, left out for an unnamed CHECK.' },
         expr: { ...nonEmpty, description: 'Boolean SQL expression, as inside CHECK ( ... ).' },
         dialects: {
           type: 'object',
@@ -77,10 +77,13 @@ export const manifestJsonSchema = {
     },
     foreignKey: {
       type: 'object',
-      required: ['name', 'columns', 'references'],
+      required: ['columns', 'references'],
       additionalProperties: false,
       properties: {
-        name: { ...nonEmpty, description: 'Constraint name, unique within its table.' },
+        name: {
+          ...nonEmpty,
+          description: 'Constraint name, unique within its table. Required on PostgreSQL; on SQLite, left out for an unnamed foreign key.',
+        },
         columns: columnList,
         references: {
           type: 'object',

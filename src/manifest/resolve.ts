@@ -7,7 +7,8 @@ import type {
   IndexKey,
   TableRef,
 } from '../schema/types.js';
-import { freeze } from '../schema/types.js';
+import { freeze, unnamedCheckName, unnamedForeignKeyName } from '../schema/types.js';
+import { SchemaDiffError } from '../errors.js';
 import { formatPath } from './path.js';
 import type { LoadedManifest } from './types.js';
 
@@ -25,8 +26,29 @@ export interface ResolveOptions {
   hasSchemas: boolean;
 }
 
+/**
+ * A CHECK or foreign key may go unnamed on SQLite only, where ORMs leave them
+ * so and the database keeps no name; on PostgreSQL every constraint has one,
+ * and the manifest must say which.
+ */
+function refuseUnnamed(m: LoadedManifest, opts: ResolveOptions): void {
+  if (opts.dialect === 'sqlite') return;
+  const problems = Object.entries(m.tables).flatMap(([key, spec]) => [
+    ...(spec?.checks ?? []).flatMap((c, i) => (c.name === undefined ? [`${formatPath(['tables', key])}.checks[${i}]`] : [])),
+    ...(spec?.foreignKeys ?? []).flatMap((fk, i) => (fk.name === undefined ? [`${formatPath(['tables', key])}.foreignKeys[${i}]`] : [])),
+  ]);
+  if (problems.length === 0) return;
+  const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : '';
+  throw new SchemaDiffError(
+    'manifest',
+    `manifest ${problems[0]}: a name is required on ${opts.dialect}, where every constraint has one (only SQLite has unnamed constraints)${more}`,
+    problems.map((p) => `${p}: a name is required on ${opts.dialect}`),
+  );
+}
+
 /** The manifest's desired state for one dialect, as the plain data the differ compares. */
 export function resolveManifest(m: LoadedManifest, opts: ResolveOptions): readonly DesiredTable[] {
+  refuseUnnamed(m, opts);
   const refOf = (key: string, explicitSchema?: string): TableRef => {
     const { schema, name } = splitTableKey(key);
     if (!opts.hasSchemas) return { schema: opts.defaultSchema, name };
@@ -36,8 +58,10 @@ export function resolveManifest(m: LoadedManifest, opts: ResolveOptions): readon
     if (!spec) return [];
     const ref = refOf(key, spec.schema);
     const path = formatPath(['tables', key]);
+    // an unnamed CHECK is known by its expression: normalize() gives it the database's spelling
     const checks: DesiredCheck[] = (spec.checks ?? []).map((c, i) => ({
-      name: c.name,
+      name: c.name ?? unnamedCheckName(c.dialects?.[opts.dialect] ?? c.expr),
+      ...(c.name === undefined ? { unnamed: true } : {}),
       table: ref,
       expr: c.dialects?.[opts.dialect] ?? c.expr,
       source: c.dialects?.[opts.dialect] ?? c.expr,
@@ -47,7 +71,8 @@ export function resolveManifest(m: LoadedManifest, opts: ResolveOptions): readon
       path: `${path}.checks[${i}]`,
     }));
     const foreignKeys: DesiredForeignKey[] = (spec.foreignKeys ?? []).map((fk, i) => ({
-      name: fk.name,
+      name: fk.name ?? unnamedForeignKeyName(fk.columns, refOf(fk.references.table).name, fk.references.columns),
+      ...(fk.name === undefined ? { unnamed: true } : {}),
       table: ref,
       columns: [...fk.columns],
       refTable: refOf(fk.references.table),

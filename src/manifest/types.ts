@@ -11,8 +11,11 @@ export type TableName<DB> = keyof DB & string;
 export type ColumnName<DB, T extends keyof DB> = keyof DB[T] & string;
 
 export interface CheckSpec {
-  /** Constraint name, unique within its table. */
-  name: string;
+  /**
+   * Constraint name, unique within its table. Required on PostgreSQL. On
+   * SQLite it may be left out for an unnamed CHECK, known by its expression.
+   */
+  name?: string;
   /** The boolean SQL expression, as in CHECK ( ... ). */
   expr: string;
   /** Per-dialect replacements for `expr`, where the dialects' SQL differs. */
@@ -36,7 +39,11 @@ export type ReferenceSpec<DB> = {
 
 // Lists are readonly so that `as const` arrays are accepted; the manifest is never mutated.
 export interface ForeignKeySpec<DB, T extends keyof DB> {
-  name: string;
+  /**
+   * Constraint name, unique within its table. Required on PostgreSQL. On
+   * SQLite it may be left out for an unnamed foreign key, known by its columns and parent.
+   */
+  name?: string;
   columns: readonly ColumnName<DB, T>[];
   references: ReferenceSpec<DB>;
   onDelete?: FkAction;

@@ -1,5 +1,5 @@
 import type { DialectName } from '../schema/types.js';
-import type { PlanWarning, Unmanaged } from '../diff/changes.js';
+import type { ObjectEffect, PlanWarning, Unmanaged } from '../diff/changes.js';
 
 export type StepAction =
   | 'add_check'
@@ -12,7 +12,11 @@ export type StepAction =
   | 'replace_index'
   | 'rename_index'
   | 'drop_index'
-  | 'rebuild_table';
+  | 'drop_check'
+  | 'drop_foreign_key'
+  | 'rebuild_table'
+  /** A journal entry of `schema-diff forget`: no SQL, ends schema-diff's ownership of an object. */
+  | 'forget';
 
 /** Risks a reviewer should see, in the spirit of pg-schema-diff's hazards. */
 export type Hazard =
@@ -24,6 +28,8 @@ export type Hazard =
   | 'INDEX_DROPPED'
   | 'TABLE_REBUILD'
   | 'CHANGES_DELETE_BEHAVIOUR'
+  | 'DROPS_CONSTRAINT'
+  | 'DROPS_INDEX'
   /** Plan-level (Plan.warnings): a managed foreign key no index serves; deletes of its parent scan the child. */
   | 'FK_WITHOUT_INDEX';
 
@@ -67,6 +73,12 @@ export interface Step {
    * from it, never SQL text read back from a table others may write.
    */
   readonly origin?: unknown;
+  /**
+   * What the step does to each object it creates, renames, changes or drops:
+   * the journal keeps these, and the next plan works out from them what
+   * schema-diff owns (diff/ownership.ts). Absent: nothing.
+   */
+  readonly effects?: readonly ObjectEffect[];
 }
 
 export interface StatementScans {

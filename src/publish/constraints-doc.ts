@@ -1,5 +1,6 @@
 import type { CheckSpec, ForeignKeySpec, IndexSpec, LoadedManifest, TableSpec } from '../manifest/types.js';
 import type { AnyDB } from '../manifest/types.js';
+import { splitTableKey } from '../manifest/resolve.js';
 import { codeFromName } from '../runtime/rules.js';
 import { childWords, onDeleteWords, onUpdateWords, type ForeignKeyWords } from './fk-words.js';
 
@@ -35,9 +36,9 @@ export function renderConstraintsDoc(manifest: LoadedManifest, source: string): 
 function tableSection(key: string, spec: TableSpec<AnyDB, string>): string[] {
   const lines = [`## ${key}`, ''];
   const rows = [
-    ...(spec.checks ?? []).map((c) => ruleRow(c, 'check', code(checkRule(c)))),
-    ...(spec.foreignKeys ?? []).map((fk) => ruleRow(fk, 'foreign key', code(fkRule(fk)))),
-    ...(spec.indexes ?? []).map((ix) => ruleRow(ix, ix.unique ? 'unique index' : 'index', code(indexRule(ix)))),
+    ...(spec.checks ?? []).map((c) => ruleRow(key, c, 'check', code(checkRule(c)))),
+    ...(spec.foreignKeys ?? []).map((fk) => ruleRow(key, fk, 'foreign key', code(fkRule(fk)))),
+    ...(spec.indexes ?? []).map((ix) => ruleRow(key, ix, ix.unique ? 'unique index' : 'index', code(indexRule(ix)))),
   ];
   if (rows.length > 0) {
     lines.push('| Rule | Kind | Definition | Description | Message | Code | Severity |', '|---|---|---|---|---|---|---|', ...rows, '');
@@ -47,21 +48,21 @@ function tableSection(key: string, spec: TableSpec<AnyDB, string>): string[] {
     lines.push('What happens to the rows it links:', '');
     for (const fk of fks) {
       const w = wordsOf(key, fk);
-      lines.push(`- **${fk.name}** (${fk.columns.join(', ')} → ${fk.references.table}): ${childWords(w)}; ${onDeleteWords(w)}; ${onUpdateWords(w)}.`);
+      lines.push(`- **${fk.name ?? '(unnamed)'}** (${fk.columns.join(', ')} → ${fk.references.table}): ${childWords(w)}; ${onDeleteWords(w)}; ${onUpdateWords(w)}.`);
     }
     lines.push('');
   }
   return lines;
 }
 
-function ruleRow(o: CheckSpec | Fk | Ix, kind: string, definition: string): string {
+function ruleRow(table: string, o: CheckSpec | Fk | Ix, kind: string, definition: string): string {
   const cells = [
-    `\`${o.name}\``,
+    o.name === undefined ? '(unnamed)' : `\`${o.name}\``,
     kind,
     definition,
     o.description ?? '',
     o.message ?? o.description ?? '',
-    `\`${o.code ?? codeFromName(o.name)}\``,
+    `\`${o.code ?? codeFromName(o.name ?? `${splitTableKey(table).name}_${kind === 'check' ? 'check' : 'foreign_key'}`)}\``,
     o.severity ?? 'critical',
   ];
   return `| ${cells.map(cell).join(' | ')} |`;
@@ -113,7 +114,7 @@ function diagram(tables: readonly (readonly [string, TableSpec<AnyDB, string>])[
   for (const [key] of tables) if (!linked.has(key)) lines.push(`  ${entity(key)} {\n  }`);
   for (const [key, spec] of tables) {
     for (const fk of spec.foreignKeys ?? []) {
-      const label = `${fk.name}: on delete ${fk.onDelete ?? 'no action'}${fk.onUpdate && fk.onUpdate !== 'no action' ? `, on update ${fk.onUpdate}` : ''}`;
+      const label = `${fk.name ?? 'unnamed'}: on delete ${fk.onDelete ?? 'no action'}${fk.onUpdate && fk.onUpdate !== 'no action' ? `, on update ${fk.onUpdate}` : ''}`;
       lines.push(`  ${entity(fk.references.table)} ||--o{ ${entity(key)} : "${label.replace(/"/g, "'")}"`);
     }
   }

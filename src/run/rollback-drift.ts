@@ -17,7 +17,14 @@ export const OBJECT_KIND: Partial<Record<StepAction, ObjectKind>> = {
   replace_index: 'index',
   rename_index: 'index',
   drop_index: 'index',
+  drop_check: 'check',
+  drop_foreign_key: 'foreign_key',
 };
+
+/** The steps that drop their object: undoing one creates it again. */
+export function isDropAction(action: StepAction): boolean {
+  return action === 'drop_index' || action === 'drop_check' || action === 'drop_foreign_key';
+}
 
 export interface Drift {
   /** Changes made by hand that the undo would clobber or trip over: the rollback stops before changing anything. */
@@ -61,7 +68,7 @@ function checkStep(dialect: Dialect, catalog: Catalog, step: HistoryStep, proble
   if (!kind) return; // whole-table steps (a SQLite rebuild): the table is all there is to check
   const where = `${step.name} on ${step.table}`;
   const current = objectsOf(table, kind).find((o) => o.name === step.name);
-  if (step.action === 'drop_index') {
+  if (isDropAction(step.action)) {
     if (current) problems.push(`${where} exists again since ${apply} dropped it; undoing would create it a second time`);
     return;
   }
@@ -103,7 +110,9 @@ export function definitionNow(dialect: Dialect, catalog: Catalog, step: HistoryS
   const change = syntheticChange(step, current, kind);
   if (!change) return null;
   try {
-    const rendered = dialect.render([change], catalog).find((s) => s.action === step.action && s.name === step.name);
+    // Rendered only for its definition: the object exists, so the name-collision check of planning must not see it.
+    const definitionOnly = { ...catalog, relations: [] };
+    const rendered = dialect.render([change], definitionOnly).find((s) => s.action === step.action && s.name === step.name);
     return rendered?.after ?? null;
   } catch {
     return null;

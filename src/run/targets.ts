@@ -56,6 +56,9 @@ export function targetsOfChanges(changes: readonly Change[]): ViolationTarget[] 
       }
       case 'rename_foreign_key':
       case 'rename_index':
+      case 'drop_check':
+      case 'drop_foreign_key':
+      case 'drop_index':
         break;
       default: {
         const never: never = c;

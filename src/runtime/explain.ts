@@ -94,7 +94,8 @@ function named(rules: readonly RuleInfo[], found: DriverViolation): ConstraintVi
 }
 
 function byName(rules: readonly RuleInfo[], found: DriverViolation): RuleInfo | undefined {
-  const same = rules.filter((r) => r.name === found.constraint && r.kind === found.kind);
+  // an unnamed SQLite CHECK is quoted by its expression
+  const same = rules.filter((r) => r.kind === found.kind && (r.name === found.constraint || (r.name === null && r.expr?.trim() === found.constraint)));
   // CHECK names are unique per table only: the driver's table settles it
   return same.length > 1 && found.table !== null ? same.find((r) => r.table === found.table && (found.schema === null || r.schema === null || r.schema === found.schema)) : same[0];
 }

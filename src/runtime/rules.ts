@@ -9,7 +9,8 @@ export type ViolationKind = 'check' | 'foreign_key' | 'unique';
  * writes out. Plain JSON, so both can hold the same values.
  */
 export interface RuleInfo {
-  readonly name: string;
+  /** null for an SQLite CHECK or foreign key the manifest leaves unnamed. */
+  readonly name: string | null;
   /** The table's name, without its schema. */
   readonly table: string;
   /** The schema the manifest gives it (`schema.table` key, `schema` field or the top-level one); null for the default. */
@@ -25,6 +26,8 @@ export interface RuleInfo {
   readonly columns: readonly string[];
   /** Foreign key: the referenced table, without schema. */
   readonly references: string | null;
+  /** An unnamed CHECK: its SQLite expression, which SQLite's message quotes in place of a name. */
+  readonly expr?: string;
 }
 
 /** `ck_order_total_positive` → `ORDER_TOTAL_POSITIVE`: the usual prefixes dropped, upper case, non-word characters as `_`. */
@@ -46,16 +49,22 @@ export function rulesOf(manifest: LoadedManifest): RuleInfo[] {
     if (!spec) continue;
     const { schema, name: table } = splitKey(key);
     const base = { table, schema: schema ?? spec.schema ?? manifest.schema ?? null };
-    const info = (o: { name: string; description?: string; message?: string; code?: string; severity?: 'critical' | 'warning' }, kind: ViolationKind) => ({
-      ...base,
-      name: o.name,
-      kind,
-      severity: o.severity ?? 'critical',
-      description: o.description ?? null,
-      message: o.message ?? o.description ?? `The change breaks the rule ${o.name} on ${table}.`,
-      code: o.code ?? codeFromName(o.name),
-    });
-    for (const c of spec.checks ?? []) rules.push({ ...info(c, 'check'), columns: [], references: null });
+    const info = (o: { name?: string; description?: string; message?: string; code?: string; severity?: 'critical' | 'warning' }, kind: ViolationKind) => {
+      // an unnamed rule (SQLite) is called after its table and kind
+      const called = o.name ?? `${table}_${kind}`;
+      return {
+        ...base,
+        name: o.name ?? null,
+        kind,
+        severity: o.severity ?? 'critical',
+        description: o.description ?? null,
+        message: o.message ?? o.description ?? `The change breaks the rule ${called} on ${table}.`,
+        code: o.code ?? codeFromName(called),
+      };
+    };
+    for (const c of spec.checks ?? []) {
+      rules.push({ ...info(c, 'check'), columns: [], references: null, ...(c.name === undefined ? { expr: c.dialects?.sqlite ?? c.expr } : {}) });
+    }
     for (const fk of spec.foreignKeys ?? []) {
       rules.push({ ...info(fk, 'foreign_key'), columns: [...fk.columns], references: splitKey(fk.references.table).name });
     }

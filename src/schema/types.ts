@@ -18,7 +18,14 @@ export const FK_ACTIONS: readonly FkAction[] = ['no action', 'restrict', 'cascad
 export type Severity = 'critical' | 'warning';
 
 export interface Check {
+  /**
+   * The constraint's name. An unnamed SQLite CHECK (`unnamed`) has none in the
+   * database: it is identified by its normalized expression, and this holds
+   * `CHECK (<expr>)` so that both sides of a diff and the journal key it alike.
+   */
   readonly name: string;
+  /** true for a CHECK written without `CONSTRAINT name` (SQLite only): rendered without one. */
+  readonly unnamed?: boolean;
   readonly table: TableRef;
   /** The expression without the surrounding CHECK ( ), in the database's canonical form when read from a catalog. */
   readonly expr: string;
@@ -27,7 +34,13 @@ export interface Check {
 }
 
 export interface ForeignKey {
+  /**
+   * The constraint's name; for an unnamed SQLite foreign key (`unnamed`) its
+   * structure, `FOREIGN KEY (cols) REFERENCES parent (cols)` (unnamedForeignKeyName).
+   */
   readonly name: string;
+  /** true for a foreign key written without `CONSTRAINT name` (SQLite only): rendered without one. */
+  readonly unnamed?: boolean;
   readonly table: TableRef;
   readonly columns: readonly string[];
   readonly refTable: TableRef;
@@ -150,6 +163,16 @@ export interface DesiredTable {
   readonly checks: readonly DesiredCheck[];
   readonly foreignKeys: readonly DesiredForeignKey[];
   readonly indexes: readonly DesiredIndex[];
+}
+
+/** The identity of an unnamed CHECK: its expression, normalized the way the catalog prints it. */
+export function unnamedCheckName(expr: string): string {
+  return `CHECK (${expr})`;
+}
+
+/** The identity of an unnamed foreign key: its structure, the parent's columns spelled out. */
+export function unnamedForeignKeyName(columns: readonly string[], refTable: string, refColumns: readonly string[]): string {
+  return `FOREIGN KEY (${columns.join(', ')}) REFERENCES ${refTable} (${refColumns.join(', ')})`;
 }
 
 export function qualifiedName(ref: TableRef): string {

@@ -10,11 +10,13 @@ import {
   withBackupOptions,
   withDatabase,
   withGlobalOptions,
+  withPruneOption,
   type BackupArgs,
   type GlobalArgs,
+  type PruneArgs,
 } from '../context.js';
 
-interface ApplyArgs extends GlobalArgs, BackupArgs {
+interface ApplyArgs extends GlobalArgs, BackupArgs, PruneArgs {
   yes: boolean;
   plan?: string;
   'lock-timeout': string;
@@ -30,7 +32,7 @@ export function applyCommand(setStatus: (s: number) => void): CommandModule<obje
     command: 'apply',
     describe: 'bring the database to the manifest, online: NOT VALID then VALIDATE, indexes CONCURRENTLY',
     builder: (y) =>
-      withBackupOptions(withGlobalOptions(y))
+      withPruneOption(withBackupOptions(withGlobalOptions(y)))
         .option('format', { alias: 'f', choices: ['text', 'json'], default: 'text', describe: 'result format on stdout' })
         .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'do not ask for confirmation' })
         .option('plan', { type: 'string', describe: 'apply a plan saved by plan --out; refused if the database changed since' })
@@ -63,6 +65,7 @@ export function applyCommand(setStatus: (s: number) => void): CommandModule<obje
           savedPlan,
           ...limits,
           allowNotValid: args['allow-not-valid'],
+          prune: args.prune,
           confirm: (plan) => confirmOnTerminal(`apply ${plan.steps.length} step(s) to ${plan.target}?`, args.yes),
           events: progressPrinter(args.quiet),
           ...backupOptionsOf(args),

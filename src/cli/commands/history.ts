@@ -9,7 +9,7 @@ interface HistoryArgs extends GlobalArgs {
 export function historyCommand(setStatus: (s: number) => void): CommandModule<object, HistoryArgs> {
   return {
     command: 'history',
-    describe: 'list the applies and rollbacks recorded in the database, oldest first',
+    describe: 'list the applies, rollbacks and forgets recorded in the database, oldest first',
     builder: (y) =>
       withGlobalOptions(y)
         .option('format', { alias: 'f', choices: ['text', 'json'], default: 'text', describe: 'result format on stdout' })
@@ -43,7 +43,8 @@ function describeRun(run: HistoryRun, runs: readonly HistoryRun[], withSteps: bo
     // A killed run stays 'running' until the next apply or rollback marks it 'interrupted' (history only reads).
     run.status.padEnd(11),
     run.startedAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
-    `${run.fingerprint.slice(0, 19)}…`,
+    // a forget run ran no plan: it has no fingerprint
+    run.fingerprint ? `${run.fingerprint.slice(0, 19)}…` : '-'.padEnd(20),
     summary(run, runs),
   ].join('  ');
   const objects = [...new Set(run.steps.flatMap((s) => s.objects))];

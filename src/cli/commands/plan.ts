@@ -1,7 +1,7 @@
 import type { CommandModule } from 'yargs';
-import { EXIT, note, out, parseDuration, withDatabase, withGlobalOptions, type GlobalArgs } from '../context.js';
+import { EXIT, note, out, parseDuration, withDatabase, withGlobalOptions, withPruneOption, type GlobalArgs, type PruneArgs } from '../context.js';
 
-interface PlanArgs extends GlobalArgs {
+interface PlanArgs extends GlobalArgs, PruneArgs {
   inverse: boolean;
   out?: string;
   'exit-code': boolean;
@@ -13,7 +13,7 @@ export function planCommand(setStatus: (s: number) => void): CommandModule<objec
     command: 'plan',
     describe: 'print the SQL that would bring the database to the manifest (nothing is changed)',
     builder: (y) =>
-      withGlobalOptions(y)
+      withPruneOption(withGlobalOptions(y))
         .option('format', { alias: 'f', choices: ['sql', 'json', 'text'], default: 'sql', describe: 'sql script, JSON plan, or a summary for people' })
         .option('inverse', { type: 'boolean', default: false, describe: 'print the script that undoes the plan instead' })
         .option('out', { alias: 'o', type: 'string', describe: 'also save the plan as JSON (for apply --plan)' })
@@ -27,7 +27,7 @@ export function planCommand(setStatus: (s: number) => void): CommandModule<objec
       const { formatPlanText } = await import('../format-plan.js');
       const lockTimeoutMs = parseDuration(args['lock-timeout'], 'lock-timeout');
       await withDatabase(args, async (dialect, manifest) => {
-        const { plan } = await preparePlan(dialect, manifest, args.manifest);
+        const { plan } = await preparePlan(dialect, manifest, args.manifest, { prune: args.prune });
         if (args.out) await savePlan(args.out, plan);
         const direction = args.inverse ? 'inverse' : 'forward';
         if (args.format === 'json') out(JSON.stringify(plan, null, 2));

@@ -267,6 +267,7 @@ async function describeBlockers(readers: Kysely<unknown>, step: Step): Promise<s
      where l.granted and l.relation in (select oid from step_table
                                          union select con.confrelid from pg_constraint con
                                           join step_table t on con.conrelid = t.oid where con.contype = 'f')
+       and l.database = (select oid from pg_database where datname = current_database())
        and a.pid <> pg_backend_pid() and a.application_name <> 'schema-diff'
      order by secs desc limit 3`.execute(readers);
   if (rows.length === 0) return 'no session holds a lock now (it was released)';
@@ -288,7 +289,7 @@ function watchIndexBuild(readers: Kysely<unknown>, step: Step, options: ExecuteO
       select p.phase, coalesce(p.blocks_done, 0)::float8 as done, coalesce(p.blocks_total, 0)::float8 as total
         from pg_stat_progress_create_index p
         join pg_stat_activity a on a.pid = p.pid
-       where a.application_name = 'schema-diff' and p.relid in (${stepTable(step)})`
+       where a.application_name = 'schema-diff' and p.datname = current_database() and p.relid in (${stepTable(step)})`
       .execute(readers)
       .then(({ rows }) => {
         for (const r of rows) {

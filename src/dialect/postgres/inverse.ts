@@ -13,6 +13,9 @@ const CHANGE_KINDS = new Set<Change['kind']>([
   'create_index',
   'replace_index',
   'rename_index',
+  'drop_check',
+  'drop_foreign_key',
+  'drop_index',
 ]);
 
 /**

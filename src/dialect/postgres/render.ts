@@ -1,4 +1,4 @@
-import type { Change } from '../../diff/changes.js';
+import { dropReason, effectsOf, type Change, type DropReason } from '../../diff/changes.js';
 import { sameIndexShape } from '../../diff/diff.js';
 import { refuseIndexNameCollisions, type NewIndexName } from '../../diff/index-names.js';
 import { SchemaDiffError } from '../../errors.js';
@@ -18,13 +18,18 @@ type Draft = Omit<Step, 'id'>;
  * 2. renames, then every CHECK and FK added NOT VALID, each in its own short
  *    transaction under lock_timeout (catalog-only, milliseconds of lock);
  * 3. one VALIDATE per table for all its new constraints: a single scan under
- *    SHARE UPDATE EXCLUSIVE, which writers do not wait for.
+ *    SHARE UPDATE EXCLUSIVE, which writers do not wait for;
+ * 4. drops last, once everything new protects the data: constraints (each in a
+ *    short statement under lock_timeout, parent locked before child), then
+ *    indexes CONCURRENTLY (a foreign key gone first may have used one).
  */
 export function renderPostgres(changes: readonly Change[], catalog: Catalog, options: RenderOptions = {}): Step[] {
   refuseIndexNameCollisions(newIndexNames(changes), catalog);
   const indexSteps: Draft[] = [];
   const renameSteps: Draft[] = [];
   const constraintSteps: Draft[] = [];
+  const dropConstraintSteps: Draft[] = [];
+  const dropIndexSteps: Draft[] = [];
   const toValidate = new Map<string, { table: TableRef; names: string[]; parents: TableRef[] }>();
   const validateLater = (table: TableRef, name: string, parent?: TableRef) => {
     if (options.skipValidation?.has(name)) return;
@@ -72,6 +77,16 @@ export function renderPostgres(changes: readonly Change[], catalog: Catalog, opt
       case 'validate_foreign_key':
         validateLater(change.table, change.desired.name, change.desired.refTable);
         break;
+      case 'drop_check':
+        dropConstraintSteps.push(from(change, dropCheckStep(change.current, change.why)));
+        break;
+      case 'drop_foreign_key':
+        dropConstraintSteps.push(from(change, dropForeignKeyStep(change.current, change.why)));
+        break;
+      case 'drop_index':
+        refuseDroppingBoundIndex(change.current, changes, catalog);
+        dropIndexSteps.push(from(change, dropIndexStep(change.current, change.why)));
+        break;
       default: {
         const never: never = change;
         throw new Error(`unhandled change ${JSON.stringify(never)}`);
@@ -79,14 +94,18 @@ export function renderPostgres(changes: readonly Change[], catalog: Catalog, opt
     }
   }
   const validateSteps = [...toValidate.values()].map((v) => validateStep(v.table, v.names, v.parents));
-  return [...indexSteps, ...renameSteps, ...constraintSteps, ...validateSteps].map((s, i) => ({ id: i + 1, ...s }));
+  return [...indexSteps, ...renameSteps, ...constraintSteps, ...validateSteps, ...dropConstraintSteps, ...dropIndexSteps].map((s, i) => ({ id: i + 1, ...s }));
 }
 
 const ms = 'for milliseconds: catalog only, no scan';
 
-/** A step with the one change it renders: the journal keeps the change, rollback renders the inverse from it again. */
+/**
+ * A step with the one change it renders: the journal keeps the change, rollback
+ * renders the inverse from it again, and the change's effects on ownership.
+ */
 function from(change: Change, draft: Draft): Draft {
-  return { ...draft, origin: change };
+  const effects = effectsOf(change);
+  return { ...draft, origin: change, ...(effects.length ? { effects } : {}) };
 }
 
 /** SQL for a check: as the manifest wrote it when it is desired, as the catalog prints it when it is live. */
@@ -326,6 +345,68 @@ function replaceForeignKeyStep(fk: ForeignKey, current: ForeignKey): Draft {
     before: describeForeignKey(current),
     after: describeForeignKey(fk),
   });
+}
+
+/** The constraint as it was, put back: NOT VALID in the short locked statement, then VALIDATE'd in a transaction of its own if it was. */
+function readd(table: TableRef, validated: boolean, name: string, add: string, before: readonly string[] = []) {
+  const inverse = [...before, add, ...(validated ? [validateSql(table, [name])] : [])];
+  return { inverse, ...(validated ? { scans: { sql: [], inverse: [before.length + 1] } } : {}) };
+}
+
+function dropCheckStep(ck: Check, why: DropReason): Draft {
+  const table = quoteTable(ck.table);
+  return step('drop_check', ck.table, ck.name, {
+    reason: dropReason(why, 'CHECK'),
+    sql: [`ALTER TABLE ${table} DROP CONSTRAINT IF EXISTS ${quoteIdent(ck.name)}`],
+    ...readd(ck.table, ck.validated, ck.name, `ALTER TABLE ${table} ADD CONSTRAINT ${quoteIdent(ck.name)} CHECK (${exprSql(ck)}) NOT VALID`),
+    transactional: true,
+    lockTimeout: true,
+    lock: `ACCESS EXCLUSIVE on ${qualifiedName(ck.table)}, ${ms}`,
+    hazards: ['ACQUIRES_ACCESS_EXCLUSIVE_LOCK', 'DROPS_CONSTRAINT'],
+    before: `CHECK (${ck.expr})${ck.validated ? '' : ' NOT VALID'}`,
+  });
+}
+
+function dropForeignKeyStep(fk: ForeignKey, why: DropReason): Draft {
+  const table = quoteTable(fk.table);
+  // PostgreSQL takes ACCESS EXCLUSIVE on the parent too (its triggers go): parent first, as an application inserting parent then child.
+  return step('drop_foreign_key', fk.table, fk.name, {
+    reason: dropReason(why, 'foreign key'),
+    sql: [...lockParentsFirst([fk.refTable], fk.table, 'ACCESS EXCLUSIVE'), `ALTER TABLE ${table} DROP CONSTRAINT IF EXISTS ${quoteIdent(fk.name)}`],
+    ...readd(fk.table, fk.validated, fk.name, `ALTER TABLE ${table} ADD ${foreignKeyClause(fk)} NOT VALID`, lockParentsFirst([fk.refTable], fk.table, 'SHARE ROW EXCLUSIVE')),
+    transactional: true,
+    lockTimeout: true,
+    lock: `ACCESS EXCLUSIVE on ${qualifiedName(fk.refTable)} then ${qualifiedName(fk.table)}, ${ms}`,
+    hazards: ['ACQUIRES_ACCESS_EXCLUSIVE_LOCK', 'DROPS_CONSTRAINT'],
+    before: describeForeignKey(fk) + (fk.validated ? '' : ' NOT VALID'),
+  });
+}
+
+function dropIndexStep(ix: Index, why: DropReason): Draft {
+  return step('drop_index', ix.table, ix.name, {
+    reason: dropReason(why, 'index'),
+    sql: [dropIndexSql(ix)],
+    inverse: [createIndexSql(ix.name, quoteTable(ix.table), indexSql(ix), true)],
+    transactional: false,
+    lockTimeout: false,
+    lock: `SHARE UPDATE EXCLUSIVE on ${qualifiedName(ix.table)} while running transactions finish: reads and writes continue`,
+    hazards: ['DROPS_INDEX'],
+    before: describeIndex(ix),
+  });
+}
+
+/** A foreign key bound to the index (conindid) that stays makes PostgreSQL refuse the drop: say so at plan. */
+function refuseDroppingBoundIndex(ix: Index, changes: readonly Change[], catalog: Catalog): void {
+  const dropped = (k: { name: string; table: TableRef }) =>
+    changes.some((c) => c.kind === 'drop_foreign_key' && c.current.name === k.name && sameTable(c.table, k.table));
+  const bound = (findTable(catalog, ix.table)?.referencedBy ?? []).filter((k) => k.refIndex === ix.name && !dropped(k));
+  if (bound.length === 0) return;
+  const keys = bound.map((k) => `${k.name} on ${qualifiedName(k.table)}`).join(', ');
+  throw new SchemaDiffError(
+    'refused',
+    `index ${ix.name} on ${qualifiedName(ix.table)} is not in the manifest, but foreign key ${keys} depends on it ` +
+      '(PostgreSQL cannot drop an index a foreign key uses); list the index again, or drop or re-point that foreign key first; nothing was changed',
+  );
 }
 
 function validateStep(table: TableRef, names: readonly string[], parents: readonly TableRef[]): Draft {

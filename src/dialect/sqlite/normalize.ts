@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { SchemaDiffError } from '../../errors.js';
 import type { Catalog, DesiredIndex, DesiredTable, IndexKey, Table } from '../../schema/types.js';
-import { findTable, freeze } from '../../schema/types.js';
+import { findTable, freeze, unnamedCheckName } from '../../schema/types.js';
 import { normalizeExpression, soleColumn } from './expression.js';
 import { quoteIdent } from './quote.js';
 import { sqliteMessage } from './sqlite-error.js';
@@ -32,7 +32,10 @@ function normalizeTable(db: Database.Database, table: DesiredTable, live: Table,
   const columnDefs = live.columns.map((c) => `${quoteIdent(c.name)} ${c.type}`.trim()).join(', ');
   const checks = table.checks.map((check) => {
     const ok = probe(db, `CREATE TEMP TABLE ${PROBE} (${columnDefs}, CHECK (${check.expr}))`, `${check.path}.expr`, problems);
-    return ok ? { ...check, expr: normalizeExpression(check.expr, columns) } : check;
+    if (!ok) return check;
+    const expr = normalizeExpression(check.expr, columns);
+    // an unnamed CHECK is known by its expression in the catalog's spelling
+    return { ...check, expr, ...(check.unnamed ? { name: unnamedCheckName(expr) } : {}) };
   });
   const indexes = table.indexes.map((index) => {
     const statement = [`CREATE TEMP TABLE ${PROBE} (${columnDefs})`, createIndexSql(`${PROBE}_ix`, PROBE, index)];
