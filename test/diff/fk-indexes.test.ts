@@ -90,6 +90,13 @@ describeEachDatabase(['sqlite'], 'FK_WITHOUT_INDEX in the CLI', (make) => {
     expect(script.stdout).not.toContain('FK_WITHOUT_INDEX');
     expect(script.stderr).toContain('warning: FK_WITHOUT_INDEX foreign key fk_children_parent');
   });
+
+  test('verify on SQLite notes that the application must turn on PRAGMA foreign_keys', async () => {
+    const verify = await runCli(['verify', '-m', join(dir, 'm.json'), '-d', target.url]);
+    expect(verify.code).toBe(2); // the foreign keys are not applied
+    expect(verify.stderr).toContain('"PRAGMA foreign_keys = ON"');
+    expect(verify.stdout).not.toContain('PRAGMA');
+  });
 });
 
 describeEachDatabase(['sqlite'], "MeStore's manifest", (make) => {
