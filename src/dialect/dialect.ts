@@ -28,6 +28,11 @@ export interface RenderOptions {
   readonly skipValidation?: ReadonlySet<string>;
   /** lock_timeout written into printed scripts. */
   readonly lockTimeoutMs?: number;
+  /**
+   * Render only to read the definitions steps would leave (adoption of an interrupted run, drift checks):
+   * skip planning's refusals, which look at the catalog and would see the very object being described.
+   */
+  readonly definitionsOnly?: boolean;
 }
 
 export interface ViolationCount {

@@ -31,6 +31,8 @@ const ACTIONS: Record<StepAction, true> = {
   create_index: true,
   replace_index: true,
   rename_index: true,
+  add_unique_constraint: true,
+  replace_unique_constraint: true,
   drop_index: true,
   drop_check: true,
   drop_foreign_key: true,

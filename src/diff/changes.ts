@@ -39,6 +39,16 @@ export type Change =
   | { readonly kind: 'create_index'; readonly table: TableRef; readonly desired: DesiredIndex }
   | { readonly kind: 'replace_index'; readonly table: TableRef; readonly desired: DesiredIndex; readonly current: Index }
   | { readonly kind: 'rename_index'; readonly table: TableRef; readonly desired: DesiredIndex; readonly current: Index }
+  /** The index is there as the manifest wants it; a UNIQUE constraint is to use it (`constraint: true`). */
+  | { readonly kind: 'add_unique_constraint'; readonly table: TableRef; readonly desired: DesiredIndex; readonly current: Index }
+  /** A UNIQUE constraint's index of another shape, or an index to become one: built anew beside it, then swapped. */
+  | {
+      readonly kind: 'replace_unique_constraint';
+      readonly table: TableRef;
+      readonly desired: DesiredIndex;
+      readonly current: Index;
+    }
+
   | { readonly kind: 'drop_check'; readonly table: TableRef; readonly current: Check; readonly why: DropReason }
   | { readonly kind: 'drop_foreign_key'; readonly table: TableRef; readonly current: ForeignKey; readonly why: DropReason }
   | { readonly kind: 'drop_index'; readonly table: TableRef; readonly current: Index; readonly why: DropReason };
@@ -97,7 +107,9 @@ export function effectsOf(change: Change): ObjectEffect[] {
     case 'replace_foreign_key':
     case 'rename_foreign_key':
     case 'replace_index':
-    case 'rename_index': {
+    case 'rename_index':
+    case 'add_unique_constraint':
+    case 'replace_unique_constraint': {
       const kind: ObjectKind = change.kind.endsWith('check') ? 'check' : change.kind.endsWith('foreign_key') ? 'foreign_key' : 'index';
       const definition = definitionOf(change.desired);
       const { name } = change.desired;

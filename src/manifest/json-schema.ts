@@ -23,6 +23,14 @@ const code = {
   description: 'The code an API returns for a violation, e.g. ORDER_TOTAL_NOT_POSITIVE (upper case, digits, underscores); default derived from the name.',
 };
 const columnList = { type: 'array', minItems: 1, items: nonEmpty };
+// Names and values that reach SQL without being expressions: each is rendered quoted, and kept to plain words here too.
+const optionName = { type: 'string', pattern: '^[a-z_][a-z0-9_]*$' };
+const optionValues = {
+  type: 'object',
+  propertyNames: optionName,
+  additionalProperties: { type: ['number', 'boolean', 'string'], pattern: '^[A-Za-z0-9_.+-]+$' },
+};
+const opclassName = { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$', description: 'Operator class name (PostgreSQL).' };
 
 export const manifestJsonSchema = {
   $schema: 'http://json-schema.org/draft-07/schema#',
@@ -71,6 +79,7 @@ export const manifestJsonSchema = {
         },
         description,
         severity,
+        noInherit: { type: 'boolean', description: 'PostgreSQL NO INHERIT: not enforced on child tables.' },
         message,
         code,
       },
@@ -94,8 +103,19 @@ export const manifestJsonSchema = {
             columns: columnList,
           },
         },
-        onDelete: fkAction,
+        onDelete: {
+          type: ['string', 'object'],
+          if: { type: 'string' },
+          then: fkAction,
+          else: {
+            required: ['action', 'columns'],
+            additionalProperties: false,
+            description: 'PostgreSQL 15: ON DELETE SET NULL (columns), setting only some of the key columns.',
+            properties: { action: { enum: ['set null', 'set default'] }, columns: columnList },
+          },
+        },
         onUpdate: fkAction,
+        match: { enum: ['simple', 'full'], description: 'MATCH FULL or SIMPLE (default), PostgreSQL.' },
         deferrable: { type: 'boolean' },
         initiallyDeferred: { type: 'boolean', description: 'Implies deferrable.' },
         description,
@@ -119,6 +139,10 @@ export const manifestJsonSchema = {
         unique: { type: 'boolean' },
         where: { ...nonEmpty, description: 'Partial index predicate, as in WHERE ( ... ).' },
         method: { ...nonEmpty, description: 'Access method (PostgreSQL), default btree.' },
+        include: { ...columnList, description: 'Non-key columns stored in the index (PostgreSQL INCLUDE).' },
+        nullsNotDistinct: { type: 'boolean', description: 'NULLS NOT DISTINCT (PostgreSQL 15): NULLs count as equal.' },
+        with: { ...optionValues, description: 'Storage parameters (PostgreSQL), as in WITH ( ... ).' },
+        constraint: { type: 'boolean', description: 'A UNIQUE constraint using the index (PostgreSQL; needs unique).' },
         description,
         severity,
         message,
@@ -131,9 +155,20 @@ export const manifestJsonSchema = {
       if: { type: 'string' },
       then: nonEmpty,
       else: {
-        required: ['expr'],
         additionalProperties: false,
-        properties: { expr: nonEmpty },
+        properties: {
+          column: nonEmpty,
+          expr: nonEmpty,
+          desc: { type: 'boolean' },
+          nulls: { enum: ['first', 'last'] },
+          opclass: {
+            type: ['string', 'object'],
+            if: { type: 'string' },
+            then: opclassName,
+            else: { required: ['name'], additionalProperties: false, properties: { name: opclassName, params: optionValues } },
+          },
+          collate: { type: 'string', pattern: '^[A-Za-z0-9_][A-Za-z0-9_.@-]*$', description: 'Collation name.' },
+        },
       },
     },
   },

@@ -11,6 +11,8 @@ export type StepAction =
   | 'create_index'
   | 'replace_index'
   | 'rename_index'
+  | 'add_unique_constraint'
+  | 'replace_unique_constraint'
   | 'drop_index'
   | 'drop_check'
   | 'drop_foreign_key'

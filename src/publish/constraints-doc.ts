@@ -83,13 +83,19 @@ function checkRule(c: CheckSpec): string {
   return c.expr;
 }
 
+/** The ON DELETE action in words of SQL, with the columns a SET NULL/DEFAULT (columns) sets. */
+function deleteAction(fk: Fk): string {
+  const d = fk.onDelete ?? 'no action';
+  return typeof d === 'object' ? `${d.action} (${d.columns.join(', ')})` : d;
+}
+
 function fkRule(fk: Fk): string {
-  const actions = [fk.onDelete ? `on delete ${fk.onDelete}` : '', fk.onUpdate ? `on update ${fk.onUpdate}` : ''].filter((a) => a !== '');
+  const actions = [fk.onDelete ? `on delete ${deleteAction(fk)}` : '', fk.onUpdate ? `on update ${fk.onUpdate}` : ''].filter((a) => a !== '');
   return `(${fk.columns.join(', ')}) → ${fk.references.table}(${fk.references.columns.join(', ')})${actions.length ? ' ' + actions.join(', ') : ''}`;
 }
 
 function indexRule(ix: Ix): string {
-  const keys = ix.columns.map((k) => (typeof k === 'string' ? k : k.expr)).join(', ');
+  const keys = ix.columns.map((k) => (typeof k === 'string' ? k : (k.column ?? k.expr))).join(', ');
   return `${ix.unique ? 'unique ' : ''}(${keys})${ix.where ? ` where ${ix.where}` : ''}`;
 }
 
@@ -98,9 +104,10 @@ function wordsOf(key: string, fk: Fk): ForeignKeyWords {
     parent: fk.references.table,
     child: key,
     columns: fk.columns,
-    onDelete: fk.onDelete ?? 'no action',
+    onDelete: typeof fk.onDelete === 'object' ? fk.onDelete.action : (fk.onDelete ?? 'no action'),
     onUpdate: fk.onUpdate ?? 'no action',
     deferred: fk.initiallyDeferred ?? false,
+    ...(typeof fk.onDelete === 'object' ? { deleteSets: fk.onDelete.columns } : {}),
   };
 }
 
@@ -114,7 +121,7 @@ function diagram(tables: readonly (readonly [string, TableSpec<AnyDB, string>])[
   for (const [key] of tables) if (!linked.has(key)) lines.push(`  ${entity(key)} {\n  }`);
   for (const [key, spec] of tables) {
     for (const fk of spec.foreignKeys ?? []) {
-      const label = `${fk.name ?? 'unnamed'}: on delete ${fk.onDelete ?? 'no action'}${fk.onUpdate && fk.onUpdate !== 'no action' ? `, on update ${fk.onUpdate}` : ''}`;
+      const label = `${fk.name ?? 'unnamed'}: on delete ${deleteAction(fk)}${fk.onUpdate && fk.onUpdate !== 'no action' ? `, on update ${fk.onUpdate}` : ''}`;
       lines.push(`  ${entity(fk.references.table)} ||--o{ ${entity(key)} : "${label.replace(/"/g, "'")}"`);
     }
   }

@@ -23,13 +23,15 @@ export interface ForeignKeyWords {
   readonly onDelete: FkAction;
   readonly onUpdate: FkAction;
   readonly deferred?: boolean;
+  /** ON DELETE SET NULL/DEFAULT (columns): only these columns are set (PostgreSQL 15+). */
+  readonly deleteSets?: readonly string[];
 }
 
 /** What deleting a parent row does, in words: "deleting a user deletes its payment methods". */
 export function onDeleteWords(fk: ForeignKeyWords): string {
   const parent = singular(fk.parent);
   const children = plural(fk.child);
-  const cols = fk.columns.join(', ');
+  const cols = (fk.deleteSets ?? fk.columns).join(', ');
   switch (fk.onDelete) {
     case 'cascade':
       return `deleting ${article(parent)} deletes its ${children}`;

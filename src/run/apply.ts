@@ -111,8 +111,7 @@ async function refuseOnViolations(dialect: Dialect, prepared: Prepared, options:
   if (blocking.length > 0) {
     const hint =
       notValidPossible && blocking.some((c) => c.kind !== 'unique') ? '; or --allow-not-valid to enforce them for new rows only' : '';
-    throw new SchemaDiffError(
-      'refused',
+    throw violationRefusal(
       `existing rows violate ${blocking.length} constraint(s): ${blocking.map(describe).join(', ')}; nothing was changed (see schema-diff validate${hint})`,
       blocking.map(describe),
     );
@@ -121,6 +120,19 @@ async function refuseOnViolations(dialect: Dialect, prepared: Prepared, options:
   options.events?.notice?.(`leaving NOT VALID (existing rows break them): ${bad.map(describe).join(', ')}`);
   const steps = dialect.render(prepared.diff.changes, prepared.catalog, { skipValidation: new Set(leftNotValid) });
   return { plan: { ...prepared.plan, steps: [...steps] }, leftNotValid };
+}
+
+const violationRefusals = new WeakSet<Error>();
+
+/** A refusal because existing rows break the manifest: the data must change, not the rollout (fleets count it apart). */
+function violationRefusal(message: string, details: readonly string[]): SchemaDiffError {
+  const e = new SchemaDiffError('refused', message, details);
+  violationRefusals.add(e);
+  return e;
+}
+
+export function isViolationRefusal(e: unknown): boolean {
+  return e instanceof Error && violationRefusals.has(e);
 }
 
 function describe(c: ViolationCount): string {

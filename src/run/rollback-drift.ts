@@ -16,6 +16,8 @@ export const OBJECT_KIND: Partial<Record<StepAction, ObjectKind>> = {
   create_index: 'index',
   replace_index: 'index',
   rename_index: 'index',
+  add_unique_constraint: 'index',
+  replace_unique_constraint: 'index',
   drop_index: 'index',
   drop_check: 'check',
   drop_foreign_key: 'foreign_key',
@@ -110,9 +112,8 @@ export function definitionNow(dialect: Dialect, catalog: Catalog, step: HistoryS
   const change = syntheticChange(step, current, kind);
   if (!change) return null;
   try {
-    // Rendered only for its definition: the object exists, so the name-collision check of planning must not see it.
-    const definitionOnly = { ...catalog, relations: [] };
-    const rendered = dialect.render([change], definitionOnly).find((s) => s.action === step.action && s.name === step.name);
+    // Rendered only for its definition: the object exists, so planning's name-collision check must not see it.
+    const rendered = dialect.render([change], catalog, { definitionsOnly: true }).find((s) => s.action === step.action && s.name === step.name);
     return rendered?.after ?? null;
   } catch {
     return null;
@@ -141,5 +142,7 @@ function syntheticChange(step: HistoryStep, current: Check | ForeignKey | Index,
   const desired = { ...ix, source: { keys: ix.keys, where: ix.where }, severity: 'critical' as const, path };
   if (step.action === 'create_index') return { kind: 'create_index', table, desired };
   if (step.action === 'replace_index') return { kind: 'replace_index', table, desired, current: { ...ix, valid: true } };
+  if (step.action === 'add_unique_constraint') return { kind: 'add_unique_constraint', table, desired, current: ix };
+  if (step.action === 'replace_unique_constraint') return { kind: 'replace_unique_constraint', table, desired, current: { ...ix, valid: true } };
   return null;
 }

@@ -47,6 +47,10 @@ function driftOf(c: Change): Drift {
       return c.current.valid
         ? { ...base, problem: 'differs', detail: 'index definition differs from manifest' }
         : { ...base, problem: 'invalid_index', detail: 'index is INVALID (a concurrent build failed)' };
+    case 'replace_unique_constraint':
+      return { ...base, problem: 'differs', detail: 'index definition differs from manifest (a UNIQUE constraint on one side)' };
+    case 'add_unique_constraint':
+      return { ...base, problem: 'differs', detail: 'index is there, the UNIQUE constraint the manifest asks for is not' };
     case 'rename_foreign_key':
     case 'rename_index':
       return { ...base, problem: 'misnamed', detail: `present under the name ${c.current.name}` };

@@ -70,7 +70,8 @@ export function rulesOf(manifest: LoadedManifest): RuleInfo[] {
     }
     for (const ix of spec.indexes ?? []) {
       if (!ix.unique) continue;
-      const columns = ix.columns.flatMap((c) => (typeof c === 'string' ? [c] : []));
+      // SQLite names a unique violation by its plain columns; a key with options is still a column
+      const columns = ix.columns.flatMap((c) => (typeof c === 'string' ? [c] : c.column !== undefined ? [c.column] : []));
       rules.push({ ...info(ix, 'unique'), columns, references: null });
     }
   }

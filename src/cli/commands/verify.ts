@@ -1,13 +1,19 @@
 import type { CommandModule } from 'yargs';
-import { EXIT, note, out, withDatabase, withGlobalOptions, withPruneOption, type GlobalArgs, type PruneArgs } from '../context.js';
+import { EXIT, note, out, withDatabase, withGlobalOptions, withPruneOption, type PruneArgs } from '../context.js';
+import { hasTargets, withFleetOptions, type FleetArgs } from './fleet/options.js';
 
-export function verifyCommand(setStatus: (s: number) => void): CommandModule<object, GlobalArgs & PruneArgs> {
+export function verifyCommand(setStatus: (s: number) => void): CommandModule<object, FleetArgs & PruneArgs> {
   return {
     command: 'verify',
     describe: 'check that every manifest object is present, equal and valid, and nothing is left that apply would drop (exit 2 on drift)',
     builder: (y) =>
-      withPruneOption(withGlobalOptions(y)).option('format', { alias: 'f', choices: ['text', 'json'], default: 'text' }) as never,
+      withFleetOptions(withPruneOption(withGlobalOptions(y))).option('format', { alias: 'f', choices: ['text', 'json'], default: 'text' }) as never,
     handler: async (args) => {
+      if (hasTargets(args)) {
+        const { fleetVerify } = await import('./fleet/run.js');
+        setStatus(await fleetVerify(args));
+        return;
+      }
       const { verifyManifest } = await import('../../run/verify.js');
       await withDatabase(args, async (dialect, manifest) => {
         const drift = await verifyManifest(dialect, manifest, args.manifest, { prune: args.prune });

@@ -285,16 +285,30 @@ function indexesOf(db: Database.Database, table: string, ref: TableRef, schema: 
   return list.map((ix) => {
     const sql = schema.find((s) => s.type === 'index' && s.name === ix.name)?.sql ?? null;
     const fromText = sql ? parseCreateIndex(sql, columns) : null;
-    const keyRows = prepared(db, 'SELECT cid, name FROM pragma_index_xinfo(?) WHERE key = 1 ORDER BY seqno').all(ix.name) as Array<{ cid: number; name: string | null }>;
+    const keyRows = prepared(db, 'SELECT cid, name, "desc", coll FROM pragma_index_xinfo(?) WHERE key = 1 ORDER BY seqno').all(ix.name) as Array<{
+      cid: number;
+      name: string | null;
+      desc: number;
+      coll: string;
+    }>;
+    // an autoindex has no text: its keys as the pragma lists them (a collation other than BINARY was written in the UNIQUE)
+    const autoKeys = keyRows.map((k) => ({
+      column: k.name ?? 'rowid',
+      ...(k.desc ? { desc: true } : {}),
+      ...(k.coll.toUpperCase() !== 'BINARY' ? { collate: k.coll.toUpperCase() } : {}),
+    }));
     return {
       name: ix.name,
       table: ref,
-      keys: fromText?.keys ?? keyRows.map((k) => ({ column: k.name ?? 'rowid' })),
+      keys: fromText?.keys ?? autoKeys,
       unique: ix.unique === 1,
       where: fromText?.where ?? null,
       method: 'btree',
       valid: true,
       constraintBacked: ix.origin !== 'c',
+      // a table's UNIQUE: its autoindex is the constraint, named by SQLite and changed only by rebuilding the table
+      ...(ix.origin === 'u' ? { uniqueConstraint: true } : {}),
+      ...(ix.origin !== 'c' ? { fixedName: true } : {}),
     };
   });
 }

@@ -47,9 +47,10 @@ function normalizeTable(db: Database.Database, table: DesiredTable, live: Table,
 
 function normalizeIndex(index: DesiredIndex, columns: readonly string[]): DesiredIndex {
   const keys = index.keys.map((k): IndexKey => {
-    if ('column' in k) return k;
+    const options = { ...(k.desc ? { desc: true } : {}), ...(k.collate !== undefined ? { collate: k.collate.toUpperCase() } : {}) };
+    if ('column' in k) return { column: k.column, ...options };
     const column = soleColumn(k.expr, columns);
-    return column !== null ? { column } : { expr: normalizeExpression(k.expr, columns) };
+    return column !== null ? { column, ...options } : { expr: normalizeExpression(k.expr, columns), ...options };
   });
   return { ...index, keys, where: index.where === null ? null : normalizeExpression(index.where, columns) };
 }
@@ -69,6 +70,13 @@ function probe(db: Database.Database, statements: string | readonly string[], pa
 
 /** CREATE INDEX for an index of the manifest (render writes it into the database as is). */
 export function createIndexSql(name: string, table: string, index: Pick<DesiredIndex, 'unique' | 'keys' | 'where'>): string {
-  const keys = index.keys.map((k) => ('column' in k ? quoteIdent(k.column) : k.expr)).join(', ');
+  const keys = index.keys.map(renderKey).join(', ');
   return `CREATE ${index.unique ? 'UNIQUE ' : ''}INDEX ${quoteIdent(name)} ON ${table} (${keys})${index.where ? ` WHERE ${index.where}` : ''}`;
+}
+
+/** `a COLLATE "NOCASE" DESC`: the collation a name (quoted), as SQLite's grammar takes it after the expression. */
+function renderKey(key: IndexKey): string {
+  const target = 'column' in key ? quoteIdent(key.column) : key.expr;
+  const collate = key.collate !== undefined ? ` COLLATE ${quoteIdent(key.collate)}` : '';
+  return `${target}${collate}${key.desc ? ' DESC' : ''}`;
 }

@@ -32,13 +32,16 @@ type IndexChange = Extract<Change, { kind: 'create_index' | 'replace_index' | 'r
  */
 export function renderSqlite(changes: readonly Change[], catalog: Catalog, raw: ReadonlyMap<string, RawTable>, options: RenderOptions = {}): Step[] {
   refuseNotValid(options);
+  refuseUniqueConstraintChanges(changes);
   const indexChanges = changes.filter(isIndexChange);
-  refuseIndexNameCollisions(
-    indexChanges.flatMap((c) => (c.kind === 'replace_index' || c.kind === 'drop_index' ? [] : [{ name: c.desired.name, table: c.table, path: c.desired.path }])),
-    catalog,
-    sameName,
-  );
-  refuseOrphanedForeignKeys(indexChanges, catalog);
+  if (!options.definitionsOnly) {
+    refuseIndexNameCollisions(
+      indexChanges.flatMap((c) => (c.kind === 'replace_index' || c.kind === 'drop_index' ? [] : [{ name: c.desired.name, table: c.table, path: c.desired.path }])),
+      catalog,
+      sameName,
+    );
+    refuseOrphanedForeignKeys(indexChanges, catalog);
+  }
   const rebuilt = new Map<string, { constraints: ConstraintChange[]; indexes: IndexChange[] }>();
   for (const c of changes) {
     if (isConstraintChange(c)) {
@@ -76,6 +79,20 @@ function isIndexChange(c: Change): c is IndexChange {
 /** The name of the object a change leaves (a drop: the one it removes). */
 function nameOf(c: ConstraintChange | IndexChange): string {
   return 'desired' in c ? c.desired.name : c.current.name;
+}
+
+/**
+ * A table-level UNIQUE is its autoindex: SQLite cannot drop, rename or add
+ * one without rebuilding the table, which schema-diff does for CHECKs and
+ * foreign keys only. The manifest can describe it as it is, not change it.
+ */
+function refuseUniqueConstraintChanges(changes: readonly Change[]): void {
+  const problems = changes.flatMap((c) =>
+    c.kind === 'replace_unique_constraint' || c.kind === 'add_unique_constraint'
+      ? [`manifest ${c.desired.path}: ${c.current.name} on ${qualifiedName(c.table)} is a table's UNIQUE constraint, which SQLite changes only by rebuilding the table; describe it as it is (${c.current.keys.map((k) => ('column' in k ? k.column : k.expr)).join(', ')}), or give the new index another name`]
+      : [],
+  );
+  if (problems.length > 0) throw new SchemaDiffError('refused', `${problems[0]}; nothing was changed`, problems);
 }
 
 function refuseNotValid(options: RenderOptions): void {
