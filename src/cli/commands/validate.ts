@@ -42,9 +42,10 @@ export function validateCommand(setStatus: (s: number) => void): CommandModule<o
         throw new SchemaDiffError('usage', '--fix-sql prints SQL: use it without --format json (--out still writes the JSON report)');
       }
       if (args.column !== undefined && args.since === undefined) throw new SchemaDiffError('usage', '--column goes with --since: name the moment to check from');
+      const since = args.since !== undefined ? { since: { column: args.column ?? 'created_at', from: args.since } } : {};
       if (hasTargets(args)) {
         const { fleetValidate } = await import('./fleet/run.js');
-        setStatus(await fleetValidate(args, { samples, jobs }));
+        setStatus(await fleetValidate(args, { samples, jobs, ...since }));
         return;
       }
       const { validateManifest } = await import('../../run/validate.js');
@@ -57,7 +58,7 @@ export function validateCommand(setStatus: (s: number) => void): CommandModule<o
             samples,
             jobs,
             onProgress: (m) => note(m),
-            ...(args.since !== undefined ? { since: { column: args.column ?? 'created_at', from: args.since } } : {}),
+            ...since,
           }),
         { poolSize: jobs, readOnly: true },
       );
