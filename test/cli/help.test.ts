@@ -1,8 +1,8 @@
 import { runCli } from './run-cli.js';
 
-const COMMANDS = ['plan', 'apply', 'verify', 'validate', 'rollback', 'history', 'codegen', 'docs', 'demo'];
-/** Commands that read only the manifest, or only their own embedded database. */
-const NO_DATABASE = ['codegen', 'docs', 'demo'];
+const COMMANDS = ['plan', 'apply', 'verify', 'validate', 'rollback', 'history', 'show', 'codegen', 'docs', 'demo'];
+/** Commands that read only the manifest or a plan file, or only their own embedded database. */
+const NO_DATABASE = ['show', 'codegen', 'docs', 'demo'];
 
 describe('schema-diff --help', () => {
   test('lists every command and the exit codes, fast', async () => {

@@ -89,6 +89,15 @@ describeEachDatabase(['sqlite'], 'FK_WITHOUT_INDEX in the CLI', (make) => {
     const script = await runCli(['plan', '-m', join(dir, 'm.json'), '-d', target.url]);
     expect(script.stdout).not.toContain('FK_WITHOUT_INDEX');
     expect(script.stderr).toContain('warning: FK_WITHOUT_INDEX foreign key fk_children_parent');
+    expect(script.code).toBe(0);
+  });
+
+  test('--fail-on FK_WITHOUT_INDEX exits 2 and names the foreign keys', async () => {
+    const failing = await runCli(['plan', '-m', join(dir, 'm.json'), '-d', target.url, '--fail-on', 'FK_WITHOUT_INDEX']);
+    expect(failing.code).toBe(2);
+    expect(failing.stderr).toContain('--fail-on: 2 plan warning(s) carry a listed hazard: fk_children_parent (FK_WITHOUT_INDEX); fk_children_code (FK_WITHOUT_INDEX)');
+    const other = await runCli(['plan', '-m', join(dir, 'm.json'), '-d', target.url, '--fail-on', 'INDEX_DROPPED']);
+    expect(other.code).toBe(0);
   });
 
   test('verify on SQLite notes that the application must turn on PRAGMA foreign_keys', async () => {

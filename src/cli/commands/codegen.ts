@@ -1,8 +1,8 @@
 import type { CommandModule } from 'yargs';
-import { EXIT, withManifestOptions, writeOrPrint } from '../context.js';
+import { EXIT, manifestOf, withManifestOptions, writeOrPrint } from '../context.js';
 
 interface CodegenArgs {
-  manifest: string;
+  manifest?: string;
   out?: string;
   debug: boolean;
 }
@@ -19,8 +19,9 @@ export function codegenCommand(setStatus: (s: number) => void): CommandModule<ob
     handler: async (args) => {
       const { loadManifest } = await import('../../manifest/load.js');
       const { generateConstraintsModule } = await import('../../publish/codegen.js');
-      const manifest = await loadManifest(args.manifest);
-      await writeOrPrint(args.out, generateConstraintsModule(manifest, args.manifest), 'constraints module');
+      const path = manifestOf(args);
+      const manifest = await loadManifest(path);
+      await writeOrPrint(args.out, generateConstraintsModule(manifest, path), 'constraints module');
       setStatus(EXIT.ok);
     },
   };

@@ -1,8 +1,8 @@
 import type { CommandModule } from 'yargs';
-import { EXIT, withManifestOptions, writeOrPrint } from '../context.js';
+import { EXIT, manifestOf, withManifestOptions, writeOrPrint } from '../context.js';
 
 interface DocsArgs {
-  manifest: string;
+  manifest?: string;
   out?: string;
   debug: boolean;
 }
@@ -19,8 +19,9 @@ export function docsCommand(setStatus: (s: number) => void): CommandModule<objec
     handler: async (args) => {
       const { loadManifest } = await import('../../manifest/load.js');
       const { renderConstraintsDoc } = await import('../../publish/constraints-doc.js');
-      const manifest = await loadManifest(args.manifest);
-      await writeOrPrint(args.out, renderConstraintsDoc(manifest, args.manifest), 'constraints documentation');
+      const path = manifestOf(args);
+      const manifest = await loadManifest(path);
+      await writeOrPrint(args.out, renderConstraintsDoc(manifest, path), 'constraints documentation');
       setStatus(EXIT.ok);
     },
   };
