@@ -29,7 +29,8 @@ export interface SqliteDialect extends Dialect {
  * startRun is written by execute, in the apply's transaction.
  */
 export async function openSqliteDialect(path: string, options: { readOnly?: boolean } = {}): Promise<SqliteDialect> {
-  const db = openFile(path);
+  // Read-only commands: the file is opened read-only by SQLite itself, and query_only on top, two locks on one door.
+  const db = openFile(path, options.readOnly === true);
   if (options.readOnly) db.pragma('query_only = ON');
   // Expressions are parsed on an empty in-memory database: they need only the columns, and the file is never written.
   let scratch: Database.Database | null = null;
@@ -120,12 +121,12 @@ const FOREIGN_KEYS_NOTE =
   '"PRAGMA foreign_keys = ON"; it is off by default in SQLite (sqlite3, Python, SQLAlchemy) and must be turned on ' +
   'by the application on every connection (docs/dialects.md)';
 
-function openFile(path: string): Database.Database {
+function openFile(path: string, readonly: boolean): Database.Database {
   if (!existsSync(path)) throw new SchemaDiffError('connection', `SQLite database ${path} does not exist (schema-diff never creates one)`);
   if (statSync(path).isDirectory()) throw new SchemaDiffError('connection', `SQLite database ${path} is a directory`);
   let db: Database.Database | undefined;
   try {
-    db = new Database(path, { fileMustExist: true, timeout: DEFAULT_BUSY_MS });
+    db = new Database(path, { readonly, fileMustExist: true, timeout: DEFAULT_BUSY_MS });
     db.prepare('SELECT count(*) FROM main.sqlite_schema').get();
     return db;
   } catch (e) {
