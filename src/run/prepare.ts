@@ -9,6 +9,14 @@ import type { Plan } from '../plan/types.js';
 import type { Catalog, DesiredTable, TableRef } from '../schema/types.js';
 import { freeze, qualifiedName } from '../schema/types.js';
 
+/** The stages of `plan`, in the order they run; timed through PlanHooks. */
+export type PlanPhase = 'resolve' | 'introspect' | 'normalize' | 'diff' | 'render';
+
+/** Optional observers of preparePlan (the bench times each phase with them); none change what it does. */
+export interface PlanHooks {
+  phase?(phase: PlanPhase, ms: number): void;
+}
+
 export interface Prepared {
   readonly desired: readonly DesiredTable[];
   readonly catalog: Catalog;
@@ -38,13 +46,19 @@ export async function desiredFor(dialect: Dialect, manifest: LoadedManifest): Pr
 }
 
 /** manifest → catalog → normalize → diff → steps: everything `plan` shows and `apply` runs. */
-export async function preparePlan(dialect: Dialect, manifest: LoadedManifest, manifestPath: string): Promise<Prepared> {
-  const raw = await desiredFor(dialect, manifest);
-  const catalog = await dialect.introspect(tablesOf(raw));
+export async function preparePlan(
+  dialect: Dialect,
+  manifest: LoadedManifest,
+  manifestPath: string,
+  hooks: PlanHooks = {},
+): Promise<Prepared> {
+  const timed = phaseTimer(hooks);
+  const raw = await timed('resolve', () => desiredFor(dialect, manifest));
+  const catalog = await timed('introspect', () => dialect.introspect(tablesOf(raw)));
   checkAgainstCatalog(raw, catalog);
-  const desired = await dialect.normalize(raw, catalog);
-  const diff = diffSchemas(desired, catalog);
-  const steps = dialect.render(diff.changes, catalog);
+  const desired = await timed('normalize', () => dialect.normalize(raw, catalog));
+  const diff = await timed('diff', async () => diffSchemas(desired, catalog));
+  const steps = await timed('render', async () => dialect.render(diff.changes, catalog));
   const plan: Plan = freeze({
     version: 1,
     dialect: dialect.name,
@@ -56,6 +70,16 @@ export async function preparePlan(dialect: Dialect, manifest: LoadedManifest, ma
     unmanaged: diff.unmanaged,
   });
   return { desired, catalog, diff, plan };
+}
+
+function phaseTimer(hooks: PlanHooks) {
+  return async <T>(phase: PlanPhase, body: () => Promise<T>): Promise<T> => {
+    if (!hooks.phase) return body();
+    const started = performance.now();
+    const result = await body();
+    hooks.phase(phase, performance.now() - started);
+    return result;
+  };
 }
 
 export function planHeader(plan: Plan, direction: 'forward' | 'inverse'): string[] {

@@ -9,6 +9,22 @@ const STATUSES = "('running', 'done', 'failed', 'interrupted')";
 const STATE_CHECK = "CHECK (state IN ('planned', 'applied'))";
 
 /**
+ * What apply saw each manifest expression become (normalize-cache.ts): plan
+ * reads it to skip parsing expressions that have not changed since.
+ */
+const NORMALIZED_DDL = `CREATE TABLE IF NOT EXISTS schema_diff.normalized (
+     table_schema text NOT NULL,
+     table_name text NOT NULL,
+     kind text NOT NULL CHECK (kind IN ('check', 'index')),
+     name text NOT NULL,
+     shape text NOT NULL,
+     source text NOT NULL,
+     canonical text NOT NULL,
+     recorded_at timestamptz NOT NULL DEFAULT now(),
+     PRIMARY KEY (table_schema, table_name, kind, name)
+   )`;
+
+/**
  * The journal of applies and rollbacks lives in the target database itself
  * (schema schema_diff), so a rollback works from any machine.
  */
@@ -42,6 +58,7 @@ const DDL = [
      undone_by bigint REFERENCES schema_diff.runs (id),
      PRIMARY KEY (run_id, seq)
    )`,
+  NORMALIZED_DDL,
 ];
 
 export async function ensureHistory(db: Kysely<unknown>): Promise<void> {
@@ -57,6 +74,7 @@ export async function ensureHistory(db: Kysely<unknown>): Promise<void> {
   if (!shape.hasState) {
     await sql.raw(`ALTER TABLE schema_diff.steps ADD COLUMN IF NOT EXISTS state text NOT NULL DEFAULT 'applied' ${STATE_CHECK}`).execute(db);
   }
+  if (!shape.hasCache) await sql.raw(NORMALIZED_DDL).execute(db);
   if (shape.oldStatusCheck !== null) {
     const old = `"${shape.oldStatusCheck.replace(/"/g, '""')}"`;
     await sql
@@ -71,12 +89,13 @@ interface JournalShape {
   hasOrigin: boolean;
   hasScans: boolean;
   hasState: boolean;
+  hasCache: boolean;
   /** The name of a runs.status CHECK from before 'interrupted' existed, or null. */
   oldStatusCheck: string | null;
 }
 
 async function journalShape(db: Kysely<unknown>): Promise<JournalShape> {
-  const { rows } = await sql<{ present: boolean; has_after: boolean; has_origin: boolean; has_scans: boolean; has_state: boolean; old_status_check: string | null }>`
+  const { rows } = await sql<{ present: boolean; has_after: boolean; has_origin: boolean; has_scans: boolean; has_state: boolean; has_cache: boolean; old_status_check: string | null }>`
     select to_regclass('schema_diff.steps') is not null as present,
            exists (select 1 from pg_attribute
                     where attrelid = to_regclass('schema_diff.steps') and attname = 'after_definition' and not attisdropped) as has_after,
@@ -86,12 +105,13 @@ async function journalShape(db: Kysely<unknown>): Promise<JournalShape> {
                     where attrelid = to_regclass('schema_diff.steps') and attname = 'scans' and not attisdropped) as has_scans,
            exists (select 1 from pg_attribute
                     where attrelid = to_regclass('schema_diff.steps') and attname = 'state' and not attisdropped) as has_state,
+           to_regclass('schema_diff.normalized') is not null as has_cache,
            (select conname from pg_constraint
              where conrelid = to_regclass('schema_diff.runs') and contype = 'c'
                and pg_get_constraintdef(oid) like '%status%' and pg_get_constraintdef(oid) not like '%interrupted%'
              limit 1) as old_status_check`.execute(db);
   const r = rows[0];
-  return { present: r.present, hasAfter: r.has_after, hasOrigin: r.has_origin, hasScans: r.has_scans, hasState: r.has_state, oldStatusCheck: r.old_status_check };
+  return { present: r.present, hasAfter: r.has_after, hasOrigin: r.has_origin, hasScans: r.has_scans, hasState: r.has_state, hasCache: r.has_cache, oldStatusCheck: r.old_status_check };
 }
 
 /** The run row and one 'planned' row per step, together: a killed run's plan is known whatever it got through. */

@@ -1,0 +1,67 @@
+import { createHash } from 'node:crypto';
+import type { DesiredIndex, Index, IndexKey, Table, TableRef } from '../../schema/types.js';
+import { quoteIdent } from './quote.js';
+
+/**
+ * What normalization takes from the database for an index; every other field
+ * comes from the manifest. A new field the database prints in its own way goes here.
+ */
+export type NormalizedIndexFields = Pick<Index, 'keys' | 'where' | 'method'>;
+
+export function normalizedIndexFields(ix: Index): NormalizedIndexFields {
+  return { keys: ix.keys, where: ix.where, method: ix.method };
+}
+
+/** The statement that normalizes an index, on placeholder names: it holds everything the result depends on. */
+export function indexProbe(index: DesiredIndex): string {
+  return createIndexSql('sd_probe', 'sd_table', { ...index, ...index.source });
+}
+
+const shapes = new WeakMap<Table, string>();
+
+/**
+ * The columns an expression is parsed against: tables of one shape normalize
+ * alike (they share one temporary table), and a cache entry recorded before a
+ * column was added or changed type no longer answers.
+ */
+export function tableShape(table: Table): string {
+  let shape = shapes.get(table);
+  if (shape === undefined) {
+    const columns = JSON.stringify(table.columns.map((c) => [c.name, c.type]));
+    shape = createHash('sha256').update(columns).digest('hex').slice(0, 32);
+    shapes.set(table, shape);
+  }
+  return shape;
+}
+
+function renderKey(key: IndexKey): string {
+  return 'column' in key ? quoteIdent(key.column) : `(${key.expr})`;
+}
+
+/** CREATE INDEX for a desired index; shared by normalize (plain) and render (CONCURRENTLY). */
+export function createIndexSql(
+  name: string,
+  table: string,
+  index: Pick<DesiredIndex, 'unique' | 'method' | 'keys' | 'where'>,
+  concurrently = false,
+): string {
+  const unique = index.unique ? 'UNIQUE ' : '';
+  const conc = concurrently ? 'CONCURRENTLY ' : '';
+  // quoted: a method is a name (checked against pg_am before planning), never SQL text
+  const using = index.method && index.method !== 'btree' ? ` USING ${quoteIdent(index.method)}` : '';
+  const where = index.where ? ` WHERE ${index.where}` : '';
+  return `CREATE ${unique}INDEX ${conc}${quoteIdent(name)} ON ${table}${using} (${index.keys.map(renderKey).join(', ')})${where}`;
+}
+
+/** The catalog's tables by name, for lookups that a thousand tables make too many to search one by one. */
+export type LiveTables = ReadonlyMap<string, Table>;
+
+export function liveTables(tables: readonly Table[]): LiveTables {
+  return new Map(tables.map((t) => [tableKey(t.ref), t]));
+}
+
+export function liveTable(live: LiveTables, ref: TableRef): Table | undefined {
+  return live.get(tableKey(ref));
+}
+
+const tableKey = (ref: TableRef) => JSON.stringify([ref.schema, ref.name]);
