@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
@@ -92,6 +92,9 @@ async function measureScenario(url: string, manifestPath: string, scenario: stri
   }
   log(`${scenario}: pg_class dead tuples ${before.deadTuples} → ${after.deadTuples}, rows written ${after.written - before.written} over ${RUNS} runs`);
   log(`${scenario}: reference pg_dump --schema-only ${pgDumpMs} ms; plan run 1 / pg_dump ${ratio(first.totalMs, pgDumpMs)}×`);
+  // on a shared machine, absolute times follow the load: the ratio to pg_dump, measured alongside, is what compares
+  const load = loadavg().map((l) => Math.round(l * 10) / 10);
+  log(`${scenario}: load average ${load.join(' ')}`);
   return {
     first,
     last,
@@ -101,6 +104,7 @@ async function measureScenario(url: string, manifestPath: string, scenario: stri
     pgClassRowsWritten: after.written - before.written,
     pgDumpSchemaOnlyMs: pgDumpMs,
     firstOverPgDump: ratio(first.totalMs, pgDumpMs),
+    loadAverage: load,
   };
 }
 
