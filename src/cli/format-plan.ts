@@ -20,11 +20,15 @@ export function formatPlanText(plan: Plan): string {
       lines.push(`     ${dim(`why: ${s.reason}`)}`);
       lines.push(`     ${dim(`lock: ${s.lock}`)}`);
       if (s.before !== undefined && s.after !== undefined) lines.push(`     ${wordDiff(s.before, s.after)}`);
+      else if (s.before !== undefined && s.action.startsWith('drop_')) lines.push(`     ${red(`- ${s.before}`)}`);
     }
   }
   if (plan.unmanaged.length > 0) {
     lines.push('', `unmanaged (in the database, not in the manifest; left alone): ${plan.unmanaged.length}`);
-    for (const u of plan.unmanaged) lines.push(`  ${u.kind.padEnd(11)} ${u.name} on ${u.table.schema}.${u.table.name}: ${u.definition}`);
+    for (const u of plan.unmanaged) {
+      lines.push(`  ${u.kind.padEnd(11)} ${u.name} on ${u.table.schema}.${u.table.name}: ${u.definition}`);
+      if (u.note) lines.push(`              ${dim(u.note)}`);
+    }
   }
   return lines.join('\n');
 }

@@ -1,6 +1,7 @@
 import type { Dialect } from '../dialect/dialect.js';
 import { checkAgainstCatalog } from '../diff/catalog-check.js';
 import { diffSchemas } from '../diff/diff.js';
+import { ownedObjects, withRemovals, type RemovalOptions } from '../diff/ownership.js';
 import type { Diff } from '../diff/changes.js';
 import { resolveManifest } from '../manifest/resolve.js';
 import type { LoadedManifest } from '../manifest/types.js';
@@ -10,7 +11,7 @@ import type { Catalog, DesiredTable, TableRef } from '../schema/types.js';
 import { freeze, qualifiedName } from '../schema/types.js';
 
 /** The stages of `plan`, in the order they run; timed through PlanHooks. */
-export type PlanPhase = 'resolve' | 'introspect' | 'normalize' | 'diff' | 'render';
+export type PlanPhase = 'resolve' | 'introspect' | 'normalize' | 'journal' | 'diff' | 'render';
 
 /** Optional observers of preparePlan (the bench times each phase with them); none change what it does. */
 export interface PlanHooks {
@@ -45,19 +46,24 @@ export async function desiredFor(dialect: Dialect, manifest: LoadedManifest): Pr
   return desired;
 }
 
-/** manifest → catalog → normalize → diff → steps: everything `plan` shows and `apply` runs. */
-export async function preparePlan(
-  dialect: Dialect,
-  manifest: LoadedManifest,
-  manifestPath: string,
-  hooks: PlanHooks = {},
-): Promise<Prepared> {
-  const timed = phaseTimer(hooks);
+/** preparePlan's options: which removals to plan, and observers of its phases. */
+export interface PrepareOptions extends RemovalOptions {
+  readonly hooks?: PlanHooks;
+}
+
+/**
+ * manifest → catalog → normalize → diff → steps: everything `plan` shows and
+ * `apply` runs. The journal says what schema-diff owns: what it created and
+ * the manifest no longer lists is dropped (diff/ownership.ts).
+ */
+export async function preparePlan(dialect: Dialect, manifest: LoadedManifest, manifestPath: string, options: PrepareOptions = {}): Promise<Prepared> {
+  const timed = phaseTimer(options.hooks ?? {});
   const raw = await timed('resolve', () => desiredFor(dialect, manifest));
   const catalog = await timed('introspect', () => dialect.introspect(tablesOf(raw)));
   checkAgainstCatalog(raw, catalog);
   const desired = await timed('normalize', () => dialect.normalize(raw, catalog));
-  const diff = await timed('diff', async () => diffSchemas(desired, catalog));
+  const owned = ownedObjects(await timed('journal', () => dialect.history()));
+  const diff = await timed('diff', async () => withRemovals(diffSchemas(desired, catalog), desired, catalog, owned, options));
   const steps = await timed('render', async () => dialect.render(diff.changes, catalog));
   const plan: Plan = freeze({
     version: 1,

@@ -120,8 +120,10 @@ async function planOnce(url: string, manifestPath: string): Promise<RunTiming> {
     const manifest = await loadManifest(manifestPath);
     loadManifestMs = Math.round(performance.now() - t0);
     const { plan } = await preparePlan(dialect, manifest, manifestPath, {
-      phase: (phase, ms) => {
-        phases[phase] = Math.round(ms);
+      hooks: {
+        phase: (phase, ms) => {
+          phases[phase] = Math.round(ms);
+        },
       },
     });
     steps = plan.steps.length;
@@ -151,7 +153,7 @@ async function applyOnce(url: string, manifestPath: string): Promise<void> {
 
 function describePhases(r: RunTiming): string {
   const p = r.phases;
-  return `load manifest ${r.loadManifestMs + (p.resolve ?? 0)} ms, introspect ${p.introspect} ms, normalize ${p.normalize} ms, diff ${p.diff} ms, render ${p.render} ms`;
+  return `load manifest ${r.loadManifestMs + (p.resolve ?? 0)} ms, introspect ${p.introspect} ms, normalize ${p.normalize} ms, journal ${p.journal} ms, diff ${p.diff} ms, render ${p.render} ms`;
 }
 
 /**

@@ -1,15 +1,16 @@
 import { createHash } from 'node:crypto';
-import type { DesiredIndex, Index, IndexKey, Table, TableRef } from '../../schema/types.js';
-import { quoteIdent } from './quote.js';
+import type { DesiredIndex, Index, Table, TableRef } from '../../schema/types.js';
+import { createIndexSql } from './index-sql.js';
 
 /**
  * What normalization takes from the database for an index; every other field
  * comes from the manifest. A new field the database prints in its own way goes here.
  */
-export type NormalizedIndexFields = Pick<Index, 'keys' | 'where' | 'method'>;
+export type NormalizedIndexFields = Pick<Index, 'keys' | 'where' | 'method' | 'include' | 'nullsNotDistinct' | 'with'>;
 
 export function normalizedIndexFields(ix: Index): NormalizedIndexFields {
-  return { keys: ix.keys, where: ix.where, method: ix.method };
+  const { keys, where, method, include, nullsNotDistinct, with: storage } = ix;
+  return { keys, where, method, include, nullsNotDistinct, with: storage };
 }
 
 /** The statement that normalizes an index, on placeholder names: it holds everything the result depends on. */
@@ -32,25 +33,6 @@ export function tableShape(table: Table): string {
     shapes.set(table, shape);
   }
   return shape;
-}
-
-function renderKey(key: IndexKey): string {
-  return 'column' in key ? quoteIdent(key.column) : `(${key.expr})`;
-}
-
-/** CREATE INDEX for a desired index; shared by normalize (plain) and render (CONCURRENTLY). */
-export function createIndexSql(
-  name: string,
-  table: string,
-  index: Pick<DesiredIndex, 'unique' | 'method' | 'keys' | 'where'>,
-  concurrently = false,
-): string {
-  const unique = index.unique ? 'UNIQUE ' : '';
-  const conc = concurrently ? 'CONCURRENTLY ' : '';
-  // quoted: a method is a name (checked against pg_am before planning), never SQL text
-  const using = index.method && index.method !== 'btree' ? ` USING ${quoteIdent(index.method)}` : '';
-  const where = index.where ? ` WHERE ${index.where}` : '';
-  return `CREATE ${unique}INDEX ${conc}${quoteIdent(name)} ON ${table}${using} (${index.keys.map(renderKey).join(', ')})${where}`;
 }
 
 /** The catalog's tables by name, for lookups that a thousand tables make too many to search one by one. */

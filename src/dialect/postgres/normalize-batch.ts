@@ -2,7 +2,8 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import { SchemaDiffError, messageOf } from '../../errors.js';
 import type { DesiredIndex, DesiredTable, Table, TableRef } from '../../schema/types.js';
 import { checkExpression, introspectIndexes } from './introspect.js';
-import { createIndexSql, indexProbe, liveTable, normalizedIndexFields, tableShape, type LiveTables, type NormalizedIndexFields } from './normal-form.js';
+import { createIndexSql } from './index-sql.js';
+import { indexProbe, liveTable, normalizedIndexFields, tableShape, type LiveTables, type NormalizedIndexFields } from './normal-form.js';
 import { cacheKey } from './normalize-cache.js';
 import { quoteTable } from './quote.js';
 
