@@ -2,6 +2,7 @@ import { Kysely, PostgresDialect, sql, type PostgresPool, type PostgresPoolClien
 import pg from 'pg';
 import type { PGlite } from '@electric-sql/pglite';
 import { SchemaDiffError, messageOf } from '../../errors.js';
+import { importWithDriver } from '../optional.js';
 import { redactUrl, scrubSecrets } from '../url.js';
 import { connectionAttempts } from './pg-config.js';
 import { PGliteDialect } from './pglite-driver.js';
@@ -44,7 +45,7 @@ export interface ConnectOptions {
  * which runs every statement the text holds. Kysely's sql.raw has none, so
  * each query is sent with the extended protocol, which parses exactly one.
  */
-function oneStatementPerQuery(pool: pg.Pool): PostgresPool {
+export function oneStatementPerQuery(pool: { connect(): Promise<pg.PoolClient>; end(): Promise<void> }): PostgresPool {
   return {
     async connect() {
       const client = await pool.connect();
@@ -140,7 +141,7 @@ export async function connectPGlite(dataDir: string | null, existing?: PGlite, {
   let db = existing;
   let owned = false;
   if (!db) {
-    const { PGlite } = await import('@electric-sql/pglite');
+    const { PGlite } = await importWithDriver('@electric-sql/pglite', () => import('@electric-sql/pglite'));
     db = dataDir ? new PGlite(dataDir) : new PGlite();
     owned = true;
   }

@@ -14,7 +14,7 @@ import { checkPostgresJournalTrust } from './journal-trust.js';
 import { normalizePostgres } from './normalize.js';
 import { recordNormalized } from './normalize-cache.js';
 import { renderPostgres } from './render.js';
-import { postgresScript } from './script.js';
+import { scriptRendererFor } from '../scripts.js';
 import { countViolationsPostgres } from './violations.js';
 
 /** Advisory lock key shared by every schema-diff apply and rollback on a database. */
@@ -41,8 +41,7 @@ export function createPostgresDialect(handles: PgHandles): PostgresDialect {
       normalizePostgres(session, handles.embedded ? [session] : [pool, pool], desired, catalog),
     recordNormalized: (desired: readonly DesiredTable[], catalog: Catalog) => recordNormalized(session, desired, catalog),
     render: (changes: readonly Change[], catalog: Catalog, options?: RenderOptions) => renderPostgres(changes, catalog, options),
-    script: (steps: readonly Step[], direction, header, options?: RenderOptions) =>
-      postgresScript(steps, direction, header, options?.lockTimeoutMs ?? 25),
+    script: scriptRendererFor('postgres'),
 
     async countViolations(targets: readonly ViolationTarget[], options: ViolationOptions) {
       const tables = [...new Map(targets.map((t) => [`${t.table.schema}.${t.table.name}`, t.table])).values()];
