@@ -172,6 +172,13 @@ export interface Dialect {
   introspect(tables: readonly TableRef[]): Promise<Catalog>;
   /** The desired state with every expression and predicate in the form this database stores it. */
   normalize(desired: readonly DesiredTable[], catalog: Catalog): Promise<readonly DesiredTable[]>;
+  /**
+   * Apply, once the catalog holds the manifest: remembers each expression's
+   * text and canonical form so that later plans need not normalize it again
+   * (normalize uses a remembered form only where the manifest's text and the
+   * catalog both still match it exactly). Absent where normalizing costs nothing (SQLite).
+   */
+  recordNormalized?(desired: readonly DesiredTable[], catalog: Catalog): Promise<void>;
   /** Ordered steps, each with its inverse, for a set of changes. */
   render(changes: readonly Change[], catalog: Catalog, options?: RenderOptions): readonly Step[];
   /** A script a reviewer can read and the database's own shell can run (psql, sqlite3). */

@@ -3,6 +3,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { validateBench } from './validate-bench.js';
 import { onlineApplyBench } from './online-apply-bench.js';
+import { planScaleBench } from './plan-scale-bench.js';
 import { sqliteRebuildBench } from '../sqlite/rebuild-bench.js';
 
 /**
@@ -18,7 +19,7 @@ export interface BenchModule {
 }
 
 /** Add a benchmark here. */
-export const BENCHES: readonly BenchModule[] = [validateBench, onlineApplyBench, sqliteRebuildBench];
+export const BENCHES: readonly BenchModule[] = [validateBench, onlineApplyBench, sqliteRebuildBench, planScaleBench];
 
 const RESULTS_DIR = 'bench-results';
 

@@ -6,7 +6,7 @@ import type { Hazard, Step, StepAction } from '../../plan/types.js';
 import type { Catalog, Check, DesiredCheck, DesiredIndex, ForeignKey, Index, TableRef } from '../../schema/types.js';
 import { findTable, qualifiedName, sameTable } from '../../schema/types.js';
 import type { RenderOptions } from '../dialect.js';
-import { createIndexSql } from './normalize.js';
+import { createIndexSql } from './index-sql.js';
 import { quoteColumns, quoteIdent, quoteTable } from './quote.js';
 
 
