@@ -1,5 +1,6 @@
 import { diffWords } from 'diff';
 import type { Plan } from '../plan/types.js';
+import { printable as shown } from '../schema/printable.js';
 
 const useColour = () => Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
 const paint = (code: number, s: string) => (useColour() ? `\x1b[${code}m${s}\x1b[0m` : s);
@@ -12,19 +13,20 @@ export const bold = (s: string) => paint(1, s);
 export function formatPlanText(plan: Plan): string {
   const lines: string[] = [];
   if (plan.steps.length === 0) {
-    lines.push(`${plan.target}: up to date with ${plan.manifest} (no changes)`);
+    lines.push(shown(`${plan.target}: up to date with ${plan.manifest} (no changes)`));
   } else {
-    lines.push(bold(`${plan.steps.length} step(s) for ${plan.target} from ${plan.manifest}`), '');
+    lines.push(bold(shown(`${plan.steps.length} step(s) for ${plan.target} from ${plan.manifest}`)), '');
     for (const s of plan.steps) {
-      lines.push(`${String(s.id).padStart(3)}. ${s.action.padEnd(20)} ${s.name}  ${dim(`on ${s.table}`)}`);
-      lines.push(`     ${dim(`why: ${s.reason}`)}`);
-      lines.push(`     ${dim(`lock: ${s.lock}`)}`);
-      if (s.before !== undefined && s.after !== undefined) lines.push(`     ${wordDiff(s.before, s.after)}`);
+      // names come from the manifest and the catalog: a control character in one must not repaint the terminal
+      lines.push(`${String(s.id).padStart(3)}. ${s.action.padEnd(20)} ${shown(s.name)}  ${dim(`on ${shown(s.table)}`)}`);
+      lines.push(`     ${dim(`why: ${shown(s.reason)}`)}`);
+      lines.push(`     ${dim(`lock: ${shown(s.lock)}`)}`);
+      if (s.before !== undefined && s.after !== undefined) lines.push(`     ${wordDiff(shown(s.before), shown(s.after))}`);
     }
   }
   if (plan.unmanaged.length > 0) {
     lines.push('', `unmanaged (in the database, not in the manifest; left alone): ${plan.unmanaged.length}`);
-    for (const u of plan.unmanaged) lines.push(`  ${u.kind.padEnd(11)} ${u.name} on ${u.table.schema}.${u.table.name}: ${u.definition}`);
+    for (const u of plan.unmanaged) lines.push(shown(`  ${u.kind.padEnd(11)} ${u.name} on ${u.table.schema}.${u.table.name}: ${u.definition}`));
   }
   return lines.join('\n');
 }

@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { SchemaDiffError } from '../../errors.js';
-import { printable } from '../printable.js';
+import { printable } from '../../schema/printable.js';
 import type { RollbackPlan, RollbackResult, RollbackScope } from '../../run/rollback.js';
 import {
   backupOptionsOf,

@@ -3,6 +3,7 @@ import { SchemaDiffError, messageOf } from '../../errors.js';
 import type { Catalog, DesiredCheck, DesiredIndex, DesiredTable, IndexKey } from '../../schema/types.js';
 import { findTable, freeze } from '../../schema/types.js';
 import { checkExpression, introspectIndexes, tableOid } from './introspect.js';
+import { probeProof, type ProbeProof } from './probe-check.js';
 import { quoteIdent, quoteTable } from './quote.js';
 
 class RollbackSignal extends Error {}
@@ -60,13 +61,15 @@ async function normalizeTable(
       `alter table pg_temp.${scratch} add constraint ${probe} check (${check.source})`,
       `${check.path}.expr`,
       problems,
+      await probeProof(trx, oid, { constraint: probe }),
     );
     checks.push(ok ? { ...check, expr: await readCheck(trx, oid, probe) } : check);
   }
   const indexes: DesiredIndex[] = [];
   for (const [k, index] of table.indexes.entries()) {
     const probe = `sd_ix_${scratch}_${k}`;
-    const ok = await attempt(trx, createIndexSql(probe, `pg_temp.${scratch}`, { ...index, ...index.source }), index.path, problems);
+    const statement = createIndexSql(probe, `pg_temp.${scratch}`, { ...index, ...index.source });
+    const ok = await attempt(trx, statement, index.path, problems, await probeProof(trx, oid, { index: probe }));
     if (!ok) {
       indexes.push(index);
       continue;
@@ -77,11 +80,21 @@ async function normalizeTable(
   return { ...table, checks, indexes };
 }
 
-/** Runs one probe statement under a savepoint, turning a parse error into a manifest problem. */
-async function attempt(trx: Transaction<unknown>, statement: string, path: string, problems: string[]): Promise<boolean> {
+/**
+ * Runs one probe statement under a savepoint, turning a parse error into a
+ * manifest problem, and so too a probe the database shows did more than make its
+ * one object (probe-check.ts): undone, and refused.
+ */
+async function attempt(trx: Transaction<unknown>, statement: string, path: string, problems: string[], proof: ProbeProof): Promise<boolean> {
   await sql.raw('savepoint sd_probe').execute(trx);
   try {
     await sql.raw(statement).execute(trx);
+    const wrong = await proof();
+    if (wrong !== null) {
+      await sql.raw('rollback to savepoint sd_probe').execute(trx);
+      problems.push(`${path}: ${wrong}`);
+      return false;
+    }
     await sql.raw('release savepoint sd_probe').execute(trx);
     return true;
   } catch (e) {

@@ -9,6 +9,7 @@ import { checkManifestPostgres } from './check-manifest.js';
 import { executePostgres, refuseLockTimeoutNearDeadlockTimeout } from './execute.js';
 import { finishRun, markInterrupted, readHistory, startRun, unfinishedRuns } from './history.js';
 import { introspectPostgres } from './introspect.js';
+import { withUnfinishedSwaps } from './unfinished-swaps.js';
 import { inverseOfPostgres } from './inverse.js';
 import { checkPostgresJournalTrust } from './journal-trust.js';
 import { normalizePostgres } from './normalize.js';
@@ -34,7 +35,7 @@ export function createPostgresDialect(handles: PgHandles): PostgresDialect {
     handles,
 
     checkManifest: (desired: readonly DesiredTable[]) => checkManifestPostgres(session, desired),
-    introspect: (tables: readonly TableRef[]) => introspectPostgres(session, tables),
+    introspect: async (tables: readonly TableRef[]) => withUnfinishedSwaps(session, await introspectPostgres(session, tables)),
     normalize: (desired: readonly DesiredTable[], catalog: Catalog) => normalizePostgres(session, desired, catalog),
     render: (changes: readonly Change[], catalog: Catalog, options?: RenderOptions) => renderPostgres(changes, catalog, options),
     script: (steps: readonly Step[], direction, header, options?: RenderOptions) =>
