@@ -28,6 +28,21 @@ export function withGlobalOptions<T>(y: Argv<T>) {
     .option('debug', { type: 'boolean', default: false, describe: 'print stack traces and driver details' });
 }
 
+/** --prune, on every command that plans (plan, apply, verify). */
+export interface PruneArgs {
+  prune: boolean;
+}
+
+export function withPruneOption<T>(y: Argv<T>) {
+  return y.option('prune', {
+    type: 'boolean',
+    default: false,
+    describe:
+      'the manifest is the whole truth for the tables it names: drop every CHECK, foreign key and plain index there it does not list ' +
+      '(primary keys, UNIQUE constraints and tables it does not name are never touched)',
+  });
+}
+
 /** SQLite's copy of the file before a table rebuild, for the commands that may rebuild one (apply, rollback). */
 export interface BackupArgs {
   backup: boolean;

@@ -22,11 +22,15 @@ export function formatPlanText(plan: Plan): string {
       lines.push(`     ${dim(`why: ${shown(s.reason)}`)}`);
       lines.push(`     ${dim(`lock: ${shown(s.lock)}`)}`);
       if (s.before !== undefined && s.after !== undefined) lines.push(`     ${wordDiff(shown(s.before), shown(s.after))}`);
+      else if (s.before !== undefined && s.action.startsWith('drop_')) lines.push(`     ${red(`- ${shown(s.before)}`)}`);
     }
   }
   if (plan.unmanaged.length > 0) {
     lines.push('', `unmanaged (in the database, not in the manifest; left alone): ${plan.unmanaged.length}`);
-    for (const u of plan.unmanaged) lines.push(shown(`  ${u.kind.padEnd(11)} ${u.name} on ${u.table.schema}.${u.table.name}: ${u.definition}`));
+    for (const u of plan.unmanaged) {
+      lines.push(shown(`  ${u.kind.padEnd(11)} ${u.name} on ${u.table.schema}.${u.table.name}: ${u.definition}`));
+      if (u.note) lines.push(`              ${dim(shown(u.note))}`);
+    }
   }
   return lines.join('\n');
 }

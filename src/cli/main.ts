@@ -8,6 +8,7 @@ import { verifyCommand } from './commands/verify.js';
 import { validateCommand } from './commands/validate.js';
 import { rollbackCommand } from './commands/rollback.js';
 import { historyCommand } from './commands/history.js';
+import { forgetCommand } from './commands/forget.js';
 import { demoCommand } from './commands/demo.js';
 
 // yargs' ESM build wraps help text at a character count, cutting words in half;
@@ -43,8 +44,9 @@ export async function main(argv: string[]): Promise<number> {
       .command(validateCommand(setStatus))
       .command(rollbackCommand(setStatus))
       .command(historyCommand(setStatus))
+      .command(forgetCommand(setStatus))
       .command(demoCommand(setStatus))
-      .demandCommand(1, 'name a command: plan, apply, verify, validate, rollback, history or demo')
+      .demandCommand(1, 'name a command: plan, apply, verify, validate, rollback, history, forget or demo')
       .strict()
       .recommendCommands()
       .epilogue('Exit codes: 0 success or nothing to do, 1 error, 2 changes pending / violations found / drift.\nDocs: docs/cli.md')

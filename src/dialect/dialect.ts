@@ -1,4 +1,4 @@
-import type { Change } from '../diff/changes.js';
+import type { Change, ObjectEffect } from '../diff/changes.js';
 import type { Step } from '../plan/types.js';
 import type { Catalog, DesiredTable, DialectName, IndexKey, Severity, TableRef } from '../schema/types.js';
 
@@ -28,6 +28,11 @@ export interface RenderOptions {
   readonly skipValidation?: ReadonlySet<string>;
   /** lock_timeout written into printed scripts. */
   readonly lockTimeoutMs?: number;
+  /**
+   * Render only to read the definitions steps would leave (adoption of an interrupted run, drift checks):
+   * skip planning's refusals, which look at the catalog and would see the very object being described.
+   */
+  readonly definitionsOnly?: boolean;
 }
 
 export interface ViolationCount {
@@ -102,11 +107,14 @@ export interface HistoryStep {
   readonly undoneBy: number | null;
   /** Step.origin as journaled (parsed JSON), from which Dialect.inverseOf renders the inverse; null when none was kept. */
   readonly origin?: unknown;
+  /** Step.effects as journaled: what the step did to whose objects (diff/ownership.ts). Absent for steps journaled before. */
+  readonly effects?: readonly ObjectEffect[];
 }
 
 export interface HistoryRun {
   readonly id: number;
-  readonly kind: 'apply' | 'rollback';
+  /** 'forget': schema-diff forget, steps that end ownership and ran no SQL. */
+  readonly kind: 'apply' | 'rollback' | 'forget';
   readonly startedAt: string;
   readonly finishedAt: string | null;
   /** 'interrupted': left 'running' by a process that is gone, marked so by the next apply or rollback. */
@@ -188,6 +196,11 @@ export interface Dialect {
   /** Marks a run 'interrupted' and journals the listed planned steps (by seq) as applied, in one transaction. */
   markInterrupted(runId: number, adopted: readonly number[]): Promise<void>;
   history(): Promise<readonly HistoryRun[]>;
+  /**
+   * Journals a run that runs no SQL (schema-diff forget): the run, 'done', and
+   * its steps as applied, in one transaction. Call while holding lock().
+   */
+  recordRun(kind: 'forget', manifest: string, steps: readonly Step[]): Promise<number>;
   /**
    * The inverse of a journaled step, rendered again by this dialect from the
    * step's recorded origin; throws SchemaDiffError naming the run and step when

@@ -43,6 +43,37 @@ export function fragmentProblem(text: string, problemOf: (text: string) => strin
   return control !== null ? `contains the control character ${control}` : problemOf(text);
 }
 
+const OPTION_NAME = /^[a-z_][a-z0-9_]*$/;
+const OPTION_VALUE = /^[A-Za-z0-9_.+-]+$/;
+const OPCLASS = /^[a-z_][a-z0-9_]*$/;
+const COLLATION = /^[A-Za-z0-9_][A-Za-z0-9_.@-]*$/;
+
+/**
+ * The names and values of the manifest that reach SQL as words, not
+ * expressions (storage parameters, operator classes and their parameters,
+ * collations): each is rendered quoted, and is also refused here unless it is
+ * a plain word, whatever path the desired state came by.
+ */
+export function wordProblems(desired: readonly DesiredTable[]): string[] {
+  const problems: string[] = [];
+  const options = (path: string, values: Readonly<Record<string, string>> | undefined) => {
+    for (const [k, v] of Object.entries(values ?? {})) {
+      if (!OPTION_NAME.test(k)) problems.push(`${path}: option name ${JSON.stringify(k)} is not a lower-case name`);
+      if (!OPTION_VALUE.test(v)) problems.push(`${path}.${k}: value ${JSON.stringify(v)} is not a number or plain word`);
+    }
+  };
+  for (const ix of desired.flatMap((t) => t.indexes)) {
+    options(`${ix.path}.with`, ix.with);
+    ix.keys.forEach((k, i) => {
+      const path = `${ix.path}.columns[${i}]`;
+      if (k.opclass && !OPCLASS.test(k.opclass.name)) problems.push(`${path}.opclass: ${JSON.stringify(k.opclass.name)} is not an operator class name`);
+      options(`${path}.opclass.params`, k.opclass?.params);
+      if (k.collate !== undefined && !COLLATION.test(k.collate)) problems.push(`${path}.collate: ${JSON.stringify(k.collate)} is not a collation name`);
+    });
+  }
+  return problems;
+}
+
 /** One `manifest …` error for a list of problems, each also on its own line below. */
 export function refuseManifest(problems: readonly string[]): void {
   if (problems.length === 0) return;

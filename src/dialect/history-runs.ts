@@ -31,11 +31,18 @@ const ACTIONS: Record<StepAction, true> = {
   create_index: true,
   replace_index: true,
   rename_index: true,
+  add_unique_constraint: true,
+  replace_unique_constraint: true,
   drop_index: true,
+  drop_check: true,
+  drop_foreign_key: true,
   rebuild_table: true,
+  forget: true,
 };
 
-const RUN_KINDS: readonly HistoryRun['kind'][] = ['apply', 'rollback'];
+const RUN_KINDS: readonly HistoryRun['kind'][] = ['apply', 'rollback', 'forget'];
+const EFFECTS: readonly string[] = ['created', 'renamed', 'changed', 'dropped', 'forgotten'];
+const OBJECT_KINDS: readonly string[] = ['check', 'foreign_key', 'index'];
 const RUN_STATUSES: readonly HistoryRun['status'][] = ['running', 'done', 'failed', 'interrupted'];
 
 /** A problem with one journal row, for the user: `journal run 3 step 2: sql is not a list of statements`. */
@@ -102,7 +109,37 @@ export function historyStepOf(row: StepRow, decodeList: ListDecoder, bool: (v: u
     undoneBy: id('undone_by', true),
     origin: parsedOrigin,
     ...scansOf(row.scans, fail),
+    ...effectsOf(row.effects, fail),
   };
+}
+
+/**
+ * Step.effects as the journal keeps it (JSON text; absent on steps from
+ * before): each one's kind, name and effect checked. The definitions inside
+ * are only ever compared with the catalog (diff/ownership.ts), never run.
+ */
+function effectsOf(stored: unknown, fail: (problem: string) => SchemaDiffError): { effects?: HistoryStep['effects'] } {
+  if (stored === null || stored === undefined) return {};
+  let value: unknown;
+  try {
+    value = typeof stored === 'string' ? JSON.parse(stored) : undefined;
+  } catch {
+    value = undefined;
+  }
+  const ok = (e: Record<string, unknown>) =>
+    OBJECT_KINDS.includes(e.kind as string) &&
+    typeof e.name === 'string' &&
+    EFFECTS.includes(e.effect as string) &&
+    (e.from === undefined || typeof e.from === 'string');
+  if (!Array.isArray(value) || !value.every((e) => e !== null && typeof e === 'object' && ok(e as Record<string, unknown>))) {
+    throw fail(`effects is ${describe(stored)}, expected a list of object effects`);
+  }
+  return { effects: value as NonNullable<HistoryStep['effects']> };
+}
+
+/** Step.effects as the journal stores it: JSON text, or null for a step without any. */
+export function effectsText(step: { readonly effects?: unknown }): string | null {
+  return step.effects === undefined ? null : JSON.stringify(step.effects);
 }
 
 /**

@@ -55,3 +55,13 @@ function refuseMissingDataDir(dataDir: string | null, create: boolean): void {
   }
   if (!statSync(dataDir).isDirectory()) throw new SchemaDiffError('connection', `PGlite data directory ${dataDir} is not a directory`);
 }
+
+/** The database names a query returns on a PostgreSQL server (fleets: --targets-query), read-only. */
+export async function queryDatabaseNames(url: string | undefined, query: string): Promise<string[]> {
+  const target = parseDatabaseUrl(url);
+  if (target.kind !== 'postgres') {
+    throw new SchemaDiffError('usage', '--targets-query lists databases on a PostgreSQL server: --database-url must be postgres://');
+  }
+  const { listDatabaseNames } = await import('./postgres/list-databases.js');
+  return listDatabaseNames(target.url, query);
+}

@@ -28,6 +28,7 @@ export function checkAgainstCatalog(desired: readonly DesiredTable[], catalog: C
     if (!t) continue;
     for (const fk of want.foreignKeys) {
       columnsExist(t, fk.columns, `${fk.path}.columns`);
+      if (fk.onDeleteColumns?.length) columnsExist(t, fk.onDeleteColumns, `${fk.path}.onDelete.columns`);
       const parent = tableOr(fk.refTable, `${fk.path}.references.table`);
       if (parent) columnsExist(parent, fk.refColumns, `${fk.path}.references.columns`);
     }
@@ -38,6 +39,7 @@ export function checkAgainstCatalog(desired: readonly DesiredTable[], catalog: C
           problems.push(`${ix.path}.columns[${i}]: unknown column "${k.column}" in table ${qualifiedName(t.ref)}${didYouMean(k.column, names)}`);
         }
       });
+      if (ix.include?.length) columnsExist(t, ix.include, `${ix.path}.include`);
     }
   }
   if (problems.length > 0) {

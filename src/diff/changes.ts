@@ -38,9 +38,107 @@ export type Change =
     }
   | { readonly kind: 'create_index'; readonly table: TableRef; readonly desired: DesiredIndex }
   | { readonly kind: 'replace_index'; readonly table: TableRef; readonly desired: DesiredIndex; readonly current: Index }
-  | { readonly kind: 'rename_index'; readonly table: TableRef; readonly desired: DesiredIndex; readonly current: Index };
+  | { readonly kind: 'rename_index'; readonly table: TableRef; readonly desired: DesiredIndex; readonly current: Index }
+  /** The index is there as the manifest wants it; a UNIQUE constraint is to use it (`constraint: true`). */
+  | { readonly kind: 'add_unique_constraint'; readonly table: TableRef; readonly desired: DesiredIndex; readonly current: Index }
+  /** A UNIQUE constraint's index of another shape, or an index to become one: built anew beside it, then swapped. */
+  | {
+      readonly kind: 'replace_unique_constraint';
+      readonly table: TableRef;
+      readonly desired: DesiredIndex;
+      readonly current: Index;
+    }
+
+  | { readonly kind: 'drop_check'; readonly table: TableRef; readonly current: Check; readonly why: DropReason }
+  | { readonly kind: 'drop_foreign_key'; readonly table: TableRef; readonly current: ForeignKey; readonly why: DropReason }
+  | { readonly kind: 'drop_index'; readonly table: TableRef; readonly current: Index; readonly why: DropReason };
+
+/**
+ * Why an object is dropped: `removed`, schema-diff created it (the journal
+ * says so) and the manifest no longer lists it; `prune`, the manifest is the
+ * whole truth for its table (--prune).
+ */
+export type DropReason = 'removed' | 'prune';
+
+/** Why a drop is in the plan, in words (Step.reason), the same on every dialect. */
+export function dropReason(why: DropReason, what: string): string {
+  return why === 'removed'
+    ? `was in the manifest, removed: schema-diff created this ${what}, so it drops it`
+    : `${what} not in the manifest, and --prune makes the manifest the whole truth for this table`;
+}
+
+/** The changes that add or change an object the manifest describes (every kind but the drops). */
+export type DesiredChange = Exclude<Change, { kind: 'drop_check' | 'drop_foreign_key' | 'drop_index' }>;
+export type DropChange = Extract<Change, { kind: 'drop_check' | 'drop_foreign_key' | 'drop_index' }>;
+
+export function isDropChange(c: Change): c is DropChange {
+  return c.kind === 'drop_check' || c.kind === 'drop_foreign_key' || c.kind === 'drop_index';
+}
+
+export type ObjectKind = 'check' | 'foreign_key' | 'index';
+
+/**
+ * What a step did to one object, as far as ownership goes (diff/ownership.ts):
+ * `created` it, `renamed` (or replaced) `from` into it, `changed` its
+ * definition, `dropped` it, or `forgotten` (schema-diff forget: no longer ours,
+ * the database untouched). The journal keeps these with each step.
+ */
+export interface ObjectEffect {
+  readonly kind: ObjectKind;
+  readonly name: string;
+  readonly effect: 'created' | 'renamed' | 'changed' | 'dropped' | 'forgotten';
+  readonly from?: string;
+  /** The object as the step left it (created, renamed, changed): a later plan compares the database's with it. */
+  readonly definition?: Check | ForeignKey | Index;
+}
 
 export type ChangeKind = Change['kind'];
+
+/** The ownership effects of one change: each dialect's renderer puts them on the step that carries it. */
+export function effectsOf(change: Change): ObjectEffect[] {
+  switch (change.kind) {
+    case 'add_check':
+      return [{ kind: 'check', name: change.desired.name, effect: 'created', definition: definitionOf(change.desired) }];
+    case 'add_foreign_key':
+      return [{ kind: 'foreign_key', name: change.desired.name, effect: 'created', definition: definitionOf(change.desired) }];
+    case 'create_index':
+      return [{ kind: 'index', name: change.desired.name, effect: 'created', definition: definitionOf(change.desired) }];
+    case 'replace_check':
+    case 'replace_foreign_key':
+    case 'rename_foreign_key':
+    case 'replace_index':
+    case 'rename_index':
+    case 'add_unique_constraint':
+    case 'replace_unique_constraint': {
+      const kind: ObjectKind = change.kind.endsWith('check') ? 'check' : change.kind.endsWith('foreign_key') ? 'foreign_key' : 'index';
+      const definition = definitionOf(change.desired);
+      const { name } = change.desired;
+      // a replaced object keeps whoever owned it: ours only if the one it replaces was ours
+      return change.current.name === name
+        ? [{ kind, name, effect: 'changed', definition }]
+        : [{ kind, name, effect: 'renamed', from: change.current.name, definition }];
+    }
+    case 'validate_check':
+    case 'validate_foreign_key':
+      return [];
+    case 'drop_check':
+      return [{ kind: 'check', name: change.current.name, effect: 'dropped' }];
+    case 'drop_foreign_key':
+      return [{ kind: 'foreign_key', name: change.current.name, effect: 'dropped' }];
+    case 'drop_index':
+      return [{ kind: 'index', name: change.current.name, effect: 'dropped' }];
+    default: {
+      const never: never = change;
+      throw new Error(`unhandled change ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+/** The catalog-comparable part of a desired object: what the manifest said for how it is written and why, left out. */
+function definitionOf(o: Check | ForeignKey | Index): Check | ForeignKey | Index {
+  const { source: _s, path: _p, severity: _v, description: _d, ...rest } = o as Check & { source?: unknown; path?: unknown; severity?: unknown; description?: unknown };
+  return rest;
+}
 
 /** A catalog object that the manifest does not mention: left alone, listed for the reader. */
 export interface Unmanaged {
@@ -48,6 +146,8 @@ export interface Unmanaged {
   readonly table: TableRef;
   readonly name: string;
   readonly definition: string;
+  /** Why it is left alone when schema-diff might have dropped it (created by it, changed by hand since). */
+  readonly note?: string;
 }
 
 export interface Diff {

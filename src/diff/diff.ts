@@ -35,10 +35,13 @@ export function diffSchemas(desired: readonly DesiredTable[], catalog: Catalog):
 function diffChecks(wanted: readonly DesiredCheck[], live: Table, changes: Change[]): Set<string> {
   const used = new Set<string>();
   for (const desired of wanted) {
-    const current = live.checks.find((c) => c.name === desired.name);
+    // an unnamed CHECK (SQLite) is its expression: one of another name that says the same is it
+    const current =
+      live.checks.find((c) => c.name === desired.name) ??
+      (desired.unnamed ? live.checks.find((c) => !used.has(c.name) && c.expr === desired.expr) : undefined);
     const table = live.ref;
     if (!current) changes.push({ kind: 'add_check', table, desired });
-    else if (current.expr !== desired.expr) changes.push({ kind: 'replace_check', table, desired, current });
+    else if (current.expr !== desired.expr || !!current.noInherit !== !!desired.noInherit) changes.push({ kind: 'replace_check', table, desired, current });
     else if (!current.validated) changes.push({ kind: 'validate_check', table, desired, current });
     if (current) used.add(current.name);
   }
@@ -57,7 +60,8 @@ export function sameForeignKeyBehaviour(a: ForeignKey, b: ForeignKey): boolean {
     a.onUpdate === b.onUpdate &&
     a.deferrable === b.deferrable &&
     a.initiallyDeferred === b.initiallyDeferred &&
-    a.match === b.match
+    a.match === b.match &&
+    sameList(a.onDeleteColumns ?? [], b.onDeleteColumns ?? [])
   );
 }
 
@@ -79,7 +83,8 @@ function diffForeignKeys(wanted: readonly DesiredForeignKey[], live: Table, chan
     used.add(current.name);
     if (!sameForeignKeyShape(current, desired) || !sameForeignKeyBehaviour(current, desired)) {
       changes.push({ kind: 'replace_foreign_key', table, desired, current });
-    } else if (current.name !== desired.name) {
+    } else if (current.name !== desired.name && !desired.unnamed) {
+      // an unnamed key (SQLite) is its structure: a named one of the same shape and behaviour is it
       changes.push({ kind: 'rename_foreign_key', table, desired, current });
     } else if (!current.validated) {
       changes.push({ kind: 'validate_foreign_key', table, desired, current });
@@ -88,41 +93,83 @@ function diffForeignKeys(wanted: readonly DesiredForeignKey[], live: Table, chan
   return used;
 }
 
+/** Same index as far as the database enforces and stores it; whether a UNIQUE constraint uses it is not part of its shape. */
 export function sameIndexShape(a: Index, b: Index): boolean {
   return (
     a.unique === b.unique &&
     a.method === b.method &&
     (a.where ?? null) === (b.where ?? null) &&
     a.keys.length === b.keys.length &&
-    a.keys.every((k, i) => sameKey(k, b.keys[i]))
+    a.keys.every((k, i) => sameKey(k, b.keys[i])) &&
+    sameList(a.include ?? [], b.include ?? []) &&
+    !!a.nullsNotDistinct === !!b.nullsNotDistinct &&
+    sameOptions(a.with, b.with)
   );
 }
 
 function sameKey(a: IndexKey, b: IndexKey): boolean {
-  if ('column' in a && 'column' in b) return a.column === b.column;
-  if ('expr' in a && 'expr' in b) return a.expr === b.expr;
-  return false;
+  const sameTarget = 'column' in a && 'column' in b ? a.column === b.column : 'expr' in a && 'expr' in b && a.expr === b.expr;
+  return (
+    sameTarget &&
+    !!a.desc === !!b.desc &&
+    a.nulls === b.nulls &&
+    a.collate === b.collate &&
+    a.opclass?.name === b.opclass?.name &&
+    sameOptions(a.opclass?.params, b.opclass?.params)
+  );
 }
 
+function sameOptions(a: Readonly<Record<string, string>> = {}, b: Readonly<Record<string, string>> = {}): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => b[k] === a[k]);
+}
+
+/**
+ * Whether a UNIQUE constraint can use the index (PostgreSQL's ADD CONSTRAINT
+ * … USING INDEX): a btree on plain columns in default order, not partial.
+ */
+export function fitsUniqueConstraint(ix: Index): boolean {
+  return (
+    ix.unique &&
+    ix.method === 'btree' &&
+    ix.where === null &&
+    ix.keys.every((k) => 'column' in k && !k.desc && !k.nulls && !k.collate && !k.opclass)
+  );
+}
+
+/**
+ * Indexes are matched by name, then by shape. A UNIQUE constraint's index
+ * takes part (a manifest unique index may describe it); those of primary keys
+ * and exclusion constraints never do.
+ */
 function diffIndexes(wanted: readonly DesiredIndex[], live: Table, changes: Change[]): Set<string> {
   const used = new Set<string>();
-  const ours = live.indexes.filter((ix) => !ix.constraintBacked);
+  const ours = live.indexes.filter((ix) => !ix.constraintBacked || ix.uniqueConstraint);
   for (const desired of wanted) {
     const table = live.ref;
     const sameName = ours.find((ix) => ix.name === desired.name);
-    const twin =
-      sameName && sameName.valid && sameIndexShape(sameName, desired)
-        ? sameName
-        : ours.find((ix) => ix.valid && !used.has(ix.name) && ix.name !== desired.name && sameIndexShape(ix, desired));
-    if (twin && twin.name === desired.name) {
+    if (sameName && sameName.valid && sameIndexShape(sameName, desired)) {
+      used.add(sameName.name);
+      if (desired.uniqueConstraint && !sameName.uniqueConstraint) changes.push({ kind: 'add_unique_constraint', table, desired, current: sameName });
+      continue;
+    }
+    const twin = ours.find(
+      (ix) =>
+        ix.valid &&
+        !used.has(ix.name) &&
+        ix.name !== desired.name &&
+        sameIndexShape(ix, desired) &&
+        (!desired.uniqueConstraint || ix.uniqueConstraint),
+    );
+    if (twin && !sameName) {
       used.add(twin.name);
-    } else if (twin && !sameName) {
-      used.add(twin.name);
-      changes.push({ kind: 'rename_index', table, desired, current: twin });
+      // a name the database gives (SQLite's UNIQUE autoindex) cannot change: the constraint already is that index
+      if (!twin.fixedName) changes.push({ kind: 'rename_index', table, desired, current: twin });
     } else if (sameName) {
       // other shape, or INVALID after a failed concurrent build: rebuild it
       used.add(sameName.name);
-      changes.push({ kind: 'replace_index', table, desired, current: sameName });
+      const constraint = sameName.uniqueConstraint || desired.uniqueConstraint;
+      changes.push({ kind: constraint ? 'replace_unique_constraint' : 'replace_index', table, desired, current: sameName });
     } else {
       changes.push({ kind: 'create_index', table, desired });
     }

@@ -74,11 +74,12 @@ function describeAjvError(err: ErrorObject, root: unknown): Problem {
     case 'propertyNames':
       return {
         path: formatPath([...segments, String(p.propertyName)]),
-        message: 'a table key must be "table" or "schema.table"',
+        message: segments.at(-1) === 'tables' ? 'a table key must be "table" or "schema.table"' : 'an option name must be a lower-case name (a-z, 0-9, _)',
       };
     case 'minLength':
-    case 'pattern':
       return { path, message: 'must be a non-empty string' };
+    case 'pattern':
+      return { path, message: patternMessage(String(p.pattern)) };
     case 'minItems':
       return { path, message: 'must not be empty' };
     case 'enum':
@@ -90,16 +91,27 @@ function describeAjvError(err: ErrorObject, root: unknown): Problem {
     case 'const':
       return { path, message: `must be ${JSON.stringify(p.allowedValue)}` };
     case 'type':
-      return { path, message: typeMessage(p.type) };
+      return { path, message: typeMessage(p.type, segments.at(-1)) };
     default:
       return { path, message: err.message ?? err.keyword };
   }
 }
 
-function typeMessage(type: unknown): string {
+/** Names and values that reach SQL unquoted by nature (option names, opclass, collation) are kept to plain words. */
+function patternMessage(pattern: string): string {
+  if (pattern === '\\S') return 'must be a non-empty string';
+  if (pattern.startsWith('^[a-z_]')) return 'must be a lower-case name (a-z, 0-9, _)';
+  if (pattern.startsWith('^[A-Za-z_]')) return 'must be a name (letters, digits, _)';
+  return 'must be a plain word (letters, digits, _ . + - @)';
+}
+
+function typeMessage(type: unknown, key: string | undefined): string {
   const types = Array.isArray(type) ? type.map(String) : String(type).split(',');
-  // the only union in the schema: an index key
-  if (types.includes('string') && types.includes('object')) return 'must be a column name or { expr: "<sql expression>" }';
+  if (types.includes('string') && types.includes('object')) {
+    if (key === 'onDelete') return 'must be an action or { action, columns }';
+    if (key === 'opclass') return 'must be an operator class name or { name, params }';
+    return 'must be a column name or { column | expr, desc?, nulls?, opclass?, collate? }';
+  }
   const article = (t: string) => (/^[aeiou]/.test(t) ? `an ${t}` : `a ${t}`);
   return `must be ${types.map(article).join(' or ')}`;
 }

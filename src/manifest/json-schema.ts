@@ -16,6 +16,14 @@ const severity = {
 };
 const description = { type: 'string', description: 'Why the object exists, shown in plans and reports.' };
 const columnList = { type: 'array', minItems: 1, items: nonEmpty };
+// Names and values that reach SQL without being expressions: each is rendered quoted, and kept to plain words here too.
+const optionName = { type: 'string', pattern: '^[a-z_][a-z0-9_]*$' };
+const optionValues = {
+  type: 'object',
+  propertyNames: optionName,
+  additionalProperties: { type: ['number', 'boolean', 'string'], pattern: '^[A-Za-z0-9_.+-]+$' },
+};
+const opclassName = { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$', description: 'Operator class name (PostgreSQL).' };
 
 export const manifestJsonSchema = {
   $schema: 'http://json-schema.org/draft-07/schema#',
@@ -51,10 +59,10 @@ export const manifestJsonSchema = {
     },
     check: {
       type: 'object',
-      required: ['name', 'expr'],
+      required: ['expr'],
       additionalProperties: false,
       properties: {
-        name: { ...nonEmpty, description: 'Constraint name, unique within its table.' },
+        name: { ...nonEmpty, description: 'Constraint name, unique within its table. Required on PostgreSQL; on SQLite, left out for an unnamed CHECK.' },
         expr: { ...nonEmpty, description: 'Boolean SQL expression, as inside CHECK ( ... ).' },
         dialects: {
           type: 'object',
@@ -64,14 +72,18 @@ export const manifestJsonSchema = {
         },
         description,
         severity,
+        noInherit: { type: 'boolean', description: 'PostgreSQL NO INHERIT: not enforced on child tables.' },
       },
     },
     foreignKey: {
       type: 'object',
-      required: ['name', 'columns', 'references'],
+      required: ['columns', 'references'],
       additionalProperties: false,
       properties: {
-        name: { ...nonEmpty, description: 'Constraint name, unique within its table.' },
+        name: {
+          ...nonEmpty,
+          description: 'Constraint name, unique within its table. Required on PostgreSQL; on SQLite, left out for an unnamed foreign key.',
+        },
         columns: columnList,
         references: {
           type: 'object',
@@ -82,8 +94,19 @@ export const manifestJsonSchema = {
             columns: columnList,
           },
         },
-        onDelete: fkAction,
+        onDelete: {
+          type: ['string', 'object'],
+          if: { type: 'string' },
+          then: fkAction,
+          else: {
+            required: ['action', 'columns'],
+            additionalProperties: false,
+            description: 'PostgreSQL 15: ON DELETE SET NULL (columns), setting only some of the key columns.',
+            properties: { action: { enum: ['set null', 'set default'] }, columns: columnList },
+          },
+        },
         onUpdate: fkAction,
+        match: { enum: ['simple', 'full'], description: 'MATCH FULL or SIMPLE (default), PostgreSQL.' },
         deferrable: { type: 'boolean' },
         initiallyDeferred: { type: 'boolean', description: 'Implies deferrable.' },
         description,
@@ -105,6 +128,10 @@ export const manifestJsonSchema = {
         unique: { type: 'boolean' },
         where: { ...nonEmpty, description: 'Partial index predicate, as in WHERE ( ... ).' },
         method: { ...nonEmpty, description: 'Access method (PostgreSQL), default btree.' },
+        include: { ...columnList, description: 'Non-key columns stored in the index (PostgreSQL INCLUDE).' },
+        nullsNotDistinct: { type: 'boolean', description: 'NULLS NOT DISTINCT (PostgreSQL 15): NULLs count as equal.' },
+        with: { ...optionValues, description: 'Storage parameters (PostgreSQL), as in WITH ( ... ).' },
+        constraint: { type: 'boolean', description: 'A UNIQUE constraint using the index (PostgreSQL; needs unique).' },
         description,
         severity,
       },
@@ -115,9 +142,20 @@ export const manifestJsonSchema = {
       if: { type: 'string' },
       then: nonEmpty,
       else: {
-        required: ['expr'],
         additionalProperties: false,
-        properties: { expr: nonEmpty },
+        properties: {
+          column: nonEmpty,
+          expr: nonEmpty,
+          desc: { type: 'boolean' },
+          nulls: { enum: ['first', 'last'] },
+          opclass: {
+            type: ['string', 'object'],
+            if: { type: 'string' },
+            then: opclassName,
+            else: { required: ['name'], additionalProperties: false, properties: { name: opclassName, params: optionValues } },
+          },
+          collate: { type: 'string', pattern: '^[A-Za-z0-9_][A-Za-z0-9_.@-]*$', description: 'Collation name.' },
+        },
       },
     },
   },

@@ -89,6 +89,13 @@ function checkForeignKey(problems: string[], path: string, fk: Record<string, un
   if (fk.initiallyDeferred === true && fk.deferrable === false) {
     problems.push(`${path}.initiallyDeferred: an initially deferred constraint must be deferrable`);
   }
+  const setColumns = asRecord(fk.onDelete).columns;
+  columnNames(problems, `${path}.onDelete.columns`, setColumns);
+  strings(setColumns).forEach((c, i) => {
+    if (columns.length > 0 && !columns.includes(c)) {
+      problems.push(`${path}.onDelete.columns[${i}]: column "${c}" is not one of the foreign key's columns (${columns.join(', ')})`);
+    }
+  });
 }
 
 /** Index names are unique per schema, and may not be a table's name either (PostgreSQL). */
@@ -103,6 +110,38 @@ function checkIndexes(problems: string[], t: TableView, tablePaths: Map<string, 
       else claim(problems, indexPaths, qualified, `${path}.name`, `duplicate index name "${ix.name}" in schema ${t.schema}`);
     }
     columnNames(problems, `${path}.columns`, ix.columns);
+    columnNames(problems, `${path}.include`, ix.include);
+    checkIndexOptions(problems, path, ix);
+  });
+}
+
+const KEY_PROPERTIES = ['column', 'expr', 'desc', 'nulls', 'opclass', 'collate'];
+
+/** Key objects name one thing; a UNIQUE constraint and NULLS NOT DISTINCT need a unique index of the kind PostgreSQL accepts. */
+function checkIndexOptions(problems: string[], path: string, ix: Record<string, unknown>): void {
+  const keys = Array.isArray(ix.columns) ? ix.columns : [];
+  keys.forEach((k: unknown, i) => {
+    const key = asRecord(k);
+    if (typeof k !== 'object' || k === null) return;
+    // neither, with an unknown property: the structure's error says which (`exp`, did you mean expr?)
+    const onlyKnown = Object.keys(key).every((p) => KEY_PROPERTIES.includes(p));
+    checkName(problems, `${path}.columns[${i}].column`, key.column, 'column name');
+    checkName(problems, `${path}.columns[${i}].collate`, key.collate, 'collation name');
+    checkName(problems, `${path}.columns[${i}].opclass`, typeof key.opclass === 'string' ? key.opclass : asRecord(key.opclass).name, 'operator class name');
+    if ('column' in key && 'expr' in key) problems.push(`${path}.columns[${i}]: give either "column" or "expr", not both`);
+    else if (!('column' in key) && !('expr' in key) && onlyKnown) problems.push(`${path}.columns[${i}]: give "column" or "expr"`);
+  });
+  if (ix.nullsNotDistinct === true && ix.unique !== true) problems.push(`${path}.nullsNotDistinct: only a unique index can treat NULLs as equal (add unique: true)`);
+  if (ix.constraint !== true) return;
+  if (ix.unique !== true) problems.push(`${path}.constraint: a UNIQUE constraint needs unique: true`);
+  if (ix.where !== undefined) problems.push(`${path}.constraint: a UNIQUE constraint cannot be partial (drop where, or constraint)`);
+  if (typeof ix.method === 'string' && ix.method.toLowerCase() !== 'btree') problems.push(`${path}.constraint: a UNIQUE constraint's index is a btree`);
+  keys.forEach((k: unknown, i) => {
+    const key = asRecord(k);
+    const options = ['expr', 'desc', 'nulls', 'opclass', 'collate'].filter((o) => key[o] !== undefined && key[o] !== false);
+    if (options.length > 0) {
+      problems.push(`${path}.columns[${i}]: a UNIQUE constraint's keys are plain columns in default order (not ${options.join(', ')}); drop constraint for a unique index`);
+    }
   });
 }
 

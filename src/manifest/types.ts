@@ -11,8 +11,11 @@ export type TableName<DB> = keyof DB & string;
 export type ColumnName<DB, T extends keyof DB> = keyof DB[T] & string;
 
 export interface CheckSpec {
-  /** Constraint name, unique within its table. */
-  name: string;
+  /**
+   * Constraint name, unique within its table. Required on PostgreSQL. On
+   * SQLite it may be left out for an unnamed CHECK, known by its expression.
+   */
+  name?: string;
   /** The boolean SQL expression, as in CHECK ( ... ). */
   expr: string;
   /** Per-dialect replacements for `expr`, where the dialects' SQL differs. */
@@ -20,6 +23,8 @@ export interface CheckSpec {
   description?: string;
   /** `critical` (default) violations make `validate` exit 2; `warning` ones are reported only. */
   severity?: Severity;
+  /** PostgreSQL: NO INHERIT, the constraint is not enforced on child tables. */
+  noInherit?: boolean;
 }
 
 /**
@@ -31,20 +36,50 @@ export type ReferenceSpec<DB> = {
 }[TableName<DB>];
 
 // Lists are readonly so that `as const` arrays are accepted; the manifest is never mutated.
+/** PostgreSQL 15: `ON DELETE SET NULL (b)`, setting only some of the key's columns. */
+export interface DeleteSetColumns<DB, T extends keyof DB> {
+  action: 'set null' | 'set default';
+  columns: readonly ColumnName<DB, T>[];
+}
+
 export interface ForeignKeySpec<DB, T extends keyof DB> {
-  name: string;
+  /**
+   * Constraint name, unique within its table. Required on PostgreSQL. On
+   * SQLite it may be left out for an unnamed foreign key, known by its columns and parent.
+   */
+  name?: string;
   columns: readonly ColumnName<DB, T>[];
   references: ReferenceSpec<DB>;
-  onDelete?: FkAction;
+  onDelete?: FkAction | DeleteSetColumns<DB, T>;
   onUpdate?: FkAction;
+  /** MATCH FULL: a key with some columns NULL must have all of them NULL (PostgreSQL). Default `simple`. */
+  match?: 'simple' | 'full';
   deferrable?: boolean;
   initiallyDeferred?: boolean;
   description?: string;
   severity?: Severity;
 }
 
-/** An index key: a column name, or an SQL expression. */
-export type IndexKeySpec<DB, T extends keyof DB> = ColumnName<DB, T> | { expr: string };
+/** Parameters of an operator class or storage: names, and numbers, booleans or plain words as values. */
+export type OptionValues = Record<string, number | string | boolean>;
+
+/** How a key part sorts and compares. */
+export interface IndexKeyOptions {
+  /** Descending order. */
+  desc?: boolean;
+  /** Where NULLs sort (PostgreSQL); the default is last ascending, first descending. */
+  nulls?: 'first' | 'last';
+  /** Operator class (PostgreSQL), with parameters: `{ name: 'gist_trgm_ops', params: { siglen: 32 } }`. */
+  opclass?: string | { name: string; params?: OptionValues };
+  /** Collation: `C`, `POSIX`, `en_US` (PostgreSQL), `NOCASE`, `RTRIM` (SQLite). */
+  collate?: string;
+}
+
+/** An index key: a column name, an SQL expression, either with sort and compare options. */
+export type IndexKeySpec<DB, T extends keyof DB> =
+  | ColumnName<DB, T>
+  | ({ column: ColumnName<DB, T>; expr?: never } & IndexKeyOptions)
+  | ({ expr: string; column?: never } & IndexKeyOptions);
 
 export interface IndexSpec<DB, T extends keyof DB> {
   /** Index name, unique within its schema (PostgreSQL) or database (SQLite). */
@@ -55,6 +90,17 @@ export interface IndexSpec<DB, T extends keyof DB> {
   where?: string;
   /** Access method (PostgreSQL), default btree. */
   method?: string;
+  /** Non-key columns stored in the index (PostgreSQL INCLUDE). */
+  include?: readonly ColumnName<DB, T>[];
+  /** A unique index where NULLs count as equal (PostgreSQL 15 NULLS NOT DISTINCT). */
+  nullsNotDistinct?: boolean;
+  /** Storage parameters (PostgreSQL), as in WITH ( ... ): `{ fillfactor: 70 }`. */
+  with?: OptionValues;
+  /**
+   * A UNIQUE constraint rather than a bare unique index (PostgreSQL; `unique`
+   * must be true): foreign keys and ON CONFLICT ON CONSTRAINT can name it.
+   */
+  constraint?: boolean;
   description?: string;
   severity?: Severity;
 }

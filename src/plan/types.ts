@@ -1,5 +1,5 @@
 import type { DialectName } from '../schema/types.js';
-import type { Unmanaged } from '../diff/changes.js';
+import type { ObjectEffect, Unmanaged } from '../diff/changes.js';
 
 export type StepAction =
   | 'add_check'
@@ -11,8 +11,14 @@ export type StepAction =
   | 'create_index'
   | 'replace_index'
   | 'rename_index'
+  | 'add_unique_constraint'
+  | 'replace_unique_constraint'
   | 'drop_index'
-  | 'rebuild_table';
+  | 'drop_check'
+  | 'drop_foreign_key'
+  | 'rebuild_table'
+  /** A journal entry of `schema-diff forget`: no SQL, ends schema-diff's ownership of an object. */
+  | 'forget';
 
 /** Risks a reviewer should see, in the spirit of pg-schema-diff's hazards. */
 export type Hazard =
@@ -23,7 +29,9 @@ export type Hazard =
   | 'INDEX_BUILD'
   | 'INDEX_DROPPED'
   | 'TABLE_REBUILD'
-  | 'CHANGES_DELETE_BEHAVIOUR';
+  | 'CHANGES_DELETE_BEHAVIOUR'
+  | 'DROPS_CONSTRAINT'
+  | 'DROPS_INDEX';
 
 /**
  * One unit of work: statements that run together, and the statements that
@@ -65,6 +73,12 @@ export interface Step {
    * from it, never SQL text read back from a table others may write.
    */
   readonly origin?: unknown;
+  /**
+   * What the step does to each object it creates, renames, changes or drops:
+   * the journal keeps these, and the next plan works out from them what
+   * schema-diff owns (diff/ownership.ts). Absent: nothing.
+   */
+  readonly effects?: readonly ObjectEffect[];
 }
 
 export interface StatementScans {

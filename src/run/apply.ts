@@ -1,4 +1,5 @@
 import type { Dialect, ExecuteEvents, ExecuteOptions, ViolationCount } from '../dialect/dialect.js';
+import { isDropChange } from '../diff/changes.js';
 import { SchemaDiffError } from '../errors.js';
 import type { LoadedManifest } from '../manifest/types.js';
 import type { Plan } from '../plan/types.js';
@@ -22,6 +23,8 @@ export interface ApplyOptions extends Pick<ExecuteOptions, 'backup' | 'keepBacku
   /** Asked once the final plan is known; false refuses. */
   readonly confirm: (plan: Plan) => Promise<boolean>;
   readonly events?: ExecuteEvents & { notice?(message: string): void };
+  /** The manifest is the whole truth for the tables it names: drop what it does not mention (--prune). */
+  readonly prune?: boolean;
 }
 
 export interface ApplyResult {
@@ -45,7 +48,9 @@ export async function applyManifest(dialect: Dialect, manifest: LoadedManifest, 
   const release = await dialect.lock(options.lockWaitMs);
   try {
     await closeInterruptedRuns(dialect, options.events?.notice);
-    const prepared = await preparePlan(dialect, manifest, options.manifestPath);
+    const prepared = await preparePlan(dialect, manifest, options.manifestPath, { prune: options.prune });
+    // Dropping what the journal says schema-diff made is running on the journal's word: it must be ours to trust.
+    if (prepared.diff.changes.some((c) => isDropChange(c) && c.why === 'removed')) await dialect.checkJournalTrust();
     if (options.savedPlan) refuseStalePlan(options.savedPlan, prepared.plan);
     if (prepared.plan.steps.length === 0) return { plan: prepared.plan, runId: null, leftNotValid: [] };
     const { plan, leftNotValid } = await refuseOnViolations(dialect, prepared, options);
@@ -106,8 +111,7 @@ async function refuseOnViolations(dialect: Dialect, prepared: Prepared, options:
   if (blocking.length > 0) {
     const hint =
       notValidPossible && blocking.some((c) => c.kind !== 'unique') ? '; or --allow-not-valid to enforce them for new rows only' : '';
-    throw new SchemaDiffError(
-      'refused',
+    throw violationRefusal(
       `existing rows violate ${blocking.length} constraint(s): ${blocking.map(describe).join(', ')}; nothing was changed (see schema-diff validate${hint})`,
       blocking.map(describe),
     );
@@ -116,6 +120,19 @@ async function refuseOnViolations(dialect: Dialect, prepared: Prepared, options:
   options.events?.notice?.(`leaving NOT VALID (existing rows break them): ${bad.map(describe).join(', ')}`);
   const steps = dialect.render(prepared.diff.changes, prepared.catalog, { skipValidation: new Set(leftNotValid) });
   return { plan: { ...prepared.plan, steps: [...steps] }, leftNotValid };
+}
+
+const violationRefusals = new WeakSet<Error>();
+
+/** A refusal because existing rows break the manifest: the data must change, not the rollout (fleets count it apart). */
+function violationRefusal(message: string, details: readonly string[]): SchemaDiffError {
+  const e = new SchemaDiffError('refused', message, details);
+  violationRefusals.add(e);
+  return e;
+}
+
+export function isViolationRefusal(e: unknown): boolean {
+  return e instanceof Error && violationRefusals.has(e);
 }
 
 function describe(c: ViolationCount): string {

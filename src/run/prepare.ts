@@ -1,6 +1,7 @@
 import type { Dialect } from '../dialect/dialect.js';
 import { checkAgainstCatalog } from '../diff/catalog-check.js';
 import { diffSchemas } from '../diff/diff.js';
+import { ownedObjects, withRemovals, type RemovalOptions } from '../diff/ownership.js';
 import type { Diff } from '../diff/changes.js';
 import { resolveManifest } from '../manifest/resolve.js';
 import type { LoadedManifest } from '../manifest/types.js';
@@ -37,13 +38,18 @@ export async function desiredFor(dialect: Dialect, manifest: LoadedManifest): Pr
   return desired;
 }
 
-/** manifest → catalog → normalize → diff → steps: everything `plan` shows and `apply` runs. */
-export async function preparePlan(dialect: Dialect, manifest: LoadedManifest, manifestPath: string): Promise<Prepared> {
+/**
+ * manifest → catalog → normalize → diff → steps: everything `plan` shows and
+ * `apply` runs. The journal says what schema-diff owns: what it created and
+ * the manifest no longer lists is dropped (diff/ownership.ts).
+ */
+export async function preparePlan(dialect: Dialect, manifest: LoadedManifest, manifestPath: string, options: RemovalOptions = {}): Promise<Prepared> {
   const raw = await desiredFor(dialect, manifest);
   const catalog = await dialect.introspect(tablesOf(raw));
   checkAgainstCatalog(raw, catalog);
   const desired = await dialect.normalize(raw, catalog);
-  const diff = diffSchemas(desired, catalog);
+  const owned = ownedObjects(await dialect.history());
+  const diff = withRemovals(diffSchemas(desired, catalog), desired, catalog, owned, options);
   const steps = dialect.render(diff.changes, catalog);
   const plan: Plan = freeze({
     version: 1,

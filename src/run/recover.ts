@@ -1,7 +1,7 @@
 import type { Dialect, HistoryStep } from '../dialect/dialect.js';
 import type { Catalog, Index } from '../schema/types.js';
 import { findTable } from '../schema/types.js';
-import { definitionNow, OBJECT_KIND, objectsOf, tableRefOf } from './rollback-drift.js';
+import { definitionNow, isDropAction, OBJECT_KIND, objectsOf, tableRefOf } from './rollback-drift.js';
 
 /**
  * Closes the runs a killed apply or rollback left 'running'. Called by apply
@@ -44,7 +44,7 @@ export function existsAsPlanned(dialect: Dialect, catalog: Catalog, step: Histor
   if (!kind || !table) return false; // VALIDATE has nothing to undo; a table rebuild commits with its journal row
   const objects = objectsOf(table, kind);
   const current = objects.find((o) => o.name === step.name);
-  if (step.action === 'drop_index') return !current;
+  if (isDropAction(step.action)) return !current;
   if (!current) return false;
   if (kind === 'index' && !(current as Index).valid) return false;
   if (step.objects.some((o) => o !== step.name && objects.some((x) => x.name === o))) return false;

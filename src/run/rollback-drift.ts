@@ -16,8 +16,17 @@ export const OBJECT_KIND: Partial<Record<StepAction, ObjectKind>> = {
   create_index: 'index',
   replace_index: 'index',
   rename_index: 'index',
+  add_unique_constraint: 'index',
+  replace_unique_constraint: 'index',
   drop_index: 'index',
+  drop_check: 'check',
+  drop_foreign_key: 'foreign_key',
 };
+
+/** The steps that drop their object: undoing one creates it again. */
+export function isDropAction(action: StepAction): boolean {
+  return action === 'drop_index' || action === 'drop_check' || action === 'drop_foreign_key';
+}
 
 export interface Drift {
   /** Changes made by hand that the undo would clobber or trip over: the rollback stops before changing anything. */
@@ -61,7 +70,7 @@ function checkStep(dialect: Dialect, catalog: Catalog, step: HistoryStep, proble
   if (!kind) return; // whole-table steps (a SQLite rebuild): the table is all there is to check
   const where = `${step.name} on ${step.table}`;
   const current = objectsOf(table, kind).find((o) => o.name === step.name);
-  if (step.action === 'drop_index') {
+  if (isDropAction(step.action)) {
     if (current) problems.push(`${where} exists again since ${apply} dropped it; undoing would create it a second time`);
     return;
   }
@@ -103,7 +112,8 @@ export function definitionNow(dialect: Dialect, catalog: Catalog, step: HistoryS
   const change = syntheticChange(step, current, kind);
   if (!change) return null;
   try {
-    const rendered = dialect.render([change], catalog).find((s) => s.action === step.action && s.name === step.name);
+    // Rendered only for its definition: the object exists, so planning's name-collision check must not see it.
+    const rendered = dialect.render([change], catalog, { definitionsOnly: true }).find((s) => s.action === step.action && s.name === step.name);
     return rendered?.after ?? null;
   } catch {
     return null;
@@ -132,5 +142,7 @@ function syntheticChange(step: HistoryStep, current: Check | ForeignKey | Index,
   const desired = { ...ix, source: { keys: ix.keys, where: ix.where }, severity: 'critical' as const, path };
   if (step.action === 'create_index') return { kind: 'create_index', table, desired };
   if (step.action === 'replace_index') return { kind: 'replace_index', table, desired, current: { ...ix, valid: true } };
+  if (step.action === 'add_unique_constraint') return { kind: 'add_unique_constraint', table, desired, current: ix };
+  if (step.action === 'replace_unique_constraint') return { kind: 'replace_unique_constraint', table, desired, current: { ...ix, valid: true } };
   return null;
 }

@@ -49,13 +49,18 @@ export function targetsOfChanges(changes: readonly Change[]): ViolationTarget[] 
       case 'replace_foreign_key':
       case 'validate_foreign_key':
       case 'create_index':
-      case 'replace_index': {
+      case 'replace_index':
+      case 'replace_unique_constraint': {
         const t = targetOf(c.desired);
         if (t) out.push(t);
         break;
       }
       case 'rename_foreign_key':
       case 'rename_index':
+      case 'add_unique_constraint':
+      case 'drop_check':
+      case 'drop_foreign_key':
+      case 'drop_index':
         break;
       default: {
         const never: never = c;

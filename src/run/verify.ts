@@ -1,5 +1,6 @@
 import type { Dialect } from '../dialect/dialect.js';
-import type { Change } from '../diff/changes.js';
+import { isDropChange, type Change } from '../diff/changes.js';
+import type { RemovalOptions } from '../diff/ownership.js';
 import type { LoadedManifest } from '../manifest/types.js';
 import { qualifiedName } from '../schema/types.js';
 import { preparePlan } from './prepare.js';
@@ -7,17 +8,25 @@ import { preparePlan } from './prepare.js';
 export interface Drift {
   readonly object: string;
   readonly table: string;
-  readonly problem: 'missing' | 'differs' | 'not_valid' | 'invalid_index' | 'misnamed';
+  /** 'extra': not in the manifest, and apply would drop it (schema-diff made it, or --prune). */
+  readonly problem: 'missing' | 'differs' | 'not_valid' | 'invalid_index' | 'misnamed' | 'extra';
   readonly detail: string;
 }
 
-/** verify: every manifest object present, equal, and valid. An empty list means the database matches. */
-export async function verifyManifest(dialect: Dialect, manifest: LoadedManifest, manifestPath: string): Promise<Drift[]> {
-  const { diff } = await preparePlan(dialect, manifest, manifestPath);
+/**
+ * verify: every manifest object present, equal, and valid, and nothing left
+ * that apply would drop. An empty list means the database matches.
+ */
+export async function verifyManifest(dialect: Dialect, manifest: LoadedManifest, manifestPath: string, options: RemovalOptions = {}): Promise<Drift[]> {
+  const { diff } = await preparePlan(dialect, manifest, manifestPath, options);
   return diff.changes.map(driftOf);
 }
 
 function driftOf(c: Change): Drift {
+  if (isDropChange(c)) {
+    const why = c.why === 'removed' ? 'schema-diff created it and the manifest no longer lists it' : 'not in the manifest (--prune)';
+    return { object: c.current.name, table: qualifiedName(c.table), problem: 'extra', detail: `${why}; apply drops it` };
+  }
   const base = { object: c.desired.name, table: qualifiedName(c.table) };
   switch (c.kind) {
     case 'add_check':
@@ -38,6 +47,10 @@ function driftOf(c: Change): Drift {
       return c.current.valid
         ? { ...base, problem: 'differs', detail: 'index definition differs from manifest' }
         : { ...base, problem: 'invalid_index', detail: 'index is INVALID (a concurrent build failed)' };
+    case 'replace_unique_constraint':
+      return { ...base, problem: 'differs', detail: 'index definition differs from manifest (a UNIQUE constraint on one side)' };
+    case 'add_unique_constraint':
+      return { ...base, problem: 'differs', detail: 'index is there, the UNIQUE constraint the manifest asks for is not' };
     case 'rename_foreign_key':
     case 'rename_index':
       return { ...base, problem: 'misnamed', detail: `present under the name ${c.current.name}` };

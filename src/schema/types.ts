@@ -18,16 +18,31 @@ export const FK_ACTIONS: readonly FkAction[] = ['no action', 'restrict', 'cascad
 export type Severity = 'critical' | 'warning';
 
 export interface Check {
+  /**
+   * The constraint's name. An unnamed SQLite CHECK (`unnamed`) has none in the
+   * database: it is identified by its normalized expression, and this holds
+   * `CHECK (<expr>)` so that both sides of a diff and the journal key it alike.
+   */
   readonly name: string;
+  /** true for a CHECK written without `CONSTRAINT name` (SQLite only): rendered without one. */
+  readonly unnamed?: boolean;
   readonly table: TableRef;
   /** The expression without the surrounding CHECK ( ), in the database's canonical form when read from a catalog. */
   readonly expr: string;
   /** false for a constraint added NOT VALID and not yet validated. */
   readonly validated: boolean;
+  /** PostgreSQL NO INHERIT: not enforced on child tables. Absent means false. */
+  readonly noInherit?: boolean;
 }
 
 export interface ForeignKey {
+  /**
+   * The constraint's name; for an unnamed SQLite foreign key (`unnamed`) its
+   * structure, `FOREIGN KEY (cols) REFERENCES parent (cols)` (unnamedForeignKeyName).
+   */
   readonly name: string;
+  /** true for a foreign key written without `CONSTRAINT name` (SQLite only): rendered without one. */
+  readonly unnamed?: boolean;
   readonly table: TableRef;
   readonly columns: readonly string[];
   readonly refTable: TableRef;
@@ -39,10 +54,34 @@ export interface ForeignKey {
   readonly initiallyDeferred: boolean;
   readonly match: 'simple' | 'full' | 'partial';
   readonly validated: boolean;
+  /**
+   * PostgreSQL 15's `ON DELETE SET NULL (b)`: the only columns a `set null` or
+   * `set default` action sets. Absent or empty means all the key's columns.
+   */
+  readonly onDeleteColumns?: readonly string[];
 }
 
-/** One key part of an index: a plain column, or an expression in canonical form. */
-export type IndexKey = { readonly column: string } | { readonly expr: string };
+/** An operator class, with its parameters (`gist_trgm_ops(siglen = 32)`) as the catalog prints them. */
+export interface OpClass {
+  readonly name: string;
+  readonly params?: Readonly<Record<string, string>>;
+}
+
+/**
+ * How one key part sorts and compares. In canonical form (read from a catalog,
+ * or a manifest once normalized) a field is present only where it differs from
+ * the default: DESC's NULLS FIRST, the column's own collation and the type's
+ * default operator class are all absent.
+ */
+export interface IndexKeyOptions {
+  readonly desc?: boolean;
+  readonly nulls?: 'first' | 'last';
+  readonly collate?: string;
+  readonly opclass?: OpClass;
+}
+
+/** One key part of an index: a plain column, or an expression in canonical form, with its sort and compare options. */
+export type IndexKey = ({ readonly column: string } | { readonly expr: string }) & IndexKeyOptions;
 
 export interface Index {
   readonly name: string;
@@ -54,8 +93,23 @@ export interface Index {
   readonly method: string;
   /** false for an INVALID index left by a failed CREATE INDEX CONCURRENTLY. */
   readonly valid: boolean;
-  /** true when the index backs a PRIMARY KEY or UNIQUE constraint: never ours to touch. */
+  /** true when the index backs a PRIMARY KEY, UNIQUE or EXCLUDE constraint. */
   readonly constraintBacked: boolean;
+  /**
+   * The index is a UNIQUE constraint's (PostgreSQL: the constraint has the
+   * index's name; SQLite: a table-level UNIQUE's autoindex). A manifest unique
+   * index may describe it; in the manifest (`constraint: true`) it asks for one.
+   * Absent means false.
+   */
+  readonly uniqueConstraint?: boolean;
+  /** The database names the index and cannot rename or drop it alone (SQLite's autoindexes). Absent means false. */
+  readonly fixedName?: boolean;
+  /** Non-key columns stored in the index (PostgreSQL INCLUDE). Absent or empty means none. */
+  readonly include?: readonly string[];
+  /** PostgreSQL 15's UNIQUE NULLS NOT DISTINCT. Absent means false. */
+  readonly nullsNotDistinct?: boolean;
+  /** Storage parameters (WITH (fillfactor = 70)), values as the catalog prints them. Absent or empty means none. */
+  readonly with?: Readonly<Record<string, string>>;
 }
 
 export interface Column {
@@ -162,6 +216,16 @@ export interface DesiredTable {
   readonly checks: readonly DesiredCheck[];
   readonly foreignKeys: readonly DesiredForeignKey[];
   readonly indexes: readonly DesiredIndex[];
+}
+
+/** The identity of an unnamed CHECK: its expression, normalized the way the catalog prints it. */
+export function unnamedCheckName(expr: string): string {
+  return `CHECK (${expr})`;
+}
+
+/** The identity of an unnamed foreign key: its structure, the parent's columns spelled out. */
+export function unnamedForeignKeyName(columns: readonly string[], refTable: string, refColumns: readonly string[]): string {
+  return `FOREIGN KEY (${columns.join(', ')}) REFERENCES ${refTable} (${refColumns.join(', ')})`;
 }
 
 export function qualifiedName(ref: TableRef): string {

@@ -215,7 +215,8 @@ async function naiveStatements(client: pg.Client, manifest: LoadedManifest): Pro
         [t, fk.columns],
       );
       for (const { name: old } of rows) fks.push(`ALTER TABLE ${t} DROP CONSTRAINT ${old}`);
-      const actions = [fk.onDelete && `ON DELETE ${fk.onDelete.toUpperCase()}`, fk.onUpdate && `ON UPDATE ${fk.onUpdate.toUpperCase()}`];
+      const onDelete = typeof fk.onDelete === 'object' ? fk.onDelete.action : fk.onDelete;
+      const actions = [onDelete && `ON DELETE ${onDelete.toUpperCase()}`, fk.onUpdate && `ON UPDATE ${fk.onUpdate.toUpperCase()}`];
       fks.push(
         `ALTER TABLE ${t} ADD CONSTRAINT ${fk.name} FOREIGN KEY (${fk.columns.join(', ')}) REFERENCES ${fk.references.table} (${fk.references.columns.join(', ')}) ${actions.filter(Boolean).join(' ')}`,
       );

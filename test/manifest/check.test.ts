@@ -94,7 +94,7 @@ describe('checkManifest rejects, naming the exact path', () => {
     [
       'an index key that is neither a column nor an expression',
       orders({ indexes: [{ name: 'ix_a', columns: [42] }] }),
-      ['tables.orders.indexes[0].columns[0]: must be a column name or { expr: "<sql expression>" }'],
+      ['tables.orders.indexes[0].columns[0]: must be a column name or { column | expr, desc?, nulls?, opclass?, collate? }'],
     ],
     [
       'a duplicate constraint name in a table (CHECK and FK share the namespace)',
@@ -181,6 +181,52 @@ describe('checkManifest rejects, naming the exact path', () => {
     ],
     ['an unknown severity', orders({ checks: [{ name: 'ck_a', expr: 'a > 0', severity: 'high' }] }), ['tables.orders.checks[0].severity: must be one of: critical, warning']],
     ['an unknown version', { version: 2, tables: {} }, ['version: must be 1']],
+    [
+      'an index key with both column and expr, and one with neither',
+      orders({ indexes: [{ name: 'ix_a', columns: [{ column: 'a', expr: 'a + 1' }, { desc: true }] }] }),
+      ['tables.orders.indexes[0].columns[0]: give either "column" or "expr", not both', 'tables.orders.indexes[0].columns[1]: give "column" or "expr"'],
+    ],
+    [
+      'an unknown NULLS order',
+      orders({ indexes: [{ name: 'ix_a', columns: [{ column: 'a', nulls: 'middle' }] }] }),
+      ['tables.orders.indexes[0].columns[0].nulls: must be one of: first, last'],
+    ],
+    [
+      'an operator class, a collation and a storage parameter that are not plain words',
+      orders({
+        indexes: [
+          { name: 'ix_a', columns: [{ column: 'a', opclass: 'text_ops) WITH (x', collate: 'C" DESC' }], with: { 'fillfactor=1)': 70, deduplicate_items: "off'" } },
+        ],
+      }),
+      [
+        'tables.orders.indexes[0].columns[0].opclass: must be a name (letters, digits, _)',
+        'tables.orders.indexes[0].columns[0].collate: must be a plain word (letters, digits, _ . + - @)',
+        'tables.orders.indexes[0].with["fillfactor=1)"]: an option name must be a lower-case name (a-z, 0-9, _)',
+        'tables.orders.indexes[0].with.deduplicate_items: must be a plain word (letters, digits, _ . + - @)',
+      ],
+    ],
+    [
+      'a UNIQUE constraint that is not unique, partial, or on an expression',
+      orders({ indexes: [{ name: 'uq_a', columns: ['a', { expr: 'lower(b)' }], where: 'a > 0', constraint: true }] }),
+      [
+        'tables.orders.indexes[0].constraint: a UNIQUE constraint needs unique: true',
+        'tables.orders.indexes[0].constraint: a UNIQUE constraint cannot be partial (drop where, or constraint)',
+        "tables.orders.indexes[0].columns[1]: a UNIQUE constraint's keys are plain columns in default order (not expr); drop constraint for a unique index",
+      ],
+    ],
+    [
+      'NULLS NOT DISTINCT on an index that is not unique',
+      orders({ indexes: [{ name: 'ix_a', columns: ['a'], nullsNotDistinct: true }] }),
+      ['tables.orders.indexes[0].nullsNotDistinct: only a unique index can treat NULLs as equal (add unique: true)'],
+    ],
+    [
+      'ON DELETE SET NULL of a column outside the key, and an unknown MATCH',
+      orders({ foreignKeys: [fk({ onDelete: { action: 'set null', columns: ['b'] }, match: 'partial' })] }),
+      [
+        'tables.orders.foreignKeys[0].match: must be one of: simple, full',
+        'tables.orders.foreignKeys[0].onDelete.columns[0]: column "b" is not one of the foreign key\'s columns (buyer_id)',
+      ],
+    ],
   ];
 
   test.each(cases)('%s', (_name, manifest, expected) => {

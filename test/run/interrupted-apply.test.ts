@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import type { LoadedManifest } from '../../src/manifest/types.js';
 import { applyManifest } from '../../src/run/apply.js';
+import { forgetObjects } from '../../src/run/forget.js';
 import { BIN, runCli } from '../cli/run-cli.js';
 import { describeEachDatabase } from '../helpers/each.js';
 import { testApplyOptions } from '../helpers/options.js';
@@ -75,12 +76,12 @@ describeServer('an apply killed -9 around CREATE INDEX CONCURRENTLY', () => {
       return (await runSql(db.url, `SELECT count(*)::int AS n FROM schema_diff.steps WHERE state = 'planned'`)).rows[0].n === 1;
     });
     await until('the index build waiting for the writer', async () => {
-      const r = await runSql(db.url, `SELECT 1 FROM pg_stat_activity WHERE application_name = 'schema-diff' AND query LIKE 'CREATE INDEX CONCURRENTLY%' AND wait_event_type = 'Lock'`);
+      const r = await runSql(db.url, `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'schema-diff' AND query LIKE 'CREATE INDEX CONCURRENTLY%' AND wait_event_type = 'Lock'`);
       return r.rowCount === 1;
     });
     const backendGone = () =>
       until('the killed apply\'s backend to end', async () => {
-        const r = await runSql(db.url, `SELECT 1 FROM pg_stat_activity WHERE application_name = 'schema-diff'`);
+        const r = await runSql(db.url, `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'schema-diff'`);
         return r.rowCount === 0;
       });
     return { db, writer, child, stderr: () => stderr, backendGone };
@@ -98,7 +99,7 @@ describeServer('an apply killed -9 around CREATE INDEX CONCURRENTLY', () => {
       await writer.query('COMMIT');
       await until('the index VALID and the apply waiting to journal it', async () => {
         const valid = await runSql(db.url, `SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass('public.ix_orders_status')`);
-        const waiting = await runSql(db.url, `SELECT 1 FROM pg_stat_activity WHERE application_name = 'schema-diff' AND query ILIKE '%insert into schema_diff.steps%' AND wait_event_type = 'Lock'`);
+        const waiting = await runSql(db.url, `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'schema-diff' AND query ILIKE '%insert into schema_diff.steps%' AND wait_event_type = 'Lock'`);
         return valid.rows[0]?.indisvalid === true && waiting.rowCount === 1;
       });
       child.kill('SIGKILL');
@@ -241,6 +242,9 @@ describeEachDatabase(['postgres', 'pglite', 'sqlite'], 'an old journal with a ru
       const quiet: string[] = [];
       await applyManifest(target.dialect, small, { ...testApplyOptions, backup: false, events: { notice: (m) => quiet.push(m) } });
       expect(quiet.filter((m) => m.includes('interrupted'))).toEqual([]);
+      // the old journal also learns the 'forget' run kind and the steps' effects
+      await forgetObjects(target.dialect, ['ix_t_n'], { lockWaitMs: 2000 });
+      expect((await target.dialect.history()).map((r) => r.kind)).toEqual(['apply', 'apply', 'forget']);
     } finally {
       await target.dispose();
     }

@@ -218,7 +218,7 @@ describeServer('lock queue: another session holds a lock on orders', () => {
     applying.catch(() => {});
     // CREATE INDEX CONCURRENTLY waits for every transaction that has written to the table: here, the blocker.
     await until(async () => {
-      const { rows } = await runSql(url, `select 1 from pg_stat_activity where application_name = 'schema-diff'
+      const { rows } = await runSql(url, `select 1 from pg_stat_activity where datname = current_database() and application_name = 'schema-diff'
         and query like 'CREATE INDEX CONCURRENTLY ix_orders_status_created%' and wait_event_type = 'Lock'`);
       return rows.length > 0;
     }, 'the index build to wait for the open transaction');

@@ -85,7 +85,7 @@ describeServer('a pre-check cancelled midway says so', () => {
       for (let i = 0; i < 2000 && !cancelled; i++) {
         const { rows } = await admin.query(
           `select pg_cancel_backend(pid) as ok from pg_stat_activity
-            where application_name = 'schema-diff' and state = 'active' and query like '%count(*) FILTER%' and pid <> pg_backend_pid()`,
+            where datname = current_database() and application_name = 'schema-diff' and state = 'active' and query like '%count(*) FILTER%' and pid <> pg_backend_pid()`,
         );
         cancelled = rows.some((r) => r.ok);
         if (!cancelled) await new Promise((r) => setTimeout(r, 5));

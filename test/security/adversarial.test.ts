@@ -104,6 +104,20 @@ const hostileManifests: { name: string; on: readonly Kind[]; manifest: unknown; 
     on: PG_ONLY,
     manifest: withIndex({ method: 'btree (status); COMMIT; DROP TABLE victim; CREATE INDEX zz ON orders' }),
   },
+  {
+    name: 'an operator class carrying a statement', commands: PLAN_AND_APPLY,
+    on: BOTH,
+    manifest: withIndex({ columns: [{ column: 'status', opclass: 'text_ops); DROP TABLE victim; --' }] }),
+  },
+  {
+    name: 'operator class parameters carrying a statement', commands: PLAN_AND_APPLY,
+    on: BOTH,
+    manifest: withIndex({ columns: [{ column: 'status', opclass: { name: 'text_ops', params: { "siglen='1'); DROP TABLE victim; --": 1, x: "1'); DROP TABLE victim; --" } } }] }),
+  },
+  { name: 'a collation carrying a statement', commands: PLAN_AND_APPLY, on: BOTH, manifest: withIndex({ columns: [{ column: 'status', collate: 'C"); DROP TABLE victim; --' }] }) },
+  { name: 'a storage parameter value carrying a statement', commands: PLAN_AND_APPLY, on: BOTH, manifest: withIndex({ with: { fillfactor: "70'); DROP TABLE victim; --" } }) },
+  { name: 'a storage parameter value with a backslash before a quote', commands: PLAN_AND_APPLY, on: BOTH, manifest: withIndex({ with: { fillfactor: "\\'" } }) },
+  { name: 'an INCLUDE column carrying a statement', commands: PLAN_AND_APPLY, on: BOTH, manifest: withIndex({ include: ['id); DROP TABLE victim; --'] }) },
   { name: 'an index access method the database does not have', commands: PLAN_AND_APPLY, on: PG_ONLY, manifest: withIndex({ method: 'nosuchmethod' }) },
   {
     name: 'a table name carrying a statement', commands: PLAN_AND_APPLY,

@@ -78,14 +78,14 @@ describe('every kind of change, then no false diff', () => {
 
   test('the diff: what is equal is left alone, the rest is named, replaced or added', async () => {
     const { diff, plan } = await preparePlan(dialect, MANIFEST, 'm');
-    const kinds = diff.changes.map((c) => `${c.kind} ${c.desired.name}${'current' in c ? ` (was ${c.current.name})` : ''}`).sort();
+    const kinds = diff.changes.map((c) => `${c.kind} ${'desired' in c ? c.desired.name : c.current.name}${'current' in c ? ` (was ${c.current.name})` : ''}`).sort();
     expect(kinds).toEqual([
       'add_check ck_posts_title_short',
       'add_check ck_users_display_name',
       'create_index ux_tags_name',
-      'rename_foreign_key fk_posts_author (was (unnamed) author_id → Users)',
+      'rename_foreign_key fk_posts_author (was FOREIGN KEY (author_id) REFERENCES Users (Id))',
       'rename_index ux_users_email_lower (was old_name)',
-      'replace_foreign_key fk_posts_editor (was (unnamed) editor_id → Users)',
+      'replace_foreign_key fk_posts_editor (was FOREIGN KEY (editor_id) REFERENCES Users (Id))',
       'replace_index ix_tags_name (was ix_tags_name)',
       'replace_index ix_users_status (was ix_users_status)',
     ]);
@@ -98,7 +98,7 @@ describe('every kind of change, then no false diff', () => {
     expect(plan.steps[1].sql).toEqual(['DROP INDEX IF EXISTS main.ix_tags_name', 'CREATE INDEX ix_tags_name ON tags (LOWER(name))']);
     expect(plan.steps[1].inverse).toEqual(['DROP INDEX IF EXISTS main.ix_tags_name', 'CREATE INDEX ix_tags_name ON tags (name)']);
     expect(plan.steps[2].objects).toEqual(['ck_users_display_name', 'ux_users_email_lower', 'ix_users_status', 'old_name']);
-    expect(plan.unmanaged.map((u) => `${u.kind} ${u.name}`)).toEqual(['check (unnamed check 1)']);
+    expect(plan.unmanaged.map((u) => `${u.kind} ${u.name}`)).toEqual(['check CHECK (LENGTH(title) > 0)']);
     steps = plan.steps;
   });
 

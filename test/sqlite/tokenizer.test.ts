@@ -46,7 +46,7 @@ describe('CREATE INDEX parts', () => {
       where: "Status = 'A'",
     });
     expect(parseCreateIndex('create index if not exists main.ix on t (lower(email), created_at DESC, email collate nocase)', columns)).toEqual({
-      keys: [{ expr: 'LOWER(email)' }, { expr: 'created_at DESC' }, { expr: 'email COLLATE NOCASE' }],
+      keys: [{ expr: 'LOWER(email)' }, { column: 'created_at', desc: true }, { column: 'email', collate: 'NOCASE' }],
       where: null,
     });
   });

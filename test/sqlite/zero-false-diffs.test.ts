@@ -67,13 +67,15 @@ const manifest = checkManifest({
         { name: 'ix_shape_i', columns: ['i', 't'], where: "i > 0 AND t <> ''" },
         { name: 'ix_shape_lower', columns: [{ expr: 'lower(v)' }] },
         { name: 'ix_shape_mixed', columns: ['MixedCase'], where: '"MixedCase" BETWEEN 1 AND 10' },
+        { name: 'ix_shape_desc', columns: [{ column: 'i', desc: true }, { column: 't', collate: 'nocase' }] },
+        { name: 'ix_shape_lower_desc', columns: [{ expr: 'lower(v)', desc: true, collate: 'RTRIM' }] },
       ],
     },
   },
 });
 
 describe('zero false diffs over an SQLite expression corpus', () => {
-  test(`after apply of ${SHAPES.length} CHECK shapes and 4 index predicates, plan is empty`, async () => {
+  test(`after apply of ${SHAPES.length} CHECK shapes and 6 indexes, plan is empty`, async () => {
     const target = await sqliteTarget(SCHEMA);
     try {
       const first = await preparePlan(target.dialect, manifest, 'shapes');

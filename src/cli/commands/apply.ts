@@ -1,5 +1,6 @@
 import type { CommandModule } from 'yargs';
 import type { ApplyOptions } from '../../run/apply.js';
+import { SchemaDiffError } from '../../errors.js';
 import {
   backupOptionsOf,
   EXIT,
@@ -10,11 +11,13 @@ import {
   withBackupOptions,
   withDatabase,
   withGlobalOptions,
+  withPruneOption,
   type BackupArgs,
-  type GlobalArgs,
+  type PruneArgs,
 } from '../context.js';
+import { hasTargets, withRolloutOptions, type RolloutArgs } from './fleet/options.js';
 
-interface ApplyArgs extends GlobalArgs, BackupArgs {
+interface ApplyArgs extends RolloutArgs, BackupArgs, PruneArgs {
   yes: boolean;
   plan?: string;
   'lock-timeout': string;
@@ -30,7 +33,7 @@ export function applyCommand(setStatus: (s: number) => void): CommandModule<obje
     command: 'apply',
     describe: 'bring the database to the manifest, online: NOT VALID then VALIDATE, indexes CONCURRENTLY',
     builder: (y) =>
-      withBackupOptions(withGlobalOptions(y))
+      withRolloutOptions(withPruneOption(withBackupOptions(withGlobalOptions(y))))
         .option('format', { alias: 'f', choices: ['text', 'json'], default: 'text', describe: 'result format on stdout' })
         .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'do not ask for confirmation' })
         .option('plan', { type: 'string', describe: 'apply a plan saved by plan --out; refused if the database changed since' })
@@ -56,6 +59,12 @@ export function applyCommand(setStatus: (s: number) => void): CommandModule<obje
         retryBudgetMs: parseDuration(args['retry-budget'], 'retry-budget'),
         lockWaitMs: parseDuration(args['lock-wait'], 'lock-wait'),
       };
+      if (hasTargets(args)) {
+        if (args.plan) throw new SchemaDiffError('usage', '--plan is one database\'s reviewed plan: it cannot be applied to --targets (plan --targets groups them)');
+        const { fleetApply } = await import('./fleet/run.js');
+        setStatus(await fleetApply(args, { ...limits, allowNotValid: args['allow-not-valid'], prune: args.prune, ...backupOptionsOf(args) }));
+        return;
+      }
       const savedPlan = args.plan ? await loadPlan(args.plan) : undefined;
       await withDatabase(args, async (dialect, manifest) => {
         const options: ApplyOptions = {
@@ -63,6 +72,7 @@ export function applyCommand(setStatus: (s: number) => void): CommandModule<obje
           savedPlan,
           ...limits,
           allowNotValid: args['allow-not-valid'],
+          prune: args.prune,
           confirm: (plan) => confirmOnTerminal(`apply ${plan.steps.length} step(s) to ${plan.target}?`, args.yes),
           events: progressPrinter(args.quiet),
           ...backupOptionsOf(args),

@@ -1,20 +1,26 @@
 import type { CommandModule } from 'yargs';
 import type { HistoryRun, HistoryStep } from '../../dialect/dialect.js';
-import { EXIT, out, withDialect, withGlobalOptions, type GlobalArgs } from '../context.js';
+import { EXIT, out, withDialect, withGlobalOptions } from '../context.js';
+import { hasTargets, withFleetOptions, type FleetArgs } from './fleet/options.js';
 
-interface HistoryArgs extends GlobalArgs {
+interface HistoryArgs extends FleetArgs {
   steps: boolean;
 }
 
 export function historyCommand(setStatus: (s: number) => void): CommandModule<object, HistoryArgs> {
   return {
     command: 'history',
-    describe: 'list the applies and rollbacks recorded in the database, oldest first',
+    describe: 'list the applies, rollbacks and forgets recorded in the database, oldest first',
     builder: (y) =>
-      withGlobalOptions(y)
+      withFleetOptions(withGlobalOptions(y))
         .option('format', { alias: 'f', choices: ['text', 'json'], default: 'text', describe: 'result format on stdout' })
         .option('steps', { alias: 's', type: 'boolean', default: false, describe: 'list every step of every run' }) as never,
     handler: async (args) => {
+      if (hasTargets(args)) {
+        const { fleetHistory } = await import('./fleet/run.js');
+        setStatus(await fleetHistory(args));
+        return;
+      }
       await withDialect(args, async (dialect) => {
         const runs = await dialect.history();
         if (args.format === 'json') out(JSON.stringify({ version: 1, target: dialect.target, runs: runs.map((r) => withUndone(r, runs)) }, null, 2));
@@ -43,7 +49,8 @@ function describeRun(run: HistoryRun, runs: readonly HistoryRun[], withSteps: bo
     // A killed run stays 'running' until the next apply or rollback marks it 'interrupted' (history only reads).
     run.status.padEnd(11),
     run.startedAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
-    `${run.fingerprint.slice(0, 19)}…`,
+    // a forget run ran no plan: it has no fingerprint
+    run.fingerprint ? `${run.fingerprint.slice(0, 19)}…` : '-'.padEnd(20),
     summary(run, runs),
   ].join('  ');
   const objects = [...new Set(run.steps.flatMap((s) => s.objects))];

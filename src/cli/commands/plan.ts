@@ -1,7 +1,8 @@
 import type { CommandModule } from 'yargs';
-import { EXIT, out, parseDuration, withDatabase, withGlobalOptions, type GlobalArgs } from '../context.js';
+import { EXIT, out, parseDuration, withDatabase, withGlobalOptions, withPruneOption, type PruneArgs } from '../context.js';
+import { hasTargets, withFleetOptions, type FleetArgs } from './fleet/options.js';
 
-interface PlanArgs extends GlobalArgs {
+interface PlanArgs extends FleetArgs, PruneArgs {
   inverse: boolean;
   out?: string;
   'exit-code': boolean;
@@ -13,7 +14,7 @@ export function planCommand(setStatus: (s: number) => void): CommandModule<objec
     command: 'plan',
     describe: 'print the SQL that would bring the database to the manifest (nothing is changed)',
     builder: (y) =>
-      withGlobalOptions(y)
+      withFleetOptions(withPruneOption(withGlobalOptions(y)))
         .option('format', { alias: 'f', choices: ['sql', 'json', 'text'], default: 'sql', describe: 'sql script, JSON plan, or a summary for people' })
         .option('inverse', { type: 'boolean', default: false, describe: 'print the script that undoes the plan instead' })
         .option('out', { alias: 'o', type: 'string', describe: 'also save the plan as JSON (for apply --plan)' })
@@ -26,8 +27,13 @@ export function planCommand(setStatus: (s: number) => void): CommandModule<objec
       const { savePlan } = await import('../../plan/plan-file.js');
       const { formatPlanText } = await import('../format-plan.js');
       const lockTimeoutMs = parseDuration(args['lock-timeout'], 'lock-timeout');
+      if (hasTargets(args)) {
+        const { fleetPlan } = await import('./fleet/run.js');
+        setStatus(await fleetPlan(args, lockTimeoutMs));
+        return;
+      }
       await withDatabase(args, async (dialect, manifest) => {
-        const { plan } = await preparePlan(dialect, manifest, args.manifest);
+        const { plan } = await preparePlan(dialect, manifest, args.manifest, { prune: args.prune });
         if (args.out) await savePlan(args.out, plan);
         const direction = args.inverse ? 'inverse' : 'forward';
         if (args.format === 'json') out(JSON.stringify(plan, null, 2));

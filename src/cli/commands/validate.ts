@@ -5,9 +5,10 @@ import type { Catalog } from '../../schema/types.js';
 import { qualifiedName } from '../../schema/types.js';
 import { idOf } from '../fix-sql.js';
 import { printable } from '../../schema/printable.js';
-import { EXIT, note, out, parseCount, withDatabase, withGlobalOptions, type GlobalArgs } from '../context.js';
+import { EXIT, note, out, parseCount, withDatabase, withGlobalOptions } from '../context.js';
+import { hasTargets, withFleetOptions, type FleetArgs } from './fleet/options.js';
 
-interface ValidateArgs extends GlobalArgs {
+interface ValidateArgs extends FleetArgs {
   format: 'text' | 'json';
   out?: string;
   'fix-sql': boolean;
@@ -22,7 +23,7 @@ export function validateCommand(setStatus: (s: number) => void): CommandModule<o
     command: 'validate',
     describe: 'report every row that would violate the manifest, before any change (read-only; exit 2 on critical violations)',
     builder: (y) =>
-      withGlobalOptions(y)
+      withFleetOptions(withGlobalOptions(y))
         .option('format', { alias: 'f', choices: ['text', 'json'], default: 'text', describe: 'report on stdout as a table or JSON' })
         .option('out', { alias: 'o', type: 'string', describe: 'also write the JSON report to this file' })
         .option('fix-sql', { type: 'boolean', default: false, describe: 'print commented SQL templates to fix each violated constraint (never run)' })
@@ -35,6 +36,11 @@ export function validateCommand(setStatus: (s: number) => void): CommandModule<o
       const jobs = parseCount(args.jobs, 'jobs', 'jobs');
       if (args['fix-sql'] && args.format === 'json') {
         throw new SchemaDiffError('usage', '--fix-sql prints SQL: use it without --format json (--out still writes the JSON report)');
+      }
+      if (hasTargets(args)) {
+        const { fleetValidate } = await import('./fleet/run.js');
+        setStatus(await fleetValidate(args, { samples, jobs }));
+        return;
       }
       const { validateManifest } = await import('../../run/validate.js');
       const validation = await withDatabase(

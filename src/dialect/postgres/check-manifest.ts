@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { DesiredTable } from '../../schema/types.js';
-import { fragmentProblems, refuseManifest } from '../fragments.js';
+import { fragmentProblems, refuseManifest, wordProblems } from '../fragments.js';
 import { scanExpression } from './expr-columns.js';
 
 /**
@@ -9,7 +9,7 @@ import { scanExpression } from './expr-columns.js';
  * access method this database has (it is then rendered quoted, never as text).
  */
 export async function checkManifestPostgres(db: Kysely<unknown>, desired: readonly DesiredTable[]): Promise<void> {
-  const problems = fragmentProblems(desired, (text) => scanExpression(text).problem);
+  const problems = [...fragmentProblems(desired, (text) => scanExpression(text).problem), ...wordProblems(desired)];
   const indexes = desired.flatMap((t) => t.indexes);
   if (indexes.length > 0) {
     const methods = await indexAccessMethods(db);

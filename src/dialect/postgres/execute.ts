@@ -5,7 +5,7 @@ import { qualifiedName, type TableRef } from '../../schema/types.js';
 import type { ExecuteOptions, RunRecord } from '../dialect.js';
 import { recordStep } from './history.js';
 import { quoteIdent } from './quote.js';
-import { scratchName } from './render.js';
+import { scratchName, takesTableLock } from './render.js';
 
 const LOCK_NOT_AVAILABLE = '55P03';
 const DEADLOCK_DETECTED = '40P01';
@@ -106,7 +106,8 @@ async function runOutsideTransaction(
   try {
     for (const statement of step.sql) {
       try {
-        await run(db, step, statement);
+        if (takesTableLock(statement)) await runLocked(db, readers, step, statement, options);
+        else await run(db, step, statement);
       } catch (e) {
         // "already exists" means our CREATE made nothing: whatever has that name is someone else's.
         if ((e as { code?: string }).code !== DUPLICATE_TABLE) await dropOwnInvalidIndexes(db, step, builds, existing);
@@ -120,10 +121,25 @@ async function runOutsideTransaction(
   return 1;
 }
 
+/**
+ * A statement of a step outside a transaction that takes a table lock (a
+ * UNIQUE constraint taking its new index): its own short transaction under
+ * lock_timeout, retried like a transactional step, so writers never queue behind it.
+ */
+async function runLocked(db: Kysely<unknown>, readers: Kysely<unknown>, step: Step, statement: string, options: ExecuteOptions): Promise<void> {
+  await withLockRetries(readers, step, options, () =>
+    inTransaction(db, async () => {
+      await sql.raw(`SET LOCAL lock_timeout = '${options.lockTimeoutMs}ms'`).execute(db);
+      await run(db, step, statement);
+    }),
+  );
+}
+
 /** The names an index step may build under (its index, and the swap's scratch name), from its structure. */
 function indexNamesBuiltBy(step: Step): string[] {
   if (step.action === 'create_index') return [step.name];
-  if (step.action === 'replace_index') return [step.name, scratchName(step.name)];
+  if (step.action === 'replace_index' || step.action === 'replace_unique_constraint') return [step.name, scratchName(step.name)];
+  if (step.action === 'add_unique_constraint') return [scratchName(step.name)];
   return [];
 }
 
@@ -281,6 +297,7 @@ async function describeBlockers(readers: Kysely<unknown>, step: Step): Promise<s
      where l.granted and l.relation in (select oid from step_table
                                          union select con.confrelid from pg_constraint con
                                           join step_table t on con.conrelid = t.oid where con.contype = 'f')
+       and l.database = (select oid from pg_database where datname = current_database())
        and a.pid <> pg_backend_pid() and a.application_name <> 'schema-diff'
      order by secs desc limit 3`.execute(readers);
   if (rows.length === 0) return 'no session holds a lock now (it was released)';
@@ -303,7 +320,7 @@ function watchIndexBuild(readers: Kysely<unknown>, step: Step, options: ExecuteO
       select p.phase, coalesce(p.blocks_done, 0)::float8 as done, coalesce(p.blocks_total, 0)::float8 as total
         from pg_stat_progress_create_index p
         join pg_stat_activity a on a.pid = p.pid
-       where a.application_name = 'schema-diff' and p.relid in (${stepTable(step)})`
+       where a.application_name = 'schema-diff' and p.datname = current_database() and p.relid in (${stepTable(step)})`
       .execute(readers)
       .then(({ rows }) => {
         for (const r of rows) {

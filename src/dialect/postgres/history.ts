@@ -1,10 +1,11 @@
 import { sql, type Kysely } from 'kysely';
-import { assembleHistory, checkRun, historyStepOf, originText, type StepRow } from '../history-runs.js';
+import { assembleHistory, checkRun, effectsText, historyStepOf, originText, type StepRow } from '../history-runs.js';
 import type { HistoryRun, HistoryStep, RunRecord, UnfinishedRun } from '../dialect.js';
 import type { Step } from '../../plan/types.js';
 import { legacyIsValidation } from './render.js';
 
 const STATUSES = "('running', 'done', 'failed', 'interrupted')";
+const KINDS = "('apply', 'rollback', 'forget')";
 // 'planned': written by startRun for every step of the run; 'applied' once the step is done (history shows only these).
 const STATE_CHECK = "CHECK (state IN ('planned', 'applied'))";
 
@@ -16,7 +17,7 @@ const DDL = [
   'CREATE SCHEMA IF NOT EXISTS schema_diff',
   `CREATE TABLE IF NOT EXISTS schema_diff.runs (
      id bigserial PRIMARY KEY,
-     kind text NOT NULL CHECK (kind IN ('apply', 'rollback')),
+     kind text NOT NULL CONSTRAINT runs_kind_check CHECK (kind IN ${KINDS}),
      started_at timestamptz NOT NULL DEFAULT now(),
      finished_at timestamptz,
      status text NOT NULL DEFAULT 'running' CONSTRAINT runs_status_check CHECK (status IN ${STATUSES}),
@@ -38,6 +39,7 @@ const DDL = [
      after_definition text,
      origin text,
      scans jsonb,
+     effects text,
      state text NOT NULL DEFAULT 'applied' ${STATE_CHECK},
      undone_by bigint REFERENCES schema_diff.runs (id),
      PRIMARY KEY (run_id, seq)
@@ -57,6 +59,11 @@ export async function ensureHistory(db: Kysely<unknown>): Promise<void> {
   if (!shape.hasState) {
     await sql.raw(`ALTER TABLE schema_diff.steps ADD COLUMN IF NOT EXISTS state text NOT NULL DEFAULT 'applied' ${STATE_CHECK}`).execute(db);
   }
+  if (!shape.hasEffects) await sql.raw('ALTER TABLE schema_diff.steps ADD COLUMN IF NOT EXISTS effects text').execute(db);
+  if (shape.oldKindCheck !== null) {
+    const old = `"${shape.oldKindCheck.replace(/"/g, '""')}"`;
+    await sql.raw(`ALTER TABLE schema_diff.runs DROP CONSTRAINT ${old}, ADD CONSTRAINT runs_kind_check CHECK (kind IN ${KINDS})`).execute(db);
+  }
   if (shape.oldStatusCheck !== null) {
     const old = `"${shape.oldStatusCheck.replace(/"/g, '""')}"`;
     await sql
@@ -71,12 +78,15 @@ interface JournalShape {
   hasOrigin: boolean;
   hasScans: boolean;
   hasState: boolean;
+  hasEffects: boolean;
+  /** The name of a runs.kind CHECK from before 'forget' existed, or null. */
+  oldKindCheck: string | null;
   /** The name of a runs.status CHECK from before 'interrupted' existed, or null. */
   oldStatusCheck: string | null;
 }
 
 async function journalShape(db: Kysely<unknown>): Promise<JournalShape> {
-  const { rows } = await sql<{ present: boolean; has_after: boolean; has_origin: boolean; has_scans: boolean; has_state: boolean; old_status_check: string | null }>`
+  const { rows } = await sql<{ present: boolean; has_after: boolean; has_origin: boolean; has_scans: boolean; has_state: boolean; has_effects: boolean; old_kind_check: string | null; old_status_check: string | null }>`
     select to_regclass('schema_diff.steps') is not null as present,
            exists (select 1 from pg_attribute
                     where attrelid = to_regclass('schema_diff.steps') and attname = 'after_definition' and not attisdropped) as has_after,
@@ -86,12 +96,22 @@ async function journalShape(db: Kysely<unknown>): Promise<JournalShape> {
                     where attrelid = to_regclass('schema_diff.steps') and attname = 'scans' and not attisdropped) as has_scans,
            exists (select 1 from pg_attribute
                     where attrelid = to_regclass('schema_diff.steps') and attname = 'state' and not attisdropped) as has_state,
+           exists (select 1 from pg_attribute
+                    where attrelid = to_regclass('schema_diff.steps') and attname = 'effects' and not attisdropped) as has_effects,
+           (select conname from pg_constraint
+             where conrelid = to_regclass('schema_diff.runs') and contype = 'c'
+               and pg_get_constraintdef(oid) like '%kind%' and pg_get_constraintdef(oid) not like '%forget%'
+             limit 1) as old_kind_check,
            (select conname from pg_constraint
              where conrelid = to_regclass('schema_diff.runs') and contype = 'c'
                and pg_get_constraintdef(oid) like '%status%' and pg_get_constraintdef(oid) not like '%interrupted%'
              limit 1) as old_status_check`.execute(db);
   const r = rows[0];
-  return { present: r.present, hasAfter: r.has_after, hasOrigin: r.has_origin, hasScans: r.has_scans, hasState: r.has_state, oldStatusCheck: r.old_status_check };
+  return { present: r.present, hasAfter: r.has_after, hasOrigin: r.has_origin, hasScans: r.has_scans, hasState: r.has_state,
+    hasEffects: r.has_effects,
+    oldKindCheck: r.old_kind_check,
+    oldStatusCheck: r.old_status_check,
+  };
 }
 
 /** The run row and one 'planned' row per step, together: a killed run's plan is known whatever it got through. */
@@ -102,6 +122,18 @@ export async function startRun(db: Kysely<unknown>, kind: HistoryRun['kind'], ma
       insert into schema_diff.runs (kind, manifest, fingerprint) values (${kind}, ${manifest}, ${fingerprint})
       returning id::int as id`.execute(db);
     for (const step of planned) await writeStep(db, rows[0].id, step, 'planned');
+    return rows[0].id;
+  });
+}
+
+/** A run that runs no SQL (forget): the run 'done' and its steps applied, one transaction. */
+export async function recordRun(db: Kysely<unknown>, kind: HistoryRun['kind'], manifest: string, steps: readonly Step[]): Promise<number> {
+  await ensureHistory(db);
+  return inTransaction(db, async () => {
+    const { rows } = await sql<{ id: number }>`
+      insert into schema_diff.runs (kind, manifest, fingerprint, status, finished_at) values (${kind}, ${manifest}, '', 'done', now())
+      returning id::int as id`.execute(db);
+    for (const step of steps) await writeStep(db, rows[0].id, step, 'applied');
     return rows[0].id;
   });
 }
@@ -125,14 +157,14 @@ export async function recordStep(db: Kysely<unknown>, record: RunRecord, step: S
 /** Inserts a step row, or turns the run's planned row for it into what was executed. */
 async function writeStep(db: Kysely<unknown>, runId: number, step: Step, state: 'planned' | 'applied'): Promise<void> {
   await sql`
-    insert into schema_diff.steps (run_id, seq, action, table_name, name, objects, sql, inverse, transactional, lock_timeout, after_definition, origin, scans, state)
+    insert into schema_diff.steps (run_id, seq, action, table_name, name, objects, sql, inverse, transactional, lock_timeout, after_definition, origin, scans, effects, state)
     values (${runId}, ${step.id}, ${step.action}, ${step.table}, ${step.name}, ${[...step.objects]}::text[],
             ${[...step.sql]}::text[], ${[...step.inverse]}::text[], ${step.transactional}, ${step.lockTimeout}, ${step.after ?? null},
-            ${originText(step)}, ${JSON.stringify(step.scans ?? NO_SCANS)}::jsonb, ${state})
+            ${originText(step)}, ${JSON.stringify(step.scans ?? NO_SCANS)}::jsonb, ${effectsText(step)}, ${state})
     on conflict (run_id, seq) do update
        set action = excluded.action, table_name = excluded.table_name, name = excluded.name, objects = excluded.objects,
            sql = excluded.sql, inverse = excluded.inverse, transactional = excluded.transactional,
-           lock_timeout = excluded.lock_timeout, after_definition = excluded.after_definition, origin = excluded.origin, scans = excluded.scans,
+           lock_timeout = excluded.lock_timeout, after_definition = excluded.after_definition, origin = excluded.origin, scans = excluded.scans, effects = excluded.effects,
            state = excluded.state, applied_at = now()`.execute(db);
 }
 
@@ -145,7 +177,7 @@ export async function unfinishedRuns(db: Kysely<unknown>): Promise<UnfinishedRun
   if (runs.length === 0 || !shape.hasState) return runs.map((r) => ({ ...r, planned: [] }));
   const { rows: steps } = await sql<Record<string, unknown>>`
     select run_id::int as run_id, seq, action, table_name, name, objects, sql, inverse, transactional, lock_timeout,
-           applied_at, after_definition, origin, undone_by::int as undone_by
+           applied_at, after_definition, origin, ${sql.raw(shape.hasEffects ? 'effects' : 'null::text as effects')}, undone_by::int as undone_by
       from schema_diff.steps
      where state = 'planned' and run_id = any(${runs.map((r) => r.id)}::bigint[]) order by run_id, seq`.execute(db);
   const planned = steps.map(toHistoryStep);
@@ -185,18 +217,19 @@ interface RunRow {
   fingerprint: string;
 }
 export async function readHistory(db: Kysely<unknown>): Promise<HistoryRun[]> {
-  const { present, hasAfter, hasOrigin, hasScans, hasState } = await journalShape(db);
+  const { present, hasAfter, hasOrigin, hasScans, hasState, hasEffects } = await journalShape(db);
   if (!present) return [];
   const after = sql.raw(hasAfter ? 'after_definition' : 'null::text as after_definition');
   const origin = sql.raw(hasOrigin ? 'origin' : 'null::text as origin');
   const scans = sql.raw(hasScans ? 'scans' : 'null::jsonb as scans');
+  const effects = sql.raw(hasEffects ? 'effects' : 'null::text as effects');
   // Steps only planned are the plan of a run, not something that happened.
   const applied = sql.raw(hasState ? `where state = 'applied'` : '');
   const { rows: runs } = await sql<RunRow>`
     select id::int as id, kind, started_at, finished_at, status, manifest, fingerprint from schema_diff.runs order by id`.execute(db);
   const { rows: steps } = await sql<Record<string, unknown>>`
     select run_id::int as run_id, seq, action, table_name, name, objects, sql, inverse, transactional, lock_timeout,
-           applied_at, ${after}, ${origin}, ${scans}, undone_by::int as undone_by
+           applied_at, ${after}, ${origin}, ${scans}, ${effects}, undone_by::int as undone_by
       from schema_diff.steps ${applied} order by run_id, seq`.execute(db);
   const fields = runs.map((r) => ({
     id: r.id,

@@ -7,6 +7,7 @@ import type {
   ForeignKey,
   Index,
   IndexKey,
+  IndexKeyOptions,
   ReferencingKey,
   Relation,
   Table,
@@ -90,12 +91,13 @@ interface CheckRow {
   name: string;
   def: string;
   validated: boolean;
+  no_inherit: boolean;
 }
 
 async function introspectChecks(db: Kysely<unknown>, oids: readonly number[]): Promise<Check[]> {
   const { rows } = await sql<CheckRow>`
     select n.nspname as schema, c.relname as table, con.conname as name,
-           pg_get_constraintdef(con.oid) as def, con.convalidated as validated
+           pg_get_constraintdef(con.oid) as def, con.convalidated as validated, con.connoinherit as no_inherit
       from pg_constraint con
       join pg_class c on c.oid = con.conrelid
       join pg_namespace n on n.oid = c.relnamespace
@@ -107,6 +109,7 @@ async function introspectChecks(db: Kysely<unknown>, oids: readonly number[]): P
     table: { schema: r.schema, name: r.table },
     expr: checkExpression(r.def),
     validated: r.validated,
+    ...(r.no_inherit ? { noInherit: true } : {}),
   }));
 }
 
@@ -131,6 +134,7 @@ interface ForeignKeyRow {
   deferred: boolean;
   match: string;
   validated: boolean;
+  on_delete_columns: string[];
 }
 
 const ACTIONS: Record<string, FkAction> = {
@@ -154,7 +158,13 @@ async function introspectForeignKeys(db: Kysely<unknown>, oids: readonly number[
                   order by k.ord) as ref_columns,
            con.confdeltype as on_delete, con.confupdtype as on_update,
            con.condeferrable as deferrable, con.condeferred as deferred,
-           con.confmatchtype as match, con.convalidated as validated
+           con.confmatchtype as match, con.convalidated as validated,
+           -- PostgreSQL 15's ON DELETE SET NULL (b); read through to_jsonb so that older servers, without the column, read none
+           array(select a.attname::text
+                   from jsonb_array_elements_text(coalesce(nullif(to_jsonb(con) -> 'confdelsetcols', 'null'::jsonb), '[]'::jsonb))
+                        with ordinality d(attnum, ord)
+                   join pg_attribute a on a.attrelid = con.conrelid and a.attnum = d.attnum::int2
+                  order by d.ord) as on_delete_columns
       from pg_constraint con
       join pg_class c on c.oid = con.conrelid
       join pg_namespace n on n.oid = c.relnamespace
@@ -175,6 +185,7 @@ async function introspectForeignKeys(db: Kysely<unknown>, oids: readonly number[
     initiallyDeferred: r.deferred,
     match: MATCHES[r.match] ?? 'simple',
     validated: r.validated,
+    ...(r.on_delete_columns.length ? { onDeleteColumns: r.on_delete_columns } : {}),
   }));
 }
 
@@ -257,6 +268,19 @@ interface IndexRow {
   predicate: string | null;
   key_columns: (string | null)[];
   key_defs: string[];
+  unique_constraint: boolean;
+  key_options: KeyOptionRow[];
+  include: string[];
+  nulls_not_distinct: boolean;
+  reloptions: string[] | null;
+}
+
+interface KeyOptionRow {
+  desc: boolean;
+  nulls_first: boolean;
+  collate: string | null;
+  opclass: string | null;
+  params: string[] | null;
 }
 
 /** Index rows for a set of table oids. Used for live tables and for normalize's scratch tables alike. */
@@ -272,7 +296,30 @@ export async function introspectIndexes(db: Kysely<unknown>, oids: readonly numb
                   order by k.pos) as key_columns,
            array(select pg_get_indexdef(i.indexrelid, k.pos, false)
                    from generate_series(1, i.indnkeyatts) as k(pos)
-                  order by k.pos) as key_defs
+                  order by k.pos) as key_defs,
+           exists (select 1 from pg_constraint k where k.conindid = i.indexrelid and k.conrelid = i.indrelid and k.contype = 'u') as unique_constraint,
+           -- per key: sort bits (indoption 1 = DESC, 2 = NULLS FIRST); a collation other than the column's (or, for an
+           -- expression, its type's); an operator class that is not its type's default, with its parameters
+           (select coalesce(json_agg(json_build_object(
+                     'desc', (i.indoption[k.pos] & 1) <> 0,
+                     'nulls_first', (i.indoption[k.pos] & 2) <> 0,
+                     'collate', case when i.indcollation[k.pos] <> 0
+                                      and i.indcollation[k.pos] <> coalesce(ta.attcollation, ty.typcollation) then coll.collname end,
+                     'opclass', case when not opc.opcdefault then opc.opcname end,
+                     'params', ia.attoptions) order by k.pos), '[]'::json)
+              from generate_series(0, i.indnkeyatts - 1) as k(pos)
+              join pg_attribute ia on ia.attrelid = i.indexrelid and ia.attnum = k.pos + 1
+              left join pg_attribute ta on ta.attrelid = i.indrelid and ta.attnum = i.indkey[k.pos] and i.indkey[k.pos] <> 0
+              left join pg_type ty on ty.oid = ia.atttypid
+              left join pg_collation coll on coll.oid = i.indcollation[k.pos]
+              left join pg_opclass opc on opc.oid = i.indclass[k.pos]) as key_options,
+           array(select a.attname::text
+                   from generate_series(i.indnkeyatts, i.indnatts - 1) as k(pos)
+                   join pg_attribute a on a.attrelid = i.indrelid and a.attnum = i.indkey[k.pos]
+                  order by k.pos) as include,
+           -- PostgreSQL 15; read through to_jsonb so that older servers, without the column, read false
+           coalesce((to_jsonb(i) ->> 'indnullsnotdistinct')::boolean, false) as nulls_not_distinct,
+           ic.reloptions
       from pg_index i
       join pg_class ic on ic.oid = i.indexrelid
       join pg_class c on c.oid = i.indrelid
@@ -283,13 +330,42 @@ export async function introspectIndexes(db: Kysely<unknown>, oids: readonly numb
   return rows.map((r) => ({
     name: r.name,
     table: { schema: r.schema, name: r.table },
-    keys: r.key_defs.map((def, k): IndexKey => (r.key_columns[k] ? { column: r.key_columns[k] as string } : { expr: def })),
+    keys: r.key_defs.map((def, k): IndexKey => ({
+      ...(r.key_columns[k] ? { column: r.key_columns[k] as string } : { expr: def }),
+      ...keyOptions(r.key_options[k]),
+    })),
     unique: r.unique,
     where: r.predicate,
     method: r.method,
     valid: r.valid,
     constraintBacked: r.backed,
+    ...(r.unique_constraint ? { uniqueConstraint: true } : {}),
+    ...(r.include.length ? { include: r.include } : {}),
+    ...(r.nulls_not_distinct ? { nullsNotDistinct: true } : {}),
+    ...(r.reloptions?.length ? { with: optionRecord(r.reloptions) } : {}),
   }));
+}
+
+/** A key's options in canonical form: only what differs from the default (NULLS FIRST is DESC's default, LAST ASC's). */
+function keyOptions(o: KeyOptionRow | undefined): IndexKeyOptions {
+  if (!o) return {};
+  const nulls = o.nulls_first !== o.desc ? (o.nulls_first ? 'first' : 'last') : undefined;
+  return {
+    ...(o.desc ? { desc: true } : {}),
+    ...(nulls ? { nulls } : {}),
+    ...(o.collate !== null ? { collate: o.collate } : {}),
+    ...(o.opclass !== null ? { opclass: { name: o.opclass, ...(o.params?.length ? { params: optionRecord(o.params) } : {}) } } : {}),
+  };
+}
+
+/** `{fillfactor=70}` as the catalog stores options → { fillfactor: '70' }. */
+function optionRecord(options: readonly string[]): Record<string, string> {
+  return Object.fromEntries(
+    options.map((o) => {
+      const eq = o.indexOf('=');
+      return eq < 0 ? [o, ''] : [o.slice(0, eq), o.slice(eq + 1)];
+    }),
+  );
 }
 
 /** Looks up the oid of a (possibly temporary) table for normalize. */

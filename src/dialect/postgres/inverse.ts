@@ -16,6 +16,11 @@ const CHANGE_KINDS = new Set<Change['kind']>([
   'create_index',
   'replace_index',
   'rename_index',
+  'add_unique_constraint',
+  'replace_unique_constraint',
+  'drop_check',
+  'drop_foreign_key',
+  'drop_index',
 ]);
 
 /**

@@ -1,10 +1,11 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { SchemaDiffError, messageOf } from '../../errors.js';
-import type { Catalog, DesiredCheck, DesiredIndex, DesiredTable, IndexKey } from '../../schema/types.js';
+import type { Catalog, DesiredCheck, DesiredIndex, DesiredTable } from '../../schema/types.js';
 import { findTable, freeze } from '../../schema/types.js';
 import { checkExpression, introspectIndexes, tableOid } from './introspect.js';
+import { createIndexSql } from './index-sql.js';
 import { probeProof, type ProbeProof } from './probe-check.js';
-import { quoteIdent, quoteTable } from './quote.js';
+import { quoteTable } from './quote.js';
 
 class RollbackSignal extends Error {}
 
@@ -75,7 +76,8 @@ async function normalizeTable(
       continue;
     }
     const [read] = (await introspectIndexes(trx, [oid])).filter((x) => x.name === probe);
-    indexes.push({ ...index, keys: read.keys, where: read.where, method: read.method });
+    const { keys, where, method, include, nullsNotDistinct, with: storage } = read;
+    indexes.push({ ...index, keys, where, method, include, nullsNotDistinct, with: storage });
   }
   return { ...table, checks, indexes };
 }
@@ -110,21 +112,4 @@ async function readCheck(trx: Transaction<unknown>, oid: number, name: string): 
   return checkExpression(rows[0].def);
 }
 
-function renderKey(key: IndexKey): string {
-  return 'column' in key ? quoteIdent(key.column) : `(${key.expr})`;
-}
-
-/** CREATE INDEX for a desired index; shared by normalize (plain) and render (CONCURRENTLY). */
-export function createIndexSql(
-  name: string,
-  table: string,
-  index: Pick<DesiredIndex, 'unique' | 'method' | 'keys' | 'where'>,
-  concurrently = false,
-): string {
-  const unique = index.unique ? 'UNIQUE ' : '';
-  const conc = concurrently ? 'CONCURRENTLY ' : '';
-  // quoted: a method is a name (checked against pg_am before planning), never SQL text
-  const using = index.method && index.method !== 'btree' ? ` USING ${quoteIdent(index.method)}` : '';
-  const where = index.where ? ` WHERE ${index.where}` : '';
-  return `CREATE ${unique}INDEX ${conc}${quoteIdent(name)} ON ${table}${using} (${index.keys.map(renderKey).join(', ')})${where}`;
-}
+export { createIndexSql } from './index-sql.js';

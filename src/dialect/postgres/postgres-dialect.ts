@@ -7,7 +7,7 @@ import type { Catalog, DesiredTable, TableRef } from '../../schema/types.js';
 import type { PgHandles } from './connect.js';
 import { checkManifestPostgres } from './check-manifest.js';
 import { executePostgres, refuseLockTimeoutNearDeadlockTimeout } from './execute.js';
-import { finishRun, markInterrupted, readHistory, startRun, unfinishedRuns } from './history.js';
+import { finishRun, markInterrupted, readHistory, recordRun, startRun, unfinishedRuns } from './history.js';
 import { introspectPostgres } from './introspect.js';
 import { withUnfinishedSwaps } from './unfinished-swaps.js';
 import { inverseOfPostgres } from './inverse.js';
@@ -73,6 +73,7 @@ export function createPostgresDialect(handles: PgHandles): PostgresDialect {
     unfinishedRuns: () => unfinishedRuns(session),
     markInterrupted: (runId, adopted) => markInterrupted(session, runId, adopted),
     history: () => readHistory(session),
+    recordRun: (kind, manifest, steps) => recordRun(session, kind, manifest, steps),
     inverseOf: inverseOfPostgres,
     async checkJournalTrust() {
       await checkPostgresJournalTrust(session);
@@ -85,7 +86,8 @@ export function createPostgresDialect(handles: PgHandles): PostgresDialect {
     const { rows } = await sql<{ pid: number; since: string }>`
       select a.pid, to_char(a.backend_start, 'HH24:MI:SS') as since
         from pg_locks l join pg_stat_activity a on a.pid = l.pid
-       where l.locktype = 'advisory' and l.objid = ${APPLY_LOCK_KEY} and l.granted limit 1`.execute(pool);
+       where l.locktype = 'advisory' and l.objid = ${APPLY_LOCK_KEY} and l.granted
+         and l.database = (select oid from pg_database where datname = current_database()) limit 1`.execute(pool);
     return rows[0] ? `pid ${rows[0].pid}, connected since ${rows[0].since}` : 'holder unknown';
   }
 

@@ -1,5 +1,5 @@
-import type { Change } from '../../diff/changes.js';
-import { sameIndexShape } from '../../diff/diff.js';
+import { dropReason, effectsOf, type Change, type DropReason } from '../../diff/changes.js';
+import { fitsUniqueConstraint, sameIndexShape } from '../../diff/diff.js';
 import { refuseIndexNameCollisions, type NewIndexName } from '../../diff/index-names.js';
 import { SchemaDiffError } from '../../errors.js';
 import type { Hazard, Step, StepAction } from '../../plan/types.js';
@@ -18,13 +18,18 @@ type Draft = Omit<Step, 'id'>;
  * 2. renames, then every CHECK and FK added NOT VALID, each in its own short
  *    transaction under lock_timeout (catalog-only, milliseconds of lock);
  * 3. one VALIDATE per table for all its new constraints: a single scan under
- *    SHARE UPDATE EXCLUSIVE, which writers do not wait for.
+ *    SHARE UPDATE EXCLUSIVE, which writers do not wait for;
+ * 4. drops last, once everything new protects the data: constraints (each in a
+ *    short statement under lock_timeout, parent locked before child), then
+ *    indexes CONCURRENTLY (a foreign key gone first may have used one).
  */
 export function renderPostgres(changes: readonly Change[], catalog: Catalog, options: RenderOptions = {}): Step[] {
-  refuseIndexNameCollisions(newIndexNames(changes, catalog), catalog);
+  if (!options.definitionsOnly) refuseIndexNameCollisions(newIndexNames(changes, catalog), catalog);
   const indexSteps: Draft[] = [];
   const renameSteps: Draft[] = [];
   const constraintSteps: Draft[] = [];
+  const dropConstraintSteps: Draft[] = [];
+  const dropIndexSteps: Draft[] = [];
   const toValidate = new Map<string, { table: TableRef; names: string[]; parents: TableRef[] }>();
   const validateLater = (table: TableRef, name: string, parent?: TableRef) => {
     if (options.skipValidation?.has(name)) return;
@@ -41,11 +46,18 @@ export function renderPostgres(changes: readonly Change[], catalog: Catalog, opt
         indexSteps.push(from(change, createIndexStep(change.desired)));
         break;
       case 'replace_index':
-        refuseDroppingForeignKeyIndex(change.desired, change.current, catalog);
+        if (!options.definitionsOnly) refuseDroppingForeignKeyIndex(change.desired, change.current, catalog);
         indexSteps.push(from(change, replaceIndexStep(change.desired, change.current, leftoverScratch(change.desired, catalog))));
         break;
       case 'rename_index':
         renameSteps.push(from(change, renameIndexStep(change.desired, change.current)));
+        break;
+      case 'add_unique_constraint':
+        renameSteps.push(from(change, addUniqueConstraintStep(change.desired)));
+        break;
+      case 'replace_unique_constraint':
+        if (!options.definitionsOnly) refuseDroppingForeignKeyIndex(change.desired, change.current, catalog);
+        indexSteps.push(from(change, replaceUniqueConstraintStep(change.desired, change.current, leftoverScratch(change.desired, catalog))));
         break;
       case 'rename_foreign_key':
         renameSteps.push(from(change, renameConstraintStep(change.table, change.current.name, change.desired.name)));
@@ -72,6 +84,16 @@ export function renderPostgres(changes: readonly Change[], catalog: Catalog, opt
       case 'validate_foreign_key':
         validateLater(change.table, change.desired.name, change.desired.refTable);
         break;
+      case 'drop_check':
+        dropConstraintSteps.push(from(change, dropCheckStep(change.current, change.why)));
+        break;
+      case 'drop_foreign_key':
+        dropConstraintSteps.push(from(change, dropForeignKeyStep(change.current, change.why)));
+        break;
+      case 'drop_index':
+        refuseDroppingBoundIndex(change.current, changes, catalog);
+        dropIndexSteps.push(from(change, dropIndexStep(change.current, change.why)));
+        break;
       default: {
         const never: never = change;
         throw new Error(`unhandled change ${JSON.stringify(never)}`);
@@ -79,14 +101,18 @@ export function renderPostgres(changes: readonly Change[], catalog: Catalog, opt
     }
   }
   const validateSteps = [...toValidate.values()].map((v) => validateStep(v.table, v.names, v.parents));
-  return [...indexSteps, ...renameSteps, ...constraintSteps, ...validateSteps].map((s, i) => ({ id: i + 1, ...s }));
+  return [...indexSteps, ...renameSteps, ...constraintSteps, ...validateSteps, ...dropConstraintSteps, ...dropIndexSteps].map((s, i) => ({ id: i + 1, ...s }));
 }
 
 const ms = 'for milliseconds: catalog only, no scan';
 
-/** A step with the one change it renders: the journal keeps the change, rollback renders the inverse from it again. */
+/**
+ * A step with the one change it renders: the journal keeps the change, rollback
+ * renders the inverse from it again, and the change's effects on ownership.
+ */
 function from(change: Change, draft: Draft): Draft {
-  return { ...draft, origin: change };
+  const effects = effectsOf(change);
+  return { ...draft, origin: change, ...(effects.length ? { effects } : {}) };
 }
 
 /** SQL for a check: as the manifest wrote it when it is desired, as the catalog prints it when it is live. */
@@ -109,16 +135,113 @@ function step(
 }
 
 function createIndexStep(ix: Index): Draft {
+  const build = createIndexSql(ix.name, quoteTable(ix.table), indexSql(ix), true);
+  const lock = `SHARE UPDATE EXCLUSIVE on ${qualifiedName(ix.table)} while the index builds: reads and writes continue`;
+  if (ix.uniqueConstraint) {
+    return step('create_index', ix.table, ix.name, {
+      reason: 'UNIQUE constraint in manifest, missing from database: its index is built online, then the constraint takes it',
+      sql: [build, addConstraintUsingSql(ix.table, ix.name, ix.name)],
+      inverse: [dropConstraintSql(ix.table, ix.name, true), dropIndexSql(ix)],
+      transactional: false,
+      lockTimeout: true,
+      lock: `${lock}; then ACCESS EXCLUSIVE on ${qualifiedName(ix.table)}, ${ms}, in its own transaction under lock_timeout`,
+      hazards: ['INDEX_BUILD', 'ACQUIRES_ACCESS_EXCLUSIVE_LOCK'],
+      after: describeIndex(ix),
+    });
+  }
   return step('create_index', ix.table, ix.name, {
     reason: 'index in manifest, missing from database',
-    sql: [createIndexSql(ix.name, quoteTable(ix.table), indexSql(ix), true)],
+    sql: [build],
     inverse: [dropIndexSql(ix)],
     transactional: false,
     lockTimeout: false,
-    lock: `SHARE UPDATE EXCLUSIVE on ${qualifiedName(ix.table)} while the index builds: reads and writes continue`,
+    lock,
     hazards: ['INDEX_BUILD'],
     after: describeIndex(ix),
   });
+}
+
+function addConstraintUsingSql(table: TableRef, name: string, index: string): string {
+  return `ALTER TABLE ${quoteTable(table)} ADD CONSTRAINT ${quoteIdent(name)} UNIQUE USING INDEX ${quoteIdent(index)}`;
+}
+
+function dropConstraintSql(table: TableRef, name: string, ifExists = false): string {
+  return `ALTER TABLE ${quoteTable(table)} DROP CONSTRAINT ${ifExists ? 'IF EXISTS ' : ''}${quoteIdent(name)}`;
+}
+
+/**
+ * Statements of a step run outside a transaction (it builds an index
+ * CONCURRENTLY) that take a table lock writers wait behind: the executor and
+ * the script run each in a short transaction of its own under lock_timeout.
+ * Only ALTER TABLE is rendered so there (UNIQUE constraints taking or leaving an index).
+ */
+export function takesTableLock(statement: string): boolean {
+  return statement.startsWith('ALTER TABLE ');
+}
+
+/**
+ * A unique index becomes a UNIQUE constraint in place: catalog only, since the
+ * index already enforces it. The inverse cannot detach the constraint from its
+ * index, so it builds a plain twin online and swaps it in.
+ */
+function addUniqueConstraintStep(ix: Index): Draft {
+  const plain: Index = { ...ix, uniqueConstraint: false };
+  return step('add_unique_constraint', ix.table, ix.name, {
+    reason: 'the unique index is there; the manifest asks for a UNIQUE constraint using it (constraint: true)',
+    sql: [addConstraintUsingSql(ix.table, ix.name, ix.name)],
+    inverse: uniqueSwap(ix, true, plain, false),
+    transactional: false,
+    lockTimeout: true,
+    lock: `ACCESS EXCLUSIVE on ${qualifiedName(ix.table)}, ${ms}, under lock_timeout`,
+    hazards: ['ACQUIRES_ACCESS_EXCLUSIVE_LOCK'],
+    before: `${describeIndex(ix)} (no constraint)`,
+    after: `${describeIndex(ix)} (UNIQUE constraint ${ix.name})`,
+  });
+}
+
+/**
+ * A UNIQUE constraint's index replaced online: the new index is built
+ * CONCURRENTLY beside the old, then one short ALTER TABLE under lock_timeout
+ * drops the old constraint and makes the new index the constraint, so that
+ * the rule is never absent. The constraint stays one if the new shape allows
+ * (a btree on plain columns); otherwise the new index is left a plain unique index.
+ */
+function replaceUniqueConstraintStep(ix: Index, current: Index, leftover?: Index): Draft {
+  const toConstraint = !!ix.uniqueConstraint || (!!current.uniqueConstraint && fitsUniqueConstraint(ix));
+  const fromConstraint = !!current.uniqueConstraint;
+  const clearLeftover = leftover ? [dropIndexSql(leftover)] : [];
+  const label = (i: Index, constraint: boolean) => `${describeIndex(i)}${constraint ? ` (UNIQUE constraint ${i.name})` : ''}${i.valid ? '' : ' (INVALID)'}`;
+  return step('replace_unique_constraint', ix.table, ix.name, {
+    reason:
+      `${fromConstraint ? 'UNIQUE constraint' : 'index'} definition differs from manifest: built anew online, then swapped in one short statement` +
+      (leftover ? `; first drops ${leftover.name}, left by an interrupted replace` : ''),
+    objects: current.name === ix.name ? [ix.name] : [ix.name, current.name],
+    sql: [...clearLeftover, ...uniqueSwap(current, fromConstraint, ix, toConstraint)],
+    inverse: uniqueSwap(ix, toConstraint, current, fromConstraint),
+    transactional: false,
+    lockTimeout: true,
+    lock:
+      `SHARE UPDATE EXCLUSIVE on ${qualifiedName(ix.table)} while the index builds: reads and writes continue; ` +
+      `then ACCESS EXCLUSIVE on ${qualifiedName(ix.table)}, ${ms}, in its own transaction under lock_timeout`,
+    hazards: ['INDEX_BUILD', 'INDEX_DROPPED', 'ACQUIRES_ACCESS_EXCLUSIVE_LOCK'],
+    before: label(current, fromConstraint),
+    after: label(ix, toConstraint),
+  });
+}
+
+/** Build `to` beside `from` under the scratch name, then let it take over, each side a UNIQUE constraint or a plain index. */
+function uniqueSwap(from: Index, fromConstraint: boolean, to: Index, toConstraint: boolean): string[] {
+  const scratch = scratchName(to.name);
+  const build = createIndexSql(scratch, quoteTable(to.table), indexSql(to), true);
+  const rename = `ALTER INDEX ${quoteIdent(to.table.schema)}.${quoteIdent(scratch)} RENAME TO ${quoteIdent(to.name)}`;
+  const table = quoteTable(to.table);
+  if (fromConstraint && toConstraint) {
+    // one statement: the old constraint goes and the new one comes under the same lock
+    return [build, `ALTER TABLE ${table} DROP CONSTRAINT ${quoteIdent(from.name)}, ADD CONSTRAINT ${quoteIdent(to.name)} UNIQUE USING INDEX ${quoteIdent(scratch)}`];
+  }
+  if (fromConstraint) return [build, dropConstraintSql(from.table, from.name), rename];
+  if (toConstraint) return [build, dropIndexSql(from), addConstraintUsingSql(to.table, to.name, scratch)];
+  return swap(from, to);
 }
 
 /**
@@ -132,7 +255,7 @@ function newIndexNames(changes: readonly Change[], catalog: Catalog): NewIndexNa
   const names: NewIndexName[] = [];
   for (const c of changes) {
     if (c.kind === 'create_index' || c.kind === 'rename_index') names.push({ name: c.desired.name, table: c.table, path: c.desired.path });
-    if (c.kind === 'replace_index' && c.current.valid) {
+    if ((c.kind === 'replace_index' && c.current.valid) || c.kind === 'replace_unique_constraint') {
       const { name, path } = c.desired;
       names.push({ name: scratchName(name), table: c.table, path, scratchFor: name, leftoverIsOurs: isOurSwap(c.desired, catalog) });
     }
@@ -253,26 +376,35 @@ function renameConstraintStep(table: TableRef, from: string, to: string): Draft 
   });
 }
 
+/** ` NO INHERIT` where the CHECK has it: before NOT VALID, the order pg_get_constraintdef prints them in. */
+function noInherit(ck: Check): string {
+  return ck.noInherit ? ' NO INHERIT' : '';
+}
+
+function describeCheck(ck: Check): string {
+  return `CHECK (${ck.expr})${noInherit(ck)}`;
+}
+
 function addCheckStep(ck: Check): Draft {
   const table = quoteTable(ck.table);
   return step('add_check', ck.table, ck.name, {
     reason: 'CHECK in manifest, missing from database',
-    sql: [`ALTER TABLE ${table} ADD CONSTRAINT ${quoteIdent(ck.name)} CHECK (${exprSql(ck)}) NOT VALID`],
+    sql: [`ALTER TABLE ${table} ADD CONSTRAINT ${quoteIdent(ck.name)} CHECK (${exprSql(ck)})${noInherit(ck)} NOT VALID`],
     inverse: [`ALTER TABLE ${table} DROP CONSTRAINT IF EXISTS ${quoteIdent(ck.name)}`],
     transactional: true,
     lockTimeout: true,
     lock: `ACCESS EXCLUSIVE on ${qualifiedName(ck.table)}, ${ms} (NOT VALID; validated in a later step)`,
     hazards: ['ACQUIRES_ACCESS_EXCLUSIVE_LOCK'],
-    after: `CHECK (${ck.expr})`,
+    after: describeCheck(ck),
   });
 }
 
 function replaceCheckStep(ck: Check, current: Check): Draft {
   const table = quoteTable(ck.table);
   const swap = (c: Check) =>
-    `ALTER TABLE ${table} DROP CONSTRAINT IF EXISTS ${quoteIdent(c.name)}, ADD CONSTRAINT ${quoteIdent(c.name)} CHECK (${exprSql(c)}) NOT VALID`;
+    `ALTER TABLE ${table} DROP CONSTRAINT IF EXISTS ${quoteIdent(c.name)}, ADD CONSTRAINT ${quoteIdent(c.name)} CHECK (${exprSql(c)})${noInherit(c)} NOT VALID`;
   return step('replace_check', ck.table, ck.name, {
-    reason: 'CHECK expression differs from manifest',
+    reason: current.expr === ck.expr ? 'CHECK differs from manifest in NO INHERIT' : 'CHECK expression differs from manifest',
     sql: [swap(ck)],
     inverse: [swap(current), ...(current.validated ? [validateSql(ck.table, [current.name])] : [])],
     ...(current.validated ? { scans: { sql: [], inverse: [1] } } : {}),
@@ -280,8 +412,8 @@ function replaceCheckStep(ck: Check, current: Check): Draft {
     lockTimeout: true,
     lock: `ACCESS EXCLUSIVE on ${qualifiedName(ck.table)}, ${ms} (old and new swapped in one statement)`,
     hazards: ['ACQUIRES_ACCESS_EXCLUSIVE_LOCK'],
-    before: `CHECK (${current.expr})`,
-    after: `CHECK (${ck.expr})`,
+    before: describeCheck(current),
+    after: describeCheck(ck),
   });
 }
 
@@ -333,6 +465,68 @@ function replaceForeignKeyStep(fk: ForeignKey, current: ForeignKey): Draft {
     before: describeForeignKey(current),
     after: describeForeignKey(fk),
   });
+}
+
+/** The constraint as it was, put back: NOT VALID in the short locked statement, then VALIDATE'd in a transaction of its own if it was. */
+function readd(table: TableRef, validated: boolean, name: string, add: string, before: readonly string[] = []) {
+  const inverse = [...before, add, ...(validated ? [validateSql(table, [name])] : [])];
+  return { inverse, ...(validated ? { scans: { sql: [], inverse: [before.length + 1] } } : {}) };
+}
+
+function dropCheckStep(ck: Check, why: DropReason): Draft {
+  const table = quoteTable(ck.table);
+  return step('drop_check', ck.table, ck.name, {
+    reason: dropReason(why, 'CHECK'),
+    sql: [`ALTER TABLE ${table} DROP CONSTRAINT IF EXISTS ${quoteIdent(ck.name)}`],
+    ...readd(ck.table, ck.validated, ck.name, `ALTER TABLE ${table} ADD CONSTRAINT ${quoteIdent(ck.name)} CHECK (${exprSql(ck)}) NOT VALID`),
+    transactional: true,
+    lockTimeout: true,
+    lock: `ACCESS EXCLUSIVE on ${qualifiedName(ck.table)}, ${ms}`,
+    hazards: ['ACQUIRES_ACCESS_EXCLUSIVE_LOCK', 'DROPS_CONSTRAINT'],
+    before: `CHECK (${ck.expr})${ck.validated ? '' : ' NOT VALID'}`,
+  });
+}
+
+function dropForeignKeyStep(fk: ForeignKey, why: DropReason): Draft {
+  const table = quoteTable(fk.table);
+  // PostgreSQL takes ACCESS EXCLUSIVE on the parent too (its triggers go): parent first, as an application inserting parent then child.
+  return step('drop_foreign_key', fk.table, fk.name, {
+    reason: dropReason(why, 'foreign key'),
+    sql: [...lockParentsFirst([fk.refTable], fk.table, 'ACCESS EXCLUSIVE'), `ALTER TABLE ${table} DROP CONSTRAINT IF EXISTS ${quoteIdent(fk.name)}`],
+    ...readd(fk.table, fk.validated, fk.name, `ALTER TABLE ${table} ADD ${foreignKeyClause(fk)} NOT VALID`, lockParentsFirst([fk.refTable], fk.table, 'SHARE ROW EXCLUSIVE')),
+    transactional: true,
+    lockTimeout: true,
+    lock: `ACCESS EXCLUSIVE on ${qualifiedName(fk.refTable)} then ${qualifiedName(fk.table)}, ${ms}`,
+    hazards: ['ACQUIRES_ACCESS_EXCLUSIVE_LOCK', 'DROPS_CONSTRAINT'],
+    before: describeForeignKey(fk) + (fk.validated ? '' : ' NOT VALID'),
+  });
+}
+
+function dropIndexStep(ix: Index, why: DropReason): Draft {
+  return step('drop_index', ix.table, ix.name, {
+    reason: dropReason(why, 'index'),
+    sql: [dropIndexSql(ix)],
+    inverse: [createIndexSql(ix.name, quoteTable(ix.table), indexSql(ix), true)],
+    transactional: false,
+    lockTimeout: false,
+    lock: `SHARE UPDATE EXCLUSIVE on ${qualifiedName(ix.table)} while running transactions finish: reads and writes continue`,
+    hazards: ['DROPS_INDEX'],
+    before: describeIndex(ix),
+  });
+}
+
+/** A foreign key bound to the index (conindid) that stays makes PostgreSQL refuse the drop: say so at plan. */
+function refuseDroppingBoundIndex(ix: Index, changes: readonly Change[], catalog: Catalog): void {
+  const dropped = (k: { name: string; table: TableRef }) =>
+    changes.some((c) => c.kind === 'drop_foreign_key' && c.current.name === k.name && sameTable(c.table, k.table));
+  const bound = (findTable(catalog, ix.table)?.referencedBy ?? []).filter((k) => k.refIndex === ix.name && !dropped(k));
+  if (bound.length === 0) return;
+  const keys = bound.map((k) => `${k.name} on ${qualifiedName(k.table)}`).join(', ');
+  throw new SchemaDiffError(
+    'refused',
+    `index ${ix.name} on ${qualifiedName(ix.table)} is not in the manifest, but foreign key ${keys} depends on it ` +
+      '(PostgreSQL cannot drop an index a foreign key uses); list the index again, or drop or re-point that foreign key first; nothing was changed',
+  );
 }
 
 function validateStep(table: TableRef, names: readonly string[], parents: readonly TableRef[]): Draft {
@@ -389,7 +583,8 @@ export function foreignKeyClause(fk: ForeignKey): string {
   ];
   if (fk.match === 'full') parts.push('MATCH FULL');
   if (fk.onUpdate !== 'no action') parts.push(`ON UPDATE ${fk.onUpdate.toUpperCase()}`);
-  if (fk.onDelete !== 'no action') parts.push(`ON DELETE ${fk.onDelete.toUpperCase()}`);
+  const setColumns = fk.onDeleteColumns?.length ? ` (${quoteColumns(fk.onDeleteColumns)})` : '';
+  if (fk.onDelete !== 'no action') parts.push(`ON DELETE ${fk.onDelete.toUpperCase()}${setColumns}`);
   if (fk.deferrable) parts.push(fk.initiallyDeferred ? 'DEFERRABLE INITIALLY DEFERRED' : 'DEFERRABLE');
   return parts.join(' ');
 }

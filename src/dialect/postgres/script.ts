@@ -1,5 +1,6 @@
 import { emptyScript, headerComments, scriptSteps, stepComment } from '../../plan/step-comment.js';
 import { splitScans, type Step } from '../../plan/types.js';
+import { takesTableLock } from './render.js';
 
 /**
  * A script that `psql -v ON_ERROR_STOP=1 -f` runs to the same end state as
@@ -20,7 +21,10 @@ export function postgresScript(
     const statements = direction === 'forward' ? step.sql : step.inverse;
     out.push(...stepComment(step, i + 1, runnable.length, direction));
     if (!step.transactional) {
-      out.push(...statements.map((s) => `${s};`));
+      // a table lock among concurrent builds: its own short transaction under lock_timeout, as apply runs it
+      for (const s of statements) {
+        out.push(...(takesTableLock(s) ? ['BEGIN;', `SET LOCAL lock_timeout = '${lockTimeoutMs}ms';`, `${s};`, 'COMMIT;'] : [`${s};`]));
+      }
     } else {
       const { locking, scans } = splitScans(step, direction === 'forward' ? 'sql' : 'inverse');
       if (locking.length > 0) {

@@ -20,7 +20,7 @@ export async function withUnfinishedSwaps(db: Kysely<unknown>, catalog: Catalog)
 }
 
 /**
- * replace_index steps whose latest journal row is still 'planned': a run
+ * replace_index (and replace_unique_constraint) steps whose latest journal row is still 'planned': a run
  * planned the swap and never journaled it done (killed, or failed halfway).
  * The table is the step's recorded TableRef (its origin), not its
  * `schema.table` text, which is ambiguous when a name holds a dot. A journal
@@ -38,7 +38,7 @@ async function unfinishedSwaps(db: Kysely<unknown>): Promise<UnfinishedSwap[]> {
   const { rows } = await sql<{ name: string; origin: string | null; state: string }>`
     select distinct on (table_name, name) name, origin, state
       from schema_diff.steps
-     where action = 'replace_index'
+     where action in ('replace_index', 'replace_unique_constraint')
      order by table_name, name, run_id desc, seq desc`.execute(db);
   return rows.flatMap((r) => {
     const table = r.state === 'planned' ? originTable(r.origin) : null;

@@ -1,5 +1,5 @@
 import type { DesiredTable } from '../../schema/types.js';
-import { fragmentProblems, refuseManifest } from '../fragments.js';
+import { fragmentProblems, refuseManifest, wordProblems } from '../fragments.js';
 import { isOp, tokenize, TokenizeError } from './tokenizer.js';
 
 /**
@@ -9,11 +9,38 @@ import { isOp, tokenize, TokenizeError } from './tokenizer.js';
  * SQLite has one index access method, btree.
  */
 export function checkManifestSqlite(desired: readonly DesiredTable[]): void {
-  const problems = fragmentProblems(desired, expressionProblem);
+  const problems = [...fragmentProblems(desired, expressionProblem), ...wordProblems(desired)];
   for (const ix of desired.flatMap((t) => t.indexes)) {
     if (ix.method !== 'btree') problems.push(`${ix.path}.method: index ${ix.name}: unknown access method ${JSON.stringify(ix.method)} (SQLite has: btree)`);
   }
+  problems.push(...unsupportedOptions(desired));
   refuseManifest(problems);
+}
+
+/** Options PostgreSQL stores and SQLite has no place for: refused by name, never silently dropped. */
+function unsupportedOptions(desired: readonly DesiredTable[]): string[] {
+  const problems: string[] = [];
+  const no = (path: string, what: string) => problems.push(`${path}: SQLite has no ${what}`);
+  for (const t of desired) {
+    for (const c of t.checks) if (c.noInherit) no(`${c.path}.noInherit`, 'NO INHERIT (it has no table inheritance)');
+    for (const fk of t.foreignKeys) {
+      if (fk.match !== 'simple') no(`${fk.path}.match`, 'MATCH FULL (it parses MATCH and ignores it)');
+      if (fk.onDeleteColumns?.length) no(`${fk.path}.onDelete.columns`, 'ON DELETE SET NULL (columns)');
+    }
+    for (const ix of t.indexes) {
+      if (ix.include?.length) no(`${ix.path}.include`, 'INCLUDE columns');
+      if (ix.nullsNotDistinct) no(`${ix.path}.nullsNotDistinct`, 'NULLS NOT DISTINCT (NULLs are always distinct in a unique index)');
+      if (ix.with && Object.keys(ix.with).length) no(`${ix.path}.with`, 'index storage parameters');
+      if (ix.uniqueConstraint) {
+        no(`${ix.path}.constraint`, 'way to add a UNIQUE constraint to a table in place; a unique index enforces the same, and a foreign key may reference its columns');
+      }
+      ix.keys.forEach((k, i) => {
+        if (k.nulls) no(`${ix.path}.columns[${i}].nulls`, 'NULLS FIRST/LAST in an index');
+        if (k.opclass) no(`${ix.path}.columns[${i}].opclass`, 'operator classes');
+      });
+    }
+  }
+  return problems;
 }
 
 /** Why a text is not a single expression as SQLite's tokenizer reads it, or null. */

@@ -1,12 +1,15 @@
 import type { ForeignKey } from '../../schema/types.js';
-import { leadStart, type ParsedForeignKey, type ParsedTable } from './create-table.js';
+import { leadStart, type ParsedCheck, type ParsedForeignKey, type ParsedTable, type Span } from './create-table.js';
 import { quoteColumns, quoteIdent } from './quote.js';
 
 /** What a rebuild changes in a table's CREATE TABLE text: managed constraints only. */
 export interface TableEdits {
   /** CHECKs found by name whose expression is replaced in place. */
   readonly replaceChecks: ReadonlyArray<{ readonly name: string; readonly expr: string }>;
-  readonly addChecks: ReadonlyArray<{ readonly name: string; readonly expr: string }>;
+  /** CHECKs to add; a null name adds an unnamed one (`CHECK (expr)`). */
+  readonly addChecks: ReadonlyArray<{ readonly name: string | null; readonly expr: string }>;
+  /** CHECKs to take out of the text (column or table constraints, named or not). */
+  readonly removeChecks?: readonly ParsedCheck[];
   /** Foreign keys to take out of the text (inline REFERENCES clauses or table constraints). */
   readonly removeForeignKeys: readonly ParsedForeignKey[];
   readonly addForeignKeys: readonly ForeignKey[];
@@ -32,8 +35,9 @@ export function editCreateTable(table: ParsedTable, edits: TableEdits): string {
     out.push({ ...check.exprSpan, text: r.expr });
   }
   for (const fk of edits.removeForeignKeys) out.push(...removal(table, fk));
+  for (const ck of edits.removeChecks ?? []) out.push(...removal(table, { ...ck, inline: ck.column !== null }));
   const added = [
-    ...edits.addChecks.map((c) => `CONSTRAINT ${quoteIdent(c.name)} CHECK (${c.expr})`),
+    ...edits.addChecks.map((c) => `${c.name === null ? '' : `CONSTRAINT ${quoteIdent(c.name)} `}CHECK (${c.expr})`),
     ...edits.addForeignKeys.map(foreignKeyConstraint),
   ];
   if (added.length > 0) out.push(...insertion(table, added));
@@ -68,7 +72,8 @@ function trailingComment(table: ParsedTable, offset: number): number | null {
   return end;
 }
 
-function removal(table: ParsedTable, fk: ParsedForeignKey): Edit[] {
+/** A constraint's text taken out: a whole table-constraint element with its comma, or a column constraint with its leading space. */
+function removal(table: ParsedTable, fk: { readonly inline: boolean; readonly span: Span; readonly element: number }): Edit[] {
   const element = table.elements[fk.element];
   const wholeElement = !fk.inline && element.span.start === fk.span.start && element.span.end === fk.span.end;
   if (wholeElement && element.comma) {
@@ -89,7 +94,7 @@ function separatorLike(table: ParsedTable, elementStart: number, lead: number): 
 
 export function foreignKeyConstraint(fk: ForeignKey): string {
   const parts = [
-    `CONSTRAINT ${quoteIdent(fk.name)} FOREIGN KEY (${quoteColumns(fk.columns)})`,
+    `${fk.unnamed ? '' : `CONSTRAINT ${quoteIdent(fk.name)} `}FOREIGN KEY (${quoteColumns(fk.columns)})`,
     `REFERENCES ${quoteIdent(fk.refTable.name)}${fk.refColumns.length ? ` (${quoteColumns(fk.refColumns)})` : ''}`,
   ];
   if (fk.onUpdate !== 'no action') parts.push(`ON UPDATE ${fk.onUpdate.toUpperCase()}`);

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { Step } from '../../plan/types.js';
-import { assembleHistory, checkRun, historyStepOf, originText, type StepRow } from '../history-runs.js';
+import { assembleHistory, checkRun, effectsText, historyStepOf, originText, type StepRow } from '../history-runs.js';
 import type { HistoryRun, HistoryStep, RunRecord, UnfinishedRun } from '../dialect.js';
 
 /**
@@ -11,7 +11,7 @@ import type { HistoryRun, HistoryStep, RunRecord, UnfinishedRun } from '../diale
  */
 const RUNS_TABLE = (name: string) => `CREATE TABLE ${name} (
      id INTEGER PRIMARY KEY,
-     kind TEXT NOT NULL CHECK (kind IN ('apply', 'rollback')),
+     kind TEXT NOT NULL CHECK (kind IN ('apply', 'rollback', 'forget')),
      started_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
      finished_at TEXT,
      status TEXT NOT NULL DEFAULT 'running' CHECK (status IN ('running', 'done', 'failed', 'interrupted')),
@@ -34,6 +34,7 @@ const DDL = [
      applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
      after_definition TEXT,
      origin TEXT,
+     effects TEXT,
      undone_by INTEGER REFERENCES schema_diff_runs (id),
      PRIMARY KEY (run_id, seq)
    )`,
@@ -44,9 +45,13 @@ function historyExists(db: Database.Database): boolean {
 }
 
 function ensureHistory(db: Database.Database): void {
-  if (!historyExists(db)) for (const ddl of DDL) db.prepare(ddl).run();
-  // A journal from before origin existed gains the column; its old steps keep null.
-  else if (!hasColumn(db, 'origin')) db.prepare('ALTER TABLE schema_diff_steps ADD COLUMN origin TEXT').run();
+  if (!historyExists(db)) {
+    for (const ddl of DDL) db.prepare(ddl).run();
+    return;
+  }
+  // A journal from before origin (effects) existed gains the column; its old steps keep null.
+  if (!hasColumn(db, 'origin')) db.prepare('ALTER TABLE schema_diff_steps ADD COLUMN origin TEXT').run();
+  if (!hasColumn(db, 'effects')) db.prepare('ALTER TABLE schema_diff_steps ADD COLUMN effects TEXT').run();
 }
 
 function hasColumn(db: Database.Database, column: string): boolean {
@@ -91,8 +96,8 @@ export function finishRun(db: Database.Database, runId: number, status: 'done' |
 /** Writes one executed step, inside the apply's transaction: it is journaled if and only if it happened. */
 export function recordStep(db: Database.Database, record: RunRecord, step: Step): void {
   db.prepare(
-    `INSERT INTO schema_diff_steps (run_id, seq, action, table_name, name, objects, sql, inverse, transactional, lock_timeout, after_definition, origin)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO schema_diff_steps (run_id, seq, action, table_name, name, objects, sql, inverse, transactional, lock_timeout, after_definition, origin, effects)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   ).run(
     record.runId,
     step.id,
@@ -106,6 +111,7 @@ export function recordStep(db: Database.Database, record: RunRecord, step: Step)
     step.lockTimeout ? 1 : 0,
     step.after ?? null,
     originText(step),
+    effectsText(step),
   );
   const undo = db.prepare('UPDATE schema_diff_steps SET undone_by = ? WHERE run_id = ? AND seq = ?');
   for (const undone of record.undoes?.get(step.id) ?? []) undo.run(record.runId, undone.runId, undone.seq);
@@ -128,23 +134,42 @@ export function unfinishedRuns(db: Database.Database): UnfinishedRun[] {
  * rebuilt, with foreign keys off (steps reference it), in one transaction.
  */
 export function markInterrupted(db: Database.Database, runId: number): void {
+  withCurrentRunsTable(db, () => {
+    db.prepare(
+      `UPDATE schema_diff_runs SET status = 'interrupted', finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ? AND status = 'running'`,
+    ).run(runId);
+  });
+}
+
+/**
+ * Journals a run that runs no SQL (forget): the run 'done' and its steps, in
+ * one transaction, an older journal's tables first brought up to date.
+ */
+export function recordRun(db: Database.Database, run: PendingRun, steps: readonly Step[]): void {
+  withCurrentRunsTable(db, () => {
+    ensureHistory(db);
+    writeRun(db, run, 'done');
+    for (const step of steps) recordStep(db, { runId: run.id }, step);
+  });
+}
+
+/** Runs `body` in a write transaction, the runs table first given the newest statuses and kinds in its CHECK. */
+function withCurrentRunsTable(db: Database.Database, body: () => void): void {
   const foreignKeysWere = Number(db.pragma('foreign_keys', { simple: true })) === 1;
   db.pragma('foreign_keys = OFF');
   try {
     db.transaction(() => {
-      if (!runsAllowInterrupted(db)) rebuildRunsTable(db);
-      db.prepare(
-        `UPDATE schema_diff_runs SET status = 'interrupted', finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ? AND status = 'running'`,
-      ).run(runId);
+      if (historyExists(db) && !runsTableCurrent(db)) rebuildRunsTable(db);
+      body();
     }).immediate();
   } finally {
     if (foreignKeysWere) db.pragma('foreign_keys = ON');
   }
 }
 
-function runsAllowInterrupted(db: Database.Database): boolean {
+function runsTableCurrent(db: Database.Database): boolean {
   const row = db.prepare(`SELECT sql FROM main.sqlite_schema WHERE type = 'table' AND name = 'schema_diff_runs'`).get() as { sql: string } | undefined;
-  return row?.sql.includes("'interrupted'") ?? false;
+  return (row?.sql.includes("'interrupted'") && row.sql.includes("'forget'")) ?? false;
 }
 
 function rebuildRunsTable(db: Database.Database): void {

@@ -1,8 +1,8 @@
 import type Database from 'better-sqlite3';
 import type { Catalog, Check, Column, FkAction, ForeignKey, Index, ReferencingKey, Relation, Table, TableRef } from '../../schema/types.js';
-import { freeze } from '../../schema/types.js';
+import { freeze, unnamedCheckName, unnamedForeignKeyName } from '../../schema/types.js';
 import { parseCreateIndex } from './create-index.js';
-import { parseCreateTable, type ParsedForeignKey, type ParsedTable } from './create-table.js';
+import { parseCreateTable, type ParsedCheck, type ParsedForeignKey, type ParsedTable } from './create-table.js';
 import { normalizeExpression } from './expression.js';
 import { foldCase, sameName, significant, tokenize } from './tokenizer.js';
 
@@ -25,6 +25,8 @@ export interface RawTable {
   readonly views: readonly string[];
   /** Catalog FK name → its clause in the text. */
   readonly foreignKeyText: ReadonlyMap<string, ParsedForeignKey>;
+  /** Catalog CHECK name → its clause in the text (to take it out). */
+  readonly checkText: ReadonlyMap<string, ParsedCheck>;
 }
 
 export interface Introspected {
@@ -149,7 +151,7 @@ function readTable(db: Database.Database, row: SchemaRow, { own, views, hasStats
   const names = columns.map((c) => c.name);
   const primaryKey = columnRows.filter((c) => c.pk > 0).sort((a, b) => a.pk - b.pk).map((c) => c.name);
   const parsed = tryParse(row.sql ?? '');
-  const checks = checksOf(parsed, ref, names);
+  const { checks, checkText } = checksOf(parsed, ref, names);
   const { foreignKeys, foreignKeyText } = foreignKeysOf(db, row.name, ref, parsed, actualName);
   const indexes = indexesOf(db, row.name, ref, own, names);
   const table: Table = { ref, columns, primaryKey, checks, foreignKeys, indexes, rowEstimate: hasStats ? rowEstimate(db, row.name) : -1 };
@@ -163,6 +165,7 @@ function readTable(db: Database.Database, row: SchemaRow, { own, views, hasStats
     triggers: own.filter((s) => s.type === 'trigger' && s.sql).map((s) => ({ name: s.name, sql: s.sql as string })),
     views: viewsMentioning(views, row.name),
     foreignKeyText,
+    checkText,
   };
   return { table, rawTable };
 }
@@ -175,14 +178,22 @@ function tryParse(sql: string): ParsedTable | null {
   }
 }
 
-function checksOf(parsed: ParsedTable | null, ref: TableRef, columns: readonly string[]): Check[] {
-  let unnamed = 0;
-  return (parsed?.checks ?? []).map((c) => ({
-    name: c.name ?? `(unnamed check ${++unnamed})`,
-    table: ref,
-    expr: normalizeExpression(c.expr, columns),
-    validated: true,
-  }));
+/**
+ * The CHECKs of the text. An unnamed one is known by its normalized
+ * expression (unnamedCheckName), as ORMs write them: the manifest names it the
+ * same way, whatever its spacing or case. Two with the same expression get #2, #3.
+ */
+function checksOf(parsed: ParsedTable | null, ref: TableRef, columns: readonly string[]) {
+  const checks: Check[] = [];
+  const checkText = new Map<string, ParsedCheck>();
+  for (const c of parsed?.checks ?? []) {
+    const expr = normalizeExpression(c.expr, columns);
+    let name = c.name ?? unnamedCheckName(expr);
+    for (let n = 2; checks.some((k) => k.name === name); n++) name = `${name.replace(/ #\d+$/, '')} #${n}`;
+    checkText.set(name, c);
+    checks.push({ name, table: ref, expr, validated: true, ...(c.name === null ? { unnamed: true } : {}) });
+  }
+  return { checks, checkText };
 }
 
 interface ForeignKeyRow {
@@ -240,11 +251,13 @@ function foreignKeysOf(
         (written ? f.refColumns.every((c, i) => sameName(c, parts[i].to as string)) : f.refColumns.length === 0),
     );
     const text = textIndex >= 0 ? unused.splice(textIndex, 1)[0] : undefined;
-    let name = text?.name ?? `(unnamed) ${columns.join(', ')} → ${parent}`;
+    // an unnamed key is known by its structure, as the manifest names one it does not name
+    let name = text?.name ?? unnamedForeignKeyName(columns, parent, refColumns);
     for (let n = 2; foreignKeys.some((f) => f.name === name); n++) name = `${name.replace(/ #\d+$/, '')} #${n}`;
     if (text) foreignKeyText.set(name, text);
     foreignKeys.push({
       name,
+      ...(text?.name ? {} : { unnamed: true }),
       table: ref,
       columns,
       refTable: { schema: 'main', name: parent },
@@ -272,16 +285,30 @@ function indexesOf(db: Database.Database, table: string, ref: TableRef, schema: 
   return list.map((ix) => {
     const sql = schema.find((s) => s.type === 'index' && s.name === ix.name)?.sql ?? null;
     const fromText = sql ? parseCreateIndex(sql, columns) : null;
-    const keyRows = prepared(db, 'SELECT cid, name FROM pragma_index_xinfo(?) WHERE key = 1 ORDER BY seqno').all(ix.name) as Array<{ cid: number; name: string | null }>;
+    const keyRows = prepared(db, 'SELECT cid, name, "desc", coll FROM pragma_index_xinfo(?) WHERE key = 1 ORDER BY seqno').all(ix.name) as Array<{
+      cid: number;
+      name: string | null;
+      desc: number;
+      coll: string;
+    }>;
+    // an autoindex has no text: its keys as the pragma lists them (a collation other than BINARY was written in the UNIQUE)
+    const autoKeys = keyRows.map((k) => ({
+      column: k.name ?? 'rowid',
+      ...(k.desc ? { desc: true } : {}),
+      ...(k.coll.toUpperCase() !== 'BINARY' ? { collate: k.coll.toUpperCase() } : {}),
+    }));
     return {
       name: ix.name,
       table: ref,
-      keys: fromText?.keys ?? keyRows.map((k) => ({ column: k.name ?? 'rowid' })),
+      keys: fromText?.keys ?? autoKeys,
       unique: ix.unique === 1,
       where: fromText?.where ?? null,
       method: 'btree',
       valid: true,
       constraintBacked: ix.origin !== 'c',
+      // a table's UNIQUE: its autoindex is the constraint, named by SQLite and changed only by rebuilding the table
+      ...(ix.origin === 'u' ? { uniqueConstraint: true } : {}),
+      ...(ix.origin !== 'c' ? { fixedName: true } : {}),
     };
   });
 }

@@ -11,6 +11,8 @@ import { isOp, isWord, sameName, significant, tokenize } from './tokenizer.js';
 export type SqliteOrigin =
   /** An index step: drop the index it made, and put back the one it replaced (its CREATE INDEX text). */
   | { readonly kind: 'index'; readonly drop: string; readonly restore?: string; readonly children?: readonly string[] }
+  /** A dropped index: put it back from its CREATE INDEX text, the children's keys checked after. */
+  | { readonly kind: 'restore_index'; readonly restore: string; readonly children?: readonly string[] }
   /** A table rebuild: the rebuild back, as a spec. */
   | { readonly kind: 'rebuild'; readonly back: RebuildSpec };
 
@@ -26,13 +28,21 @@ export function inverseOfSqlite(step: HistoryStep): readonly string[] {
   const fail = (problem: string) => journalError(step.runId, step.seq, problem);
   const origin = step.origin as Partial<SqliteOrigin> | null | undefined;
   const table = step.table.includes('.') ? step.table.slice(step.table.indexOf('.') + 1) : step.table;
+  const childrenOf = (o: { children?: unknown }) => {
+    const children = o.children ?? [];
+    if (!Array.isArray(children) || !children.every((c) => typeof c === 'string')) throw fail('its recorded child tables are not a list of names');
+    return children as string[];
+  };
   if (origin?.kind === 'index' && step.action !== 'rebuild_table') {
     if (typeof origin.drop !== 'string') throw fail('its recorded index has no name');
     if (origin.restore !== undefined && !isCreateOn(origin.restore, 'INDEX', table)) throw fail(`its recorded index to restore is not one CREATE INDEX on ${step.table}`);
-    const children = origin.children ?? [];
-    if (!Array.isArray(children) || !children.every((c) => typeof c === 'string')) throw fail('its recorded child tables are not a list of names');
+    const children = childrenOf(origin);
     // the children's key check is rendered, each name quoted as a string, never spliced as SQL
     return [dropIndexStatement(origin.drop), ...(origin.restore !== undefined ? [origin.restore, ...parentKeyChecks(children)] : [])];
+  }
+  if (origin?.kind === 'restore_index' && step.action === 'drop_index') {
+    if (!isCreateOn(origin.restore, 'INDEX', table)) throw fail(`its recorded index to restore is not one CREATE INDEX on ${step.table}`);
+    return [origin.restore as string, ...parentKeyChecks(childrenOf(origin))];
   }
   if (origin?.kind === 'rebuild' && step.action === 'rebuild_table') {
     const back = origin.back;

@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { SchemaDiffError } from '../../errors.js';
 import type { Catalog, DesiredIndex, DesiredTable, IndexKey, Table } from '../../schema/types.js';
-import { findTable, freeze } from '../../schema/types.js';
+import { findTable, freeze, unnamedCheckName } from '../../schema/types.js';
 import { normalizeExpression, soleColumn } from './expression.js';
 import { quoteIdent } from './quote.js';
 import { sqliteMessage } from './sqlite-error.js';
@@ -32,7 +32,10 @@ function normalizeTable(db: Database.Database, table: DesiredTable, live: Table,
   const columnDefs = live.columns.map((c) => `${quoteIdent(c.name)} ${c.type}`.trim()).join(', ');
   const checks = table.checks.map((check) => {
     const ok = probe(db, `CREATE TEMP TABLE ${PROBE} (${columnDefs}, CHECK (${check.expr}))`, `${check.path}.expr`, problems);
-    return ok ? { ...check, expr: normalizeExpression(check.expr, columns) } : check;
+    if (!ok) return check;
+    const expr = normalizeExpression(check.expr, columns);
+    // an unnamed CHECK is known by its expression in the catalog's spelling
+    return { ...check, expr, ...(check.unnamed ? { name: unnamedCheckName(expr) } : {}) };
   });
   const indexes = table.indexes.map((index) => {
     const statement = [`CREATE TEMP TABLE ${PROBE} (${columnDefs})`, createIndexSql(`${PROBE}_ix`, PROBE, index)];
@@ -44,9 +47,10 @@ function normalizeTable(db: Database.Database, table: DesiredTable, live: Table,
 
 function normalizeIndex(index: DesiredIndex, columns: readonly string[]): DesiredIndex {
   const keys = index.keys.map((k): IndexKey => {
-    if ('column' in k) return k;
+    const options = { ...(k.desc ? { desc: true } : {}), ...(k.collate !== undefined ? { collate: k.collate.toUpperCase() } : {}) };
+    if ('column' in k) return { column: k.column, ...options };
     const column = soleColumn(k.expr, columns);
-    return column !== null ? { column } : { expr: normalizeExpression(k.expr, columns) };
+    return column !== null ? { column, ...options } : { expr: normalizeExpression(k.expr, columns), ...options };
   });
   return { ...index, keys, where: index.where === null ? null : normalizeExpression(index.where, columns) };
 }
@@ -66,6 +70,13 @@ function probe(db: Database.Database, statements: string | readonly string[], pa
 
 /** CREATE INDEX for an index of the manifest (render writes it into the database as is). */
 export function createIndexSql(name: string, table: string, index: Pick<DesiredIndex, 'unique' | 'keys' | 'where'>): string {
-  const keys = index.keys.map((k) => ('column' in k ? quoteIdent(k.column) : k.expr)).join(', ');
+  const keys = index.keys.map(renderKey).join(', ');
   return `CREATE ${index.unique ? 'UNIQUE ' : ''}INDEX ${quoteIdent(name)} ON ${table} (${keys})${index.where ? ` WHERE ${index.where}` : ''}`;
+}
+
+/** `a COLLATE "NOCASE" DESC`: the collation a name (quoted), as SQLite's grammar takes it after the expression. */
+function renderKey(key: IndexKey): string {
+  const target = 'column' in key ? quoteIdent(key.column) : key.expr;
+  const collate = key.collate !== undefined ? ` COLLATE ${quoteIdent(key.collate)}` : '';
+  return `${target}${collate}${key.desc ? ' DESC' : ''}`;
 }

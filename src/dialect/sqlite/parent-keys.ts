@@ -4,7 +4,7 @@ import type { Catalog, Index, ReferencingKey, Table } from '../../schema/types.j
 import { findTable, qualifiedName } from '../../schema/types.js';
 import { sameName } from './tokenizer.js';
 
-type IndexChange = Extract<Change, { kind: 'create_index' | 'replace_index' | 'rename_index' }>;
+type IndexChange = Extract<Change, { kind: 'create_index' | 'replace_index' | 'rename_index' | 'drop_index' }>;
 
 /**
  * SQLite looks for the parent key of a foreign key at every write to the
@@ -20,13 +20,14 @@ export function refuseOrphanedForeignKeys(changes: readonly IndexChange[], catal
     const removed = own.filter((c) => c.kind !== 'create_index');
     if (removed.length === 0) continue;
     const gone = new Set(removed.map((c) => (c as Exclude<IndexChange, { kind: 'create_index' }>).current.name));
-    const after = [...table.indexes.filter((i) => !gone.has(i.name)), ...own.map((c) => c.desired)];
+    const after = [...table.indexes.filter((i) => !gone.has(i.name)), ...own.flatMap((c) => ('desired' in c ? [c.desired] : []))];
     for (const key of table.referencedBy ?? []) {
       const culprit = removed.find((c) => 'current' in c && isKeyFor(c.current, key.refColumns));
       if (!culprit || hasParentKey(table, after, key)) continue;
+      const what = 'desired' in culprit ? `manifest ${culprit.desired.path}: changing index ${culprit.desired.name}` : `dropping index ${culprit.current.name}`;
       throw new SchemaDiffError(
         'refused',
-        `manifest ${culprit.desired.path}: changing index ${culprit.desired.name} on ${qualifiedName(table.ref)} would leave foreign key ` +
+        `${what} on ${qualifiedName(table.ref)} would leave foreign key ` +
           `${key.name} of ${qualifiedName(key.table)} without a unique key to reference (SQLite needs a PRIMARY KEY or a unique, non-partial ` +
           `index on exactly (${key.refColumns.join(', ')}) with the columns' own collation), and every write to ${key.table.name} would fail ` +
           'with "foreign key mismatch"; keep that index, or add such a key first; nothing was changed',

@@ -1,7 +1,7 @@
 import { SchemaDiffError } from '../../errors.js';
-import type { Change } from '../../diff/changes.js';
+import { dropReason, effectsOf, type Change, type DropReason } from '../../diff/changes.js';
 import type { Hazard, Step, StepAction } from '../../plan/types.js';
-import type { Catalog, Check, ForeignKey, TableRef } from '../../schema/types.js';
+import type { Catalog, Check, ForeignKey, Index, TableRef } from '../../schema/types.js';
 import { findTable, qualifiedName } from '../../schema/types.js';
 import { refuseIndexNameCollisions } from '../../diff/index-names.js';
 import type { RenderOptions } from '../dialect.js';
@@ -15,8 +15,11 @@ import { parentKeyChecks, rebuildStatements, type RebuildSpec } from './rebuild.
 import { sameName } from './tokenizer.js';
 
 type Draft = Omit<Step, 'id'>;
-type ConstraintChange = Extract<Change, { kind: 'add_check' | 'replace_check' | 'add_foreign_key' | 'replace_foreign_key' | 'rename_foreign_key' }>;
-type IndexChange = Extract<Change, { kind: 'create_index' | 'replace_index' | 'rename_index' }>;
+type ConstraintChange = Extract<
+  Change,
+  { kind: 'add_check' | 'replace_check' | 'add_foreign_key' | 'replace_foreign_key' | 'rename_foreign_key' | 'drop_check' | 'drop_foreign_key' }
+>;
+type IndexChange = Extract<Change, { kind: 'create_index' | 'replace_index' | 'rename_index' | 'drop_index' }>;
 
 /**
  * Steps for SQLite. SQLite cannot add, change or rename a CHECK or FOREIGN KEY
@@ -29,13 +32,16 @@ type IndexChange = Extract<Change, { kind: 'create_index' | 'replace_index' | 'r
  */
 export function renderSqlite(changes: readonly Change[], catalog: Catalog, raw: ReadonlyMap<string, RawTable>, options: RenderOptions = {}): Step[] {
   refuseNotValid(options);
+  refuseUniqueConstraintChanges(changes);
   const indexChanges = changes.filter(isIndexChange);
-  refuseIndexNameCollisions(
-    indexChanges.flatMap((c) => (c.kind === 'replace_index' ? [] : [{ name: c.desired.name, table: c.table, path: c.desired.path }])),
-    catalog,
-    sameName,
-  );
-  refuseOrphanedForeignKeys(indexChanges, catalog);
+  if (!options.definitionsOnly) {
+    refuseIndexNameCollisions(
+      indexChanges.flatMap((c) => (c.kind === 'replace_index' || c.kind === 'drop_index' ? [] : [{ name: c.desired.name, table: c.table, path: c.desired.path }])),
+      catalog,
+      sameName,
+    );
+    refuseOrphanedForeignKeys(indexChanges, catalog);
+  }
   const rebuilt = new Map<string, { constraints: ConstraintChange[]; indexes: IndexChange[] }>();
   for (const c of changes) {
     if (isConstraintChange(c)) {
@@ -59,12 +65,34 @@ export function renderSqlite(changes: readonly Change[], catalog: Catalog, raw: 
   return [...indexSteps, ...rebuildSteps].map((s, i) => ({ id: i + 1, ...s }));
 }
 
+const CONSTRAINT_KINDS = new Set<Change['kind']>(['add_check', 'replace_check', 'add_foreign_key', 'replace_foreign_key', 'rename_foreign_key', 'drop_check', 'drop_foreign_key']);
+const INDEX_KINDS = new Set<Change['kind']>(['create_index', 'replace_index', 'rename_index', 'drop_index']);
+
 function isConstraintChange(c: Change): c is ConstraintChange {
-  return c.kind === 'add_check' || c.kind === 'replace_check' || c.kind === 'add_foreign_key' || c.kind === 'replace_foreign_key' || c.kind === 'rename_foreign_key';
+  return CONSTRAINT_KINDS.has(c.kind);
 }
 
 function isIndexChange(c: Change): c is IndexChange {
-  return c.kind === 'create_index' || c.kind === 'replace_index' || c.kind === 'rename_index';
+  return INDEX_KINDS.has(c.kind);
+}
+
+/** The name of the object a change leaves (a drop: the one it removes). */
+function nameOf(c: ConstraintChange | IndexChange): string {
+  return 'desired' in c ? c.desired.name : c.current.name;
+}
+
+/**
+ * A table-level UNIQUE is its autoindex: SQLite cannot drop, rename or add
+ * one without rebuilding the table, which schema-diff does for CHECKs and
+ * foreign keys only. The manifest can describe it as it is, not change it.
+ */
+function refuseUniqueConstraintChanges(changes: readonly Change[]): void {
+  const problems = changes.flatMap((c) =>
+    c.kind === 'replace_unique_constraint' || c.kind === 'add_unique_constraint'
+      ? [`manifest ${c.desired.path}: ${c.current.name} on ${qualifiedName(c.table)} is a table's UNIQUE constraint, which SQLite changes only by rebuilding the table; describe it as it is (${c.current.keys.map((k) => ('column' in k ? k.column : k.expr)).join(', ')}), or give the new index another name`]
+      : [],
+  );
+  if (problems.length > 0) throw new SchemaDiffError('refused', `${problems[0]}; nothing was changed`, problems);
 }
 
 function refuseNotValid(options: RenderOptions): void {
@@ -89,6 +117,28 @@ function step(action: StepAction, table: TableRef, name: string, fields: Omit<Dr
 const indexLock = (t: TableRef) => `write lock on the database file while the index on ${qualifiedName(t)} builds; readers continue in WAL mode`;
 
 function indexStep(change: IndexChange, raw: RawTable, children: readonly string[]): Draft {
+  const effects = effectsOf(change);
+  if (change.kind === 'drop_index') return { ...dropIndexStep(change.current, change.why, raw, children), effects };
+  return { ...keptIndexStep(change, raw, children), effects };
+}
+
+function dropIndexStep(current: Index, why: DropReason, raw: RawTable, children: readonly string[]): Draft {
+  const restore = raw.indexes.find((i) => i.name === current.name)?.sql ?? createIndexSql(current.name, quoteIdent(current.table.name), current);
+  return step('drop_index', current.table, current.name, {
+    objects: [current.name],
+    reason: dropReason(why, 'index'),
+    sql: [dropIndexStatement(current.name), ...parentKeyChecks(children)],
+    inverse: [restore, ...parentKeyChecks(children)],
+    transactional: true,
+    lockTimeout: true,
+    lock: `write lock on the database file while the index on ${qualifiedName(current.table)} is dropped; readers continue in WAL mode`,
+    hazards: ['DROPS_INDEX'],
+    before: restore,
+    origin: { kind: 'restore_index', restore, children } satisfies SqliteOrigin,
+  });
+}
+
+function keptIndexStep(change: Exclude<IndexChange, { kind: 'drop_index' }>, raw: RawTable, children: readonly string[]): Draft {
   const desired = change.desired;
   const create = createIndexSql(desired.name, quoteIdent(desired.table.name), desired);
   const drop = dropIndexStatement;
@@ -132,7 +182,7 @@ export function dropIndexStatement(name: string): string {
 /** The indexes a rebuilt table ends with: its own, less those replaced, plus the new ones. */
 function indexesAfter(raw: RawTable, changes: readonly IndexChange[]): Array<{ name: string; sql: string }> {
   const removed = new Set(changes.flatMap((c) => (c.kind === 'create_index' ? [] : [c.current.name])));
-  const added = changes.map((c) => ({ name: c.desired.name, sql: createIndexSql(c.desired.name, quoteIdent(c.desired.table.name), c.desired) }));
+  const added = changes.flatMap((c) => (c.kind === 'drop_index' ? [] : [{ name: c.desired.name, sql: createIndexSql(c.desired.name, quoteIdent(c.desired.table.name), c.desired) }]));
   return [...raw.indexes.filter((i) => !removed.has(i.name)), ...added];
 }
 
@@ -163,12 +213,16 @@ function rebuildStep(
       children,
     });
   const back = specOf(toText, raw.sql, newIndexes, raw.indexes);
-  const replaced = [...group, ...indexChanges].flatMap((c) => ('current' in c ? [c.current.name] : []));
-  const objects = [...new Set([...group, ...indexChanges].map((c) => c.desired.name).concat(replaced.filter((n) => !n.startsWith('('))))];
-  const actionsChange = group.some((c) => 'current' in c && 'onDelete' in c.current && 'onDelete' in c.desired && !sameActions(c.current, c.desired));
+  const all = [...group, ...indexChanges];
+  const objects = [...new Set([...all.map(nameOf), ...all.flatMap((c) => ('current' in c ? [c.current.name] : []))])];
+  const actionsChange = group.some((c) => 'current' in c && 'desired' in c && 'onDelete' in c.current && 'onDelete' in c.desired && !sameActions(c.current, c.desired));
+  const drops = all.some((c) => c.kind === 'drop_check' || c.kind === 'drop_foreign_key');
+  const dropsIndex = indexChanges.some((c) => c.kind === 'drop_index');
   return step('rebuild_table', table, table.name, {
     objects,
-    reason: `SQLite cannot change constraints in place: ${summary(group, indexChanges)}, by rebuilding ${qualifiedName(table)} with only these edited`,
+    reason:
+      `SQLite cannot change constraints in place: ${summary(group, indexChanges)}, by rebuilding ${qualifiedName(table)} with only these edited` +
+      (drops || dropsIndex ? `; ${dropNote(all)}` : ''),
     sql: rebuildStatements(specOf(raw.sql, toText, raw.indexes, newIndexes)),
     inverse: rebuildStatements(back),
     transactional: true,
@@ -176,11 +230,28 @@ function rebuildStep(
     lock:
       `write lock on the database file while ${rows >= 0 ? `about ${rows} rows` : 'the rows'} of ${qualifiedName(table)} are copied ` +
       'and its indexes rebuilt; readers continue in WAL mode, otherwise until commit',
-    hazards: ['TABLE_REBUILD', ...(indexChanges.length ? (['INDEX_BUILD'] as Hazard[]) : []), ...(actionsChange ? (['CHANGES_DELETE_BEHAVIOUR'] as Hazard[]) : [])],
+    hazards: [
+      'TABLE_REBUILD',
+      ...(indexChanges.some((c) => c.kind !== 'drop_index') ? (['INDEX_BUILD'] as Hazard[]) : []),
+      ...(actionsChange ? (['CHANGES_DELETE_BEHAVIOUR'] as Hazard[]) : []),
+      ...(drops ? (['DROPS_CONSTRAINT'] as Hazard[]) : []),
+      ...(dropsIndex ? (['DROPS_INDEX'] as Hazard[]) : []),
+    ],
     before: raw.sql,
     after: toText,
     origin: { kind: 'rebuild', back } satisfies SqliteOrigin,
+    effects: all.flatMap(effectsOf),
   });
+}
+
+/** What the drops of a rebuild are for: "was in the manifest, removed" and/or --prune. */
+function dropNote(changes: readonly (ConstraintChange | IndexChange)[]): string {
+  const drops = changes.flatMap((c) => ('why' in c ? [{ name: c.current.name, why: c.why }] : []));
+  const names = (why: DropReason) => drops.filter((d) => d.why === why).map((d) => d.name);
+  return [
+    ...(names('removed').length ? [`drops ${names('removed').join(', ')}: was in the manifest, removed (created by schema-diff)`] : []),
+    ...(names('prune').length ? [`drops ${names('prune').join(', ')}: not in the manifest (--prune)`] : []),
+  ].join('; ');
 }
 
 function editsOf(group: readonly ConstraintChange[], raw: RawTable): TableEdits {
@@ -189,12 +260,22 @@ function editsOf(group: readonly ConstraintChange[], raw: RawTable): TableEdits 
     if (!found) throw new SchemaDiffError('catalog', `cannot find foreign key ${fk.name} in the CREATE TABLE text of ${qualifiedName(raw.ref)}`);
     return found;
   };
+  const checkTextOf = (ck: Check) => {
+    const found = raw.checkText.get(ck.name);
+    if (!found) throw new SchemaDiffError('catalog', `cannot find CHECK ${ck.name} in the CREATE TABLE text of ${qualifiedName(raw.ref)}`);
+    return found;
+  };
   const checks = group.filter((c): c is Extract<ConstraintChange, { desired: Check }> => c.kind === 'add_check' || c.kind === 'replace_check');
-  const fks = group.filter((c): c is Extract<ConstraintChange, { desired: ForeignKey }> => c.kind.endsWith('foreign_key'));
+  const fks = group.filter((c): c is Extract<ConstraintChange, { desired: ForeignKey }> => c.kind === 'add_foreign_key' || c.kind === 'replace_foreign_key' || c.kind === 'rename_foreign_key');
+  const constraintName = (o: Check | ForeignKey) => (o.unnamed ? null : o.name);
   return {
     replaceChecks: checks.filter((c) => c.kind === 'replace_check').map((c) => ({ name: c.desired.name, expr: c.desired.expr })),
-    addChecks: checks.filter((c) => c.kind === 'add_check').map((c) => ({ name: c.desired.name, expr: c.desired.expr })),
-    removeForeignKeys: fks.flatMap((c) => ('current' in c ? [textOf(c.current)] : [])),
+    addChecks: checks.filter((c) => c.kind === 'add_check').map((c) => ({ name: constraintName(c.desired), expr: c.desired.expr })),
+    removeChecks: group.flatMap((c) => (c.kind === 'drop_check' ? [checkTextOf(c.current)] : [])),
+    removeForeignKeys: [
+      ...fks.flatMap((c) => ('current' in c ? [textOf(c.current)] : [])),
+      ...group.flatMap((c) => (c.kind === 'drop_foreign_key' ? [textOf(c.current)] : [])),
+    ],
     addForeignKeys: fks.map((c) => c.desired),
   };
 }
@@ -205,6 +286,9 @@ function sameActions(a: ForeignKey, b: ForeignKey): boolean {
 
 function summary(group: readonly ConstraintChange[], indexes: readonly IndexChange[]): string {
   const label: Record<ConstraintChange['kind'] | IndexChange['kind'], string> = {
+    drop_check: 'drop CHECK',
+    drop_foreign_key: 'drop FOREIGN KEY',
+    drop_index: 'drop INDEX',
     add_check: 'add CHECK',
     replace_check: 'replace CHECK',
     add_foreign_key: 'add FOREIGN KEY',

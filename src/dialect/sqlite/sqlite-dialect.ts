@@ -6,7 +6,7 @@ import { qualifiedName } from '../../schema/types.js';
 import type { Dialect } from '../dialect.js';
 import { checkManifestSqlite } from './check-manifest.js';
 import { DEFAULT_BUSY_MS, executeSqlite } from './execute.js';
-import { finishRun, markInterrupted, readHistory, reserveRun, runExists, unfinishedRuns, writeRun, type PendingRun } from './history.js';
+import { finishRun, markInterrupted, readHistory, recordRun, reserveRun, runExists, unfinishedRuns, writeRun, type PendingRun } from './history.js';
 import { introspectSqlite, type RawTable } from './introspect.js';
 import { inverseOfSqlite } from './inverse.js';
 import { checkSqliteJournalTrust } from './journal-trust.js';
@@ -87,6 +87,11 @@ export async function openSqliteDialect(path: string, options: { readOnly?: bool
       markInterrupted(db, runId);
     },
     history: async () => readHistory(db),
+    async recordRun(kind, manifest, steps) {
+      const run = reserveRun(db, kind, manifest, '');
+      recordRun(db, run, steps);
+      return run.id;
+    },
     inverseOf: inverseOfSqlite,
     async checkJournalTrust() {
       checkSqliteJournalTrust(path);

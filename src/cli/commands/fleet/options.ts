@@ -1,0 +1,71 @@
+import type { Argv } from 'yargs';
+import { SchemaDiffError } from '../../../errors.js';
+import type { FleetTarget } from '../../../run/fleet/targets.js';
+import { parseCount, type GlobalArgs } from '../../context.js';
+
+/** Options that make a command run on a fleet of databases (docs/fleets.md). */
+export interface FleetArgs extends GlobalArgs {
+  targets?: string;
+  'targets-query'?: string;
+  parallel: number;
+}
+
+export interface RolloutArgs extends FleetArgs {
+  canary: number;
+  'max-failures': number;
+  'only-failed': boolean;
+  state?: string;
+}
+
+export function withFleetOptions<T>(y: Argv<T>) {
+  return y
+    .option('targets', { type: 'string', describe: 'run on every database listed in this file (one URL per line, optional label first; docs/fleets.md)' })
+    .option('targets-query', {
+      type: 'string',
+      describe: 'run on the databases this query names (first column) on the --database-url server; read-only',
+    })
+    .option('parallel', { alias: 'P', type: 'number', default: 4, describe: 'targets worked on at once' });
+}
+
+export function withRolloutOptions<T>(y: Argv<T>) {
+  return withFleetOptions(y)
+    .option('canary', { type: 'number', default: 1, describe: 'targets applied and verified first; the rollout stops if one does not converge' })
+    .option('max-failures', { type: 'number', default: 0, describe: 'failures tolerated after the canaries; the next stops the rollout' })
+    .option('only-failed', { type: 'boolean', default: false, describe: 'only the targets that failed in the last rollout (from the state file)' })
+    .option('state', { type: 'string', describe: 'state file of the rollout (default: <targets file>.state.json)' });
+}
+
+export const hasTargets = (args: FleetArgs) => args.targets !== undefined || args['targets-query'] !== undefined;
+
+/** The fleet the flags name. Files and queries are read before any target is connected to. */
+export async function loadTargets(args: FleetArgs): Promise<FleetTarget[]> {
+  parseCount(args.parallel, 'parallel', 'jobs');
+  if (args.targets !== undefined && args['targets-query'] !== undefined) {
+    throw new SchemaDiffError('usage', 'give --targets or --targets-query, not both');
+  }
+  const { parseTargetsFile, targetsOnServer } = await import('../../../run/fleet/targets.js');
+  if (args.targets !== undefined) {
+    if (args['database-url'] !== undefined) throw new SchemaDiffError('usage', '--targets lists the databases: drop --database-url');
+    const { readFile } = await import('node:fs/promises');
+    const text = await readFile(args.targets, 'utf8').catch((e: NodeJS.ErrnoException) => {
+      throw new SchemaDiffError('usage', `--targets ${args.targets}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`);
+    });
+    return parseTargetsFile(text, args.targets);
+  }
+  const base = args['database-url'] ?? process.env.DATABASE_URL;
+  const { queryDatabaseNames } = await import('../../../dialect/open.js');
+  return targetsOnServer(base ?? '', await queryDatabaseNames(base, args['targets-query'] as string));
+}
+
+/** Where the rollout's state lives: --state, else beside the targets file; a query's fleet has none unless --state names one. */
+export function statePathOf(args: RolloutArgs): string | undefined {
+  return args.state ?? (args.targets !== undefined ? `${args.targets}.state.json` : undefined);
+}
+
+export function rolloutCounts(args: RolloutArgs) {
+  const whole = (n: number, flag: string, min: number) => {
+    if (!Number.isInteger(n) || n < min) throw new SchemaDiffError('usage', `--${flag}: expected a whole number >= ${min}, got ${n}`);
+    return n;
+  };
+  return { canary: whole(args.canary, 'canary', 0), maxFailures: whole(args['max-failures'], 'max-failures', 0), parallel: args.parallel };
+}

@@ -1,0 +1,53 @@
+import type { FleetEvents, TargetOutcome } from '../../../run/fleet/rollout.js';
+import { note } from '../../context.js';
+import { printable } from '../../../schema/printable.js';
+
+/** What the per-target count means for each command: the summary's column and the JSON field. */
+export type CountName = 'steps' | 'drift' | 'violations' | 'runs';
+
+/** One line per target on stderr as it finishes. */
+export function fleetProgress(countName: CountName, quiet = false): FleetEvents {
+  if (quiet) return {};
+  return {
+    finished: (o, done, total) =>
+      note(`[${done}/${total}] ${printable(o.label)}: ${o.status}${o.canary ? ' (canary)' : ''}, ${o.count} ${countName}, ${o.ms} ms${o.error ? ` — ${printable(o.error)}` : ''}`),
+  };
+}
+
+/** The summary table: one line per target, every cell made printable (a label or a driver message may hold anything). */
+export function summaryTable(outcomes: readonly TargetOutcome[], countName: CountName): string[] {
+  const header = ['target', 'status', countName, 'time', 'error'];
+  const rows = outcomes.map((o) => [o.label, o.status, String(o.count), o.status === 'untouched' ? '' : `${o.ms} ms`, clipped(o.error ?? '')].map(printable));
+  const widths = header.slice(0, -1).map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === 2 || i === 3 ? c.padStart(widths[i]) : i < widths.length ? c.padEnd(widths[i]) : c))
+      .join('  ')
+      .trimEnd();
+  return [line(header), line([...widths.map((w) => '-'.repeat(w)), '-----']), ...rows.map(line)];
+}
+
+// The table keeps one screen line per target; the JSON and the progress line carry the whole message.
+const ERROR_WIDTH = 100;
+const clipped = (s: string) => (s.length > ERROR_WIDTH ? s.slice(0, ERROR_WIDTH - 1) + '…' : s);
+
+/** The closing line: how many targets stand where. */
+export function statusCounts(outcomes: readonly TargetOutcome[]): string {
+  const counts = new Map<string, number>();
+  for (const o of outcomes) counts.set(o.status, (counts.get(o.status) ?? 0) + 1);
+  return `${outcomes.length} target(s): ${[...counts].map(([s, n]) => `${n} ${s}`).join(', ')}`;
+}
+
+/** A target in the JSON report: the same as its summary line, the count under the command's own name. */
+export function outcomeJson(o: TargetOutcome, countName: CountName, planId?: string) {
+  return {
+    target: o.label,
+    status: o.status,
+    [countName]: o.count,
+    ms: o.ms,
+    ...(o.canary ? { canary: true } : {}),
+    ...(planId ? { plan: planId } : {}),
+    ...(o.error ? { error: o.error } : {}),
+    ...(o.startedAt ? { startedAt: o.startedAt, finishedAt: o.finishedAt } : {}),
+  };
+}
