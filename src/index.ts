@@ -16,6 +16,16 @@ export { preparePlan } from './run/prepare.js';
 export { applyManifest, type ApplyOptions, type ApplyResult } from './run/apply.js';
 export { verifyManifest, type Drift } from './run/verify.js';
 export { validateManifest, type ValidateOptions, type ValidationReport } from './run/validate.js';
-export { rollback, planRollback, type RollbackOptions, type RollbackScope, type RollbackResult } from './run/rollback.js';
+export { rollback as rollbackDialect, planRollback, type RollbackOptions, type RollbackScope, type RollbackResult } from './run/rollback.js';
 export { SchemaDiffError } from './errors.js';
-export const VERSION = '0.1.0';
+
+// One call each, on a URL, a Kysely instance ({ db }) or a pg.Pool ({ pool }); every option defaulted (docs/library.md).
+export { plan, apply, verify, validate, rollback, APPLY_DEFAULTS, type PlanResult, type ManifestInput, type Target } from './run/library.js';
+export { withConnection, type Connection } from './dialect/open.js';
+export { renderScript } from './run/prepare.js';
+export { scriptRendererFor, type ScriptRenderer } from './dialect/scripts.js';
+export { HAZARDS } from './plan/types.js';
+export type { ViolationCount as Blocker } from './dialect/dialect.js';
+export { loadPlan, savePlan } from './plan/plan-file.js';
+export { defineConfig, type SchemaDiffConfig } from './cli/config.js';
+export { VERSION } from './version.js';

@@ -3,10 +3,12 @@ import { SchemaDiffError } from '../errors.js';
 import type { Dialect } from '../dialect/dialect.js';
 import type { LoadedManifest } from '../manifest/types.js';
 import { checkLimit, type LimitedOption } from '../run/limits.js';
+import { defaultOf } from './config.js';
 
 /** Options every command shares. */
 export interface GlobalArgs {
-  manifest: string;
+  /** Absent when not given: manifestOf() falls back to $SCHEMA_DIFF_MANIFEST, the config file, manifest/index.ts. */
+  manifest?: string;
   'database-url'?: string;
   format?: string;
   debug: boolean;
@@ -17,13 +19,12 @@ export function withGlobalOptions<T>(y: Argv<T>) {
     .option('manifest', {
       alias: 'm',
       type: 'string',
-      default: 'manifest/index.ts',
-      describe: 'manifest file (.ts, .js or .json)',
+      describe: 'manifest file (.ts, .js or .json; default: $SCHEMA_DIFF_MANIFEST, the config file, manifest/index.ts)',
     })
     .option('database-url', {
       alias: 'd',
       type: 'string',
-      describe: 'postgres://…, pglite:memory, pglite:<dir>, sqlite:///path.db (default: $DATABASE_URL)',
+      describe: 'postgres://…, pglite:memory, pglite:<dir>, sqlite:///path.db (default: $DATABASE_URL, then the config file)',
     })
     .option('debug', { type: 'boolean', default: false, describe: 'print stack traces and driver details' });
 }
@@ -53,12 +54,12 @@ export function withBackupOptions<T>(y: Argv<T>) {
   return y
     .option('backup', {
       type: 'boolean',
-      default: true,
+      default: defaultOf<boolean>('backup'),
       describe: 'SQLite: copy the database file aside (VACUUM INTO) before rebuilding a table; --no-backup skips it',
     })
     .option('keep-backups', {
       type: 'number',
-      default: 3,
+      default: defaultOf<number>('keep-backups'),
       describe: "SQLite: keep only the newest N of schema-diff's backups of this file (older ones are removed)",
     });
 }
@@ -82,8 +83,8 @@ export async function withDatabase<R>(
 ): Promise<R> {
   const { loadManifest } = await import('../manifest/load.js');
   const { openDialect } = await import('../dialect/open.js');
-  const manifest = await loadManifest(args.manifest);
-  const dialect = await openDialect(args['database-url'] ?? process.env.DATABASE_URL, options);
+  const manifest = await loadManifest(manifestOf(args));
+  const dialect = await openDialect(databaseUrlOf(args), options);
   try {
     return await body(dialect, manifest);
   } finally {
@@ -98,12 +99,54 @@ export async function withDialect<R>(
   options: { readOnly?: boolean } = {},
 ): Promise<R> {
   const { openDialect } = await import('../dialect/open.js');
-  const dialect = await openDialect(args['database-url'] ?? process.env.DATABASE_URL, options);
+  const dialect = await openDialect(databaseUrlOf(args), options);
   try {
     return await body(dialect);
   } finally {
     await dialect.close();
   }
+}
+
+/**
+ * -m, else $SCHEMA_DIFF_MANIFEST, else the config file's manifest, else
+ * manifest/index.ts. Not a yargs default, so that apply --plan can tell that
+ * -m was not given and take the plan's own.
+ */
+export function manifestOf(args: Pick<GlobalArgs, 'manifest'>): string {
+  return args.manifest ?? defaultOf<string>('manifest');
+}
+
+/** --format, or json when --json is given. */
+export function formatOf<F extends string>(args: { format?: F; json?: boolean }): F | 'json' {
+  return args.json ? 'json' : (args.format as F);
+}
+
+/** --format FORMAT and its --json alias. */
+export function withFormat<T>(y: Argv<T>, choices: readonly string[], defaultFormat: string, describe = 'result format on stdout') {
+  return y
+    .option('format', { alias: 'f', choices, default: defaultFormat, describe })
+    .option('json', { type: 'boolean', describe: 'same as --format json' })
+    // every reader of args.format (fleets too) sees the alias
+    .middleware((argv) => {
+      if (argv.json) (argv as { format?: string }).format = 'json';
+    });
+}
+
+/**
+ * JSON on stdout, every command alike: version, command, target, then the
+ * command's own fields (docs/cli.md, "JSON output").
+ */
+export function envelope(command: string, target: string, payload: object): string {
+  const { version: _version, target: _target, ...rest } = payload as Record<string, unknown>;
+  return JSON.stringify({ version: 1, command, target, ...rest }, null, 2);
+}
+
+/**
+ * --database-url, else $DATABASE_URL, else the config file's databaseUrl. Never a
+ * yargs default: --help would print it, password and all.
+ */
+export function databaseUrlOf(args: Pick<GlobalArgs, 'database-url'>): string | undefined {
+  return args['database-url'] ?? defaultOf<string | undefined>('database-url');
 }
 
 /** Where a command's result goes: stdout is reserved for the result, stderr for progress and notices. */

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Dialect } from '../dialect/dialect.js';
 import { openDialect } from '../dialect/open.js';
+import { importWithDriver } from '../dialect/optional.js';
 import { mestore } from '../../manifest/mestore.js';
 import { baselineSchema, demoRows, demoViolations } from '../../manifest/baseline/index.js';
 import { applyManifest } from '../run/apply.js';
@@ -98,7 +99,7 @@ export async function runDemo(kind: 'postgres' | 'sqlite', say: (s: string) => v
 }
 
 async function openPGlite(seed: string): Promise<Dialect> {
-  const { PGlite } = await import('@electric-sql/pglite');
+  const { PGlite } = await importWithDriver('@electric-sql/pglite', () => import('@electric-sql/pglite'));
   const db = new PGlite();
   await db.exec(seed);
   const dialect = await openDialect('pglite:memory', { pglite: db });
@@ -112,7 +113,7 @@ async function openPGlite(seed: string): Promise<Dialect> {
 }
 
 async function openSqlite(path: string, seed: string): Promise<Dialect> {
-  const { default: Database } = await import('better-sqlite3');
+  const { default: Database } = await importWithDriver('better-sqlite3', () => import('better-sqlite3'));
   const db = new Database(path);
   db.exec(seed);
   db.close();

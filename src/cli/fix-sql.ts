@@ -16,7 +16,7 @@ export function fixSqlTemplates(validation: Validation): string {
   const lines = [
     '-- schema-diff validate --fix-sql: templates for review. Nothing here runs as it is: every line is a comment.',
     '-- Uncomment and adapt only what you mean, run it in a transaction, then run validate again.',
-    `-- database: ${report.database}`,
+    `-- database: ${report.target}`,
     `-- ${bad.length} constraint(s) to fix`,
   ];
   for (const entry of bad) {

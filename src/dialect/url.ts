@@ -16,7 +16,7 @@ const SUPPORTED = 'expected postgres://, postgresql://, pglite:memory, pglite:<d
  */
 export function parseDatabaseUrl(raw: string | undefined): Target {
   const url = raw?.trim();
-  if (!url) throw new SchemaDiffError('usage', 'no database: pass --database-url or set DATABASE_URL');
+  if (!url) throw new SchemaDiffError('usage', 'no database: pass --database-url, set DATABASE_URL, or set databaseUrl in schema-diff.config.ts');
   if (/^postgres(ql)?:\/\//i.test(url)) return { kind: 'postgres', url: checkedPostgresUrl(url) };
   if (/^pglite:/i.test(url)) return pgliteTarget(afterScheme(url));
   if (/^sqlite:/i.test(url)) return { kind: 'sqlite', path: sqlitePath(url) };

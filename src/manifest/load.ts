@@ -44,7 +44,8 @@ async function readManifestValue(path: string, shown: string): Promise<unknown> 
   return value;
 }
 
-async function importModule(path: string): Promise<Record<string, unknown>> {
+/** Imports a .ts, .js or .mjs module; TypeScript through tsx (config files use it too). */
+export async function importModule(path: string): Promise<Record<string, unknown>> {
   const url = pathToFileURL(path).href;
   if (!TYPESCRIPT.includes(extname(path))) return (await import(url)) as Record<string, unknown>;
   // loaded lazily: tsx registers loader hooks, which --help and .json manifests do not need

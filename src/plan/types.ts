@@ -20,18 +20,21 @@ export type StepAction =
   /** A journal entry of `schema-diff forget`: no SQL, ends schema-diff's ownership of an object. */
   | 'forget';
 
-/** Risks a reviewer should see, in the spirit of pg-schema-diff's hazards. */
-export type Hazard =
-  | 'ACQUIRES_ACCESS_EXCLUSIVE_LOCK'
-  | 'ACQUIRES_SHARE_ROW_EXCLUSIVE_LOCK'
-  | 'ACQUIRES_SHARE_UPDATE_EXCLUSIVE_LOCK'
-  | 'TABLE_SCAN'
-  | 'INDEX_BUILD'
-  | 'INDEX_DROPPED'
-  | 'TABLE_REBUILD'
-  | 'CHANGES_DELETE_BEHAVIOUR'
-  | 'DROPS_CONSTRAINT'
-  | 'DROPS_INDEX';
+/** Risks a reviewer should see, in the spirit of pg-schema-diff's hazards (plan --fail-on names them). */
+export const HAZARDS = [
+  'ACQUIRES_ACCESS_EXCLUSIVE_LOCK',
+  'ACQUIRES_SHARE_ROW_EXCLUSIVE_LOCK',
+  'ACQUIRES_SHARE_UPDATE_EXCLUSIVE_LOCK',
+  'TABLE_SCAN',
+  'INDEX_BUILD',
+  'INDEX_DROPPED',
+  'TABLE_REBUILD',
+  'CHANGES_DELETE_BEHAVIOUR',
+  'DROPS_CONSTRAINT',
+  'DROPS_INDEX',
+] as const;
+
+export type Hazard = (typeof HAZARDS)[number];
 
 /**
  * One unit of work: statements that run together, and the statements that
@@ -48,6 +51,8 @@ export interface Step {
   readonly objects: readonly string[];
   /** Why the step is needed, in words. */
   readonly reason: string;
+  /** The manifest's `description` of the objects it concerns, when it gives one. */
+  readonly description?: string;
   readonly sql: readonly string[];
   readonly inverse: readonly string[];
   /**

@@ -7,7 +7,8 @@ import { qualifiedName } from '../schema/types.js';
 import { checkLimits } from './limits.js';
 import { desiredFor, preparePlan, type Prepared } from './prepare.js';
 import { closeInterruptedRuns } from './recover.js';
-import { targetsOfChanges } from './targets.js';
+import { rowsBlockingApply } from './blockers.js';
+import { describeSteps, descriptionsOf } from './describe.js';
 
 export interface ApplyOptions extends Pick<ExecuteOptions, 'backup' | 'keepBackups'> {
   readonly manifestPath: string;
@@ -76,7 +77,7 @@ export async function applyManifest(dialect: Dialect, manifest: LoadedManifest, 
  * against must be unchanged, and the current manifest must still produce the
  * very same statements (a manifest edited after review is refused too).
  */
-function refuseStalePlan(saved: Plan, now: Plan): void {
+export function refuseStalePlan(saved: Plan, now: Plan): void {
   if (saved.fingerprint !== now.fingerprint) {
     throw new SchemaDiffError(
       'refused',
@@ -93,17 +94,7 @@ function refuseStalePlan(saved: Plan, now: Plan): void {
 }
 
 async function refuseOnViolations(dialect: Dialect, prepared: Prepared, options: ApplyOptions) {
-  const targets = targetsOfChanges(prepared.diff.changes);
-  if (targets.length === 0) return { plan: prepared.plan, leftNotValid: [] };
-  options.events?.notice?.(`checking existing rows against ${targets.length} constraint(s) before changing anything`);
-  // One table at a time: on a small server, parallel scans take the CPU the application's writers need.
-  const counts = await dialect.countViolations(targets, {
-    samples: 0,
-    jobs: 1,
-    background: true,
-    onProgress: (m) => options.events?.notice?.(m),
-  });
-  const bad = counts.filter((c) => c.violations > 0 || c.error);
+  const bad = await rowsBlockingApply(dialect, prepared.diff.changes, options.events?.notice);
   if (bad.length === 0) return { plan: prepared.plan, leftNotValid: [] };
   const notValidPossible = dialect.supportsNotValid !== false;
   // Where NOT VALID does not exist, render refuses skipValidation with the dialect's own explanation.
@@ -119,7 +110,7 @@ async function refuseOnViolations(dialect: Dialect, prepared: Prepared, options:
   const leftNotValid = bad.map((c) => c.name);
   options.events?.notice?.(`leaving NOT VALID (existing rows break them): ${bad.map(describe).join(', ')}`);
   const steps = dialect.render(prepared.diff.changes, prepared.catalog, { skipValidation: new Set(leftNotValid) });
-  return { plan: { ...prepared.plan, steps: [...steps] }, leftNotValid };
+  return { plan: { ...prepared.plan, steps: describeSteps(steps, descriptionsOf(prepared.desired)) }, leftNotValid };
 }
 
 const violationRefusals = new WeakSet<Error>();

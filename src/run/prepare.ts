@@ -1,4 +1,5 @@
 import type { Dialect } from '../dialect/dialect.js';
+import { scriptRendererFor } from '../dialect/scripts.js';
 import { checkAgainstCatalog } from '../diff/catalog-check.js';
 import { diffSchemas } from '../diff/diff.js';
 import { ownedObjects, withRemovals, type RemovalOptions } from '../diff/ownership.js';
@@ -9,6 +10,7 @@ import { fingerprintCatalog } from '../plan/fingerprint.js';
 import type { Plan } from '../plan/types.js';
 import type { Catalog, DesiredTable, TableRef } from '../schema/types.js';
 import { freeze, qualifiedName } from '../schema/types.js';
+import { describeSteps, descriptionsOf } from './describe.js';
 
 export interface Prepared {
   readonly desired: readonly DesiredTable[];
@@ -58,7 +60,7 @@ export async function preparePlan(dialect: Dialect, manifest: LoadedManifest, ma
     manifest: manifestPath,
     fingerprint: fingerprintCatalog(catalog),
     createdAt: new Date().toISOString(),
-    steps: [...steps],
+    steps: describeSteps(steps, descriptionsOf(desired)),
     unmanaged: diff.unmanaged,
   });
   return { desired, catalog, diff, plan };
@@ -72,4 +74,16 @@ export function planHeader(plan: Plan, direction: 'forward' | 'inverse'): string
     `fingerprint: ${plan.fingerprint}`,
     `steps:       ${plan.steps.length}`,
   ];
+}
+
+/**
+ * A plan as the script its database's own shell runs (psql, sqlite3), with no
+ * connection: the renderer is chosen by plan.dialect. `inverse` undoes the plan.
+ */
+export function renderScript(
+  plan: Plan,
+  options: { direction?: 'forward' | 'inverse'; lockTimeoutMs?: number } = {},
+): string {
+  const direction = options.direction ?? 'forward';
+  return scriptRendererFor(plan.dialect)(plan.steps, direction, planHeader(plan, direction), { lockTimeoutMs: options.lockTimeoutMs ?? 25 });
 }

@@ -7,6 +7,7 @@ import type { Catalog, DesiredTable, DialectName, Severity } from '../schema/typ
 import { findTable, qualifiedName } from '../schema/types.js';
 import { desiredFor, tablesOf } from './prepare.js';
 import { checkLimits } from './limits.js';
+import { descriptionsOf } from './describe.js';
 import { targetsOfManifest } from './targets.js';
 
 export interface ValidateOptions {
@@ -38,6 +39,8 @@ export interface ReportEntry {
   readonly sample: readonly Record<string, unknown>[];
   /** The database's message when the expression fails on some row; then `violations` is 0 and unknown. */
   readonly error?: string;
+  /** The manifest's `description` of the constraint, when it gives one. */
+  readonly description?: string;
 }
 
 export interface ReportTotals {
@@ -61,7 +64,8 @@ export interface ReportTotals {
 export interface ValidationReport {
   readonly version: 1;
   readonly dialect: DialectName;
-  readonly database: string;
+  /** The database, without password (named `database` before the common JSON envelope). */
+  readonly target: string;
   readonly checkedAt: string;
   readonly constraints: readonly ReportEntry[];
   readonly totals: ReportTotals;
@@ -95,8 +99,8 @@ export async function validateManifest(dialect: Dialect, manifest: LoadedManifes
   const counts = targets.length
     ? await dialect.countViolations(targets, { samples: options.samples, jobs: options.jobs, onProgress: options.onProgress })
     : [];
-  const report = buildReport(counts, catalog, { dialect: dialect.name, database: dialect.target, checkedAt: new Date().toISOString() });
-  return { report, targets, catalog };
+  const report = buildReport(counts, catalog, { dialect: dialect.name, target: dialect.target, checkedAt: new Date().toISOString() });
+  return { report: withDescriptions(report, descriptionsOf(desired)), targets, catalog };
 }
 
 /** The targets `--only` and `--table` leave; a name that matches nothing is an error, with the likely one. */
@@ -131,7 +135,7 @@ export function selectTargets(
 export function buildReport(
   counts: readonly ViolationCount[],
   catalog: Catalog,
-  meta: Pick<ValidationReport, 'dialect' | 'database' | 'checkedAt'>,
+  meta: Pick<ValidationReport, 'dialect' | 'target' | 'checkedAt'>,
 ): ValidationReport {
   const constraints = counts.map((c) => entryOf(c, catalog));
   const failing = constraints.filter((c) => c.violations > 0 || c.error !== undefined);
@@ -150,6 +154,14 @@ export function buildReport(
     passed: checks - failed,
   };
   return { version: 1, ...meta, constraints, totals, score: scoreOf(checks, failed), ready: totals.critical === 0 };
+}
+
+function withDescriptions(report: ValidationReport, descriptions: ReadonlyMap<string, string>): ValidationReport {
+  const constraints = report.constraints.map((c) => {
+    const description = descriptions.get(`${c.table} ${c.name}`);
+    return description ? { ...c, description } : c;
+  });
+  return { ...report, constraints };
 }
 
 /** 100 × passed / checks, rounded down so that 100 means no failing check at all. */

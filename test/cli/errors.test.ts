@@ -11,7 +11,7 @@ describe('connection errors: one line, exit 1, never the password', () => {
   });
 
   test('no database given at all', async () => {
-    expectOneLineError(await runCli(['plan']), /^error: no database: pass --database-url or set DATABASE_URL$/);
+    expectOneLineError(await runCli(['plan']), /^error: no database: pass --database-url, set DATABASE_URL, or set databaseUrl in schema-diff.config.ts$/);
   });
 
   test('an unreachable server', async () => {

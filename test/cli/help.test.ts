@@ -1,6 +1,6 @@
 import { runCli } from './run-cli.js';
 
-const COMMANDS = ['plan', 'apply', 'verify', 'validate', 'rollback', 'history', 'demo'];
+const COMMANDS = ['plan', 'apply', 'verify', 'validate', 'rollback', 'history', 'show', 'demo'];
 
 describe('schema-diff --help', () => {
   test('lists every command and the exit codes, fast', async () => {
@@ -20,7 +20,7 @@ describe('schema-diff --help', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(`schema-diff ${command}`);
     expect(result.stdout).toContain('--help');
-    if (command !== 'demo') expect(result.stdout).toContain('--database-url');
+    if (command !== 'demo' && command !== 'show') expect(result.stdout).toContain('--database-url');
     expect(result.stderr).toBe('');
   });
 

@@ -51,8 +51,8 @@ describe('parseDatabaseUrl', () => {
   }
 
   test('no URL at all names both ways to give one', () => {
-    expect(usageError(undefined)).toBe('no database: pass --database-url or set DATABASE_URL');
-    expect(usageError('   ')).toBe('no database: pass --database-url or set DATABASE_URL');
+    expect(usageError(undefined)).toBe('no database: pass --database-url, set DATABASE_URL, or set databaseUrl in schema-diff.config.ts');
+    expect(usageError('   ')).toBe('no database: pass --database-url, set DATABASE_URL, or set databaseUrl in schema-diff.config.ts');
   });
 
   test('an unsupported scheme is refused, listing the supported ones, without the password', () => {

@@ -79,8 +79,9 @@ describeServer('schema-diff validate, exit codes and output formats [postgres]',
     const printed = JSON.parse(run.stdout) as ValidationReport;
     expect(JSON.parse(readFileSync(out, 'utf8'))).toEqual(printed);
     expect(run.stderr).toContain(`report written to ${out}`);
-    expect(printed).toMatchObject({ version: 1, dialect: 'postgres', score: 80.47, ready: false, totals: { constraints: 39, violations: 66 } });
-    expect(printed.database).toBe(dirty.url);
+    expect(Object.keys(printed).slice(0, 3)).toEqual(['version', 'command', 'target']);
+    expect(printed).toMatchObject({ version: 1, command: 'validate', dialect: 'postgres', score: 80.47, ready: false, totals: { constraints: 39, violations: 66 } });
+    expect(printed.target).toBe(dirty.url);
     expect(printed.constraints.find((c) => c.name === 'ck_order_total_positive')).toEqual({
       name: 'ck_order_total_positive',
       table: 'public.orders',
@@ -92,7 +93,11 @@ describeServer('schema-diff validate, exit codes and output formats [postgres]',
         { id: 4, total_amount: '-1.00' },
         { id: 6, total_amount: '0.00' },
       ],
+      description: 'Ensures positive totals',
     });
+    // the manifest's description is in the text report too, for each violated constraint
+    const text = await validate(dirty.url, '--table', 'orders');
+    expect(text.stdout).toContain('  ck_order_total_positive: Ensures positive totals');
   });
 
   test('--fix-sql: commented templates on stdout, the summary on stderr, nothing changed', async () => {
@@ -143,6 +148,6 @@ describeServer('schema-diff validate, exit codes and output formats [postgres]',
     ]);
     expect(embedded.code).toBe(2);
     expect(counts(JSON.parse(embedded.stdout))).toEqual(counts(JSON.parse(server.stdout)));
-    expect(JSON.parse(embedded.stdout).database).toBe(`pglite:${dir}`);
+    expect(JSON.parse(embedded.stdout).target).toBe(`pglite:${dir}`);
   });
 });

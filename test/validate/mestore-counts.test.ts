@@ -154,11 +154,11 @@ describeEachDatabase(['postgres', 'pglite'], 'validate on MeStore rows with know
 
   test('the report is plain JSON with the documented shape', () => {
     expect(JSON.parse(JSON.stringify(report))).toEqual(report);
-    expect(Object.keys(report)).toEqual(['version', 'dialect', 'database', 'checkedAt', 'constraints', 'totals', 'score', 'ready']);
+    expect(Object.keys(report)).toEqual(['version', 'dialect', 'target', 'checkedAt', 'constraints', 'totals', 'score', 'ready']);
     expect(report.version).toBe(1);
     expect(report.dialect).toBe('postgres');
     for (const c of report.constraints) {
-      const keys = ['name', 'table', 'kind', 'severity', 'violations', ...(c.kind === 'unique' ? ['groups'] : []), 'rows', 'sample'];
+      const keys = ['name', 'table', 'kind', 'severity', 'violations', ...(c.kind === 'unique' ? ['groups'] : []), 'rows', 'sample', ...(c.description ? ['description'] : [])];
       expect(Object.keys(c)).toEqual(keys);
     }
   });

@@ -22,7 +22,7 @@ const catalog: Catalog = {
     table(users, 10, [['id', false]]),
   ],
 };
-const meta = { dialect: 'postgres' as const, database: 'postgres://db', checkedAt: '2025-01-01T00:00:00.000Z' };
+const meta = { dialect: 'postgres' as const, target: 'postgres://db', checkedAt: '2025-01-01T00:00:00.000Z' };
 
 const targets: ViolationTarget[] = [
   { kind: 'check', name: 'ck_total', table: orders, expr: 'total > 0 -- money', severity: 'critical' },

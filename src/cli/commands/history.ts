@@ -1,9 +1,11 @@
 import type { CommandModule } from 'yargs';
 import type { HistoryRun, HistoryStep } from '../../dialect/dialect.js';
-import { EXIT, out, withDialect, withGlobalOptions } from '../context.js';
+import { EXIT, envelope, formatOf, out, withDialect, withFormat, withGlobalOptions } from '../context.js';
 import { hasTargets, withFleetOptions, type FleetArgs } from './fleet/options.js';
 
 interface HistoryArgs extends FleetArgs {
+  format: 'text' | 'json';
+  json?: boolean;
   steps: boolean;
 }
 
@@ -12,8 +14,7 @@ export function historyCommand(setStatus: (s: number) => void): CommandModule<ob
     command: 'history',
     describe: 'list the applies, rollbacks and forgets recorded in the database, oldest first',
     builder: (y) =>
-      withFleetOptions(withGlobalOptions(y))
-        .option('format', { alias: 'f', choices: ['text', 'json'], default: 'text', describe: 'result format on stdout' })
+      withFormat(withFleetOptions(withGlobalOptions(y)), ['text', 'json'], 'text')
         .option('steps', { alias: 's', type: 'boolean', default: false, describe: 'list every step of every run' }) as never,
     handler: async (args) => {
       if (hasTargets(args)) {
@@ -23,7 +24,7 @@ export function historyCommand(setStatus: (s: number) => void): CommandModule<ob
       }
       await withDialect(args, async (dialect) => {
         const runs = await dialect.history();
-        if (args.format === 'json') out(JSON.stringify({ version: 1, target: dialect.target, runs: runs.map((r) => withUndone(r, runs)) }, null, 2));
+        if (formatOf(args) === 'json') out(envelope('history', dialect.target, { runs: runs.map((r) => withUndone(r, runs)) }));
         else if (runs.length === 0) out(`${dialect.target}: no applies recorded`);
         else out(runs.flatMap((r) => describeRun(r, runs, args.steps)).join('\n'));
         setStatus(EXIT.ok);

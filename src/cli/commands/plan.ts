@@ -1,11 +1,32 @@
 import type { CommandModule } from 'yargs';
-import { EXIT, out, parseDuration, withDatabase, withGlobalOptions, withPruneOption, type PruneArgs } from '../context.js';
+import { SchemaDiffError } from '../../errors.js';
+import { HAZARDS, type Hazard, type Plan } from '../../plan/types.js';
+import type { ViolationCount } from '../../dialect/dialect.js';
+import { defaultOf } from '../config.js';
+import {
+  EXIT,
+  envelope,
+  formatOf,
+  manifestOf,
+  note,
+  out,
+  parseDuration,
+  withDatabase,
+  withFormat,
+  withGlobalOptions,
+  withPruneOption,
+  type PruneArgs,
+} from '../context.js';
 import { hasTargets, withFleetOptions, type FleetArgs } from './fleet/options.js';
 
 interface PlanArgs extends FleetArgs, PruneArgs {
+  format: 'sql' | 'json' | 'text';
+  json?: boolean;
   inverse: boolean;
   out?: string;
   'exit-code': boolean;
+  'fail-on'?: string[];
+  'check-rows': boolean;
   'lock-timeout': string;
 }
 
@@ -14,33 +35,74 @@ export function planCommand(setStatus: (s: number) => void): CommandModule<objec
     command: 'plan',
     describe: 'print the SQL that would bring the database to the manifest (nothing is changed)',
     builder: (y) =>
-      withFleetOptions(withPruneOption(withGlobalOptions(y)))
-        .option('format', { alias: 'f', choices: ['sql', 'json', 'text'], default: 'sql', describe: 'sql script, JSON plan, or a summary for people' })
+      withFormat(withFleetOptions(withPruneOption(withGlobalOptions(y))), ['sql', 'json', 'text'], 'sql', 'sql script, JSON plan, or a summary for people')
         .option('inverse', { type: 'boolean', default: false, describe: 'print the script that undoes the plan instead' })
         .option('out', { alias: 'o', type: 'string', describe: 'also save the plan as JSON (for apply --plan)' })
         .option('exit-code', { type: 'boolean', default: false, describe: 'exit 2 when there are steps' })
-        .option('lock-timeout', { type: 'string', default: '25ms', describe: 'lock_timeout written into the script' })
+        .option('fail-on', {
+          type: 'string',
+          array: true,
+          describe: `exit 2 when a step carries one of these hazards (comma-separated or repeated): ${HAZARDS.join(', ')}`,
+        })
+        .option('check-rows', {
+          type: 'boolean',
+          default: true,
+          describe: 'count existing rows that would block apply (read-only scans); --no-check-rows skips them',
+        })
+        .option('lock-timeout', { type: 'string', default: defaultOf<string>('lock-timeout'), describe: 'lock_timeout written into the script' })
         .example('$0 plan > migration.sql', 'review the migration')
-        .example('$0 plan --format text', 'summary with before/after diffs') as never,
+        .example('$0 plan --format text', 'summary with before/after diffs')
+        .example('$0 plan --fail-on CHANGES_DELETE_BEHAVIOUR,INDEX_DROPPED', 'CI policy: exit 2 on these hazards') as never,
     handler: async (args) => {
-      const { preparePlan, planHeader } = await import('../../run/prepare.js');
+      const { preparePlan } = await import('../../run/prepare.js');
+      const { rowsBlockingApply } = await import('../../run/blockers.js');
       const { savePlan } = await import('../../plan/plan-file.js');
-      const { formatPlanText } = await import('../format-plan.js');
       const lockTimeoutMs = parseDuration(args['lock-timeout'], 'lock-timeout');
+      const failOn = parseHazards(args['fail-on']);
       if (hasTargets(args)) {
         const { fleetPlan } = await import('./fleet/run.js');
         setStatus(await fleetPlan(args, lockTimeoutMs));
         return;
       }
       await withDatabase(args, async (dialect, manifest) => {
-        const { plan } = await preparePlan(dialect, manifest, args.manifest, { prune: args.prune });
+        const prepared = await preparePlan(dialect, manifest, manifestOf(args), { prune: args.prune });
+        const { plan } = prepared;
         if (args.out) await savePlan(args.out, plan);
-        const direction = args.inverse ? 'inverse' : 'forward';
-        if (args.format === 'json') out(JSON.stringify(plan, null, 2));
-        else if (args.format === 'text') out(formatPlanText(plan));
-        else out(dialect.script(plan.steps, direction, planHeader(plan, direction), { lockTimeoutMs }));
+        const blockers = args['check-rows'] ? await rowsBlockingApply(dialect, prepared.diff.changes) : undefined;
+        await printPlan(plan, { format: formatOf(args), inverse: args.inverse, lockTimeoutMs, blockers, command: 'plan' });
+        if (blockers?.length) note(`note: existing rows would block apply of ${blockers.length} constraint(s): ${blockers.map((b) => b.name).join(', ')}`);
+        const flagged = plan.steps.filter((s) => s.hazards.some((h) => failOn.has(h)));
+        if (flagged.length > 0) {
+          note(`--fail-on: ${flagged.length} step(s) carry a listed hazard: ${flagged.map((s) => `${s.id}. ${s.name} (${s.hazards.filter((h) => failOn.has(h)).join(', ')})`).join('; ')}`);
+          setStatus(EXIT.pending);
+        }
         if (args['exit-code'] && plan.steps.length > 0) setStatus(EXIT.pending);
       }, { readOnly: true });
     },
   };
+}
+
+/** Prints a plan in one of plan's formats (plan, show and apply --dry-run share it). */
+export async function printPlan(
+  plan: Plan,
+  options: { format: 'sql' | 'json' | 'text'; inverse?: boolean; lockTimeoutMs?: number; blockers?: readonly ViolationCount[]; command: string },
+): Promise<void> {
+  const { renderScript } = await import('../../run/prepare.js');
+  const { formatPlanText } = await import('../format-plan.js');
+  if (options.format === 'json') {
+    const blockers = options.blockers?.map((b) => ({ name: b.name, table: `${b.table.schema}.${b.table.name}`, kind: b.kind, violations: b.violations, ...(b.error ? { error: b.error } : {}) }));
+    out(envelope(options.command, plan.target, { ...plan, ...(blockers ? { blockers } : {}) }));
+  } else if (options.format === 'text') out(formatPlanText(plan, { blockers: options.blockers }));
+  else out(renderScript(plan, { direction: options.inverse ? 'inverse' : 'forward', lockTimeoutMs: options.lockTimeoutMs }));
+}
+
+/** --fail-on's hazard names; an unknown one is a usage error that lists them all. */
+export function parseHazards(values: readonly string[] | undefined): ReadonlySet<Hazard> {
+  const names = (values ?? []).flatMap((v) => String(v).split(',')).map((n) => n.trim()).filter(Boolean);
+  const known = new Set<string>(HAZARDS);
+  const unknown = names.filter((n) => !known.has(n.toUpperCase()));
+  if (unknown.length > 0) {
+    throw new SchemaDiffError('usage', `--fail-on: unknown hazard ${unknown.join(', ')} (known: ${HAZARDS.join(', ')})`);
+  }
+  return new Set(names.map((n) => n.toUpperCase() as Hazard));
 }

@@ -1,21 +1,27 @@
 import type { CommandModule } from 'yargs';
+import { defaultOf } from '../config.js';
 import { SchemaDiffError } from '../../errors.js';
 import { printable } from '../../schema/printable.js';
 import type { RollbackPlan, RollbackResult, RollbackScope } from '../../run/rollback.js';
 import {
   backupOptionsOf,
+  envelope,
   EXIT,
+  formatOf,
   out,
   parseCount,
   parseDuration,
   withBackupOptions,
   withDialect,
+  withFormat,
   withGlobalOptions,
   type BackupArgs,
   type GlobalArgs,
 } from '../context.js';
 
 interface RollbackArgs extends GlobalArgs, BackupArgs {
+  format: 'text' | 'json';
+  json?: boolean;
   constraint: string[];
   to?: number;
   'dry-run': boolean;
@@ -32,8 +38,7 @@ export function rollbackCommand(setStatus: (s: number) => void): CommandModule<o
     command: 'rollback',
     describe: 'undo the last apply, every apply after a run (--to ID), or single objects (--constraint NAME)',
     builder: (y) =>
-      withBackupOptions(withGlobalOptions(y))
-        .option('format', { alias: 'f', choices: ['text', 'json'], default: 'text', describe: 'result format on stdout' })
+      withFormat(withBackupOptions(withGlobalOptions(y)), ['text', 'json'], 'text')
         .option('constraint', {
           alias: 'c',
           type: 'string',
@@ -44,10 +49,10 @@ export function rollbackCommand(setStatus: (s: number) => void): CommandModule<o
         .option('to', { type: 'number', describe: 'undo every apply after run ID (see schema-diff history); 0 undoes them all' })
         .option('dry-run', { type: 'boolean', default: false, describe: 'print the SQL script it would run; change nothing' })
         .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'do not ask for confirmation' })
-        .option('lock-timeout', { type: 'string', default: '25ms', describe: 'lock_timeout for each write-blocking statement' })
-        .option('lock-retries', { type: 'number', default: 50, describe: 'attempts per step before giving up' })
-        .option('retry-budget', { type: 'string', default: '60s', describe: 'total time a step may spend retrying its lock' })
-        .option('lock-wait', { type: 'string', default: '10s', describe: 'how long to wait for a running apply or rollback to finish' })
+        .option('lock-timeout', { type: 'string', default: defaultOf<string>('lock-timeout'), describe: 'lock_timeout for each write-blocking statement' })
+        .option('lock-retries', { type: 'number', default: defaultOf<number>('lock-retries'), describe: 'attempts per step before giving up' })
+        .option('retry-budget', { type: 'string', default: defaultOf<string>('retry-budget'), describe: 'total time a step may spend retrying its lock' })
+        .option('lock-wait', { type: 'string', default: defaultOf<string>('lock-wait'), describe: 'how long to wait for a running apply or rollback to finish' })
         .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress on stderr' }) as never,
     handler: async (args) => {
       const { rollback } = await import('../../run/rollback.js');
@@ -70,7 +75,7 @@ export function rollbackCommand(setStatus: (s: number) => void): CommandModule<o
           confirm: (plan) => confirmOnTerminal(rollbackQuestion(plan), args.yes),
           events: progressPrinter(args.quiet),
         });
-        if (args.format === 'json') out(JSON.stringify(asJson(result, args['dry-run']), null, 2));
+        if (formatOf(args) === 'json') out(envelope('rollback', result.plan.target, asJson(result, args['dry-run'])));
         else out(asText(result, args['dry-run']));
         setStatus(EXIT.ok);
       });
@@ -111,8 +116,6 @@ function asText(result: RollbackResult, dryRun: boolean): string {
 function asJson(result: RollbackResult, dryRun: boolean) {
   const { plan } = result;
   return {
-    version: 1,
-    target: plan.target,
     dryRun,
     runId: result.runId,
     applies: plan.applies,

@@ -5,11 +5,12 @@ import type { Catalog } from '../../schema/types.js';
 import { qualifiedName } from '../../schema/types.js';
 import { idOf } from '../fix-sql.js';
 import { printable } from '../../schema/printable.js';
-import { EXIT, note, out, parseCount, withDatabase, withGlobalOptions } from '../context.js';
+import { EXIT, envelope, formatOf, note, out, parseCount, withDatabase, withFormat, withGlobalOptions } from '../context.js';
 import { hasTargets, withFleetOptions, type FleetArgs } from './fleet/options.js';
 
 interface ValidateArgs extends FleetArgs {
   format: 'text' | 'json';
+  json?: boolean;
   out?: string;
   'fix-sql': boolean;
   samples: number;
@@ -23,8 +24,7 @@ export function validateCommand(setStatus: (s: number) => void): CommandModule<o
     command: 'validate',
     describe: 'report every row that would violate the manifest, before any change (read-only; exit 2 on critical violations)',
     builder: (y) =>
-      withFleetOptions(withGlobalOptions(y))
-        .option('format', { alias: 'f', choices: ['text', 'json'], default: 'text', describe: 'report on stdout as a table or JSON' })
+      withFormat(withFleetOptions(withGlobalOptions(y)), ['text', 'json'], 'text', 'report on stdout as a table or JSON')
         .option('out', { alias: 'o', type: 'string', describe: 'also write the JSON report to this file' })
         .option('fix-sql', { type: 'boolean', default: false, describe: 'print commented SQL templates to fix each violated constraint (never run)' })
         .option('samples', { type: 'number', default: 5, describe: 'sample rows per violated constraint' })
@@ -34,7 +34,7 @@ export function validateCommand(setStatus: (s: number) => void): CommandModule<o
     handler: async (args) => {
       const samples = parseCount(args.samples, 'samples', 'samples');
       const jobs = parseCount(args.jobs, 'jobs', 'jobs');
-      if (args['fix-sql'] && args.format === 'json') {
+      if (args['fix-sql'] && formatOf(args) === 'json') {
         throw new SchemaDiffError('usage', '--fix-sql prints SQL: use it without --format json (--out still writes the JSON report)');
       }
       if (hasTargets(args)) {
@@ -57,7 +57,7 @@ export function validateCommand(setStatus: (s: number) => void): CommandModule<o
 
 async function printValidation(validation: Validation, args: ValidateArgs): Promise<void> {
   const { report } = validation;
-  const json = JSON.stringify(report, null, 2);
+  const json = envelope('validate', report.target, report);
   if (args.out) {
     const { writeFile } = await import('node:fs/promises');
     await writeFile(args.out, json + '\n');
@@ -67,7 +67,7 @@ async function printValidation(validation: Validation, args: ValidateArgs): Prom
     const { fixSqlTemplates } = await import('../fix-sql.js');
     out(fixSqlTemplates(validation));
     note(summaryLines(report).join('\n'));
-  } else if (args.format === 'json') out(json);
+  } else if (formatOf(args) === 'json') out(json);
   else out(formatReportText(validation).join('\n'));
 }
 
@@ -84,7 +84,14 @@ export function formatReportText({ report, catalog }: Pick<Validation, 'report' 
       .map((cell, i) => (i === 4 ? cell.padStart(widths[i]) : i < widths.length ? cell.padEnd(widths[i]) : cell))
       .join('  ')
       .trimEnd();
-  return [line(header), line(widths.map((w) => '-'.repeat(w)).concat('-'.repeat(10))), ...rows.map(line), '', ...summaryLines(report)];
+  return [line(header), line(widths.map((w) => '-'.repeat(w)).concat('-'.repeat(10))), ...rows.map(line), ...descriptionLines(report), '', ...summaryLines(report)];
+}
+
+/** What each violated constraint is for, in the manifest's words (its `description`). */
+function descriptionLines(report: ValidationReport): string[] {
+  const described = report.constraints.filter((c) => c.description && (c.violations > 0 || c.error !== undefined));
+  if (described.length === 0) return [];
+  return ['', 'what the violated constraints are for:', ...described.map((c) => printable(`  ${c.name}: ${c.description}`))];
 }
 
 export function summaryLines(report: ValidationReport): string[] {

@@ -1,13 +1,17 @@
 import type { CommandModule } from 'yargs';
-import { EXIT, out, withDatabase, withGlobalOptions, withPruneOption, type PruneArgs } from '../context.js';
+import { EXIT, envelope, formatOf, manifestOf, out, withDatabase, withFormat, withGlobalOptions, withPruneOption, type PruneArgs } from '../context.js';
 import { hasTargets, withFleetOptions, type FleetArgs } from './fleet/options.js';
 
-export function verifyCommand(setStatus: (s: number) => void): CommandModule<object, FleetArgs & PruneArgs> {
+interface VerifyArgs extends FleetArgs, PruneArgs {
+  format: 'text' | 'json';
+  json?: boolean;
+}
+
+export function verifyCommand(setStatus: (s: number) => void): CommandModule<object, VerifyArgs> {
   return {
     command: 'verify',
     describe: 'check that every manifest object is present, equal and valid, and nothing is left that apply would drop (exit 2 on drift)',
-    builder: (y) =>
-      withFleetOptions(withPruneOption(withGlobalOptions(y))).option('format', { alias: 'f', choices: ['text', 'json'], default: 'text' }) as never,
+    builder: (y) => withFormat(withFleetOptions(withPruneOption(withGlobalOptions(y))), ['text', 'json'], 'text') as never,
     handler: async (args) => {
       if (hasTargets(args)) {
         const { fleetVerify } = await import('./fleet/run.js');
@@ -15,12 +19,13 @@ export function verifyCommand(setStatus: (s: number) => void): CommandModule<obj
         return;
       }
       const { verifyManifest } = await import('../../run/verify.js');
+      const manifestPath = manifestOf(args);
       await withDatabase(args, async (dialect, manifest) => {
-        const drift = await verifyManifest(dialect, manifest, args.manifest, { prune: args.prune });
-        if (args.format === 'json') out(JSON.stringify({ version: 1, target: dialect.target, ok: drift.length === 0, drift }, null, 2));
-        else if (drift.length === 0) out(`${dialect.target}: every object of ${args.manifest} is present, equal and valid`);
+        const drift = await verifyManifest(dialect, manifest, manifestPath, { prune: args.prune });
+        if (formatOf(args) === 'json') out(envelope('verify', dialect.target, { ok: drift.length === 0, drift }));
+        else if (drift.length === 0) out(`${dialect.target}: every object of ${manifestPath} is present, equal and valid`);
         else {
-          out(`${drift.length} object(s) drift from ${args.manifest}:`);
+          out(`${drift.length} object(s) drift from ${manifestPath}:`);
           for (const d of drift) out(`  ${d.problem.padEnd(13)} ${d.object} on ${d.table}: ${d.detail}`);
         }
         setStatus(drift.length === 0 ? EXIT.ok : EXIT.pending);

@@ -2,6 +2,7 @@ import { Kysely, PostgresDialect, sql, type PostgresPool, type PostgresPoolClien
 import pg from 'pg';
 import type { PGlite } from '@electric-sql/pglite';
 import { SchemaDiffError, messageOf } from '../../errors.js';
+import { importWithDriver } from '../optional.js';
 import { redactUrl, scrubSecrets } from '../url.js';
 import { connectionAttempts } from './pg-config.js';
 import { PGliteDialect } from './pglite-driver.js';
@@ -39,14 +40,14 @@ export interface ConnectOptions {
   readonly readOnly?: boolean;
 }
 
+const withErrorListener = new WeakSet<pg.PoolClient>();
+
 /**
  * node-postgres sends a query without parameters with the simple protocol,
  * which runs every statement the text holds. Kysely's sql.raw has none, so
  * each query is sent with the extended protocol, which parses exactly one.
  */
-const withErrorListener = new WeakSet<pg.PoolClient>();
-
-function oneStatementPerQuery(pool: pg.Pool): PostgresPool {
+export function oneStatementPerQuery(pool: { connect(): Promise<pg.PoolClient>; end(): Promise<void> }): PostgresPool {
   return {
     async connect() {
       const client = await pool.connect();
@@ -157,7 +158,7 @@ export async function connectPGlite(dataDir: string | null, existing?: PGlite, {
   let db = existing;
   let owned = false;
   if (!db) {
-    const { PGlite } = await import('@electric-sql/pglite');
+    const { PGlite } = await importWithDriver('@electric-sql/pglite', () => import('@electric-sql/pglite'));
     db = dataDir ? new PGlite(dataDir) : new PGlite();
     owned = true;
   }

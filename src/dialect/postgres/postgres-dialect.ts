@@ -14,7 +14,7 @@ import { inverseOfPostgres } from './inverse.js';
 import { checkPostgresJournalTrust } from './journal-trust.js';
 import { normalizePostgres } from './normalize.js';
 import { renderPostgres } from './render.js';
-import { postgresScript } from './script.js';
+import { scriptRendererFor } from '../scripts.js';
 import { countViolationsPostgres } from './violations.js';
 
 /** Advisory lock key shared by every schema-diff apply and rollback on a database. */
@@ -38,8 +38,7 @@ export function createPostgresDialect(handles: PgHandles): PostgresDialect {
     introspect: async (tables: readonly TableRef[]) => withUnfinishedSwaps(session, await introspectPostgres(session, tables)),
     normalize: (desired: readonly DesiredTable[], catalog: Catalog) => normalizePostgres(session, desired, catalog),
     render: (changes: readonly Change[], catalog: Catalog, options?: RenderOptions) => renderPostgres(changes, catalog, options),
-    script: (steps: readonly Step[], direction, header, options?: RenderOptions) =>
-      postgresScript(steps, direction, header, options?.lockTimeoutMs ?? 25),
+    script: scriptRendererFor('postgres'),
 
     async countViolations(targets: readonly ViolationTarget[], options: ViolationOptions) {
       const tables = [...new Map(targets.map((t) => [`${t.table.schema}.${t.table.name}`, t.table])).values()];

@@ -13,7 +13,7 @@ import { checkSqliteJournalTrust } from './journal-trust.js';
 import { lockFile } from './lock.js';
 import { normalizeSqlite } from './normalize.js';
 import { renderSqlite } from './render.js';
-import { sqliteScript } from './script.js';
+import { scriptRendererFor } from '../scripts.js';
 import { sqliteMessage } from './sqlite-error.js';
 import { countViolationsSqlite } from './violations.js';
 
@@ -59,7 +59,7 @@ export async function openSqliteDialect(path: string, options: { readOnly?: bool
       if (!raw) throw new Error('SQLite render needs a catalog read by the same dialect (its CREATE TABLE texts)');
       return renderSqlite(changes, catalog, raw, options);
     },
-    script: (steps, direction, header, options) => sqliteScript(steps, direction, header, options?.lockTimeoutMs),
+    script: scriptRendererFor('sqlite'),
 
     async countViolations(targets, options) {
       const tables = [...new Map(targets.flatMap((t) => [t.table, ...(t.kind === 'foreign_key' ? [t.refTable] : [])]).map((r) => [qualifiedName(r), r])).values()];

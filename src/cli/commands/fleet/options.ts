@@ -1,7 +1,7 @@
 import type { Argv } from 'yargs';
 import { SchemaDiffError } from '../../../errors.js';
 import type { FleetTarget } from '../../../run/fleet/targets.js';
-import { parseCount, type GlobalArgs } from '../../context.js';
+import { databaseUrlOf, parseCount, type GlobalArgs } from '../../context.js';
 
 /** Options that make a command run on a fleet of databases (docs/fleets.md). */
 export interface FleetArgs extends GlobalArgs {
@@ -52,7 +52,7 @@ export async function loadTargets(args: FleetArgs): Promise<FleetTarget[]> {
     });
     return parseTargetsFile(text, args.targets);
   }
-  const base = args['database-url'] ?? process.env.DATABASE_URL;
+  const base = databaseUrlOf(args);
   const { queryDatabaseNames } = await import('../../../dialect/open.js');
   return targetsOnServer(base ?? '', await queryDatabaseNames(base, args['targets-query'] as string));
 }

@@ -4,7 +4,7 @@ import type { LoadedManifest } from '../../../manifest/types.js';
 import type { ApplyOptions } from '../../../run/apply.js';
 import { fleetExitStatus, type TargetOutcome, type Work, type WorkResult } from '../../../run/fleet/rollout.js';
 import type { FleetTarget } from '../../../run/fleet/targets.js';
-import { out } from '../../context.js';
+import { manifestOf, out } from '../../context.js';
 import type { FleetArgs, RolloutArgs } from './options.js';
 import { fleetProgress, outcomeJson, statusCounts, summaryTable, type CountName } from './output.js';
 
@@ -34,7 +34,7 @@ async function fleetOf(args: FleetArgs) {
   const { loadTargets } = await import('./options.js');
   const { loadManifest } = await import('../../../manifest/load.js');
   const targets = await loadTargets(args);
-  return { targets, manifest: await loadManifest(args.manifest) };
+  return { targets, manifest: await loadManifest(manifestOf(args)) };
 }
 
 /** Prints the report (table or JSON) and returns the fleet's exit status. */
@@ -55,7 +55,7 @@ export async function fleetPlan(args: FleetArgs & { prune: boolean }, lockTimeou
   const { targets, manifest } = await fleetOf(args);
   const work: Work = (t) =>
     onTarget(t, true, async (dialect) => {
-      const { plan } = await preparePlan(dialect, manifest, args.manifest, { prune: args.prune });
+      const { plan } = await preparePlan(dialect, manifest, manifestOf(args), { prune: args.prune });
       if (plan.steps.length === 0) return { status: 'ok', count: 0 };
       const header = planHeader(plan, 'forward').filter((l) => !/^(database|fingerprint):/.test(l));
       const script = dialect.script(plan.steps, 'forward', header, { lockTimeoutMs });
@@ -98,15 +98,15 @@ export async function fleetApply(args: RolloutArgs & { yes: boolean; quiet: bool
       return 0;
     }
   }
-  if (!(await confirmOnTerminal(`apply ${args.manifest} to ${targets.length} target(s), canary first?`, args.yes))) return 1;
+  if (!(await confirmOnTerminal(`apply ${manifestOf(args)} to ${targets.length} target(s), canary first?`, args.yes))) return 1;
   const recorder = statePath ? stateRecorder(statePath, 'apply', state) : null;
   const work: Work = (t, { canary }) =>
     onTarget(t, false, async (dialect) => {
-      const result = await applyManifest(dialect, manifest, { ...options, manifestPath: args.manifest, confirm: async () => true });
+      const result = await applyManifest(dialect, manifest, { ...options, manifestPath: manifestOf(args), confirm: async () => true });
       const count = result.plan.steps.length;
       if (canary) {
         // the canary proves the plan: what apply left must verify before any other target is touched
-        const drift = await verifyManifest(dialect, manifest, args.manifest, { prune: options.prune });
+        const drift = await verifyManifest(dialect, manifest, manifestOf(args), { prune: options.prune });
         if (drift.length > 0) return { status: 'failed', count, error: `verify after apply: ${drift.length} object(s) drift (${drift[0].object}: ${drift[0].problem})` };
       }
       return { status: 'ok', count };
@@ -133,7 +133,7 @@ export async function fleetVerify(args: FleetArgs & { prune: boolean }): Promise
   const { targets, manifest } = await fleetOf(args);
   const outcomes = await runEach(targets, (t) =>
     onTarget(t, true, async (dialect) => {
-      const drift = await verifyManifest(dialect, manifest, args.manifest, { prune: args.prune });
+      const drift = await verifyManifest(dialect, manifest, manifestOf(args), { prune: args.prune });
       return drift.length === 0 ? { status: 'ok', count: 0 } : { status: 'pending', count: drift.length };
     }), args.parallel, fleetProgress('drift'));
   return report('verify', args, outcomes, 'drift');
