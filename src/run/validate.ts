@@ -89,7 +89,7 @@ export interface Validation {
 }
 
 /**
- * manifest → desired → catalog check → targets (narrowed by --only/--table) →
+ * manifest → desired → catalog check → normalized (proven) → targets (narrowed by --only/--table) →
  * the dialect's read-only counts → the report. Every manifest object rows can
  * break is checked, including those the database already has.
  */
@@ -98,6 +98,9 @@ export async function validateManifest(dialect: Dialect, manifest: LoadedManifes
   const desired = await desiredFor(dialect, manifest);
   const catalog = await dialect.introspect(tablesOf(desired));
   checkAgainstCatalog(desired, catalog);
+  // The database parses every expression as a CHECK (or index) before any row is read with it, as plan does:
+  // no subquery, only immutable functions (PostgreSQL). The counts still use the manifest's own text.
+  await dialect.normalize(desired, catalog);
   const targets = selectTargets(desired, targetsOfManifest(desired), options);
   if (options.since) checkSinceColumn(options.since, targets, catalog);
   const counts = targets.length

@@ -4,7 +4,7 @@ import type { ReportEntry, Validation, ValidationReport } from '../../run/valida
 import type { Catalog } from '../../schema/types.js';
 import { qualifiedName } from '../../schema/types.js';
 import { idOf } from '../fix-sql.js';
-import { printable } from '../printable.js';
+import { printable } from '../../schema/printable.js';
 import { EXIT, envelope, formatOf, note, out, parseCount, withDatabase, withFormat, withGlobalOptions } from '../context.js';
 import { hasTargets, withFleetOptions, type FleetArgs } from './fleet/options.js';
 

@@ -2,6 +2,7 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import { SchemaDiffError, messageOf } from '../../errors.js';
 import type { DesiredIndex, DesiredTable, Table, TableRef } from '../../schema/types.js';
 import { checkExpression, introspectIndexes } from './introspect.js';
+import { mutableCallsOf, probeProof, type ProbeProof } from './probe-check.js';
 import { createIndexSql } from './index-sql.js';
 import { indexProbe, liveTable, normalizedIndexFields, tableShape, type LiveTables, type NormalizedIndexFields } from './normal-form.js';
 import { cacheKey } from './normalize-cache.js';
@@ -136,6 +137,7 @@ async function runProbes(trx: Transaction<unknown>, shapes: readonly ShapeProbe[
       await sql.raw(createIndexSql(name, `pg_temp.${shape.scratch}`, { ...index, ...index.source })).execute(trx);
     }
   }
+  await proveBatch(trx, shapes);
   const scratches = shapes.map((s) => s.scratch);
   const { rows: tables } = await sql<{ oid: number; scratch: string; probe: string | null; def: string | null }>`
     select c.oid::int as oid, c.relname as scratch, con.conname as probe, pg_get_constraintdef(con.oid) as def
@@ -147,6 +149,52 @@ async function runProbes(trx: Transaction<unknown>, shapes: readonly ShapeProbe[
   const oids = [...new Set(tables.map((r) => r.oid))];
   const indexes = new Map((await introspectIndexes(trx, oids)).map((ix) => [ix.name, normalizedIndexFields(ix)]));
   return { checks, indexes };
+}
+
+/**
+ * Proof, by the database itself, that the batch made exactly its probes and
+ * nothing else (the batched form of probe-check.ts, whose reasons hold here):
+ * each scratch table has the columns of the table it copies, exactly the
+ * probe CHECKs and probe indexes by name, no trigger, rule or policy; and no
+ * probe calls a function or operator that is not IMMUTABLE. Anything else
+ * fails the batch, and the one-at-a-time probes (each with its own proof) then
+ * name the manifest entry.
+ */
+async function proveBatch(trx: Transaction<unknown>, shapes: readonly ShapeProbe[]): Promise<void> {
+  const { rows } = await sql<{ scratch: string; same_columns: boolean; cons: string[]; idx: string[]; extra: number }>`
+    select s.relname as scratch,
+           (select string_agg(concat_ws(' ', attname, atttypid, atttypmod, attnotnull, attcollation), ',' order by attnum)
+              from pg_attribute where attrelid = s.oid and attnum > 0 and not attisdropped)
+             is not distinct from
+           (select string_agg(concat_ws(' ', attname, atttypid, atttypmod, attnotnull, attcollation), ',' order by attnum)
+              from pg_attribute where attrelid = l.oid and attnum > 0 and not attisdropped) as same_columns,
+           -- NOT NULL (contype n, PostgreSQL 17 and PGlite) is copied by LIKE and compared with the columns above
+           array(select conname::text from pg_constraint where conrelid = s.oid and contype <> 'n' order by 1) as cons,
+           array(select ic.relname::text from pg_index i join pg_class ic on ic.oid = i.indexrelid where i.indrelid = s.oid order by 1) as idx,
+           ((select count(*) from pg_trigger where tgrelid = s.oid) + (select count(*) from pg_rewrite where ev_class = s.oid)
+             + (select count(*) from pg_policy where polrelid = s.oid))::int as extra
+      from unnest(${shapes.map((x) => x.scratch)}::text[], ${shapes.map((x) => x.like.schema)}::text[], ${shapes.map((x) => x.like.name)}::text[])
+           as m(scratch, like_schema, like_name)
+      join pg_class s on s.relname = m.scratch and s.relnamespace = pg_my_temp_schema()
+      join pg_namespace ln on ln.nspname = m.like_schema
+      join pg_class l on l.relname = m.like_name and l.relnamespace = ln.oid`.execute(trx);
+  const sorted = (xs: Iterable<string>) => JSON.stringify([...xs].sort());
+  const wrong = shapes.length !== rows.length || rows.some((r) => {
+    const shape = shapes.find((x) => x.scratch === r.scratch) as ShapeProbe;
+    const expectedIndexes = [...shape.indexes.values()].map((i) => i.name);
+    return !r.same_columns || r.extra !== 0 || sorted(r.cons) !== sorted(shape.checks.values()) || sorted(r.idx) !== sorted(expectedIndexes);
+  });
+  if (wrong) throw new SchemaDiffError('manifest', 'manifest: an expression did more than define its one constraint or index');
+  const { rows: trees } = await sql<{ label: string; tree: string | null }>`
+    select c.relname || '.' || con.conname as label, con.conbin::text as tree
+      from pg_constraint con join pg_class c on c.oid = con.conrelid
+     where c.relnamespace = pg_my_temp_schema() and c.relname = any(${shapes.map((x) => x.scratch)}::text[]) and con.contype = 'c'
+    union all
+    select ic.relname, concat_ws(' ', i.indexprs::text, i.indpred::text)
+      from pg_index i join pg_class ic on ic.oid = i.indexrelid join pg_class c on c.oid = i.indrelid
+     where c.relnamespace = pg_my_temp_schema() and c.relname = any(${shapes.map((x) => x.scratch)}::text[])`.execute(trx);
+  const mutable = await mutableCallsOf(trx, trees.map((t) => ({ label: t.label, tree: t.tree ?? '' })));
+  if (mutable.size > 0) throw new SchemaDiffError('manifest', 'manifest: an expression calls a function that is not IMMUTABLE');
 }
 
 /** Runs body in a READ WRITE transaction (plan's session defaults to read-only) that always rolls back. */
@@ -175,11 +223,14 @@ async function refuseUnparsedExpressions(db: Kysely<unknown>, pending: readonly 
     for (const [i, table] of pending.entries()) {
       const scratch = `sd_norm_${i}`;
       await sql.raw(`CREATE TEMP TABLE ${scratch} (LIKE ${quoteTable((liveTable(live, table.ref) as Table).ref)})`).execute(trx);
+      const oid = await tableOid(trx, `pg_temp.${scratch}`);
       for (const [j, check] of table.checks.entries()) {
-        await attempt(trx, `ALTER TABLE pg_temp.${scratch} ADD CONSTRAINT sd_ck_${j} CHECK (${check.source})`, `${check.path}.expr`, problems);
+        const statement = `ALTER TABLE pg_temp.${scratch} ADD CONSTRAINT sd_ck_${j} CHECK (${check.source})`;
+        await attempt(trx, statement, `${check.path}.expr`, problems, await probeProof(trx, oid, { constraint: `sd_ck_${j}` }));
       }
       for (const [k, index] of table.indexes.entries()) {
-        await attempt(trx, createIndexSql(`${scratch}_ix_${k}`, `pg_temp.${scratch}`, { ...index, ...index.source }), index.path, problems);
+        const statement = createIndexSql(`${scratch}_ix_${k}`, `pg_temp.${scratch}`, { ...index, ...index.source });
+        await attempt(trx, statement, index.path, problems, await probeProof(trx, oid, { index: `${scratch}_ix_${k}` }));
       }
     }
   });
@@ -189,14 +240,30 @@ async function refuseUnparsedExpressions(db: Kysely<unknown>, pending: readonly 
   }
 }
 
-/** Runs one probe statement under a savepoint, turning a parse error into a manifest problem. */
-async function attempt(trx: Transaction<unknown>, statement: string, path: string, problems: string[]): Promise<void> {
+/**
+ * Runs one probe statement under a savepoint, turning a parse error into a
+ * manifest problem, and so too a probe the database shows did more than make
+ * its one object (probe-check.ts): undone, and refused.
+ */
+async function attempt(trx: Transaction<unknown>, statement: string, path: string, problems: string[], proof: ProbeProof): Promise<void> {
   await sql.raw('savepoint sd_probe').execute(trx);
   try {
     await sql.raw(statement).execute(trx);
+    const wrong = await proof();
+    if (wrong !== null) {
+      await sql.raw('rollback to savepoint sd_probe').execute(trx);
+      problems.push(`${path}: ${wrong}`);
+      return;
+    }
     await sql.raw('release savepoint sd_probe').execute(trx);
   } catch (e) {
     await sql.raw('rollback to savepoint sd_probe').execute(trx);
     problems.push(`${path}: ${messageOf(e).split('\n')[0]}`);
   }
+}
+
+/** The oid of one of our own scratch tables (its name is ours, never the manifest's). */
+async function tableOid(db: Kysely<unknown>, qualified: string): Promise<number> {
+  const { rows } = await sql<{ oid: number }>`select ${qualified}::regclass::oid::int as oid`.execute(db);
+  return rows[0].oid;
 }
