@@ -8,8 +8,9 @@ export { manifestJsonSchema } from './manifest/json-schema.js';
 export { checkManifest } from './manifest/check.js';
 export { loadManifest } from './manifest/load.js';
 export type * from './schema/types.js';
-export type { Change, Diff, Unmanaged } from './diff/changes.js';
+export type { Change, Diff, Unmanaged, PlanWarning } from './diff/changes.js';
 export type { Plan, Step, StepAction, Hazard } from './plan/types.js';
+export { planHazards } from './plan/types.js';
 export type { Dialect, ViolationTarget, ViolationCount, HistoryRun, HistoryStep } from './dialect/dialect.js';
 export { openDialect } from './dialect/open.js';
 export { preparePlan } from './run/prepare.js';
@@ -29,3 +30,10 @@ export type { ViolationCount as Blocker } from './dialect/dialect.js';
 export { loadPlan, savePlan } from './plan/plan-file.js';
 export { defineConfig, type SchemaDiffConfig } from './cli/config.js';
 export { VERSION } from './version.js';
+export {
+  explainViolation,
+  createViolationExplainer,
+  type ConstraintViolation,
+  type ExplainOptions,
+  type RuleInfo,
+} from './runtime/index.js';

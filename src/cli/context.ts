@@ -14,19 +14,34 @@ export interface GlobalArgs {
   debug: boolean;
 }
 
-export function withGlobalOptions<T>(y: Argv<T>) {
+/** The manifest alone, for commands that read no database (codegen, docs). */
+export function withManifestOptions<T>(y: Argv<T>) {
   return y
     .option('manifest', {
       alias: 'm',
       type: 'string',
       describe: 'manifest file (.ts, .js or .json; default: $SCHEMA_DIFF_MANIFEST, the config file, manifest/index.ts)',
     })
+    .option('debug', { type: 'boolean', default: false, describe: 'print stack traces and driver details' });
+}
+
+export function withGlobalOptions<T>(y: Argv<T>) {
+  return withManifestOptions(y)
     .option('database-url', {
       alias: 'd',
       type: 'string',
       describe: 'postgres://…, pglite:memory, pglite:<dir>, sqlite:///path.db (default: $DATABASE_URL, then the config file)',
-    })
-    .option('debug', { type: 'boolean', default: false, describe: 'print stack traces and driver details' });
+    });
+}
+
+/** Writes a generated file, or prints it when no path is given. */
+export async function writeOrPrint(path: string | undefined, text: string, what: string): Promise<void> {
+  if (!path) return void out(text);
+  const { mkdir, writeFile } = await import('node:fs/promises');
+  const { dirname } = await import('node:path');
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, text.endsWith('\n') ? text : text + '\n');
+  note(`${what} written to ${path}`);
 }
 
 /** --prune, on every command that plans (plan, apply, verify). */

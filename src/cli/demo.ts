@@ -11,6 +11,7 @@ import { preparePlan, planHeader } from '../run/prepare.js';
 import { verifyManifest } from '../run/verify.js';
 import { validateManifest } from '../run/validate.js';
 import { rollback } from '../run/rollback.js';
+import { explainViolation } from '../runtime/index.js';
 import { formatPlanText, bold } from './format-plan.js';
 import { formatReportText, summaryLines } from './commands/validate.js';
 
@@ -22,6 +23,10 @@ DELETE FROM order_items WHERE id = 4;
 DELETE FROM orders WHERE id IN (4, 5);
 DELETE FROM products WHERE id = '10000000-0000-4000-8000-000000000005';
 DELETE FROM users WHERE id IN ('00000000-0000-4000-8000-000000000006', '00000000-0000-4000-8000-000000000007');`;
+
+/** One order the new rules refuse for one reason: a total of zero. */
+const ZERO_TOTAL_ORDER = `INSERT INTO orders (id, order_number, buyer_id, subtotal, tax_amount, shipping_cost, discount_amount, total_amount, status, shipping_name, shipping_phone)
+VALUES (6, 'ORD-0006', '00000000-0000-4000-8000-000000000003', 0, 0, 0, 0, 0, 'PENDING', 'Carla Compra', '+57 300 000 0003');`;
 
 const APPLY = {
   manifestPath: MANIFEST,
@@ -76,7 +81,17 @@ export async function runDemo(kind: 'postgres' | 'sqlite', say: (s: string) => v
     say(`plan: ${(await preparePlan(dialect, mestore, MANIFEST)).plan.steps.length} steps`);
 
     section('7. the rules at work: the bad rows are now rejected');
-    say(`  ${await tryInsert(dialect, demoViolations())}`);
+    say(`  ${describeAttempt(await tryInsert(dialect, demoViolations()))}`);
+    section('   … and the application turns a rejection into its message and code (explainViolation, docs/violations.md)');
+    say(ZERO_TOTAL_ORDER);
+    const refused = await tryInsert(dialect, ZERO_TOTAL_ORDER);
+    say(`  ${describeAttempt(refused)}`);
+    const v = refused === null ? null : explainViolation(refused, mestore, { table: 'orders', operation: 'insert' });
+    say(
+      v
+        ? `  explainViolation(error, manifest) → HTTP ${v.httpStatus} { "code": "${v.code}", "message": "${v.message}" }  (${v.constraint} on ${v.table}, ${v.severity})`
+        : '  explainViolation: not a violation of the manifest (unexpected!)',
+    );
 
     section('8. roll back one constraint (schema-diff rollback --constraint ck_order_total_positive)');
     const one = await rollback(dialect, { ...APPLY, scope: { kind: 'objects', names: ['ck_order_total_positive'] }, dryRun: false });
@@ -120,11 +135,16 @@ async function openSqlite(path: string, seed: string): Promise<Dialect> {
   return openDialect(`sqlite:///${path}`);
 }
 
-async function tryInsert(dialect: Dialect, statements: string): Promise<string> {
+/** The error the database answered with, or null when it accepted the statements. */
+async function tryInsert(dialect: Dialect, statements: string): Promise<unknown> {
   try {
     await dialect.exec(statements);
-    return 'accepted (unexpected!)';
+    return null;
   } catch (e) {
-    return `rejected: ${(e as Error).message.split('\n')[0]}`;
+    return e;
   }
+}
+
+function describeAttempt(error: unknown): string {
+  return error === null ? 'accepted (unexpected!)' : `rejected: ${(error as Error).message.split('\n')[0]}`;
 }

@@ -1,6 +1,6 @@
 import { scrubSecrets } from '../dialect/url.js';
 import { EXIT, note } from './context.js';
-import { printable } from './printable.js';
+import { printable } from '../schema/printable.js';
 
 /**
  * Prints an error as one line (details below it, one per line); stack and

@@ -2,7 +2,7 @@ import type { ViolationTarget } from '../dialect/dialect.js';
 import type { ReportEntry, Validation } from '../run/validate.js';
 import type { IndexKey, Table, TableRef } from '../schema/types.js';
 import { findTable, qualifiedName } from '../schema/types.js';
-import { printable } from './printable.js';
+import { printable } from '../schema/printable.js';
 
 /**
  * `validate --fix-sql`: for each violated constraint, the query that shows its

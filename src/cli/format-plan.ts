@@ -1,6 +1,7 @@
 import { diffWords } from 'diff';
 import type { ViolationCount } from '../dialect/dialect.js';
 import type { Plan } from '../plan/types.js';
+import { printable as shown } from '../schema/printable.js';
 import { qualifiedName } from '../schema/types.js';
 import { coloursFor } from './colour.js';
 
@@ -19,25 +20,31 @@ export function formatPlanText(plan: Plan, options: { blockers?: readonly Violat
   const c = coloursFor(options.stream ?? process.stdout);
   const lines: string[] = [];
   if (plan.steps.length === 0) {
-    lines.push(`${plan.target}: up to date with ${plan.manifest} (no changes)`);
+    lines.push(shown(`${plan.target}: up to date with ${plan.manifest} (no changes)`));
   } else {
-    lines.push(c.bold(`${plan.steps.length} step(s) for ${plan.target} from ${plan.manifest}`), '');
+    lines.push(c.bold(shown(`${plan.steps.length} step(s) for ${plan.target} from ${plan.manifest}`)), '');
     for (const s of plan.steps) {
-      lines.push(`${String(s.id).padStart(3)}. ${s.action.padEnd(20)} ${s.name}  ${c.dim(`on ${s.table}`)}`);
-      if (s.description) lines.push(`     ${s.description}`);
-      lines.push(`     ${c.dim(`why: ${s.reason}`)}`);
-      lines.push(`     ${c.dim(`lock: ${s.lock}`)}`);
+      // names come from the manifest and the catalog: a control character in one must not repaint the terminal
+      lines.push(`${String(s.id).padStart(3)}. ${s.action.padEnd(20)} ${shown(s.name)}  ${c.dim(`on ${shown(s.table)}`)}`);
+      if (s.description) lines.push(`     ${shown(s.description)}`);
+      lines.push(`     ${c.dim(`why: ${shown(s.reason)}`)}`);
+      lines.push(`     ${c.dim(`lock: ${shown(s.lock)}`)}`);
       if (s.hazards.length) lines.push(`     ${c.dim(`hazards: ${s.hazards.join(', ')}`)}`);
-      if (s.before !== undefined && s.after !== undefined) lines.push(`     ${wordDiff(s.before, s.after, c)}`);
-      else if (s.before !== undefined && s.action.startsWith('drop_')) lines.push(`     ${c.red(`- ${s.before}`)}`);
+      if (s.before !== undefined && s.after !== undefined) lines.push(`     ${wordDiff(shown(s.before), shown(s.after), c)}`);
+      else if (s.before !== undefined && s.action.startsWith('drop_')) lines.push(`     ${c.red(`- ${shown(s.before)}`)}`);
     }
   }
   if (options.blockers?.length) lines.push('', ...blockerLines(options.blockers).map((l, i) => (i === 0 ? c.red(l) : l)));
+  const warnings = plan.warnings ?? [];
+  if (warnings.length > 0) {
+    lines.push('', `warnings: ${warnings.length}`);
+    for (const w of warnings) lines.push(`  ${w.hazard} ${w.object}: ${w.message}`);
+  }
   if (plan.unmanaged.length > 0) {
     lines.push('', `unmanaged (in the database, not in the manifest; left alone): ${plan.unmanaged.length}`);
     for (const u of plan.unmanaged) {
-      lines.push(`  ${u.kind.padEnd(11)} ${u.name} on ${u.table.schema}.${u.table.name}: ${u.definition}`);
-      if (u.note) lines.push(`              ${c.dim(u.note)}`);
+      lines.push(shown(`  ${u.kind.padEnd(11)} ${u.name} on ${u.table.schema}.${u.table.name}: ${u.definition}`));
+      if (u.note) lines.push(`              ${c.dim(shown(u.note))}`);
     }
   }
   return lines.join('\n');
@@ -48,9 +55,11 @@ export function blockerLines(blockers: readonly ViolationCount[]): string[] {
   return [
     `existing rows would block apply: ${blockers.length} constraint(s) (fix the rows first; schema-diff validate shows them)`,
     ...blockers.map((b) =>
-      b.error
-        ? `  ${b.name} on ${qualifiedName(b.table)}: the check fails to evaluate (${b.error})`
-        : `  ${b.name} on ${qualifiedName(b.table)}: ${b.violations} row${b.violations === 1 ? '' : 's'}`,
+      shown(
+        b.error
+          ? `  ${b.name} on ${qualifiedName(b.table)}: the check fails to evaluate (${b.error})`
+          : `  ${b.name} on ${qualifiedName(b.table)}: ${b.violations} row${b.violations === 1 ? '' : 's'}`,
+      ),
     ),
   ];
 }

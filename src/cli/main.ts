@@ -14,6 +14,8 @@ import { historyCommand } from './commands/history.js';
 import { showCommand } from './commands/show.js';
 import { forgetCommand } from './commands/forget.js';
 import { demoCommand } from './commands/demo.js';
+import { codegenCommand } from './commands/codegen.js';
+import { docsCommand } from './commands/docs.js';
 
 // yargs' ESM build wraps help text at a character count, cutting words in half;
 // its CommonJS build wraps at word boundaries (wrap-ansi).
@@ -21,7 +23,7 @@ const require = createRequire(import.meta.url);
 const yargs = require('yargs') as typeof yargsType;
 const hideBin = (argv: string[]) => argv.slice(2);
 
-export const COMMANDS = ['plan', 'apply', 'verify', 'validate', 'rollback', 'history', 'forget', 'show', 'demo', 'completion'] as const;
+export const COMMANDS = ['plan', 'apply', 'verify', 'validate', 'rollback', 'history', 'forget', 'show', 'codegen', 'docs', 'demo', 'completion'] as const;
 
 
 /** The schema-diff command line. Heavy modules (drivers, PGlite, tsx) load only inside handlers, so --help is instant. */
@@ -53,6 +55,8 @@ export async function main(argv: string[]): Promise<number> {
       .command(historyCommand(setStatus))
       .command(showCommand(setStatus))
       .command(forgetCommand(setStatus))
+      .command(codegenCommand(setStatus))
+      .command(docsCommand(setStatus))
       .command(demoCommand(setStatus))
       .completion('completion', 'print a bash/zsh completion script: source <(schema-diff completion)')
       .option('config', {

@@ -58,6 +58,12 @@ export interface ViolationOptions {
   /** Running beside the application (apply's check before changing anything): take as little CPU as the database allows. */
   readonly background?: boolean;
   readonly onProgress?: (message: string) => void;
+  /**
+   * validate --since: check only the rows whose `column` (checked against the
+   * catalog by the caller) is at or after `from`, a value bound as a query
+   * parameter, never spliced into SQL. Absent: every row.
+   */
+  readonly since?: { readonly column: string; readonly from: string };
 }
 
 /** Progress and outcome events of an apply, for the CLI to print on stderr. */
@@ -166,6 +172,13 @@ export interface Dialect {
   introspect(tables: readonly TableRef[]): Promise<Catalog>;
   /** The desired state with every expression and predicate in the form this database stores it. */
   normalize(desired: readonly DesiredTable[], catalog: Catalog): Promise<readonly DesiredTable[]>;
+  /**
+   * Apply, once the catalog holds the manifest: remembers each expression's
+   * text and canonical form so that later plans need not normalize it again
+   * (normalize uses a remembered form only where the manifest's text and the
+   * catalog both still match it exactly). Absent where normalizing costs nothing (SQLite).
+   */
+  recordNormalized?(desired: readonly DesiredTable[], catalog: Catalog): Promise<void>;
   /** Ordered steps, each with its inverse, for a set of changes. */
   render(changes: readonly Change[], catalog: Catalog, options?: RenderOptions): readonly Step[];
   /** A script a reviewer can read and the database's own shell can run (psql, sqlite3). */
@@ -212,6 +225,13 @@ export interface Dialect {
    * current user (or a superuser) owns or may write: rollback would run what it says.
    */
   checkJournalTrust(): Promise<void>;
+
+  /**
+   * What the application itself must do for the manifest's rules to act as
+   * declared, which no catalog can show (SQLite: each connection must turn on
+   * PRAGMA foreign_keys). `verify` prints these on stderr. Absent: nothing.
+   */
+  applicationNotes?(): readonly string[];
 
   /** Runs an SQL script of several statements as it is (fixtures, the demo). */
   exec(script: string): Promise<void>;

@@ -1,4 +1,5 @@
 import { SchemaDiffError } from '../errors.js';
+import { unprintableIn } from '../schema/printable.js';
 import type { DesiredTable } from '../schema/types.js';
 
 /** A piece of SQL the manifest brings, spliced into statements: where it came from and its text. */
@@ -26,9 +27,20 @@ export function manifestFragments(desired: readonly DesiredTable[]): ManifestFra
  */
 export function fragmentProblems(desired: readonly DesiredTable[], problemOf: (text: string) => string | null): string[] {
   return manifestFragments(desired).flatMap(({ path, text }) => {
-    const problem = problemOf(text);
+    const problem = fragmentProblem(text, problemOf);
     return problem === null ? [] : [`${path}: not a single SQL expression (${problem})`];
   });
+}
+
+/**
+ * Why one fragment is not a single expression, or null. Control characters
+ * other than a line feed and a tab are refused before any lexer reads it: they
+ * are where lexers disagree (PostgreSQL ends a `--` comment at a carriage return
+ * too, SQLite only at a line feed), and no expression needs one.
+ */
+export function fragmentProblem(text: string, problemOf: (text: string) => string | null): string | null {
+  const control = unprintableIn(text, '\n\t');
+  return control !== null ? `contains the control character ${control}` : problemOf(text);
 }
 
 const OPTION_NAME = /^[a-z_][a-z0-9_]*$/;

@@ -111,7 +111,7 @@ export function redactUrl(url: string): string {
 }
 
 /**
- * Splits scheme://user:password@host… at the password. The password runs from
+ * Splits scheme://user:password@host… (or scheme:user:…, scheme:/user:…) at the password. The password runs from
  * the first colon after the user name to the *last* @ of the URL, whatever it
  * holds: an unescaped # ? / or @ in it ends the userinfo for a URL parser, but
  * the user meant it as part of the password, and none of it may be printed.
@@ -120,7 +120,8 @@ export function redactUrl(url: string): string {
  * safe, too little is not.
  */
 function userinfoParts(url: string): { before: string; user: string; password: string; after: string } | null {
-  const m = /^([a-z][a-z0-9+.-]*:\/\/)([^:/?#\s]*):/i.exec(url);
+  // scheme: with any number of slashes (postgres:/user:pw@host is a typo worth refusing, not printing), then user:
+  const m = /^([a-z][a-z0-9+.-]*:\/*)([^:/?#@\s]*):/i.exec(url);
   if (!m) return null;
   const at = url.lastIndexOf('@');
   if (at < m[0].length) return null;
@@ -153,5 +154,6 @@ export function scrubSecrets(message: string, url: string | undefined): string {
   return out.replace(URL_IN_TEXT, (found) => redactUrl(found));
 }
 
-// A URL inside a message runs to the next white space; its password is then masked by redactUrl's rule.
-const URL_IN_TEXT = /[a-z][a-z0-9+.-]*:\/\/\S+/gi;
+// A URL inside a message (scheme:, with or without slashes) runs to the next white space; its password is
+// then masked by redactUrl's rule, which leaves a text without `user:…@` as it is.
+const URL_IN_TEXT = /\b[a-z][a-z0-9+.-]*:\S+/gi;

@@ -150,7 +150,26 @@ export interface Unmanaged {
   readonly note?: string;
 }
 
+/**
+ * Something a reviewer should know that is no step: the plan is still right,
+ * but the database will behave worse than the manifest's author may think.
+ */
+export interface PlanWarning {
+  /** The hazard, as steps carry theirs (`--fail-on` sees both). */
+  readonly hazard: 'FK_WITHOUT_INDEX';
+  /** schema.table */
+  readonly table: string;
+  /** The manifest object concerned. */
+  readonly object: string;
+  /** Where in the manifest it is. */
+  readonly path: string;
+  readonly message: string;
+  /** What to add to the manifest, when there is a fix. */
+  readonly suggestion?: { readonly index: { readonly name: string; readonly columns: readonly string[] } };
+}
+
 export interface Diff {
   readonly changes: readonly Change[];
   readonly unmanaged: readonly Unmanaged[];
+  readonly warnings: readonly PlanWarning[];
 }

@@ -11,6 +11,7 @@ import type {
 } from '../schema/types.js';
 import { findTable, freeze, sameTable } from '../schema/types.js';
 import type { Change, Diff, Unmanaged } from './changes.js';
+import { foreignKeysWithoutIndex } from './fk-indexes.js';
 
 /**
  * Compares the desired state (already normalized by the dialect) with the
@@ -29,7 +30,7 @@ export function diffSchemas(desired: readonly DesiredTable[], catalog: Catalog):
     const usedIndexes = diffIndexes(want.indexes, live, changes);
     unmanaged.push(...unmanagedOf(live, usedChecks, usedFks, usedIndexes));
   }
-  return freeze({ changes, unmanaged });
+  return freeze({ changes, unmanaged, warnings: foreignKeysWithoutIndex(desired, catalog) });
 }
 
 function diffChecks(wanted: readonly DesiredCheck[], live: Table, changes: Change[]): Set<string> {

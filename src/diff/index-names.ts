@@ -35,7 +35,9 @@ export function refuseIndexNameCollisions(
       (r) => r.schema === n.table.schema && same(r.name, n.name) && !(n.leftoverIsOurs && r.kind === 'index' && r.table && sameTable(r.table, n.table)),
     );
     const label = n.scratchFor ? `index name "${n.name}" (the scratch name for rebuilding ${n.scratchFor})` : `index name "${n.name}"`;
-    if (taken) problems.push(`manifest ${n.path}: ${label} is already used by ${describe(taken)}`);
+    // a scratch-named index that no unfinished run of ours left is someone else's: never dropped or renamed over
+    const notOurs = n.scratchFor && taken?.kind === 'index' ? ' (not left by an unfinished schema-diff run: drop or rename it)' : '';
+    if (taken) problems.push(`manifest ${n.path}: ${label} is already used by ${describe(taken)}${notOurs}`);
     const twice = claimed.find((c) => c.table.schema === n.table.schema && same(c.name, n.name));
     if (twice) problems.push(`manifest ${n.path}: ${label} is also given to an index on ${qualifiedName(twice.table)} (${twice.path})`);
     claimed.push(n);

@@ -115,7 +115,7 @@ export function withRemovals(
     else if (ours) unmanaged.push({ ...u, note: `created by schema-diff (apply run ${ours.runId}) and changed by hand since: left alone (--prune drops it)` });
     else unmanaged.push(u);
   }
-  return freeze({ changes: [...diff.changes, ...drops], unmanaged });
+  return freeze({ changes: [...diff.changes, ...drops], unmanaged, warnings: diff.warnings });
 }
 
 function objectOf(table: Table, kind: ObjectKind, name: string): Check | ForeignKey | Index | undefined {

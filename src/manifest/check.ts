@@ -100,6 +100,7 @@ function describeAjvError(err: ErrorObject, root: unknown): Problem {
 /** Names and values that reach SQL unquoted by nature (option names, opclass, collation) are kept to plain words. */
 function patternMessage(pattern: string): string {
   if (pattern === '\\S') return 'must be a non-empty string';
+  if (pattern === '^[A-Z][A-Z0-9_]*$') return 'must be an API code (upper case letters, digits and _, starting with a letter)';
   if (pattern.startsWith('^[a-z_]')) return 'must be a lower-case name (a-z, 0-9, _)';
   if (pattern.startsWith('^[A-Za-z_]')) return 'must be a name (letters, digits, _)';
   return 'must be a plain word (letters, digits, _ . + - @)';

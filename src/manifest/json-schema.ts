@@ -15,6 +15,13 @@ const severity = {
   description: '`critical` (default) violations make `validate` exit 2; `warning` ones are reported only.',
 };
 const description = { type: 'string', description: 'Why the object exists, shown in plans and reports.' };
+const message = { ...nonEmpty, description: 'What an end user is told when a write breaks the rule (explainViolation); default `description`.' };
+// an API code is a constant-like word: it ends up in JSON responses, logs and a generated TypeScript module
+const code = {
+  type: 'string',
+  pattern: '^[A-Z][A-Z0-9_]*$',
+  description: 'The code an API returns for a violation, e.g. ORDER_TOTAL_NOT_POSITIVE (upper case, digits, underscores); default derived from the name.',
+};
 const columnList = { type: 'array', minItems: 1, items: nonEmpty };
 // Names and values that reach SQL without being expressions: each is rendered quoted, and kept to plain words here too.
 const optionName = { type: 'string', pattern: '^[a-z_][a-z0-9_]*$' };
@@ -73,6 +80,8 @@ export const manifestJsonSchema = {
         description,
         severity,
         noInherit: { type: 'boolean', description: 'PostgreSQL NO INHERIT: not enforced on child tables.' },
+        message,
+        code,
       },
     },
     foreignKey: {
@@ -111,6 +120,8 @@ export const manifestJsonSchema = {
         initiallyDeferred: { type: 'boolean', description: 'Implies deferrable.' },
         description,
         severity,
+        message,
+        code,
       },
     },
     index: {
@@ -134,6 +145,8 @@ export const manifestJsonSchema = {
         constraint: { type: 'boolean', description: 'A UNIQUE constraint using the index (PostgreSQL; needs unique).' },
         description,
         severity,
+        message,
+        code,
       },
     },
     // if/then/else rather than anyOf: a wrong key then gets the one error of its own kind, not one per branch

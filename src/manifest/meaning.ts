@@ -1,10 +1,11 @@
 import { identifierTooLong, MAX_IDENTIFIER_BYTES } from '../schema/names.js';
+import { printable, unprintableIn } from '../schema/printable.js';
 import { formatPath } from './path.js';
 import { splitTableKey } from './resolve.js';
 
 /**
  * What the JSON Schema cannot say: names that collide, identifiers PostgreSQL
- * would truncate, a foreign key whose two column lists differ in length. Reads
+ * would truncate or that hold control characters, a foreign key whose two column lists differ in length. Reads
  * the manifest defensively (it may also have structural errors, reported
  * alongside), so that every problem is reported in one go.
  */
@@ -12,7 +13,7 @@ export function meaningProblems(manifest: unknown): string[] {
   const problems: string[] = [];
   const m = asRecord(manifest);
   const defaultSchema = nonEmptyString(m.schema) ?? 'public';
-  tooLong(problems, 'schema', m.schema, 'schema name');
+  checkName(problems, 'schema', m.schema, 'schema name');
   const tables = Object.entries(asRecord(m.tables)).map(([key, spec]) => tableOf(key, asRecord(spec), defaultSchema));
   // PostgreSQL keeps tables and indexes in one namespace of relations per schema: `schema.name` -> manifest path
   const tablePaths = new Map<string, string>();
@@ -46,9 +47,9 @@ function checkTableItself(problems: string[], t: TableView, tablePaths: Map<stri
   if (keySchema && declared && keySchema !== declared) {
     problems.push(`${t.path}.schema: "${declared}" contradicts the key's schema "${keySchema}"`);
   }
-  tooLong(problems, t.path, keySchema, 'schema name');
-  if (declared !== keySchema) tooLong(problems, `${t.path}.schema`, declared, 'schema name');
-  tooLong(problems, t.path, t.name, 'table name');
+  checkName(problems, t.path, keySchema, 'schema name');
+  if (declared !== keySchema) checkName(problems, `${t.path}.schema`, declared, 'schema name');
+  checkName(problems, t.path, t.name, 'table name');
   claim(problems, tablePaths, `${t.schema}.${t.name}`, t.path, `table ${t.schema}.${t.name} is listed twice`);
 }
 
@@ -57,7 +58,7 @@ function checkConstraints(problems: string[], t: TableView): void {
   const names = new Map<string, string>();
   const claimName = (path: string, name: unknown) => {
     if (typeof name !== 'string') return;
-    tooLong(problems, `${path}.name`, name, 'constraint name');
+    checkName(problems, `${path}.name`, name, 'constraint name');
     claim(problems, names, name, `${path}.name`, `duplicate constraint name "${name}" in table ${t.name}`);
   };
   asRecords(t.spec.checks).forEach((c, i) => claimName(`${t.path}.checks[${i}]`, c.name));
@@ -82,8 +83,8 @@ function checkForeignKey(problems: string[], path: string, fk: Record<string, un
   columnNames(problems, `${path}.references.columns`, ref.columns);
   if (typeof ref.table === 'string') {
     const { schema, name } = splitTableKey(ref.table);
-    tooLong(problems, `${path}.references.table`, schema, 'schema name');
-    tooLong(problems, `${path}.references.table`, name, 'table name');
+    checkName(problems, `${path}.references.table`, schema, 'schema name');
+    checkName(problems, `${path}.references.table`, name, 'table name');
   }
   if (fk.initiallyDeferred === true && fk.deferrable === false) {
     problems.push(`${path}.initiallyDeferred: an initially deferred constraint must be deferrable`);
@@ -103,7 +104,7 @@ function checkIndexes(problems: string[], t: TableView, tablePaths: Map<string, 
     const path = `${t.path}.indexes[${i}]`;
     if (typeof ix.name === 'string') {
       const qualified = `${t.schema}.${ix.name}`;
-      tooLong(problems, `${path}.name`, ix.name, 'index name');
+      checkName(problems, `${path}.name`, ix.name, 'index name');
       const table = tablePaths.get(qualified);
       if (table !== undefined) problems.push(`${path}.name: index name "${ix.name}" is a table's name in schema ${t.schema} (${table})`);
       else claim(problems, indexPaths, qualified, `${path}.name`, `duplicate index name "${ix.name}" in schema ${t.schema}`);
@@ -124,6 +125,9 @@ function checkIndexOptions(problems: string[], path: string, ix: Record<string, 
     if (typeof k !== 'object' || k === null) return;
     // neither, with an unknown property: the structure's error says which (`exp`, did you mean expr?)
     const onlyKnown = Object.keys(key).every((p) => KEY_PROPERTIES.includes(p));
+    checkName(problems, `${path}.columns[${i}].column`, key.column, 'column name');
+    checkName(problems, `${path}.columns[${i}].collate`, key.collate, 'collation name');
+    checkName(problems, `${path}.columns[${i}].opclass`, typeof key.opclass === 'string' ? key.opclass : asRecord(key.opclass).name, 'operator class name');
     if ('column' in key && 'expr' in key) problems.push(`${path}.columns[${i}]: give either "column" or "expr", not both`);
     else if (!('column' in key) && !('expr' in key) && onlyKnown) problems.push(`${path}.columns[${i}]: give "column" or "expr"`);
   });
@@ -153,15 +157,24 @@ function columnNames(problems: string[], path: string, columns: unknown): void {
   const seen = new Set<string>();
   (Array.isArray(columns) ? columns : []).forEach((c: unknown, i) => {
     if (typeof c !== 'string') return;
-    tooLong(problems, `${path}[${i}]`, c, 'column name');
+    checkName(problems, `${path}[${i}]`, c, 'column name');
     if (seen.has(c)) problems.push(`${path}[${i}]: column "${c}" is listed twice`);
     seen.add(c);
   });
 }
 
-/** PostgreSQL silently truncates longer identifiers, so two long names could end up the same. */
-function tooLong(problems: string[], path: string, name: unknown, what: string): void {
-  if (typeof name === 'string' && identifierTooLong(name)) {
+/**
+ * Every name of the manifest (schema, table, column, constraint, index, and any
+ * new identifier field): PostgreSQL silently truncates longer identifiers, so
+ * two long names could end up the same; and a control character (a line break,
+ * an escape, a bidi override) would end the `--` comment a printed plan shows
+ * the name in, making the rest of it a live statement of `plan > migration.sql`.
+ */
+function checkName(problems: string[], path: string, name: unknown, what: string): void {
+  if (typeof name !== 'string') return;
+  const control = unprintableIn(name);
+  if (control !== null) problems.push(`${path}: ${what} "${printable(name)}" contains a control character (${control}); names may not`);
+  if (identifierTooLong(name)) {
     const bytes = Buffer.byteLength(name, 'utf8');
     problems.push(`${path}: ${what} "${name}" is ${bytes} bytes, over PostgreSQL's ${MAX_IDENTIFIER_BYTES}-byte limit`);
   }

@@ -25,6 +25,10 @@ export interface CheckSpec {
   severity?: Severity;
   /** PostgreSQL: NO INHERIT, the constraint is not enforced on child tables. */
   noInherit?: boolean;
+  /** What an end user is told when a write breaks it (explainViolation); default `description`. */
+  message?: string;
+  /** The code an API returns for it, e.g. ORDER_TOTAL_NOT_POSITIVE; default derived from `name`. */
+  code?: string;
 }
 
 /**
@@ -58,6 +62,9 @@ export interface ForeignKeySpec<DB, T extends keyof DB> {
   initiallyDeferred?: boolean;
   description?: string;
   severity?: Severity;
+  /** As for checks: what a user is told when a write breaks it. */
+  message?: string;
+  code?: string;
 }
 
 /** Parameters of an operator class or storage: names, and numbers, booleans or plain words as values. */
@@ -103,6 +110,9 @@ export interface IndexSpec<DB, T extends keyof DB> {
   constraint?: boolean;
   description?: string;
   severity?: Severity;
+  /** As for checks (a unique index is what a write can break). */
+  message?: string;
+  code?: string;
 }
 
 export interface TableSpec<DB, T extends keyof DB> {

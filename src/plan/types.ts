@@ -1,5 +1,5 @@
 import type { DialectName } from '../schema/types.js';
-import type { ObjectEffect, Unmanaged } from '../diff/changes.js';
+import type { ObjectEffect, PlanWarning, Unmanaged } from '../diff/changes.js';
 
 export type StepAction =
   | 'add_check'
@@ -33,6 +33,8 @@ export const HAZARDS = [
   'CHANGES_DELETE_BEHAVIOUR',
   'DROPS_CONSTRAINT',
   'DROPS_INDEX',
+  // plan-level (Plan.warnings): a managed foreign key no index serves; deletes of its parent scan the child
+  'FK_WITHOUT_INDEX',
 ] as const;
 
 export type Hazard = (typeof HAZARDS)[number];
@@ -113,4 +115,14 @@ export interface Plan {
   readonly createdAt: string;
   readonly steps: readonly Step[];
   readonly unmanaged: readonly Unmanaged[];
+  /**
+   * What a reviewer should know that is no step (a foreign key without an
+   * index). Added within version 1: absent from older plan files.
+   */
+  readonly warnings?: readonly PlanWarning[];
+}
+
+/** Every hazard of a plan: its steps' and its warnings' (what `--fail-on` looks at). */
+export function planHazards(plan: Pick<Plan, 'steps' | 'warnings'>): Hazard[] {
+  return [...new Set([...plan.steps.flatMap((s) => s.hazards), ...(plan.warnings ?? []).map((w) => w.hazard)])];
 }

@@ -1,6 +1,6 @@
 import type { Dialect, ExecuteEvents, ExecuteOptions, ViolationCount } from '../dialect/dialect.js';
 import { isDropChange } from '../diff/changes.js';
-import { SchemaDiffError } from '../errors.js';
+import { SchemaDiffError, messageOf } from '../errors.js';
 import type { LoadedManifest } from '../manifest/types.js';
 import type { Plan } from '../plan/types.js';
 import { qualifiedName } from '../schema/types.js';
@@ -53,7 +53,10 @@ export async function applyManifest(dialect: Dialect, manifest: LoadedManifest, 
     // Dropping what the journal says schema-diff made is running on the journal's word: it must be ours to trust.
     if (prepared.diff.changes.some((c) => isDropChange(c) && c.why === 'removed')) await dialect.checkJournalTrust();
     if (options.savedPlan) refuseStalePlan(options.savedPlan, prepared.plan);
-    if (prepared.plan.steps.length === 0) return { plan: prepared.plan, runId: null, leftNotValid: [] };
+    if (prepared.plan.steps.length === 0) {
+      await rememberNormalized(dialect, prepared, options);
+      return { plan: prepared.plan, runId: null, leftNotValid: [] };
+    }
     const { plan, leftNotValid } = await refuseOnViolations(dialect, prepared, options);
     if (!(await options.confirm(plan))) {
       throw new SchemaDiffError('refused', 'apply not confirmed; nothing was changed');
@@ -66,9 +69,23 @@ export async function applyManifest(dialect: Dialect, manifest: LoadedManifest, 
       await dialect.finishRun(runId, 'failed').catch(() => {});
       throw e;
     }
+    await rememberNormalized(dialect, prepared, options);
     return { plan, runId, leftNotValid };
   } finally {
     await release().catch(() => {});
+  }
+}
+
+/**
+ * The catalog now holds the manifest: its expressions' canonical forms are
+ * recorded for later plans. Only a shortcut for them, so a failure to record
+ * (a role without CREATE on the database, say) is a notice, never a failed apply.
+ */
+async function rememberNormalized(dialect: Dialect, prepared: Prepared, options: ApplyOptions): Promise<void> {
+  try {
+    await dialect.recordNormalized?.(prepared.desired, prepared.catalog);
+  } catch (e) {
+    options.events?.notice?.(`could not record the manifest's canonical expressions (later plans normalize them again): ${messageOf(e).split('\n')[0]}`);
   }
 }
 

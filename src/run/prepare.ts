@@ -12,6 +12,14 @@ import type { Catalog, DesiredTable, TableRef } from '../schema/types.js';
 import { freeze, qualifiedName } from '../schema/types.js';
 import { describeSteps, descriptionsOf } from './describe.js';
 
+/** The stages of `plan`, in the order they run; timed through PlanHooks. */
+export type PlanPhase = 'resolve' | 'introspect' | 'normalize' | 'journal' | 'diff' | 'render';
+
+/** Optional observers of preparePlan (the bench times each phase with them); none change what it does. */
+export interface PlanHooks {
+  phase?(phase: PlanPhase, ms: number): void;
+}
+
 export interface Prepared {
   readonly desired: readonly DesiredTable[];
   readonly catalog: Catalog;
@@ -40,19 +48,25 @@ export async function desiredFor(dialect: Dialect, manifest: LoadedManifest): Pr
   return desired;
 }
 
+/** preparePlan's options: which removals to plan, and observers of its phases. */
+export interface PrepareOptions extends RemovalOptions {
+  readonly hooks?: PlanHooks;
+}
+
 /**
  * manifest → catalog → normalize → diff → steps: everything `plan` shows and
  * `apply` runs. The journal says what schema-diff owns: what it created and
  * the manifest no longer lists is dropped (diff/ownership.ts).
  */
-export async function preparePlan(dialect: Dialect, manifest: LoadedManifest, manifestPath: string, options: RemovalOptions = {}): Promise<Prepared> {
-  const raw = await desiredFor(dialect, manifest);
-  const catalog = await dialect.introspect(tablesOf(raw));
+export async function preparePlan(dialect: Dialect, manifest: LoadedManifest, manifestPath: string, options: PrepareOptions = {}): Promise<Prepared> {
+  const timed = phaseTimer(options.hooks ?? {});
+  const raw = await timed('resolve', () => desiredFor(dialect, manifest));
+  const catalog = await timed('introspect', () => dialect.introspect(tablesOf(raw)));
   checkAgainstCatalog(raw, catalog);
-  const desired = await dialect.normalize(raw, catalog);
-  const owned = ownedObjects(await dialect.history());
-  const diff = withRemovals(diffSchemas(desired, catalog), desired, catalog, owned, options);
-  const steps = dialect.render(diff.changes, catalog);
+  const desired = await timed('normalize', () => dialect.normalize(raw, catalog));
+  const owned = ownedObjects(await timed('journal', () => dialect.history()));
+  const diff = await timed('diff', async () => withRemovals(diffSchemas(desired, catalog), desired, catalog, owned, options));
+  const steps = await timed('render', async () => dialect.render(diff.changes, catalog));
   const plan: Plan = freeze({
     version: 1,
     dialect: dialect.name,
@@ -62,8 +76,19 @@ export async function preparePlan(dialect: Dialect, manifest: LoadedManifest, ma
     createdAt: new Date().toISOString(),
     steps: describeSteps(steps, descriptionsOf(desired)),
     unmanaged: diff.unmanaged,
+    warnings: diff.warnings,
   });
   return { desired, catalog, diff, plan };
+}
+
+function phaseTimer(hooks: PlanHooks) {
+  return async <T>(phase: PlanPhase, body: () => Promise<T>): Promise<T> => {
+    if (!hooks.phase) return body();
+    const started = performance.now();
+    const result = await body();
+    hooks.phase(phase, performance.now() - started);
+    return result;
+  };
 }
 
 export function planHeader(plan: Plan, direction: 'forward' | 'inverse'): string[] {

@@ -20,6 +20,12 @@ export interface ValidateOptions {
   /** Tables checked in parallel, where the database allows it. */
   readonly jobs: number;
   readonly onProgress?: (message: string) => void;
+  /**
+   * Only rows whose `column` is at or after `from` (`--since`, `--column`): a
+   * nightly watch over recent writes. The column must exist in every table
+   * checked; the value is bound as a parameter.
+   */
+  readonly since?: { readonly column: string; readonly from: string };
 }
 
 /** One constraint's line of the report (docs/validate.md). */
@@ -83,7 +89,7 @@ export interface Validation {
 }
 
 /**
- * manifest → desired → catalog check → targets (narrowed by --only/--table) →
+ * manifest → desired → catalog check → normalized (proven) → targets (narrowed by --only/--table) →
  * the dialect's read-only counts → the report. Every manifest object rows can
  * break is checked, including those the database already has.
  */
@@ -92,12 +98,41 @@ export async function validateManifest(dialect: Dialect, manifest: LoadedManifes
   const desired = await desiredFor(dialect, manifest);
   const catalog = await dialect.introspect(tablesOf(desired));
   checkAgainstCatalog(desired, catalog);
+  // The database parses every expression as a CHECK (or index) before any row is read with it, as plan does:
+  // no subquery, only immutable functions (PostgreSQL). The counts still use the manifest's own text.
+  await dialect.normalize(desired, catalog);
   const targets = selectTargets(desired, targetsOfManifest(desired), options);
+  if (options.since) checkSinceColumn(options.since, targets, catalog);
   const counts = targets.length
-    ? await dialect.countViolations(targets, { samples: options.samples, jobs: options.jobs, onProgress: options.onProgress })
+    ? await dialect.countViolations(targets, {
+        samples: options.samples,
+        jobs: options.jobs,
+        onProgress: options.onProgress,
+        ...(options.since ? { since: options.since } : {}),
+      })
     : [];
   const report = buildReport(counts, catalog, { dialect: dialect.name, target: dialect.target, checkedAt: new Date().toISOString() });
   return { report: withDescriptions(report, descriptionsOf(desired)), targets, catalog };
+}
+
+/**
+ * `--since` needs a moment and a column every checked table has: the column
+ * is an identifier from the command line, so it must be one the catalog
+ * lists before it is quoted into a query; the moment is checked to read as one.
+ */
+export function checkSinceColumn(since: NonNullable<ValidateOptions['since']>, targets: readonly ViolationTarget[], catalog: Catalog): void {
+  if (Number.isNaN(Date.parse(since.from))) {
+    throw new SchemaDiffError('usage', `--since ${JSON.stringify(since.from)}: not a date or timestamp (e.g. 2025-10-01 or 2025-10-01T00:00:00Z)`);
+  }
+  for (const ref of new Map(targets.map((t) => [qualifiedName(t.table), t.table])).values()) {
+    const columns = findTable(catalog, ref)?.columns.map((c) => c.name) ?? [];
+    if (!columns.includes(since.column)) {
+      throw new SchemaDiffError(
+        'usage',
+        `--column ${since.column}: table ${qualifiedName(ref)} has no such column${didYouMean(since.column, columns)} (narrow the check with --table)`,
+      );
+    }
+  }
 }
 
 /** The targets `--only` and `--table` leave; a name that matches nothing is an error, with the likely one. */

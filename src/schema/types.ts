@@ -168,6 +168,18 @@ export interface Catalog {
   readonly tables: readonly Table[];
   /** Every relation name in the schemas of those tables (index names must not collide with any). Absent when not read. */
   readonly relations?: readonly Relation[];
+  /**
+   * Index swaps a run planned and did not finish (the journal's 'planned'
+   * replace_index steps), read when a table has an index under a swap's scratch
+   * name: only such a leftover is schema-diff's own to finish or drop. Absent when none.
+   */
+  readonly unfinishedSwaps?: readonly UnfinishedSwap[];
+}
+
+/** A replace of index `index` on `table` that was started and not journaled done. */
+export interface UnfinishedSwap {
+  readonly table: TableRef;
+  readonly index: string;
 }
 
 /** What the manifest wants for one table, resolved for one dialect. */

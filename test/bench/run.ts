@@ -7,6 +7,7 @@ import { renderReport, type BenchRecord } from './report.js';
 import { QUICK } from './scale.js';
 import { validateBench } from './validate-bench.js';
 import { onlineApplyBench } from './online-apply-bench.js';
+import { planScaleBench } from './plan-scale-bench.js';
 import { sqliteRebuildBench } from '../sqlite/rebuild-bench.js';
 
 /**
@@ -25,7 +26,7 @@ export interface BenchModule {
 }
 
 /** Add a benchmark here. */
-export const BENCHES: readonly BenchModule[] = [validateBench, onlineApplyBench, sqliteRebuildBench];
+export const BENCHES: readonly BenchModule[] = [validateBench, onlineApplyBench, sqliteRebuildBench, planScaleBench];
 
 const RESULTS_DIR = 'bench-results';
 

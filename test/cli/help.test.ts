@@ -1,6 +1,8 @@
 import { runCli } from './run-cli.js';
 
-const COMMANDS = ['plan', 'apply', 'verify', 'validate', 'rollback', 'history', 'show', 'demo'];
+const COMMANDS = ['plan', 'apply', 'verify', 'validate', 'rollback', 'history', 'show', 'codegen', 'docs', 'demo'];
+/** Commands that read only the manifest or a plan file, or only their own embedded database. */
+const NO_DATABASE = ['show', 'codegen', 'docs', 'demo'];
 
 describe('schema-diff --help', () => {
   test('lists every command and the exit codes, fast', async () => {
@@ -20,7 +22,7 @@ describe('schema-diff --help', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(`schema-diff ${command}`);
     expect(result.stdout).toContain('--help');
-    if (command !== 'demo' && command !== 'show') expect(result.stdout).toContain('--database-url');
+    if (!NO_DATABASE.includes(command)) expect(result.stdout).toContain('--database-url');
     expect(result.stderr).toBe('');
   });
 

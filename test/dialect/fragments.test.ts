@@ -1,5 +1,6 @@
 import { scanExpression } from '../../src/dialect/postgres/expr-columns.js';
 import { expressionProblem } from '../../src/dialect/sqlite/check-manifest.js';
+import { fragmentProblems } from '../../src/dialect/fragments.js';
 
 /**
  * The single-expression rule, on each dialect's own lexer: a manifest
@@ -71,4 +72,45 @@ describe('SQLite: expressionProblem reads with the SQLite tokenizer', () => {
     ['x > 0 /*/', 'unterminated comment'],
     ['i > -1 -- a trailing comment\n', null],
   ])('%j: %s', (text, problem) => expect(expressionProblem(text)).toBe(problem));
+});
+
+/**
+ * Where the lexer once disagreed with PostgreSQL's scan.l, and a fragment it
+ * called one expression added ALTER TABLE subcommands (`…) , DROP COLUMN secret ,
+ * ADD CHECK (…`): it must now see what PostgreSQL sees.
+ */
+describe('PostgreSQL: scanExpression reads as scan.l does', () => {
+  const DROP = ') , DROP COLUMN secret , ADD CHECK (';
+  test.each([
+    // a -- comment ends at a carriage return too: the ) after it is code
+    [`true -- x\r${DROP}true --\n`, 'unbalanced ")"'],
+    // a dollar-quote tag may hold any byte >= 0x80: $é$ opens a string, and the ' inside it is not a quote
+    [`$é$'$é$ IS NOT NULL${DROP}$é$'$é$ IS NOT NULL`, 'unbalanced ")"'],
+    [`$é$ a ) b $é$ <> name`, null],
+    // U+00A0 and U+2028 are identifier characters, not white space: \u00a0$$ is one name, not a name and a dollar quote
+    [`true AND \u00a0$$ ${DROP} x\u00a0$$ IS NULL`, 'unbalanced ")"'],
+    [`true AND \u2028$$ ${DROP} x\u2028$$ IS NULL`, 'unbalanced ")"'],
+    // a number run into a name or string is an error in PostgreSQL 15+, and E'…' after it on older servers
+    [`1e'\\' ${DROP} \\'' = 'x'`, 'a number runs into a name or string'],
+    ['1e5 > x AND 0x1F > 2 AND 1_000 < 0o17', null],
+  ])('%j: %s', (text, problem) => expect(postgres(text)).toBe(problem));
+});
+
+describe('every dialect: a control character other than \\n and \\t is refused before any lexer reads a fragment', () => {
+  const desired = (expr: string) =>
+    [{ ref: { schema: 'public', name: 't' }, path: 'tables.t', foreignKeys: [], indexes: [], checks: [{ name: 'ck', table: { schema: 'public', name: 't' }, expr, source: expr, validated: true, severity: 'critical' as const, path: 'tables.t.checks[0]' }] }];
+  test.each([
+    ['true -- x\r) , DROP COLUMN secret , ADD CHECK (true --\n', '\\r'],
+    ['x > 0\u000b', '\\x0b'],
+    ['x > 0\u0000', '\\x00'],
+    ['x > 0 \u0085', '\\x85'],
+    ['x > 0 \u202e', '\\u202e'],
+  ])('%j is refused, naming %s', (text, shown) => {
+    for (const problemOf of [postgres, expressionProblem]) {
+      expect(fragmentProblems(desired(text), problemOf)).toEqual([`tables.t.checks[0].expr: not a single SQL expression (contains the control character ${shown})`]);
+    }
+  });
+  test('line feeds and tabs are fine', () => {
+    expect(fragmentProblems(desired('x > 0\t-- why\nAND y > 0'), postgres)).toEqual([]);
+  });
 });

@@ -117,6 +117,11 @@ describe('redactUrl', () => {
     ['postgres://host/db?password=se#cret&x=1', 'postgres://host/db?password=***&x=1'],
     // no password, an @ in the query: masked too much rather than too little
     ['postgres://host:5432/db?application_name=a@b', 'postgres://host:***@b'],
+    // scheme: with one slash, or none: the same rule, from the : after the user to the last @
+    ['postgres:/postgres:TopSecretB@host/db', 'postgres:/postgres:***@host/db'],
+    ['postgres:postgres:TopSecretB@host/db', 'postgres:postgres:***@host/db'],
+    ['mysql:/root:Top#Secret@host/db', 'mysql:/root:***@host/db'],
+    ['sqlite::memory:', 'sqlite::memory:'],
   ])('%s', (url, expected) => {
     expect(redactUrl(url)).toBe(expected);
   });
@@ -143,4 +148,11 @@ describe('scrubSecrets', () => {
     expect(scrubSecrets('connection refused', undefined)).toBe('connection refused');
     expect(scrubSecrets('database "x" does not exist', 'postgres://host/x')).toBe('database "x" does not exist');
   });
+});
+
+test('a URL with one slash (or none) is refused without its password, and scrubbed from any message', () => {
+  for (const url of ['postgres:/postgres:TopSecretB@host/db', 'postgres:postgres:TopSecretB@host/db']) {
+    expect(() => parseDatabaseUrl(url)).toThrow(/^unsupported database URL postgres:\/?postgres:\*\*\*@host\/db: /);
+    expect(scrubSecrets(`could not reach ${url} (timeout)`, undefined)).not.toContain('TopSecretB');
+  }
 });

@@ -272,3 +272,25 @@ describe('checkManifest reports everything at once', () => {
     );
   });
 });
+
+describe('message and code', () => {
+  test('are accepted on checks, foreign keys and indexes', () => {
+    const withText = { message: 'The order total must be greater than zero.', code: 'ORDER_TOTAL_NOT_POSITIVE' };
+    expect(
+      problemsOf(
+        orders({
+          checks: [{ name: 'ck_a', expr: 'a > 0', ...withText }],
+          foreignKeys: [fk(withText)],
+          indexes: [{ name: 'ix_a', columns: ['a'], unique: true, ...withText }],
+        }),
+      ),
+    ).toEqual([]);
+  });
+
+  test('a code must be an API code; a message must say something', () => {
+    expect(problemsOf(orders({ checks: [{ name: 'ck_a', expr: 'a > 0', code: 'order-total', message: '  ' }] }))).toEqual([
+      'tables.orders.checks[0].message: must be a non-empty string',
+      'tables.orders.checks[0].code: must be an API code (upper case letters, digits and _, starting with a letter)',
+    ]);
+  });
+});

@@ -30,7 +30,7 @@ async function appliedObjects(dialect: Dialect): Promise<string[]> {
 function expectEachOnce(objects: readonly string[]): void {
   const twice = objects.filter((o, i) => objects.indexOf(o) !== i);
   expect(twice).toEqual([]);
-  expect(objects.length).toBeGreaterThanOrEqual(44 + 7); // 8 indexes, 29 CHECKs, 7 FKs (each with the name it replaced)
+  expect(objects.length).toBeGreaterThanOrEqual(48 + 7); // 12 indexes, 29 CHECKs, 7 FKs (each with the name it replaced)
 }
 
 describeServer('two applies at the same time on one database', () => {

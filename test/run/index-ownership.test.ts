@@ -108,7 +108,8 @@ describeServer('a half-done index swap converges on the next apply', () => {
     try {
       const { plan } = await preparePlan(t.dialect, wider, 'm');
       await t.sql('ALTER TABLE c ADD CONSTRAINT c_code_fkey FOREIGN KEY (code) REFERENCES p (code)');
-      const runId = await t.dialect.startRun('apply', 'm', plan.fingerprint);
+      // as apply does: the run's steps journaled 'planned' first, so the leftover is known to be ours
+      const runId = await t.dialect.startRun('apply', 'm', plan.fingerprint, plan.steps);
       await expect(t.dialect.execute(plan.steps, { runId }, testApplyOptions)).rejects.toThrow(/depend/);
       await t.dialect.finishRun(runId, 'failed');
       expect(await indexesOf(t, 'p')).toEqual(['p_pkey', 'ux_p_code', 'ux_p_code_sd_new']);
@@ -124,7 +125,10 @@ describeServer('a half-done index swap converges on the next apply', () => {
   test('swap killed during the build (an INVALID scratch index): dropped, then the swap runs', async () => {
     const t = await postgresTarget(parentChild.replace('REFERENCES p (code)', ''));
     try {
-      // What a kill -9 during CREATE INDEX CONCURRENTLY leaves: an INVALID index under the scratch name.
+      // What a kill -9 during CREATE INDEX CONCURRENTLY leaves: a run still 'running' that planned the swap,
+      // and an INVALID index under the scratch name.
+      const { plan } = await preparePlan(t.dialect, wider, 'm');
+      await t.dialect.startRun('apply', 'm', plan.fingerprint, plan.steps);
       await t.sql(`DROP INDEX ux_p_code; INSERT INTO p VALUES (3, 'a')`);
       await expect(t.sql('CREATE UNIQUE INDEX CONCURRENTLY ux_p_code_sd_new ON p (code)')).rejects.toThrow(/could not create unique index/);
       await t.sql(`UPDATE p SET code = 'c' WHERE id = 3; CREATE UNIQUE INDEX ux_p_code ON p (code)`);
@@ -132,6 +136,24 @@ describeServer('a half-done index swap converges on the next apply', () => {
       await applyManifest(t.dialect, wider, testApplyOptions);
       expect(await indexesOf(t, 'p')).toEqual(['p_pkey', 'ux_p_code']);
       expect((await preparePlan(t.dialect, wider, 'm')).plan.steps).toEqual([]);
+    } finally {
+      await t.dispose();
+    }
+  });
+});
+
+describeServer('a scratch-named index nobody of ours left is never taken over', () => {
+  const wider = manifest({ p: { indexes: [{ name: 'ux_p_code', columns: ['code', 'id'], unique: true }] } });
+
+  test('someone else\'s ux_p_code_sd_new on the same table: plan refuses naming it, apply leaves it alone', async () => {
+    const t = await postgresTarget(parentChild.replace('REFERENCES p (code)', ''));
+    try {
+      await t.sql('CREATE UNIQUE INDEX ux_p_code_sd_new ON p (code, id)');
+      const message = /^manifest tables\.p\.indexes\[0\]: index name "ux_p_code_sd_new" \(the scratch name for rebuilding ux_p_code\) is already used by an index on public\.p \(not left by an unfinished schema-diff run: drop or rename it\)/;
+      await expect(preparePlan(t.dialect, wider, 'm')).rejects.toThrow(message);
+      // a journal that shows the swap done (or never planned) does not make it ours either
+      await expect(applyManifest(t.dialect, wider, testApplyOptions)).rejects.toThrow(message);
+      expect(await indexesOf(t, 'p')).toEqual(['p_pkey', 'ux_p_code', 'ux_p_code_sd_new']);
     } finally {
       await t.dispose();
     }

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { baselineSchema, demoRows } from '../../manifest/baseline/index.js';
+import { renderPostgres } from '../../src/dialect/postgres/render.js';
+import type { Change } from '../../src/diff/changes.js';
 import { runCli, withPassword, PASSWORD, type CliResult } from '../cli/run-cli.js';
 import { ADMIN_URL, createTestDatabase, describeServer, runSql } from '../helpers/postgres.js';
 import { postgresSnapshot, sqliteRun, sqliteSnapshot } from './snapshot.js';
@@ -131,6 +133,24 @@ const hostileManifests: { name: string; on: readonly Kind[]; manifest: unknown; 
   },
   { name: 'a manifest that is not JSON', commands: PLAN_AND_APPLY, on: BOTH, manifest: '{"version": 1, "tables": {"orders": ' },
   { name: 'a manifest nested a hundred thousand levels deep', commands: PLAN_AND_APPLY, on: BOTH, manifest: '['.repeat(100_000) + ']'.repeat(100_000) },
+  // where the PostgreSQL lexer once disagreed with scan.l: each dropped a column on apply, exit 0
+  { name: 'a CHECK whose -- comment a carriage return ends', on: BOTH, manifest: withCheck('true -- x\r) , DROP COLUMN shipping_phone , ADD CHECK (true --\n') },
+  {
+    name: 'a CHECK with a non-ASCII dollar-quote tag',
+    on: BOTH,
+    manifest: withCheck("$é$'$é$ IS NOT NULL) , DROP COLUMN shipping_phone , ADD CHECK ($é$'$é$ IS NOT NULL"),
+  },
+  { name: 'a CHECK with a no-break space before a dollar quote', on: BOTH, manifest: withCheck('true AND \u00a0$$ ) , DROP COLUMN shipping_phone , ADD CHECK ( x\u00a0$$ IS NULL') },
+  // functions validate (and apply's check of existing rows) would run on every row
+  { name: 'a CHECK that reads a server file', on: PG_ONLY, manifest: withCheck("length(pg_read_file('/etc/hostname')) > 0") },
+  { name: 'a CHECK that ends its own session', on: PG_ONLY, manifest: withCheck('pg_terminate_backend(pg_backend_pid())') },
+  { name: 'a CHECK whose subquery reads password hashes', on: PG_ONLY, manifest: withCheck("subtotal::text <> (select string_agg(rolpassword, ',') from pg_authid)") },
+  { name: 'a CHECK whose subquery reads another table', on: BOTH, manifest: withCheck("subtotal >= (select count(*) from users where email like '%a%')") },
+  {
+    name: 'a constraint name that ends the plan script\'s comment', commands: PLAN_AND_APPLY,
+    on: BOTH,
+    manifest: { version: 1, tables: { orders: { checks: [{ name: 'ck\nDROP TABLE victim; --', expr: 'true' }] } } },
+  },
   {
     name: 'a manifest whose table is __proto__', commands: PLAN_AND_APPLY,
     on: BOTH,
@@ -161,6 +181,8 @@ const cases: HostileCase[] = [
     { name: 'a database that does not exist', url: `postgres://postgres:${PASSWORD}@127.0.0.1:5432/sd_adv_missing_db`, secrets: [] },
     { name: 'an SQLite file that does not exist', url: 'sqlite:///nonexistent-dir/adv.db', secrets: [] },
     { name: 'a PGlite directory that does not exist', url: 'pglite:{dir}/mistyped-dir', secrets: [] },
+    { name: 'one slash after the scheme', url: 'postgres:/postgres:TopSecretB@127.0.0.1:1/x', secrets: ['TopSecretB'] },
+    { name: 'no slash after the scheme', url: 'postgresql:app:TopSecretC@127.0.0.1:1/x', secrets: ['TopSecretC'] },
   ].map(
     (u): HostileCase => ({
       name: `plan with ${u.name}`,
@@ -289,6 +311,38 @@ function journalCases(): HostileCase[] {
     tamper('history of a journal row with an unknown action', BOTH, () => `action = 'drop_everything'`, (ctx) => ['history', '-d', ctx.url]),
     tamper('history of a journal row whose SQL is not JSON', ['sqlite'], () => `sql = 'DROP TABLE victim'`, (ctx) => ['history', '-d', ctx.url]),
     tamper('rollback of a journal row whose inverse is not JSON', ['sqlite'], () => `inverse = 'DROP TABLE victim'`, rollbackAll),
+    ...[
+      ['a column grant on the journal', (role: string) => `GRANT UPDATE (origin, inverse) ON schema_diff.steps TO ${role}`],
+      ['a role that is a member of the journal\'s owner', (role: string) => `DO $$ BEGIN EXECUTE format('GRANT %I TO ${role}', current_user); END $$`],
+    ].map(
+      ([what, grant]): HostileCase => ({
+        name: `rollback with ${what as string}`,
+        on: PG_ONLY,
+        setup: async (ctx) => {
+          const role = `sd_adv_owner_${process.pid}`;
+          await ctx.sql(`DROP ROLE IF EXISTS ${role}; CREATE ROLE ${role}; ${(grant as (r: string) => string)(role)};`);
+        },
+        args: rollbackAll,
+      }),
+    ),
+    {
+      name: 'rollback of a forged origin and inverse that agree on a DROP COLUMN',
+      on: PG_ONLY,
+      setup: async (ctx) => {
+        const table = { schema: 'public', name: 'orders' };
+        const ck = { name: 'ck_order_total_positive', table, expr: 'total_amount > 0', validated: true };
+        const forged: Change = {
+          kind: 'replace_check',
+          table,
+          desired: { ...ck, source: ck.expr, severity: 'critical', path: 'tables.orders.checks[0]' },
+          current: { ...ck, expr: 'true) , DROP COLUMN shipping_phone , ADD CHECK (true', validated: false },
+        };
+        const [step] = renderPostgres([forged], { dialect: 'postgres', tables: [] });
+        const origin = JSON.stringify(forged).replace(/'/g, "''");
+        await ctx.sql(`UPDATE schema_diff.steps SET action = 'replace_check', origin = '${origin}', inverse = ${inverse('postgres', [...step.inverse])} WHERE ${lastCheck('postgres')}`);
+      },
+      args: rollbackOne,
+    },
     {
       name: 'rollback with a journal schema owned by someone else',
       on: PG_ONLY,

@@ -1,5 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { rollbackQuestion } from '../../src/cli/commands/rollback.js';
+import { renderPostgres } from '../../src/dialect/postgres/render.js';
+import { rebuildStatements, type RebuildSpec } from '../../src/dialect/sqlite/rebuild.js';
+import type { Change } from '../../src/diff/changes.js';
 import type { Dialect } from '../../src/dialect/dialect.js';
 import { openDialect } from '../../src/dialect/open.js';
 import type { LoadedManifest } from '../../src/manifest/types.js';
@@ -75,6 +78,39 @@ describeEachDatabase(['postgres', 'pglite', 'sqlite'], 'journal rows are checked
     }
     await target.sql(`UPDATE ${steps} SET origin = replace(origin, 'ix_t_n', 'victim_pkey') WHERE origin LIKE '%ix_t_n%'`);
     await expect(rollback(target.dialect, rollbackOptions)).rejects.toThrow(/^journal run 1 step \d+: /);
+    expect(await victimCount()).toBe(1);
+  });
+
+  test('a forged origin and inverse that agree: every expression is checked again, so no DROP COLUMN hides in one', async () => {
+    const quoted = (v: unknown) => `'${JSON.stringify(v).replace(/'/g, "''")}'`;
+    const columnsOfT = async () => (await target.sql(kind === 'sqlite' ? `SELECT name FROM pragma_table_info('t')` : `select attname::text as name from pg_attribute where attrelid = 't'::regclass and attnum > 0 and not attisdropped order by attnum`)).map((r) => r.name);
+    if (kind === 'sqlite') {
+      const [row] = await target.sql(`SELECT seq, origin FROM ${steps} WHERE action = 'rebuild_table'`);
+      const origin = JSON.parse(String(row.origin)) as { kind: 'rebuild'; back: RebuildSpec };
+      // the table put back without column n, and nothing left that would fail for lack of it
+      const back: RebuildSpec = { ...origin.back, toText: 'CREATE TABLE t (id integer PRIMARY KEY)', copyColumns: ['id'], indexesAfter: [] };
+      await target.sql(`UPDATE ${steps} SET origin = ${quoted({ kind: 'rebuild', back })}, inverse = ${quoted(rebuildStatements(back))} WHERE seq = ${row.seq}`);
+      await expect(rollback(target.dialect, rollbackOptions)).rejects.toThrow(/^journal run 1 step \d+: its recorded rebuild does not keep the columns the table has/);
+    } else {
+      const [row] = await target.sql(`select seq, origin from ${steps} where action = 'add_check'`);
+      const added = JSON.parse(String(row.origin)) as Extract<Change, { kind: 'add_check' }>;
+      const forged: Change = { kind: 'replace_check', table: added.table, desired: added.desired, current: { name: 'ck_t_n', table: added.table, expr: 'true) , DROP COLUMN n , ADD CHECK (true', validated: false } };
+      const [rendered] = renderPostgres([forged], { dialect: 'postgres', tables: [] });
+      await target.sql(`UPDATE ${steps} SET action = 'replace_check', origin = ${quoted(forged)}, inverse = ${list(...rendered.inverse)} WHERE seq = ${row.seq}`);
+      await expect(rollback(target.dialect, rollbackOptions)).rejects.toThrow(
+        /^journal run 1 step \d+: its recorded change has expr that is not a single SQL expression \(unbalanced "\)"\)/,
+      );
+      // and a change whose other side names another table than the step's
+      await target.sql(`DELETE FROM ${steps}`);
+      await target.sql(`INSERT INTO ${steps} SELECT * FROM journal_copy`);
+      const [ix] = await target.sql(`select seq, origin from ${steps} where action = 'create_index'`);
+      const created = JSON.parse(String(ix.origin)) as Extract<Change, { kind: 'create_index' }>;
+      const elsewhere: Change = { kind: 'replace_index', table: created.table, desired: created.desired, current: { ...created.desired, keys: [{ column: 'id' }], table: { schema: 'public', name: 'victim' } } };
+      const [swap] = renderPostgres([elsewhere], { dialect: 'postgres', tables: [] });
+      await target.sql(`UPDATE ${steps} SET action = 'replace_index', origin = ${quoted(elsewhere)}, inverse = ${list(...swap.inverse)} WHERE seq = ${ix.seq}`);
+      await expect(rollback(target.dialect, rollbackOptions)).rejects.toThrow(/^journal run 1 step \d+: its recorded change names table public\.victim, not the step's public\.t/);
+    }
+    expect(await columnsOfT()).toEqual(['id', 'n']);
     expect(await victimCount()).toBe(1);
   });
 
@@ -155,6 +191,23 @@ describeServer('the journal belongs to the current user or a superuser [postgres
     } finally {
       await runSql(db.url, `REVOKE UPDATE ON schema_diff.steps FROM ${other}`);
     }
+  });
+
+  test.each([
+    ['UPDATE on two columns of the steps', (r: string) => `GRANT UPDATE (origin, inverse) ON schema_diff.steps TO ${r}`, /^role \S+ may UPDATE column (origin|inverse) of the journal table schema_diff\.steps; .*REVOKE UPDATE \((origin|inverse)\) ON schema_diff\.steps FROM /],
+    ['INSERT on one column of the runs', (r: string) => `GRANT INSERT (manifest) ON schema_diff.runs TO ${r}`, /^role \S+ may INSERT column manifest of the journal table schema_diff\.runs/],
+    ['TRIGGER on the steps (a trigger runs as whoever writes the row)', (r: string) => `GRANT TRIGGER ON schema_diff.steps TO ${r}`, /^role \S+ may TRIGGER the journal table schema_diff\.steps/],
+    ['membership in the owner role', (r: string) => `GRANT ${applier} TO ${r}`, new RegExp(`^role \\S+ is a member of role ${applier}, which owns the journal's schema schema_diff`)],
+  ])('another role with %s: refused', async (_what, grant, message) => {
+    await runSql(db.url, grant(other));
+    try {
+      await expect(rollback(dialect, rollbackOptions)).rejects.toThrow(message);
+      expectOneLineError(await runCli(['rollback', '-d', url, '--yes']), /^error: role /);
+    } finally {
+      await runSql(db.url, grant(other).replace(/^GRANT/, 'REVOKE').replace(/ TO /, ' FROM '));
+    }
+    const victim = await runSql(url, 'select count(*)::int as n from victim');
+    expect(victim.rows[0].n).toBe(1);
   });
 
   test('CLI: a tampered journal row is one error line in history and rollback', async () => {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fixSqlTemplates } from '../../src/cli/fix-sql.js';
 import { formatReportText } from '../../src/cli/commands/validate.js';
-import { printable } from '../../src/cli/printable.js';
+import { printable } from '../../src/schema/printable.js';
 import type { LoadedManifest } from '../../src/manifest/types.js';
 import { validateManifest } from '../../src/run/validate.js';
 import { describeEachDatabase } from '../helpers/each.js';

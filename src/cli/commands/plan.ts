@@ -76,6 +76,12 @@ export function planCommand(setStatus: (s: number) => void): CommandModule<objec
           note(`--fail-on: ${flagged.length} step(s) carry a listed hazard: ${flagged.map((s) => `${s.id}. ${s.name} (${s.hazards.filter((h) => failOn.has(h)).join(', ')})`).join('; ')}`);
           setStatus(EXIT.pending);
         }
+        // plan-level hazards (a foreign key without an index) fail it as a step's would
+        const warned = (plan.warnings ?? []).filter((w) => failOn.has(w.hazard));
+        if (warned.length > 0) {
+          note(`--fail-on: ${warned.length} plan warning(s) carry a listed hazard: ${warned.map((w) => `${w.object} (${w.hazard})`).join('; ')}`);
+          setStatus(EXIT.pending);
+        }
         if (args['exit-code'] && plan.steps.length > 0) setStatus(EXIT.pending);
       }, { readOnly: true });
     },
@@ -93,7 +99,11 @@ export async function printPlan(
     const blockers = options.blockers?.map((b) => ({ name: b.name, table: `${b.table.schema}.${b.table.name}`, kind: b.kind, violations: b.violations, ...(b.error ? { error: b.error } : {}) }));
     out(envelope(options.command, plan.target, { ...plan, ...(blockers ? { blockers } : {}) }));
   } else if (options.format === 'text') out(formatPlanText(plan, { blockers: options.blockers }));
-  else out(renderScript(plan, { direction: options.inverse ? 'inverse' : 'forward', lockTimeoutMs: options.lockTimeoutMs }));
+  else {
+    out(renderScript(plan, { direction: options.inverse ? 'inverse' : 'forward', lockTimeoutMs: options.lockTimeoutMs }));
+    // the script stays a script: warnings, which are no statements, go to stderr
+    for (const w of plan.warnings ?? []) note(`warning: ${w.hazard} ${w.message}`);
+  }
 }
 
 /** --fail-on's hazard names; an unknown one is a usage error that lists them all. */

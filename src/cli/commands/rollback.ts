@@ -1,7 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { defaultOf } from '../config.js';
 import { SchemaDiffError } from '../../errors.js';
-import { printable } from '../printable.js';
+import { printable } from '../../schema/printable.js';
 import type { RollbackPlan, RollbackResult, RollbackScope } from '../../run/rollback.js';
 import {
   backupOptionsOf,

@@ -4,7 +4,7 @@ import type { ReportEntry, Validation, ValidationReport } from '../../run/valida
 import type { Catalog } from '../../schema/types.js';
 import { qualifiedName } from '../../schema/types.js';
 import { idOf } from '../fix-sql.js';
-import { printable } from '../printable.js';
+import { printable } from '../../schema/printable.js';
 import { EXIT, envelope, formatOf, note, out, parseCount, withDatabase, withFormat, withGlobalOptions } from '../context.js';
 import { hasTargets, withFleetOptions, type FleetArgs } from './fleet/options.js';
 
@@ -17,6 +17,8 @@ interface ValidateArgs extends FleetArgs {
   jobs: number;
   only?: string[];
   table?: string[];
+  since?: string;
+  column?: string;
 }
 
 export function validateCommand(setStatus: (s: number) => void): CommandModule<object, ValidateArgs> {
@@ -30,23 +32,34 @@ export function validateCommand(setStatus: (s: number) => void): CommandModule<o
         .option('samples', { type: 'number', default: 5, describe: 'sample rows per violated constraint' })
         .option('jobs', { alias: 'j', type: 'number', default: 2, describe: 'tables checked in parallel (PostgreSQL server)' })
         .option('only', { type: 'string', array: true, describe: 'check only this constraint or unique index (repeatable)' })
-        .option('table', { alias: 't', type: 'string', array: true, describe: 'check only this table, name or schema.name (repeatable)' }) as never,
+        .option('table', { alias: 't', type: 'string', array: true, describe: 'check only this table, name or schema.name (repeatable)' })
+        .option('since', { type: 'string', describe: 'check only rows whose --column is at or after this date or timestamp (a nightly watch)' })
+        .option('column', { type: 'string', describe: 'the timestamp column --since compares, default created_at (must exist in every table checked)' }) as never,
     handler: async (args) => {
       const samples = parseCount(args.samples, 'samples', 'samples');
       const jobs = parseCount(args.jobs, 'jobs', 'jobs');
       if (args['fix-sql'] && formatOf(args) === 'json') {
         throw new SchemaDiffError('usage', '--fix-sql prints SQL: use it without --format json (--out still writes the JSON report)');
       }
+      if (args.column !== undefined && args.since === undefined) throw new SchemaDiffError('usage', '--column goes with --since: name the moment to check from');
+      const since = args.since !== undefined ? { since: { column: args.column ?? 'created_at', from: args.since } } : {};
       if (hasTargets(args)) {
         const { fleetValidate } = await import('./fleet/run.js');
-        setStatus(await fleetValidate(args, { samples, jobs }));
+        setStatus(await fleetValidate(args, { samples, jobs, ...since }));
         return;
       }
       const { validateManifest } = await import('../../run/validate.js');
       const validation = await withDatabase(
         args,
         (dialect, manifest) =>
-          validateManifest(dialect, manifest, { only: args.only, tables: args.table, samples, jobs, onProgress: (m) => note(m) }),
+          validateManifest(dialect, manifest, {
+            only: args.only,
+            tables: args.table,
+            samples,
+            jobs,
+            onProgress: (m) => note(m),
+            ...since,
+          }),
         { poolSize: jobs, readOnly: true },
       );
       await printValidation(validation, args);

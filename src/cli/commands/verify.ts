@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { EXIT, envelope, formatOf, manifestOf, out, withDatabase, withFormat, withGlobalOptions, withPruneOption, type PruneArgs } from '../context.js';
+import { EXIT, envelope, formatOf, manifestOf, note, out, withDatabase, withFormat, withGlobalOptions, withPruneOption, type PruneArgs } from '../context.js';
 import { hasTargets, withFleetOptions, type FleetArgs } from './fleet/options.js';
 
 interface VerifyArgs extends FleetArgs, PruneArgs {
@@ -28,6 +28,7 @@ export function verifyCommand(setStatus: (s: number) => void): CommandModule<obj
           out(`${drift.length} object(s) drift from ${manifestPath}:`);
           for (const d of drift) out(`  ${d.problem.padEnd(13)} ${d.object} on ${d.table}: ${d.detail}`);
         }
+        for (const line of dialect.applicationNotes?.() ?? []) note(line);
         setStatus(drift.length === 0 ? EXIT.ok : EXIT.pending);
       }, { readOnly: true });
     },

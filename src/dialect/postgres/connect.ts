@@ -40,6 +40,8 @@ export interface ConnectOptions {
   readonly readOnly?: boolean;
 }
 
+const withErrorListener = new WeakSet<pg.PoolClient>();
+
 /**
  * node-postgres sends a query without parameters with the simple protocol,
  * which runs every statement the text holds. Kysely's sql.raw has none, so
@@ -49,6 +51,13 @@ export function oneStatementPerQuery(pool: { connect(): Promise<pg.PoolClient>; 
   return {
     async connect() {
       const client = await pool.connect();
+      // A backend that dies while its client is checked out (pg_terminate_backend, a restart) makes the client
+      // emit 'error' besides failing its query; pg's pool listens only to idle clients, and an 'error' event
+      // nobody listens to kills Node with a stack. The failed query already carries the message to report.
+      if (!withErrorListener.has(client)) {
+        withErrorListener.add(client);
+        client.on('error', () => {});
+      }
       // queryMode is in pg's lib/query.js since 8.9 but not in its types
       const extended = (text: string, values?: readonly unknown[]) => ({ text, values: [...(values ?? [])], queryMode: 'extended' }) as pg.QueryConfig;
       const query = (text: unknown, values?: readonly unknown[]) =>
@@ -88,10 +97,18 @@ function connectionSettings(url: string, target: string): pg.PoolConfig[] {
   }
 }
 
+/**
+ * The string syntax the manifest's expressions were proven one expression in
+ * (expr-columns.ts): with standard_conforming_strings off, a backslash in '…'
+ * escapes the quote and the string runs on where the lexer saw it end. A role's
+ * or database's setting may say otherwise: ours says on, after the URL's options.
+ */
+const LEXER_SETTINGS = '-c standard_conforming_strings=on';
+
 function openPools(config: pg.PoolConfig, poolSize: number, target: string, url: string, readOnly: boolean): PgHandles {
   // later -c settings win: the URL's own options may change jit, never the read-only default
   const readOnlyOption = readOnly ? '-c default_transaction_read_only=on' : '';
-  const startup = (ours: string) => [ours, config.options, readOnlyOption].filter(Boolean).join(' ');
+  const startup = (ours: string) => [ours, config.options, LEXER_SETTINGS, readOnlyOption].filter(Boolean).join(' ');
   // The session runs catalog queries, which are cheap but look expensive to the planner (JIT would spend
   // 50 ms compiling them), and apply's index builds, which without parallel workers leave the application
   // a core: on a 2-core server a parallel build raised writers' worst latency from ~80 to ~100+ ms.
@@ -149,6 +166,7 @@ export async function connectPGlite(dataDir: string | null, existing?: PGlite, {
   // PGlite's query() is the extended protocol already: one statement per call
   const k = new Kysely<unknown>({ dialect: new PGliteDialect(db) });
   const instance = db;
+  await instance.query('set standard_conforming_strings = on'); // see LEXER_SETTINGS
   if (readOnly) await instance.query('set default_transaction_read_only = on');
   return {
     session: k,

@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import { SchemaDiffError, messageOf } from '../../errors.js';
 import { splitScans, type Step } from '../../plan/types.js';
+import { qualifiedName, type TableRef } from '../../schema/types.js';
 import type { ExecuteOptions, RunRecord } from '../dialect.js';
 import { recordStep } from './history.js';
 import { quoteIdent } from './quote.js';
@@ -150,19 +151,32 @@ interface StepIndex {
 }
 
 /**
- * Indexes of the given names on the step's table. The table is matched as the
- * step names it, `schema.table` compared with the catalog's names joined the
- * same way: no parsing or quoting of a name that may hold dots, quotes or spaces.
+ * Indexes of the given names on the step's table, matched by schema and name
+ * each compared as a value: no parsing or quoting of a name that may hold dots,
+ * quotes or spaces.
  */
 async function indexesOfStep(db: Kysely<unknown>, step: Step, names: readonly string[]): Promise<StepIndex[]> {
+  const table = stepTableRef(step);
   const { rows } = await sql<StepIndex>`
     select ic.oid::int as oid, n.nspname as schema, ic.relname as name, i.indisvalid as valid
       from pg_index i
       join pg_class ic on ic.oid = i.indexrelid
       join pg_class t on t.oid = i.indrelid
       join pg_namespace n on n.oid = t.relnamespace
-     where n.nspname || '.' || t.relname = ${step.table} and ic.relname = any(${[...names]}::text[])`.execute(db);
+     where n.nspname = ${table.schema} and t.relname = ${table.name} and ic.relname = any(${[...names]}::text[])`.execute(db);
   return rows;
+}
+
+/**
+ * The step's table as schema and name: the TableRef of the change it was
+ * rendered from (`schema.table` text is ambiguous when the schema holds a
+ * dot); for an undo, whose step keeps only the text, split at its first dot.
+ */
+function stepTableRef(step: Step): TableRef {
+  const t = (step.origin as { table?: Partial<TableRef> } | undefined)?.table;
+  if (typeof t?.schema === 'string' && typeof t.name === 'string' && qualifiedName(t as TableRef) === step.table) return t as TableRef;
+  const dot = step.table.indexOf('.');
+  return { schema: step.table.slice(0, dot), name: step.table.slice(dot + 1) };
 }
 
 /**
@@ -290,10 +304,11 @@ async function describeBlockers(readers: Kysely<unknown>, step: Step): Promise<s
   return rows.map((r) => `pid ${r.pid} (${r.app}, ${r.state} for ${r.secs}s: ${r.query})`).join('; ');
 }
 
-/** The oid of the step's table, matched by name as in indexesOfStep (to_regclass would parse it as SQL). */
+/** The oid of the step's table, matched by schema and name as in indexesOfStep (to_regclass would parse it as SQL). */
 function stepTable(step: Step) {
+  const table = stepTableRef(step);
   return sql`select c.oid from pg_class c join pg_namespace n on n.oid = c.relnamespace
-              where n.nspname || '.' || c.relname = ${step.table} and c.relkind in ('r', 'p')`;
+              where n.nspname = ${table.schema} and c.relname = ${table.name} and c.relkind in ('r', 'p')`;
 }
 
 /** Reports a concurrent index build's phase from pg_stat_progress_create_index, polled on the read pool. */

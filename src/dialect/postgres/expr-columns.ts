@@ -21,8 +21,17 @@ export interface ExpressionScan {
   readonly problem: string | null;
 }
 
+// As PostgreSQL's scan.l reads them: white space is exactly these bytes (\v since
+// PostgreSQL 16; before, a token of its own: a separator either way), and every
+// byte >= 0x80 is an identifier character, so U+00A0 or U+2028 is part of a
+// name there, not white space as JavaScript's \s would have it. Non-ASCII text
+// is UTF-8 on the wire: every non-ASCII UTF-16 unit stands for such bytes.
+const SPACE = /[ \t\n\r\f\v]/;
 const IDENT_START = /[A-Za-z_\u0080-\uffff]/;
 const IDENT_PART = /[A-Za-z0-9_$\u0080-\uffff]/;
+/** A dollar-quote tag's first character (dolq_start) and the rest (dolq_cont: no `$`). */
+const DOLQ_START = /[A-Za-z_\u0080-\uffff]/;
+const DOLLAR_TAG = /^\$([A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/;
 
 export function scanExpression(text: string): ExpressionScan {
   const words: { name: string; quoted: boolean; before: string; at: number }[] = [];
@@ -36,13 +45,14 @@ export function scanExpression(text: string): ExpressionScan {
   while (i < text.length) {
     const ch = text[i];
     const next = text[i + 1];
-    if (/\s/.test(ch)) {
+    if (SPACE.test(ch)) {
       i++;
     } else if (ch === '-' && next === '-') {
-      const end = text.indexOf('\n', i);
+      // scan.l: a comment is "--" and everything up to a \n or a \r
+      const end = text.slice(i).search(/[\n\r]/);
       // rendered SQL goes on after the expression (`) NOT VALID`): a comment left open would swallow it
       if (end < 0) fail('a -- comment must end with a line break');
-      i = end < 0 ? text.length : end + 1;
+      i = end < 0 ? text.length : i + end + 1;
     } else if (ch === '/' && next === '*') {
       i = skipBlockComment(text, i, fail);
     } else if (ch === "'" || (/[eEbBxXnN]/.test(ch) && next === "'")) {
@@ -58,7 +68,7 @@ export function scanExpression(text: string): ExpressionScan {
         tokens.push('ident');
         i = end;
       }
-    } else if (ch === '$' && /[A-Za-z_$]/.test(next ?? '') && dollarTag(text, i)) {
+    } else if (ch === '$' && (next === '$' || DOLQ_START.test(next ?? '')) && dollarTag(text, i)) {
       i = skipDollarQuote(text, i, fail);
       tokens.push("'");
     } else if (ch === '"') {
@@ -74,7 +84,10 @@ export function scanExpression(text: string): ExpressionScan {
       tokens.push(name);
       i = end;
     } else if (/[0-9]/.test(ch) || (ch === '.' && /[0-9]/.test(next ?? ''))) {
-      while (i < text.length && /[0-9.eE_xXa-fA-F]/.test(text[i])) i++;
+      while (i < text.length && /[0-9.eE_xXoOa-fA-F]/.test(text[i])) i++;
+      // PostgreSQL 15+ refuses a number run into a name ("trailing junk"); older ones read `1e'…'` as 1 and an
+      // E'…' string with backslash escapes, which this lexer would not: refused here either way
+      if (i < text.length && (IDENT_PART.test(text[i]) || text[i] === "'" || text[i] === '"')) fail('a number runs into a name or string');
       tokens.push('0');
     } else {
       if (ch === '(' || ch === '[') open.push(ch);
@@ -157,7 +170,7 @@ function readQuoted(text: string, quote: number, fail: (why: string) => void): [
 }
 
 function dollarTag(text: string, start: number): string | null {
-  const m = /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/.exec(text.slice(start));
+  const m = DOLLAR_TAG.exec(text.slice(start));
   return m ? m[0] : null;
 }
 

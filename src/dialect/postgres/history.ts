@@ -10,6 +10,22 @@ const KINDS = "('apply', 'rollback', 'forget')";
 const STATE_CHECK = "CHECK (state IN ('planned', 'applied'))";
 
 /**
+ * What apply saw each manifest expression become (normalize-cache.ts): plan
+ * reads it to skip parsing expressions that have not changed since.
+ */
+const NORMALIZED_DDL = `CREATE TABLE IF NOT EXISTS schema_diff.normalized (
+     table_schema text NOT NULL,
+     table_name text NOT NULL,
+     kind text NOT NULL CHECK (kind IN ('check', 'index')),
+     name text NOT NULL,
+     shape text NOT NULL,
+     source text NOT NULL,
+     canonical text NOT NULL,
+     recorded_at timestamptz NOT NULL DEFAULT now(),
+     PRIMARY KEY (table_schema, table_name, kind, name)
+   )`;
+
+/**
  * The journal of applies and rollbacks lives in the target database itself
  * (schema schema_diff), so a rollback works from any machine.
  */
@@ -44,6 +60,7 @@ const DDL = [
      undone_by bigint REFERENCES schema_diff.runs (id),
      PRIMARY KEY (run_id, seq)
    )`,
+  NORMALIZED_DDL,
 ];
 
 export async function ensureHistory(db: Kysely<unknown>): Promise<void> {
@@ -64,6 +81,7 @@ export async function ensureHistory(db: Kysely<unknown>): Promise<void> {
     const old = `"${shape.oldKindCheck.replace(/"/g, '""')}"`;
     await sql.raw(`ALTER TABLE schema_diff.runs DROP CONSTRAINT ${old}, ADD CONSTRAINT runs_kind_check CHECK (kind IN ${KINDS})`).execute(db);
   }
+  if (!shape.hasCache) await sql.raw(NORMALIZED_DDL).execute(db);
   if (shape.oldStatusCheck !== null) {
     const old = `"${shape.oldStatusCheck.replace(/"/g, '""')}"`;
     await sql
@@ -78,6 +96,7 @@ interface JournalShape {
   hasOrigin: boolean;
   hasScans: boolean;
   hasState: boolean;
+  hasCache: boolean;
   hasEffects: boolean;
   /** The name of a runs.kind CHECK from before 'forget' existed, or null. */
   oldKindCheck: string | null;
@@ -86,7 +105,7 @@ interface JournalShape {
 }
 
 async function journalShape(db: Kysely<unknown>): Promise<JournalShape> {
-  const { rows } = await sql<{ present: boolean; has_after: boolean; has_origin: boolean; has_scans: boolean; has_state: boolean; has_effects: boolean; old_kind_check: string | null; old_status_check: string | null }>`
+  const { rows } = await sql<{ present: boolean; has_after: boolean; has_origin: boolean; has_scans: boolean; has_state: boolean; has_effects: boolean; has_cache: boolean; old_kind_check: string | null; old_status_check: string | null }>`
     select to_regclass('schema_diff.steps') is not null as present,
            exists (select 1 from pg_attribute
                     where attrelid = to_regclass('schema_diff.steps') and attname = 'after_definition' and not attisdropped) as has_after,
@@ -96,6 +115,7 @@ async function journalShape(db: Kysely<unknown>): Promise<JournalShape> {
                     where attrelid = to_regclass('schema_diff.steps') and attname = 'scans' and not attisdropped) as has_scans,
            exists (select 1 from pg_attribute
                     where attrelid = to_regclass('schema_diff.steps') and attname = 'state' and not attisdropped) as has_state,
+           to_regclass('schema_diff.normalized') is not null as has_cache,
            exists (select 1 from pg_attribute
                     where attrelid = to_regclass('schema_diff.steps') and attname = 'effects' and not attisdropped) as has_effects,
            (select conname from pg_constraint
@@ -109,6 +129,7 @@ async function journalShape(db: Kysely<unknown>): Promise<JournalShape> {
   const r = rows[0];
   return { present: r.present, hasAfter: r.has_after, hasOrigin: r.has_origin, hasScans: r.has_scans, hasState: r.has_state,
     hasEffects: r.has_effects,
+    hasCache: r.has_cache,
     oldKindCheck: r.old_kind_check,
     oldStatusCheck: r.old_status_check,
   };

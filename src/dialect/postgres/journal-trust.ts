@@ -26,19 +26,75 @@ export async function checkPostgresJournalTrust(db: Kysely<unknown>): Promise<vo
         'rollback would run what that role wrote there: run it as that role, or have it reassign the schema (docs/rollback.md)',
     );
   }
-  const { rows: writers } = await sql<{ tbl: string; grantee: string; privilege: string }>`
-    select c.relname as tbl, case when a.grantee = 0 then 'PUBLIC' else pg_get_userbyid(a.grantee) end as grantee, a.privilege_type as privilege
-      from pg_class c, aclexplode(c.relacl) a
-     where c.relnamespace = to_regnamespace('schema_diff') and c.relname in ('runs', 'steps')
-       and a.privilege_type in ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE') and a.grantee <> c.relowner
-       and not coalesce((select rolsuper from pg_roles where oid = a.grantee), false)
-     limit 1`.execute(db);
-  if (writers[0]) {
-    const w = writers[0];
+  const writer = await otherWriter(db);
+  if (writer) {
+    const on = writer.col ? `column ${writer.col} of the journal table schema_diff.${writer.tbl}` : `the journal table schema_diff.${writer.tbl}`;
+    const what = writer.col ? `${writer.privilege} (${writer.col})` : writer.privilege;
     throw new SchemaDiffError(
       'refused',
-      `role ${w.grantee} may ${w.privilege} the journal table schema_diff.${w.tbl}; rollback would run what it wrote there: ` +
-        `REVOKE ${w.privilege} ON schema_diff.${w.tbl} FROM ${w.grantee} first (docs/rollback.md)`,
+      `role ${writer.grantee} may ${writer.privilege} ${on}; rollback would run what it wrote there: ` +
+        `REVOKE ${what} ON schema_diff.${writer.tbl} FROM ${writer.grantee} first (docs/rollback.md)`,
     );
   }
+  const member = await memberOfOwner(db);
+  if (member) {
+    throw new SchemaDiffError(
+      'refused',
+      `role ${member.member} is a member of role ${member.owner}, which owns the journal's ${member.object}, and so may write it as that role; ` +
+        `rollback would run what it wrote there: REVOKE ${member.owner} FROM ${member.member} first (docs/rollback.md)`,
+    );
+  }
+}
+
+/**
+ * A role other than the owner (or a superuser) granted a right to change the
+ * journal tables, on a whole table (relacl) or on one of its columns (attacl:
+ * `GRANT UPDATE (origin, inverse) ON schema_diff.steps` is enough to choose what
+ * rollback runs). TRIGGER too: a trigger function runs as whoever writes the row.
+ */
+async function otherWriter(db: Kysely<unknown>) {
+  const { rows } = await sql<{ tbl: string; col: string | null; grantee: string; privilege: string }>`
+    with acl as (
+      select c.relname as tbl, null::text as col, c.relowner as owner, a.grantee, a.privilege_type
+        from pg_class c, aclexplode(c.relacl) a
+       where c.relnamespace = to_regnamespace('schema_diff') and c.relname in ('runs', 'steps')
+      union all
+      select c.relname, att.attname::text, c.relowner, a.grantee, a.privilege_type
+        from pg_class c join pg_attribute att on att.attrelid = c.oid, aclexplode(att.attacl) a
+       where c.relnamespace = to_regnamespace('schema_diff') and c.relname in ('runs', 'steps')
+         and att.attnum > 0 and not att.attisdropped
+    )
+    select tbl, col, case when grantee = 0 then 'PUBLIC' else pg_get_userbyid(grantee) end as grantee, privilege_type as privilege
+      from acl
+     where privilege_type in ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'TRIGGER') and grantee <> owner
+       and not coalesce((select rolsuper from pg_roles where oid = grantee), false)
+     order by tbl, col nulls first
+     limit 1`.execute(db);
+  return rows[0];
+}
+
+/**
+ * A role that is a member (directly or through other roles) of a role owning
+ * the journal's schema or tables: it can SET ROLE to the owner, or inherits its
+ * rights, and write the journal as the owner would. Superusers and the current
+ * user are the trusted ones already.
+ */
+async function memberOfOwner(db: Kysely<unknown>) {
+  const { rows } = await sql<{ member: string; owner: string; object: string }>`
+    with recursive owners as (
+      select nspowner as owner, 'schema schema_diff' as object from pg_namespace where nspname = 'schema_diff'
+      union all
+      select relowner, 'table schema_diff.' || relname from pg_class
+       where relnamespace = to_regnamespace('schema_diff') and relname in ('runs', 'steps')
+    ), members (member, owner, object) as (
+      select m.member, o.owner, o.object from pg_auth_members m join owners o on m.roleid = o.owner
+      union
+      select m.member, mb.owner, mb.object from pg_auth_members m join members mb on m.roleid = mb.member
+    )
+    select pg_get_userbyid(mb.member) as member, pg_get_userbyid(mb.owner) as owner, mb.object
+      from members mb join pg_roles r on r.oid = mb.member
+     where not r.rolsuper and r.rolname <> current_user
+     order by mb.object, 1
+     limit 1`.execute(db);
+  return rows[0];
 }

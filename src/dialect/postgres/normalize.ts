@@ -1,102 +1,68 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
-import { SchemaDiffError, messageOf } from '../../errors.js';
-import type { Catalog, DesiredCheck, DesiredIndex, DesiredTable } from '../../schema/types.js';
-import { findTable, freeze } from '../../schema/types.js';
-import { checkExpression, introspectIndexes, tableOid } from './introspect.js';
-import { createIndexSql } from './index-sql.js';
-import { quoteTable } from './quote.js';
-
-class RollbackSignal extends Error {}
+import type { Kysely } from 'kysely';
+import type { Catalog, DesiredCheck, DesiredIndex, DesiredTable, Table } from '../../schema/types.js';
+import { freeze } from '../../schema/types.js';
+import { indexProbe, liveTable, liveTables, normalizedIndexFields, tableShape, type NormalizedIndexFields } from './normal-form.js';
+import { normalizeInBatch } from './normalize-batch.js';
+import { cacheKey, readNormalizeCache, type NormalizeCache } from './normalize-cache.js';
 
 /**
  * Lets PostgreSQL itself parse every manifest expression and print it back the
  * way it stores it, so that comparison is exact: BETWEEN becomes two
  * comparisons, LIKE becomes ~~, literals gain casts to the column's type.
- * Each table gets an empty temporary copy (CREATE TEMP TABLE ... LIKE) inside a
- * transaction that is always rolled back: real tables are never locked or altered.
+ *
+ * An expression the journal's cache already answers (apply recorded the
+ * manifest text and what the database made of it, and the catalog still holds
+ * exactly that) needs no round trip: a plan with nothing changed since the
+ * last apply makes no DDL at all. The rest is parsed in one batch (see
+ * normalize-batch.ts), in a transaction that is always rolled back.
  */
 export async function normalizePostgres(
   db: Kysely<unknown>,
+  workers: readonly Kysely<unknown>[],
   desired: readonly DesiredTable[],
   catalog: Catalog,
 ): Promise<readonly DesiredTable[]> {
-  const problems: string[] = [];
-  let result: DesiredTable[] = [];
-  try {
-    // READ WRITE even when the session defaults to read-only (plan, verify): TEMP tables are writes, rolled back below
-    await db.transaction().setAccessMode('read write').execute(async (trx) => {
-      result = [];
-      for (const [i, table] of desired.entries()) {
-        if (!findTable(catalog, table.ref)) {
-          result.push(table);
-          continue;
-        }
-        result.push(await normalizeTable(trx, table, `sd_norm_${i}`, problems));
-      }
-      throw new RollbackSignal();
-    });
-  } catch (e) {
-    if (!(e instanceof RollbackSignal)) throw e;
+  const live = liveTables(catalog.tables);
+  const cache = await readNormalizeCache(db, catalog);
+  const pending: DesiredTable[] = [];
+  for (const table of desired) {
+    const t = liveTable(live, table.ref);
+    if (!t) continue;
+    const checks = table.checks.filter((c) => cachedCheck(cache, t, c) === undefined);
+    const indexes = table.indexes.filter((ix) => cachedIndex(cache, t, ix) === undefined);
+    if (checks.length + indexes.length > 0) pending.push({ ...table, checks, indexes });
   }
-  if (problems.length > 0) {
-    const head = problems.length === 1 ? problems[0] : `${problems.length} expressions do not parse`;
-    throw new SchemaDiffError('manifest', `manifest ${head}`, problems);
-  }
-  return freeze(result);
+  const answers = await normalizeInBatch(db, workers, pending, live);
+  return freeze(
+    desired.map((table) => {
+      const t = liveTable(live, table.ref);
+      if (!t) return table;
+      return {
+        ...table,
+        checks: table.checks.map((c): DesiredCheck => ({ ...c, expr: cachedCheck(cache, t, c) ?? answers.check(table.ref, c.name) })),
+        indexes: table.indexes.map((ix): DesiredIndex => ({ ...ix, ...(cachedIndex(cache, t, ix) ?? answers.index(table.ref, ix.name)) })),
+      };
+    }),
+  );
 }
 
-async function normalizeTable(
-  trx: Transaction<unknown>,
-  table: DesiredTable,
-  scratch: string,
-  problems: string[],
-): Promise<DesiredTable> {
-  await sql.raw(`create temp table ${scratch} (like ${quoteTable(table.ref)})`).execute(trx);
-  const oid = await tableOid(trx, `pg_temp.${scratch}`);
-  const checks: DesiredCheck[] = [];
-  for (const [j, check] of table.checks.entries()) {
-    const probe = `sd_ck_${j}`;
-    const ok = await attempt(
-      trx,
-      `alter table pg_temp.${scratch} add constraint ${probe} check (${check.source})`,
-      `${check.path}.expr`,
-      problems,
-    );
-    checks.push(ok ? { ...check, expr: await readCheck(trx, oid, probe) } : check);
-  }
-  const indexes: DesiredIndex[] = [];
-  for (const [k, index] of table.indexes.entries()) {
-    const probe = `sd_ix_${scratch}_${k}`;
-    const ok = await attempt(trx, createIndexSql(probe, `pg_temp.${scratch}`, { ...index, ...index.source }), index.path, problems);
-    if (!ok) {
-      indexes.push(index);
-      continue;
-    }
-    const [read] = (await introspectIndexes(trx, [oid])).filter((x) => x.name === probe);
-    const { keys, where, method, include, nullsNotDistinct, with: storage } = read;
-    indexes.push({ ...index, keys, where, method, include, nullsNotDistinct, with: storage });
-  }
-  return { ...table, checks, indexes };
+/**
+ * A cache entry answers only when the manifest's text is exactly the one it
+ * was recorded for, the table has the same columns, and the catalog holds
+ * exactly the canonical form it records: anything else is normalized again.
+ */
+function cachedCheck(cache: NormalizeCache, table: Table, check: DesiredCheck): string | undefined {
+  const entry = cache.get(cacheKey(table.ref, 'check', check.name));
+  if (!entry || entry.source !== check.source || entry.shape !== tableShape(table)) return undefined;
+  const live = table.checks.find((c) => c.name === check.name);
+  return live && live.expr === entry.canonical ? live.expr : undefined;
 }
 
-/** Runs one probe statement under a savepoint, turning a parse error into a manifest problem. */
-async function attempt(trx: Transaction<unknown>, statement: string, path: string, problems: string[]): Promise<boolean> {
-  await sql.raw('savepoint sd_probe').execute(trx);
-  try {
-    await sql.raw(statement).execute(trx);
-    await sql.raw('release savepoint sd_probe').execute(trx);
-    return true;
-  } catch (e) {
-    await sql.raw('rollback to savepoint sd_probe').execute(trx);
-    problems.push(`${path}: ${messageOf(e).split('\n')[0]}`);
-    return false;
-  }
+function cachedIndex(cache: NormalizeCache, table: Table, index: DesiredIndex): NormalizedIndexFields | undefined {
+  const entry = cache.get(cacheKey(table.ref, 'index', index.name));
+  if (!entry || entry.source !== indexProbe(index) || entry.shape !== tableShape(table)) return undefined;
+  const live = table.indexes.find((ix) => ix.name === index.name);
+  if (!live) return undefined;
+  const fields = normalizedIndexFields(live);
+  return JSON.stringify(fields) === entry.canonical ? fields : undefined;
 }
-
-async function readCheck(trx: Transaction<unknown>, oid: number, name: string): Promise<string> {
-  const { rows } = await sql<{ def: string }>`
-    select pg_get_constraintdef(oid) as def from pg_constraint where conrelid = ${oid} and conname = ${name}`.execute(trx);
-  return checkExpression(rows[0].def);
-}
-
-export { createIndexSql } from './index-sql.js';

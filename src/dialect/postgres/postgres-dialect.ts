@@ -9,9 +9,11 @@ import { checkManifestPostgres } from './check-manifest.js';
 import { executePostgres, refuseLockTimeoutNearDeadlockTimeout } from './execute.js';
 import { finishRun, markInterrupted, readHistory, recordRun, startRun, unfinishedRuns } from './history.js';
 import { introspectPostgres } from './introspect.js';
+import { withUnfinishedSwaps } from './unfinished-swaps.js';
 import { inverseOfPostgres } from './inverse.js';
 import { checkPostgresJournalTrust } from './journal-trust.js';
 import { normalizePostgres } from './normalize.js';
+import { recordNormalized } from './normalize-cache.js';
 import { renderPostgres } from './render.js';
 import { scriptRendererFor } from '../scripts.js';
 import { countViolationsPostgres } from './violations.js';
@@ -34,8 +36,11 @@ export function createPostgresDialect(handles: PgHandles): PostgresDialect {
     handles,
 
     checkManifest: (desired: readonly DesiredTable[]) => checkManifestPostgres(session, desired),
-    introspect: (tables: readonly TableRef[]) => introspectPostgres(session, tables),
-    normalize: (desired: readonly DesiredTable[], catalog: Catalog) => normalizePostgres(session, desired, catalog),
+    introspect: async (tables: readonly TableRef[]) => withUnfinishedSwaps(session, await introspectPostgres(session, tables)),
+    // a server normalizes on two connections where there is much to parse (normalize-batch.ts); PGlite is one backend
+    normalize: (desired: readonly DesiredTable[], catalog: Catalog) =>
+      normalizePostgres(session, handles.embedded ? [session] : [pool, pool], desired, catalog),
+    recordNormalized: (desired: readonly DesiredTable[], catalog: Catalog) => recordNormalized(session, desired, catalog),
     render: (changes: readonly Change[], catalog: Catalog, options?: RenderOptions) => renderPostgres(changes, catalog, options),
     script: scriptRendererFor('postgres'),
 

@@ -6,7 +6,7 @@ import type { Hazard, Step, StepAction } from '../../plan/types.js';
 import type { Catalog, Check, DesiredCheck, DesiredIndex, ForeignKey, Index, TableRef } from '../../schema/types.js';
 import { findTable, qualifiedName, sameTable } from '../../schema/types.js';
 import type { RenderOptions } from '../dialect.js';
-import { createIndexSql } from './normalize.js';
+import { createIndexSql } from './index-sql.js';
 import { quoteColumns, quoteIdent, quoteTable } from './quote.js';
 
 
@@ -24,7 +24,7 @@ type Draft = Omit<Step, 'id'>;
  *    indexes CONCURRENTLY (a foreign key gone first may have used one).
  */
 export function renderPostgres(changes: readonly Change[], catalog: Catalog, options: RenderOptions = {}): Step[] {
-  if (!options.definitionsOnly) refuseIndexNameCollisions(newIndexNames(changes), catalog);
+  if (!options.definitionsOnly) refuseIndexNameCollisions(newIndexNames(changes, catalog), catalog);
   const indexSteps: Draft[] = [];
   const renameSteps: Draft[] = [];
   const constraintSteps: Draft[] = [];
@@ -246,16 +246,18 @@ function uniqueSwap(from: Index, fromConstraint: boolean, to: Index, toConstrain
 
 /**
  * The names a plan gives indexes: new ones, rename targets, and the scratch
- * name a swap builds under. A leftover scratch index on the same table is our
- * own from an interrupted swap, which the step takes over or drops.
+ * name a swap builds under. A scratch index on the same table is our own
+ * leftover, which the step takes over or drops, only when the journal shows a
+ * run that planned this swap and did not finish it (Catalog.unfinishedSwaps);
+ * anyone else's index of that name is a collision, refused at plan.
  */
-function newIndexNames(changes: readonly Change[]): NewIndexName[] {
+function newIndexNames(changes: readonly Change[], catalog: Catalog): NewIndexName[] {
   const names: NewIndexName[] = [];
   for (const c of changes) {
     if (c.kind === 'create_index' || c.kind === 'rename_index') names.push({ name: c.desired.name, table: c.table, path: c.desired.path });
     if ((c.kind === 'replace_index' && c.current.valid) || c.kind === 'replace_unique_constraint') {
       const { name, path } = c.desired;
-      names.push({ name: scratchName(name), table: c.table, path, scratchFor: name, leftoverIsOurs: true });
+      names.push({ name: scratchName(name), table: c.table, path, scratchFor: name, leftoverIsOurs: isOurSwap(c.desired, catalog) });
     }
   }
   return names;
@@ -273,10 +275,15 @@ function refuseDroppingForeignKeyIndex(ix: DesiredIndex, current: Index, catalog
   );
 }
 
-/** An index under the swap's scratch name on the same table: left by a replace that was killed or failed. */
+/** An index under the swap's scratch name on the same table, left by a replace of ours that was killed or failed. */
 function leftoverScratch(ix: Index, catalog: Catalog): Index | undefined {
+  if (!isOurSwap(ix, catalog)) return undefined;
   const scratch = scratchName(ix.name);
   return findTable(catalog, ix.table)?.indexes.find((i) => i.name === scratch);
+}
+
+function isOurSwap(ix: Index, catalog: Catalog): boolean {
+  return (catalog.unfinishedSwaps ?? []).some((s) => s.index === ix.name && sameTable(s.table, ix.table));
 }
 
 function replaceIndexStep(ix: Index, current: Index, leftover?: Index): Draft {

@@ -1,4 +1,4 @@
-import { emptyScript, scriptSteps, stepComment } from '../../plan/step-comment.js';
+import { emptyScript, headerComments, scriptSteps, stepComment } from '../../plan/step-comment.js';
 import { splitScans, type Step } from '../../plan/types.js';
 import { takesTableLock } from './render.js';
 
@@ -15,7 +15,7 @@ export function postgresScript(
 ): string {
   const runnable = scriptSteps(steps, direction);
   if (runnable.length === 0) return emptyScript(header);
-  const out: string[] = header.map((h) => `-- ${h}`);
+  const out: string[] = headerComments(header);
   out.push('');
   runnable.forEach((step, i) => {
     const statements = direction === 'forward' ? step.sql : step.inverse;

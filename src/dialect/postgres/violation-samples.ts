@@ -19,25 +19,25 @@ type Row = Record<string, unknown>;
  * its counting passes: none for a clean table. Primary key first, then the
  * columns the constraint reads, in key order.
  */
-export async function addSamples(step: Step, work: TableWork, counts: Map<ViolationTarget, Outcome>, limit: number): Promise<void> {
+export async function addSamples(step: Step, work: TableWork, counts: Map<ViolationTarget, Outcome>, limit: number, filter: string | undefined): Promise<void> {
   const violated = work.targets.filter((t) => (counts.get(t)?.violations ?? 0) > 0 && !counts.get(t)?.error);
   const checks = violated.filter((t): t is CheckTarget => t.kind === 'check');
   if (checks.length > 0) {
-    for (const [c, rows] of await sampleChecks(step, work, checks, limit)) counts.set(c, { ...(counts.get(c) as Outcome), sample: rows });
+    for (const [c, rows] of await sampleChecks(step, work, checks, limit, filter)) counts.set(c, { ...(counts.get(c) as Outcome), sample: rows });
   }
   for (const t of violated) {
     if (t.kind === 'check') continue;
-    const sample = t.kind === 'foreign_key' ? await sampleForeignKey(step, work, t, limit) : await sampleUnique(step, work, t, limit);
+    const sample = t.kind === 'foreign_key' ? await sampleForeignKey(step, work, t, limit, filter) : await sampleUnique(step, work, t, limit, filter);
     counts.set(t, { ...(counts.get(t) as Outcome), sample });
   }
 }
 
-async function sampleChecks(step: Step, work: TableWork, checks: readonly CheckTarget[], limit: number) {
+async function sampleChecks(step: Step, work: TableWork, checks: readonly CheckTarget[], limit: number, filter: string | undefined) {
   const pk = work.table?.primaryKey ?? [];
   const names = work.table?.columns.map((c) => c.name) ?? [];
   const own = new Map(checks.map((c) => [c, sampleColumns(pk, referencedColumns(c.expr, names), names)]));
   const shape = shapeOf(pk, [...new Set([...own.values()].flat())], limit);
-  const result = await step(`samples of ${checks.length} CHECK(s)`, checkSamplesSql(work.ref, checks, shape));
+  const result = await step(`samples of ${checks.length} CHECK(s)`, checkSamplesSql(work.ref, checks, shape, filter));
   const samples = new Map<CheckTarget, Row[]>();
   if ('error' in result) return samples;
   checks.forEach((c, i) => {
@@ -47,20 +47,20 @@ async function sampleChecks(step: Step, work: TableWork, checks: readonly CheckT
   return samples;
 }
 
-async function sampleForeignKey(step: Step, work: TableWork, fk: ForeignKeyTarget, limit: number): Promise<Row[]> {
+async function sampleForeignKey(step: Step, work: TableWork, fk: ForeignKeyTarget, limit: number, filter: string | undefined): Promise<Row[]> {
   const pk = work.table?.primaryKey ?? [];
   const names = work.table?.columns.map((c) => c.name) ?? [];
   const shape = shapeOf(pk, sampleColumns(pk, fk.columns, names), limit);
-  const found = await step(`samples of ${fk.name}`, foreignKeyOnlySamplesSql(fk, shape));
+  const found = await step(`samples of ${fk.name}`, foreignKeyOnlySamplesSql(fk, shape, filter));
   return 'error' in found ? [] : found.rows;
 }
 
-async function sampleUnique(step: Step, work: TableWork, ix: UniqueTarget, limit: number): Promise<Row[]> {
+async function sampleUnique(step: Step, work: TableWork, ix: UniqueTarget, limit: number, filter: string | undefined): Promise<Row[]> {
   const pk = work.table?.primaryKey ?? [];
   const names = work.table?.columns.map((c) => c.name) ?? [];
   const read = ix.keys.flatMap((k) => ('column' in k ? [k.column] : referencedColumns(k.expr, names)));
   const shape = shapeOf(pk, sampleColumns(pk, read, names), limit);
-  const rows = await step(`samples of ${ix.name}`, uniqueSamplesSql(ix, shape));
+  const rows = await step(`samples of ${ix.name}`, uniqueSamplesSql(ix, shape, filter));
   return 'error' in rows ? [] : rows.rows;
 }
 

@@ -26,6 +26,20 @@ const KIND = quoteIdent('schema_diff:k');
 const wrap = (expr: string) => `(${expr}\n)`;
 const list = (columns: readonly string[], alias = '') => columns.map((c) => alias + quoteIdent(c)).join(', ');
 
+/**
+ * The rows a check reads: the table, or only its rows from `validate --since`
+ * on: `filter` is a condition on a quoted column with the value as parameter
+ * $1 (rowFilterSql), never spliced in. The alias lets every query name it alike.
+ */
+function scanned(table: TableRef, filter: string | undefined, alias: string): string {
+  return filter ? `(SELECT * FROM ${quoteTable(table)} WHERE ${filter}) ${alias}` : `${quoteTable(table)} ${alias}`;
+}
+
+/** `validate --since`: rows whose column is at or after the value, given as parameter $1. */
+export function rowFilterSql(column: string): string {
+  return `${quoteIdent(column)} >= $1`;
+}
+
 /** `(expr) IS FALSE`, not `NOT (expr)`: a NULL result passes, as it does in the database. */
 export const violates = (expr: string) => `${wrap(expr)} IS FALSE`;
 
@@ -34,7 +48,7 @@ export const violates = (expr: string) => `${wrap(expr)} IS FALSE`;
  * rows are kept once (MATERIALIZED), then each constraint takes its first rows
  * with a top-N sort. The OFFSET 0 fence makes each expression run once per row.
  */
-export function checkSamplesSql(table: TableRef, checks: readonly CheckTarget[], shape: SampleShape): string {
+export function checkSamplesSql(table: TableRef, checks: readonly CheckTarget[], shape: SampleShape, filter?: string): string {
   const flags = checks.map((c, i) => `${violates(c.expr)} AS ${FLAG(i)}`).join(',\n         ');
   const any = checks.map((_, i) => FLAG(i)).join(' OR ');
   const branches = checks.map(
@@ -46,7 +60,7 @@ export function checkSamplesSql(table: TableRef, checks: readonly CheckTarget[],
     `  SELECT * FROM (`,
     `    SELECT ${list(shape.columns)},`,
     `         ${flags}`,
-    `      FROM ${quoteTable(table)} OFFSET 0) s`,
+    `      FROM ${scanned(table, filter, 't')} OFFSET 0) s`,
     `   WHERE ${any})`,
     branches.join('\nUNION ALL\n'),
   ].join('\n');
@@ -71,8 +85,8 @@ const PASS_KEY = (i: number, j: number) => quoteIdent(`schema_diff:k${i}_${j}`);
  * child's. A parent key not known to be unique is joined through DISTINCT,
  * so that no child row is counted twice.
  */
-export function tablePassSql(table: TableRef, checks: readonly CheckTarget[], keys: readonly PassKey[]): string {
-  if (checks.length === 0 && keys.length === 0) return `SELECT count(*) AS total\n  FROM ${quoteTable(table)}`;
+export function tablePassSql(table: TableRef, checks: readonly CheckTarget[], keys: readonly PassKey[], filter?: string): string {
+  if (checks.length === 0 && keys.length === 0) return `SELECT count(*) AS total\n  FROM ${scanned(table, filter, 't')}`;
   const inner = [
     ...checks.map((c, i) => `${violates(c.expr)} AS ${PASS_CHECK(i)}`),
     ...keys.flatMap(({ fk }, i) => [
@@ -90,26 +104,26 @@ export function tablePassSql(table: TableRef, checks: readonly CheckTarget[], ke
     ...checks.map((_, i) => `count(*) FILTER (WHERE s.${PASS_CHECK(i)}) AS c${i}`),
     ...keys.map(({ fk }, i) => `count(*) FILTER (WHERE s.${PASS_KEYED(i)} AND p${i}.${quoteIdent(fk.refColumns[0])} IS NULL) AS f${i}`),
   ];
-  return `SELECT ${counts.join(',\n       ')}\n  FROM (SELECT ${inner.join(',\n               ')}\n          FROM ${quoteTable(table)}) s${joins.join('')}`;
+  return `SELECT ${counts.join(',\n       ')}\n  FROM (SELECT ${inner.join(',\n               ')}\n          FROM ${scanned(table, filter, 't')}) s${joins.join('')}`;
 }
 
 /** Samples only (the count came from the table's pass): orphans in key order. */
-export function foreignKeyOnlySamplesSql(fk: ForeignKeyTarget, shape: SampleShape): string {
-  return `SELECT * FROM (SELECT ${list(shape.columns, 'c.')}\n  ${orphans(fk)} OFFSET 0) s\n ORDER BY ${list(shape.orderBy)} LIMIT ${shape.limit}`;
+export function foreignKeyOnlySamplesSql(fk: ForeignKeyTarget, shape: SampleShape, filter?: string): string {
+  return `SELECT * FROM (SELECT ${list(shape.columns, 'c.')}\n  ${orphans(fk, filter)} OFFSET 0) s\n ORDER BY ${list(shape.orderBy)} LIMIT ${shape.limit}`;
 }
 
 /** The row's sample kind column, to split the union of check samples. */
 export const SAMPLE_KIND = 'schema_diff:k';
 
 /** Rows whose foreign-key columns are all non-null (MATCH SIMPLE) and have no parent. */
-function orphans(fk: ForeignKeyTarget): string {
+function orphans(fk: ForeignKeyTarget, filter?: string): string {
   const notNull = fk.columns.map((c) => `c.${quoteIdent(c)} IS NOT NULL`).join(' AND ');
   const join = fk.columns.map((c, i) => `p.${quoteIdent(fk.refColumns[i])} = c.${quoteIdent(c)}`).join(' AND ');
-  return `FROM ${quoteTable(fk.table)} c\n WHERE ${notNull}\n   AND NOT EXISTS (SELECT 1 FROM ${quoteTable(fk.refTable)} p WHERE ${join})`;
+  return `FROM ${scanned(fk.table, filter, 'c')}\n WHERE ${notNull}\n   AND NOT EXISTS (SELECT 1 FROM ${quoteTable(fk.refTable)} p WHERE ${join})`;
 }
 
-export function foreignKeyCountSql(fk: ForeignKeyTarget): string {
-  return `SELECT count(*) AS n\n  ${orphans(fk)}`;
+export function foreignKeyCountSql(fk: ForeignKeyTarget, filter?: string): string {
+  return `SELECT count(*) AS n\n  ${orphans(fk, filter)}`;
 }
 
 function keyList(keys: readonly IndexKey[]): string {
@@ -120,25 +134,25 @@ function keyList(keys: readonly IndexKey[]): string {
  * The rows a unique index would hold entries that can clash: those that satisfy
  * its predicate and whose keys are all non-null (NULLs never clash in a unique index).
  */
-function indexedRows(ix: UniqueTarget): string {
+function indexedRows(ix: UniqueTarget, filter?: string): string {
   const conditions = ix.keys.map((k) => `${'column' in k ? quoteIdent(k.column) : wrap(k.expr)} IS NOT NULL`);
   if (ix.where) conditions.unshift(wrap(ix.where));
-  return `FROM ${quoteTable(ix.table)} WHERE ${conditions.join(' AND ')}`;
+  return `FROM ${scanned(ix.table, filter, 't')} WHERE ${conditions.join(' AND ')}`;
 }
 
-function duplicatedKeys(ix: UniqueTarget): string {
+function duplicatedKeys(ix: UniqueTarget, filter?: string): string {
   const keys = keyList(ix.keys);
-  return `SELECT ${keys} ${indexedRows(ix)} GROUP BY ${keys} HAVING count(*) > 1`;
+  return `SELECT ${keys} ${indexedRows(ix, filter)} GROUP BY ${keys} HAVING count(*) > 1`;
 }
 
 /** Duplicated keys (groups) and the rows in excess of one per key. */
-export function uniqueCountSql(ix: UniqueTarget): string {
+export function uniqueCountSql(ix: UniqueTarget, filter?: string): string {
   const keys = keyList(ix.keys);
-  return `SELECT count(*) AS groups, coalesce(sum(n - 1), 0) AS excess\n  FROM (SELECT count(*) AS n ${indexedRows(ix)} GROUP BY ${keys} HAVING count(*) > 1) d`;
+  return `SELECT count(*) AS groups, coalesce(sum(n - 1), 0) AS excess\n  FROM (SELECT count(*) AS n ${indexedRows(ix, filter)} GROUP BY ${keys} HAVING count(*) > 1) d`;
 }
 
 /** Rows of duplicated keys, a key's rows together. */
-export function uniqueSamplesSql(ix: UniqueTarget, shape: SampleShape): string {
+export function uniqueSamplesSql(ix: UniqueTarget, shape: SampleShape, filter?: string): string {
   const keys = keyList(ix.keys);
-  return `SELECT ${list(shape.columns)}\n  ${indexedRows(ix)}\n   AND (${keys}) IN (${duplicatedKeys(ix)})\n ORDER BY ${keys}, ${list(shape.orderBy)} LIMIT ${shape.limit}`;
+  return `SELECT ${list(shape.columns)}\n  ${indexedRows(ix, filter)}\n   AND (${keys}) IN (${duplicatedKeys(ix, filter)})\n ORDER BY ${keys}, ${list(shape.orderBy)} LIMIT ${shape.limit}`;
 }

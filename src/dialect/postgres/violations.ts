@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { CompiledQuery, sql, type Kysely, type Transaction } from 'kysely';
 import { SchemaDiffError, messageOf } from '../../errors.js';
 import type { Catalog, Table, TableRef } from '../../schema/types.js';
 import { findTable, qualifiedName } from '../../schema/types.js';
@@ -6,6 +6,7 @@ import type { ViolationCount, ViolationOptions, ViolationTarget } from '../diale
 import { scanExpression } from './expr-columns.js';
 import {
   foreignKeyCountSql,
+  rowFilterSql,
   tablePassSql,
   uniqueCountSql,
   type CheckTarget,
@@ -102,14 +103,16 @@ async function tableBytes(db: Kysely<unknown>, refs: readonly TableRef[]): Promi
 }
 
 async function countTable(trx: Transaction<unknown>, work: TableWork, options: ViolationOptions): Promise<Map<ViolationTarget, ViolationCount>> {
-  const step = stepRunner(trx, work, options);
+  // validate --since: every query of the table reads only its recent rows, the value bound as $1
+  const filter = options.since ? rowFilterSql(options.since.column) : undefined;
+  const step = stepRunner(trx, work, options, options.since ? [options.since.from] : []);
   const checks = work.targets.filter((t): t is CheckTarget => t.kind === 'check');
   const keys = work.targets.filter((t): t is ForeignKeyTarget => t.kind === 'foreign_key');
   const uniques = work.targets.filter((t): t is UniqueTarget => t.kind === 'unique');
-  const { rows, counts } = await countChecksAndKeys(step, work, checks, keys);
-  for (const [t, o] of await countUniques(step, uniques)) counts.set(t, o);
+  const { rows, counts } = await countChecksAndKeys(step, work, checks, keys, filter);
+  for (const [t, o] of await countUniques(step, uniques, filter)) counts.set(t, o);
   // Samples only where a constraint has violations: a clean table costs its passes and nothing more.
-  if (options.samples > 0) await addSamples(step, work, counts, options.samples);
+  if (options.samples > 0) await addSamples(step, work, counts, options.samples, filter);
   const result = new Map<ViolationTarget, ViolationCount>();
   for (const t of work.targets) {
     const o = counts.get(t) as Outcome;
@@ -135,7 +138,13 @@ const counted = (violations: number, groups?: number): Outcome => ({ violations,
  * The row count, every CHECK and every foreign key of the table in one scan
  * (tablePassSql). When that scan fails, each constraint alone, so the failing one is named.
  */
-async function countChecksAndKeys(step: Step, work: TableWork, checks: readonly CheckTarget[], keys: readonly ForeignKeyTarget[]) {
+async function countChecksAndKeys(
+  step: Step,
+  work: TableWork,
+  checks: readonly CheckTarget[],
+  keys: readonly ForeignKeyTarget[],
+  filter: string | undefined,
+) {
   const counts = new Map<ViolationTarget, Outcome>();
   const runnable = checks.filter((c) => {
     const problem = expressionProblem(c.expr);
@@ -148,7 +157,7 @@ async function countChecksAndKeys(step: Step, work: TableWork, checks: readonly 
     return false;
   });
   const passKeys = joinable.map((fk) => ({ fk, parentUnique: parentKeyIsUnique(work.catalog, fk) }));
-  const pass = await step(passLabel(runnable.length, joinable.length), tablePassSql(work.ref, runnable, passKeys));
+  const pass = await step(passLabel(runnable.length, joinable.length), tablePassSql(work.ref, runnable, passKeys, filter));
   if (!('error' in pass)) {
     const row = pass.rows[0];
     runnable.forEach((c, i) => counts.set(c, counted(Number(row[`c${i}`]))));
@@ -156,14 +165,14 @@ async function countChecksAndKeys(step: Step, work: TableWork, checks: readonly 
     return { rows: Number(row.total), counts };
   }
   for (const c of runnable) {
-    const one = await step(`CHECK ${c.name}`, tablePassSql(work.ref, [c], []));
+    const one = await step(`CHECK ${c.name}`, tablePassSql(work.ref, [c], [], filter));
     counts.set(c, 'error' in one ? failed(one.error) : counted(Number(one.rows[0].c0)));
   }
   for (const fk of joinable) {
-    const one = await step(`foreign key ${fk.name}`, foreignKeyCountSql(fk));
+    const one = await step(`foreign key ${fk.name}`, foreignKeyCountSql(fk, filter));
     counts.set(fk, 'error' in one ? failed(one.error) : counted(Number(one.rows[0].n)));
   }
-  const total = await step('row count', tablePassSql(work.ref, [], []));
+  const total = await step('row count', tablePassSql(work.ref, [], [], filter));
   return { rows: 'error' in total ? null : Number(total.rows[0].total), counts };
 }
 
@@ -192,7 +201,7 @@ function parentKeyIsUnique(catalog: Catalog, fk: ForeignKeyTarget): boolean {
  * One grouped query per unique index. One scan with a grouping set per index
  * was measured slower (the grouping, not the scan, is the cost; bench notes in docs/validate.md).
  */
-async function countUniques(step: Step, uniques: readonly UniqueTarget[]): Promise<Map<ViolationTarget, Outcome>> {
+async function countUniques(step: Step, uniques: readonly UniqueTarget[], filter: string | undefined): Promise<Map<ViolationTarget, Outcome>> {
   const counts = new Map<ViolationTarget, Outcome>();
   for (const ix of uniques) {
     const problem = [...ix.keys.flatMap((k) => ('expr' in k ? [k.expr] : [])), ...(ix.where ? [ix.where] : [])]
@@ -202,7 +211,7 @@ async function countUniques(step: Step, uniques: readonly UniqueTarget[]): Promi
       counts.set(ix, failed(problem));
       continue;
     }
-    const one = await step(`unique index ${ix.name}`, uniqueCountSql(ix));
+    const one = await step(`unique index ${ix.name}`, uniqueCountSql(ix, filter));
     counts.set(ix, 'error' in one ? failed(one.error) : counted(Number(one.rows[0].excess), Number(one.rows[0].groups)));
   }
   return counts;
@@ -220,7 +229,7 @@ export type Step = (label: string, query: string) => Promise<{ rows: Row[] } | {
  * Runs one query of a table's transaction inside a savepoint, so a failing
  * expression leaves the transaction usable, with progress lines for large tables.
  */
-function stepRunner(trx: Transaction<unknown>, work: TableWork, options: ViolationOptions): Step {
+function stepRunner(trx: Transaction<unknown>, work: TableWork, options: ViolationOptions, parameters: readonly unknown[]): Step {
   const large = (work.table?.rowEstimate ?? -1) >= LARGE_TABLE_ROWS || work.bytes >= LARGE_TABLE_BYTES;
   const name = qualifiedName(work.ref);
   const say = large && options.onProgress ? options.onProgress : null;
@@ -231,7 +240,7 @@ function stepRunner(trx: Transaction<unknown>, work: TableWork, options: Violati
     const heartbeat = say ? setInterval(() => say(`${name}: ${label} still running (${seconds(Date.now() - started)})`), HEARTBEAT_MS) : null;
     await sql.raw('SAVEPOINT schema_diff_validate').execute(trx);
     try {
-      const { rows } = await sql.raw<Row>(query).execute(trx);
+      const { rows } = await trx.executeQuery<Row>(CompiledQuery.raw(query, [...parameters]));
       await sql.raw('RELEASE SAVEPOINT schema_diff_validate').execute(trx);
       say?.(`${name}: ${label} done in ${seconds(Date.now() - started)}`);
       return { rows };

@@ -1,5 +1,7 @@
 import type { HistoryStep } from '../dialect.js';
+import { fragmentProblem } from '../fragments.js';
 import { journalError } from '../history-runs.js';
+import { expressionProblem } from './check-manifest.js';
 import { parseCreateTable } from './create-table.js';
 import { parentKeyChecks, rebuildStatements, type RebuildSpec } from './rebuild.js';
 import { dropIndexStatement } from './render.js';
@@ -49,6 +51,8 @@ export function inverseOfSqlite(step: HistoryStep): readonly string[] {
     const back = origin.back;
     if (!back || typeof back !== 'object' || !sameName(String(back.table?.name), table)) throw fail(`its recorded rebuild is not of ${step.table}`);
     if (!isCreateOn(back.toText, 'TABLE', table)) throw fail(`its recorded definition is not one CREATE TABLE ${table}`);
+    const problem = rebuildProblem(back as RebuildSpec);
+    if (problem !== null) throw fail(`its recorded rebuild ${problem}`);
     if (!Array.isArray(back.indexesAfter) || !back.indexesAfter.every((i) => isCreateOn(i?.sql, 'INDEX', table))) {
       throw fail(`its recorded indexes are not each one CREATE INDEX on ${step.table}`);
     }
@@ -97,4 +101,35 @@ function isCreateOn(text: unknown, what: 'TABLE' | 'INDEX', table: string): bool
   } catch {
     return false;
   }
+}
+
+/**
+ * Why a journaled rebuild may not run, or null: a rebuild changes constraints
+ * only, so the table it makes has the columns it has now (names, in order)
+ * and copies every one of them but the generated; and each CHECK in it passes
+ * the manifest's one-expression check. A forged origin and inverse that agree
+ * could otherwise drop a column through rollback.
+ */
+function rebuildProblem(back: RebuildSpec): string | null {
+  let from;
+  let to;
+  try {
+    from = parseCreateTable(String(back.fromText));
+    to = parseCreateTable(String(back.toText));
+  } catch {
+    return 'has a table definition that does not parse';
+  }
+  const columns = (t: typeof to) => t.elements.filter((e) => e.kind === 'column').map((e) => ({ name: String(e.column), text: t.text.slice(e.span.start, e.span.end) }));
+  const before = columns(from);
+  const after = columns(to);
+  if (before.length !== after.length || before.some((c, i) => !sameName(c.name, after[i].name))) return 'does not keep the columns the table has';
+  const copied = Array.isArray(back.copyColumns) ? back.copyColumns.map(String) : [];
+  const lost = after.find((c) => !copied.some((k) => sameName(k, c.name)) && !significant(tokenize(c.text)).some((t) => isWord(t, 'AS', 'GENERATED')));
+  if (lost) return `does not copy column ${lost.name}`;
+  if (copied.some((k) => !after.some((c) => sameName(c.name, k)))) return 'copies a column the table does not have';
+  for (const check of to.checks) {
+    const why = fragmentProblem(check.expr, expressionProblem);
+    if (why !== null) return `has a CHECK that is not a single SQL expression (${why})`;
+  }
+  return null;
 }

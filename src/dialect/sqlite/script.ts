@@ -1,4 +1,4 @@
-import { emptyScript, scriptSteps, stepComment } from '../../plan/step-comment.js';
+import { emptyScript, headerComments, scriptSteps, stepComment } from '../../plan/step-comment.js';
 import type { Step } from '../../plan/types.js';
 
 /**
@@ -11,7 +11,7 @@ import type { Step } from '../../plan/types.js';
 export function sqliteScript(steps: readonly Step[], direction: 'forward' | 'inverse', header: readonly string[], lockTimeoutMs = 0): string {
   const runnable = scriptSteps(steps, direction);
   if (runnable.length === 0) return emptyScript(header);
-  const out: string[] = header.map((h) => `-- ${h}`);
+  const out: string[] = headerComments(header);
   const busyMs = Math.max(5000, lockTimeoutMs);
   out.push(
     '-- run with: sqlite3 path/to/file.db < this-file.sql   (back the file up first: .backup or VACUUM INTO)',

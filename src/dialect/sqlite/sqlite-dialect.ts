@@ -100,6 +100,7 @@ export async function openSqliteDialect(path: string, options: { readOnly?: bool
     async checkJournalTrust() {
       checkSqliteJournalTrust(path);
     },
+    applicationNotes: () => [FOREIGN_KEYS_NOTE],
     async exec(script: string) {
       db.exec(script);
     },
@@ -111,6 +112,17 @@ export async function openSqliteDialect(path: string, options: { readOnly?: bool
   };
   return dialect;
 }
+
+/**
+ * SQLite enforces foreign keys, and runs their ON DELETE / ON UPDATE actions,
+ * only on connections that ask: the setting is per connection, off by default
+ * in SQLite itself (sqlite3 shell, Python's sqlite3, SQLAlchemy), on in
+ * better-sqlite3. Nothing in the file can tell.
+ */
+const FOREIGN_KEYS_NOTE =
+  'note: SQLite enforces foreign keys (and their ON DELETE/ON UPDATE actions) only on connections that run ' +
+  '"PRAGMA foreign_keys = ON"; it is off by default in SQLite (sqlite3, Python, SQLAlchemy) and must be turned on ' +
+  'by the application on every connection (docs/dialects.md)';
 
 function openFile(path: string, readonly: boolean): Database.Database {
   if (!existsSync(path)) throw new SchemaDiffError('connection', `SQLite database ${path} does not exist (schema-diff never creates one)`);

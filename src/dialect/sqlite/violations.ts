@@ -22,11 +22,12 @@ type UniqueTarget = Extract<ViolationTarget, { kind: 'unique' }>;
  * Runs on a read-only connection: nothing is written, whatever the expression.
  */
 export function countViolationsSqlite(
-  db: Database.Database,
+  raw: Database.Database,
   catalog: Catalog,
   targets: readonly ViolationTarget[],
   options: ViolationOptions,
 ): ViolationCount[] {
+  const db = scanner(raw, options.since);
   const byTable = new Map<string, ViolationTarget[]>();
   for (const t of targets) byTable.set(qualifiedName(t.table), [...(byTable.get(qualifiedName(t.table)) ?? []), t]);
   const results = new Map<ViolationTarget, ViolationCount>();
@@ -42,15 +43,15 @@ export function countViolationsSqlite(
   return targets.map((t) => results.get(t) as ViolationCount);
 }
 
-function countOne(db: Database.Database, catalog: Catalog, t: ViolationTarget, onePass: ReadonlyMap<string, number> | null, samples: number): ViolationCount {
+function countOne(db: Scanner, catalog: Catalog, t: ViolationTarget, onePass: ReadonlyMap<string, number> | null, samples: number): ViolationCount {
   const base = { name: t.name, table: t.table, kind: t.kind, severity: t.severity };
   const live = findTable(catalog, t.table);
   const pk = live?.primaryKey ?? [];
   try {
     let violations: number;
     let groups: number | undefined;
-    if (t.kind === 'check') violations = onePass?.get(t.name) ?? count(db, `SELECT count(*) AS n ${checkFrom(t)}`);
-    else if (t.kind === 'foreign_key') violations = onePass?.get(t.name) ?? count(db, `SELECT count(*) AS n ${foreignKeyFrom(t, parentKey(catalog, t))}`);
+    if (t.kind === 'check') violations = onePass?.get(t.name) ?? count(db, `SELECT count(*) AS n ${checkFrom(db, t)}`);
+    else if (t.kind === 'foreign_key') violations = onePass?.get(t.name) ?? count(db, `SELECT count(*) AS n ${foreignKeyFrom(db, t, parentKey(catalog, t))}`);
     else ({ violations, groups } = uniqueCounts(db, t));
     const involved = t.kind === 'check' ? columnsIn(t.expr, live?.columns.map((c) => c.name) ?? []) : involvedColumns(t);
     const sample = violations > 0 && samples > 0 ? sampleRows(db, t, catalog, pk, involved, samples) : [];
@@ -65,26 +66,22 @@ function countOne(db: Database.Database, catalog: Catalog, t: ViolationTarget, o
  * (a NOT EXISTS probe of the parent per row, by its key's index); null (count
  * each alone, so a failing expression is named) if the query fails.
  */
-function countTableInOnePass(
-  db: Database.Database,
-  catalog: Catalog,
-  group: readonly ViolationTarget[],
-): { total: number; counts: Map<string, number> } | null {
+function countTableInOnePass(db: Scanner, catalog: Catalog, group: readonly ViolationTarget[]): { total: number; counts: Map<string, number> } | null {
   const counted = group.filter((t): t is CheckTarget | ForeignKeyTarget => t.kind !== 'unique');
   const columns = counted.map((t, i) => {
     const where = t.kind === 'check' ? `(${t.expr}) IS FALSE` : foreignKeyOrphan(t, parentKey(catalog, t));
     return `, count(*) FILTER (WHERE ${where}) AS c${i}`;
   });
   try {
-    const row = db.prepare(`SELECT count(*) AS total${columns.join('')} FROM ${quoteTable(group[0].table)} AS c`).get() as Record<string, number>;
+    const row = db.get(`SELECT count(*) AS total${columns.join('')} FROM ${db.source(group[0].table)} AS c`) as Record<string, number>;
     return { total: Number(row.total), counts: new Map(counted.map((t, i) => [t.name, Number(row[`c${i}`])])) };
   } catch {
     return null;
   }
 }
 
-function checkFrom(t: CheckTarget): string {
-  return `FROM ${quoteTable(t.table)} WHERE (${t.expr}) IS FALSE`;
+function checkFrom(db: Scanner, t: CheckTarget): string {
+  return `FROM ${db.source(t.table)} WHERE (${t.expr}) IS FALSE`;
 }
 
 function parentKey(catalog: Catalog, t: ForeignKeyTarget): readonly string[] {
@@ -98,8 +95,8 @@ function foreignKeyOrphan(t: ForeignKeyTarget, refColumns: readonly string[]): s
   return `${notNull} AND NOT EXISTS (SELECT 1 FROM ${quoteTable(t.refTable)} AS p WHERE ${join})`;
 }
 
-function foreignKeyFrom(t: ForeignKeyTarget, refColumns: readonly string[]): string {
-  return `FROM ${quoteTable(t.table)} AS c WHERE ${foreignKeyOrphan(t, refColumns)}`;
+function foreignKeyFrom(db: Scanner, t: ForeignKeyTarget, refColumns: readonly string[]): string {
+  return `FROM ${db.source(t.table)} AS c WHERE ${foreignKeyOrphan(t, refColumns)}`;
 }
 
 function keyList(keys: readonly IndexKey[]): string[] {
@@ -116,13 +113,11 @@ function uniqueFilter(t: UniqueTarget): string {
   return [...notNull, ...(t.where ? [`(${t.where})`] : [])].join(' AND ');
 }
 
-function uniqueCounts(db: Database.Database, t: UniqueTarget): { violations: number; groups: number } {
+function uniqueCounts(db: Scanner, t: UniqueTarget): { violations: number; groups: number } {
   const keys = keyList(t.keys).join(', ');
-  const row = db
-    .prepare(
-      `SELECT count(*) AS groups, coalesce(sum(n - 1), 0) AS excess FROM (SELECT count(*) AS n FROM ${quoteTable(t.table)} WHERE ${uniqueFilter(t)} GROUP BY ${keys} HAVING count(*) > 1)`,
-    )
-    .get() as { groups: number; excess: number };
+  const row = db.get(
+    `SELECT count(*) AS groups, coalesce(sum(n - 1), 0) AS excess FROM (SELECT count(*) AS n FROM ${db.source(t.table)} WHERE ${uniqueFilter(t)} GROUP BY ${keys} HAVING count(*) > 1)`,
+  ) as { groups: number; excess: number };
   return { groups: Number(row.groups), violations: Number(row.excess) };
 }
 
@@ -132,7 +127,7 @@ function involvedColumns(t: ForeignKeyTarget | UniqueTarget): string[] {
 }
 
 function sampleRows(
-  db: Database.Database,
+  db: Scanner,
   t: ViolationTarget,
   catalog: Catalog,
   pk: readonly string[],
@@ -142,25 +137,46 @@ function sampleRows(
   const wanted = [...new Set([...pk, ...involved])];
   const select = wanted.length ? wanted.map((c) => `c.${quoteIdent(c)}`).join(', ') : 'c.*';
   let from: string;
-  if (t.kind === 'check') from = `FROM ${quoteTable(t.table)} AS c WHERE (${t.expr}) IS FALSE`;
-  else if (t.kind === 'foreign_key') from = foreignKeyFrom(t, parentKey(catalog, t));
+  if (t.kind === 'check') from = `FROM ${db.source(t.table)} AS c WHERE (${t.expr}) IS FALSE`;
+  else if (t.kind === 'foreign_key') from = foreignKeyFrom(db, t, parentKey(catalog, t));
   else {
     const keys = keyList(t.keys);
-    const dup = `SELECT ${keys.join(', ')} FROM ${quoteTable(t.table)} WHERE ${uniqueFilter(t)} GROUP BY ${keys.join(', ')} HAVING count(*) > 1`;
-    from = `FROM ${quoteTable(t.table)} AS c WHERE ${uniqueFilter(t)} AND (${keys.join(', ')}) IN (${dup})`;
+    const dup = `SELECT ${keys.join(', ')} FROM ${db.source(t.table)} WHERE ${uniqueFilter(t)} GROUP BY ${keys.join(', ')} HAVING count(*) > 1`;
+    from = `FROM ${db.source(t.table)} AS c WHERE ${uniqueFilter(t)} AND (${keys.join(', ')}) IN (${dup})`;
   }
   const order = pk.length ? ` ORDER BY ${pk.map((c) => `c.${quoteIdent(c)}`).join(', ')}` : '';
-  return db.prepare(`SELECT ${select} ${from}${order} LIMIT ${limit}`).all() as Record<string, unknown>[];
+  return db.all(`SELECT ${select} ${from}${order} LIMIT ${limit}`);
 }
 
-function rowCount(db: Database.Database, table: TableRef): number | null {
+function rowCount(db: Scanner, table: TableRef): number | null {
   try {
-    return count(db, `SELECT count(*) AS n FROM ${quoteTable(table)}`);
+    return count(db, `SELECT count(*) AS n FROM ${db.source(table)}`);
   } catch {
     return null;
   }
 }
 
-function count(db: Database.Database, query: string): number {
-  return Number((db.prepare(query).get() as { n: number }).n);
+function count(db: Scanner, query: string): number {
+  return Number((db.get(query) as { n: number }).n);
+}
+
+/** The read-only connection, with the rows a check reads: the whole table, or since `validate --since`. */
+interface Scanner {
+  source(table: TableRef): string;
+  get(query: string): unknown;
+  all(query: string): Record<string, unknown>[];
+}
+
+/**
+ * With --since, a scanned table is a subquery of its recent rows: the column
+ * quoted, the value bound as the parameter @since (never spliced), and bound to
+ * every query, each of which then names it.
+ */
+function scanner(db: Database.Database, since: ViolationOptions['since']): Scanner {
+  const params = since ? [{ since: since.from }] : [];
+  return {
+    source: (table) => (since ? `(SELECT * FROM ${quoteTable(table)} WHERE ${quoteIdent(since.column)} >= @since)` : quoteTable(table)),
+    get: (query) => db.prepare(query).get(...params),
+    all: (query) => db.prepare(query).all(...params) as Record<string, unknown>[],
+  };
 }

@@ -1,6 +1,6 @@
 import type { FleetEvents, TargetOutcome } from '../../../run/fleet/rollout.js';
 import { note } from '../../context.js';
-import { printable } from '../../printable.js';
+import { printable } from '../../../schema/printable.js';
 
 /** What the per-target count means for each command: the summary's column and the JSON field. */
 export type CountName = 'steps' | 'drift' | 'violations' | 'runs';

@@ -139,7 +139,10 @@ export async function fleetVerify(args: FleetArgs & { prune: boolean }): Promise
   return report('verify', args, outcomes, 'drift');
 }
 
-export async function fleetValidate(args: FleetArgs, options: { samples: number; jobs: number }): Promise<number> {
+export async function fleetValidate(
+  args: FleetArgs,
+  options: { samples: number; jobs: number; since?: { column: string; from: string } },
+): Promise<number> {
   const { runEach } = await import('../../../run/fleet/rollout.js');
   const { validateManifest } = await import('../../../run/validate.js');
   const { targets, manifest } = await fleetOf(args);

@@ -1,0 +1,141 @@
+import { randomBytes } from 'node:crypto';
+import type { KyselyPlugin, RootOperationNode } from 'kysely';
+import type { Dialect } from '../../src/dialect/dialect.js';
+import { openDialect } from '../../src/dialect/open.js';
+import { connectPostgres } from '../../src/dialect/postgres/connect.js';
+import { createPostgresDialect } from '../../src/dialect/postgres/postgres-dialect.js';
+import { checkManifest } from '../../src/manifest/check.js';
+import type { LoadedManifest } from '../../src/manifest/types.js';
+import { applyManifest } from '../../src/run/apply.js';
+import { preparePlan } from '../../src/run/prepare.js';
+import { testApplyOptions } from '../helpers/options.js';
+import { ADMIN_URL, createTestDatabase, describeServer, runSql } from '../helpers/postgres.js';
+
+/** Every statement a dialect sends (both connections), as the text of its SQL fragments. */
+async function recordingDialect(url: string): Promise<{ dialect: Dialect; statements: string[] }> {
+  const statements: string[] = [];
+  const recorder: KyselyPlugin = {
+    transformQuery({ node }) {
+      const raw = node as RootOperationNode & { sqlFragments?: readonly string[] };
+      statements.push(raw.sqlFragments ? raw.sqlFragments.join('?') : node.kind);
+      return node;
+    },
+    transformResult: async ({ result }) => result,
+  };
+  const handles = await connectPostgres(url, { readOnly: true });
+  const dialect = createPostgresDialect({ ...handles, session: handles.session.withPlugin(recorder), pool: handles.pool.withPlugin(recorder) });
+  return { dialect, statements };
+}
+
+const manifestWith = (checkExpr: string): LoadedManifest =>
+  checkManifest({
+    tables: {
+      orders: {
+        checks: [
+          { name: 'ck_orders_n', expr: checkExpr },
+          { name: 'ck_orders_v', expr: "v IN ('a', 'b')" },
+        ],
+        indexes: [{ name: 'ix_orders_lower_v', columns: [{ expr: 'lower(v)' }], where: 'n BETWEEN 1 AND 5' }],
+      },
+      items: { checks: [{ name: 'ck_items_n', expr: 'n > 0' }] },
+    },
+  });
+
+const isDdl = (statement: string) => /^\s*(create|alter|drop|savepoint)\b/i.test(statement);
+const plannedSteps = async (dialect: Dialect, manifest: LoadedManifest) =>
+  (await preparePlan(dialect, manifest, 'm')).plan.steps.map((s) => `${s.action} ${s.name}`);
+
+describeServer('plan after apply: no DDL; the journal cache can skip normalization, never hide a diff', () => {
+  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  const applied = manifestWith('n > 0');
+  const changed = manifestWith('n > 1');
+  const other = `sd_forger_${randomBytes(4).toString('hex')}`;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('sd_steady');
+    await runSql(
+      db.url,
+      `CREATE TABLE orders (id integer PRIMARY KEY, n numeric, v varchar(10));
+       CREATE TABLE items (id integer PRIMARY KEY, n numeric, v varchar(10));
+       CREATE ROLE ${other};`,
+    );
+    const writer = await openDialect(db.url);
+    try {
+      await applyManifest(writer, applied, testApplyOptions);
+    } finally {
+      await writer.close();
+    }
+  });
+  afterAll(async () => {
+    await db?.drop();
+    await runSql(ADMIN_URL, `DROP ROLE IF EXISTS ${other}`);
+  });
+
+  async function planRecorded(manifest: LoadedManifest) {
+    const { dialect, statements } = await recordingDialect(db.url);
+    try {
+      return { steps: await plannedSteps(dialect, manifest), statements };
+    } finally {
+      await dialect.close();
+    }
+  }
+
+  test('a second plan after apply runs no DDL at all', async () => {
+    const { steps, statements } = await planRecorded(applied);
+    expect(steps).toEqual([]);
+    expect(statements.filter(isDdl)).toEqual([]);
+  });
+
+  test('without the cache, the expressions are normalized in one batch: one temporary table per table shape', async () => {
+    await runSql(db.url, 'CREATE TABLE cache_copy AS SELECT * FROM schema_diff.normalized; DELETE FROM schema_diff.normalized;');
+    try {
+      const { steps, statements } = await planRecorded(applied);
+      expect(steps).toEqual([]);
+      // orders and items have the same columns: one CREATE TEMP TABLE with every CHECK inline, one CREATE INDEX
+      expect(statements.filter(isDdl).map((s) => s.split(' (')[0])).toEqual([
+        'CREATE TEMP TABLE sd_norm_0',
+        'CREATE INDEX sd_norm_0_ix_0 ON pg_temp.sd_norm_0',
+      ]);
+    } finally {
+      await runSql(db.url, 'INSERT INTO schema_diff.normalized SELECT * FROM cache_copy; DROP TABLE cache_copy;');
+    }
+  });
+
+  test('a changed expression is normalized again and shown, though the cache holds the old one', async () => {
+    expect(await planRecorded(changed)).toMatchObject({ steps: ['replace_check ck_orders_n', 'validate_constraint ck_orders_n'] });
+  });
+
+  test('a forged entry (the new text, the old canonical form) written while another role may write the cache is ignored', async () => {
+    await runSql(
+      db.url,
+      `GRANT USAGE ON SCHEMA schema_diff TO ${other}; GRANT UPDATE ON schema_diff.normalized TO ${other};
+       UPDATE schema_diff.normalized SET source = 'n > 1' WHERE name = 'ck_orders_n';`,
+    );
+    try {
+      expect((await planRecorded(changed)).steps).toEqual(['replace_check ck_orders_n', 'validate_constraint ck_orders_n']);
+    } finally {
+      await runSql(db.url, `REVOKE ALL ON schema_diff.normalized FROM ${other}; REVOKE ALL ON SCHEMA schema_diff FROM ${other};
+                            UPDATE schema_diff.normalized SET source = 'n > 0' WHERE name = 'ck_orders_n';`);
+    }
+  });
+
+  test('a forged entry whose canonical form is not what the catalog holds is ignored, and its text never reaches SQL', async () => {
+    const hostile = `(n > (1)::numeric)) NOT VALID; DROP TABLE items; --`;
+    await runSql(db.url, `UPDATE schema_diff.normalized SET source = 'n > 1', canonical = $$${hostile}$$ WHERE name = 'ck_orders_n'`);
+    try {
+      const { steps, statements } = await planRecorded(changed);
+      expect(steps).toEqual(['replace_check ck_orders_n', 'validate_constraint ck_orders_n']);
+      expect(statements.join('\n')).not.toContain('DROP TABLE');
+      expect((await runSql(db.url, `SELECT to_regclass('items') IS NOT NULL AS ok`)).rows).toEqual([{ ok: true }]);
+    } finally {
+      await runSql(db.url, `UPDATE schema_diff.normalized SET source = 'n > 0', canonical = '(n > (0)::numeric)' WHERE name = 'ck_orders_n'`);
+    }
+  });
+
+  test('a column that changes type makes the entries of its table answer no more', async () => {
+    await runSql(db.url, 'ALTER TABLE items ALTER COLUMN v TYPE varchar(20)');
+    const { steps, statements } = await planRecorded(applied);
+    expect(steps).toEqual([]);
+    expect(statements.filter((s) => /^CREATE TEMP TABLE/.test(s)).length).toBe(1);
+  });
+});
