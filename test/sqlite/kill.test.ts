@@ -40,7 +40,7 @@ function killAt(path: string, options: string, marker: string): Promise<{ lines:
 // (sqlite_schema already edited in the open transaction).
 describe.each([
   { path: 'rebuild', options: '?defensive=on', marker: 'PROGRESS main.orders copying the rows of main.orders', action: 'rebuild_table', steps: 7 },
-  { path: 'edit', options: '', marker: 'PROGRESS main.orders checking every row of main.orders against its new CHECKs', action: 'edit_table', steps: 15 },
+  { path: 'edit', options: '', marker: 'PROGRESS main.orders checking every row of main.orders against its new CHECKs', action: 'edit_table', steps: 19 },
 ])('kill -9 during the $path of a large table', ({ options, marker, action, steps }) => {
   test(`${ORDERS} orders: the file stays at its old state, integrity_check is ok, the next apply converges`, async () => {
     const file = seededFile(baselineSchema('sqlite') + demoRows() + BIG_ORDERS);
