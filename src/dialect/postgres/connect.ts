@@ -55,8 +55,9 @@ export function oneStatementPerQuery(pool: { connect(): Promise<pg.PoolClient>; 
       // emit 'error' besides failing its query; pg's pool listens only to idle clients, and an 'error' event
       // nobody listens to kills Node with a stack. The failed query already carries the message to report.
       if (!withErrorListener.has(client)) {
+        // a client lent by the caller's pool (library { pool }) may be a wrapper without events
         withErrorListener.add(client);
-        client.on('error', () => {});
+        if (typeof client.on === 'function') client.on('error', () => {});
       }
       // queryMode is in pg's lib/query.js since 8.9 but not in its types
       const extended = (text: string, values?: readonly unknown[]) => ({ text, values: [...(values ?? [])], queryMode: 'extended' }) as pg.QueryConfig;
