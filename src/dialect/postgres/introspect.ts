@@ -164,16 +164,19 @@ const ACTIONS: Record<string, FkAction> = {
 };
 const MATCHES: Record<string, ForeignKey['match']> = { s: 'simple', f: 'full', p: 'partial' };
 
-async function introspectForeignKeys(db: Kysely<unknown>, oids: readonly number[]): Promise<ForeignKey[]> {
-  const { rows } = await sql<ForeignKeyRow>`
-    select n.nspname as schema, c.relname as table, con.conname as name,
-           array(select a.attname::text from unnest(con.conkey) with ordinality k(attnum, ord)
+/** A foreign key's columns and its parent's, in key order, as names: shared by both FK reads below. */
+const FK_COLUMNS = sql.raw(`array(select a.attname::text from unnest(con.conkey) with ordinality k(attnum, ord)
                    join pg_attribute a on a.attrelid = con.conrelid and a.attnum = k.attnum
                   order by k.ord) as columns,
            rn.nspname as ref_schema, rc.relname as ref_table,
            array(select a.attname::text from unnest(con.confkey) with ordinality k(attnum, ord)
                    join pg_attribute a on a.attrelid = con.confrelid and a.attnum = k.attnum
-                  order by k.ord) as ref_columns,
+                  order by k.ord) as ref_columns`);
+
+async function introspectForeignKeys(db: Kysely<unknown>, oids: readonly number[]): Promise<ForeignKey[]> {
+  const { rows } = await sql<ForeignKeyRow>`
+    select n.nspname as schema, c.relname as table, con.conname as name,
+           ${FK_COLUMNS},
            con.confdeltype as on_delete, con.confupdtype as on_update,
            con.condeferrable as deferrable, con.condeferred as deferred,
            con.confmatchtype as match, con.convalidated as validated,
@@ -226,13 +229,7 @@ interface ReferencingRow {
 async function introspectReferencingKeys(db: Kysely<unknown>, oids: readonly number[]) {
   const { rows } = await sql<ReferencingRow>`
     select con.conname as name, n.nspname as schema, c.relname as table,
-           array(select a.attname::text from unnest(con.conkey) with ordinality k(attnum, ord)
-                   join pg_attribute a on a.attrelid = con.conrelid and a.attnum = k.attnum
-                  order by k.ord) as columns,
-           rn.nspname as ref_schema, rc.relname as ref_table,
-           array(select a.attname::text from unnest(con.confkey) with ordinality k(attnum, ord)
-                   join pg_attribute a on a.attrelid = con.confrelid and a.attnum = k.attnum
-                  order by k.ord) as ref_columns,
+           ${FK_COLUMNS},
            ic.relname as ref_index
       from pg_constraint con
       join unnest(${[...oids]}::oid[]) as wanted(oid) on wanted.oid = con.confrelid
