@@ -160,6 +160,8 @@ export interface Dialect {
    * Absent means true. SQLite: false, so apply --allow-not-valid cannot help there.
    */
   readonly supportsNotValid?: boolean;
+  /** Whether a CHECK or foreign key may exist without a name (SQLite: true); absent means false. */
+  readonly unnamedConstraints?: boolean;
 
   /**
    * Refuses (SchemaDiffError 'manifest') a manifest whose SQL fragments are not

@@ -25,6 +25,8 @@ export interface ResolveOptions {
   defaultSchema: string;
   /** Whether the dialect has schemas at all (SQLite: every table lives in main). */
   hasSchemas: boolean;
+  /** Whether a CHECK or foreign key may go unnamed (SQLite); absent means every constraint needs a name. */
+  unnamedConstraints?: boolean;
 }
 
 /**
@@ -33,7 +35,7 @@ export interface ResolveOptions {
  * and the manifest must say which.
  */
 function refuseUnnamed(m: LoadedManifest, opts: ResolveOptions): void {
-  if (opts.dialect === 'sqlite') return;
+  if (opts.unnamedConstraints === true) return;
   const problems = Object.entries(m.tables).flatMap(([key, spec]) => [
     ...(spec?.checks ?? []).flatMap((c, i) => (c.name === undefined ? [`${formatPath(['tables', key])}.checks[${i}]`] : [])),
     ...(spec?.foreignKeys ?? []).flatMap((fk, i) => (fk.name === undefined ? [`${formatPath(['tables', key])}.foreignKeys[${i}]`] : [])),
@@ -42,7 +44,7 @@ function refuseUnnamed(m: LoadedManifest, opts: ResolveOptions): void {
   const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : '';
   throw new SchemaDiffError(
     'manifest',
-    `manifest ${problems[0]}: a name is required on ${opts.dialect}, where every constraint has one (only SQLite has unnamed constraints)${more}`,
+    `manifest ${problems[0]}: a name is required on ${opts.dialect}, where every constraint has one (this database names every constraint)${more}`,
     problems.map((p) => `${p}: a name is required on ${opts.dialect}`),
   );
 }

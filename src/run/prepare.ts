@@ -43,6 +43,7 @@ export async function desiredFor(dialect: Dialect, manifest: LoadedManifest): Pr
     dialect: dialect.name,
     defaultSchema: dialect.defaultSchema,
     hasSchemas: dialect.hasSchemas,
+    unnamedConstraints: dialect.unnamedConstraints === true,
   });
   await dialect.checkManifest(desired);
   return desired;

@@ -49,6 +49,7 @@ export async function openSqliteDialect(path: string, options: { readOnly?: bool
     defaultSchema: 'main',
     hasSchemas: false,
     supportsNotValid: false,
+    unnamedConstraints: true,
     path,
 
     checkManifest: async (desired: readonly DesiredTable[]) => checkManifestSqlite(desired),
