@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely';
+import { inTransaction } from './transaction.js';
 import { SchemaDiffError, messageOf } from '../../errors.js';
 import { splitScans, type Step } from '../../plan/types.js';
 import { qualifiedName, type TableRef } from '../../schema/types.js';
@@ -208,17 +209,6 @@ async function withoutStatementTimeout<T>(db: Kysely<unknown>, body: () => Promi
     return await body();
   } finally {
     await sql.raw('RESET statement_timeout').execute(db).catch(() => {});
-  }
-}
-
-async function inTransaction(db: Kysely<unknown>, body: () => Promise<void>): Promise<void> {
-  await sql.raw('BEGIN').execute(db);
-  try {
-    await body();
-    await sql.raw('COMMIT').execute(db);
-  } catch (e) {
-    await sql.raw('ROLLBACK').execute(db).catch(() => {});
-    throw e;
   }
 }
 

@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely';
+import { inTransaction } from './transaction.js';
 import { assembleHistory, checkRun, effectsText, historyStepOf, originText, type StepRow } from '../history-runs.js';
 import type { HistoryRun, HistoryStep, RunRecord, UnfinishedRun } from '../dialect.js';
 import type { Step } from '../../plan/types.js';
@@ -214,18 +215,6 @@ export async function markInterrupted(db: Kysely<unknown>, runId: number, adopte
     await sql`update schema_diff.runs set status = 'interrupted', finished_at = now()
                where id = ${runId} and status = 'running'`.execute(db);
   });
-}
-
-async function inTransaction<T>(db: Kysely<unknown>, body: () => Promise<T>): Promise<T> {
-  await sql.raw('BEGIN').execute(db);
-  try {
-    const result = await body();
-    await sql.raw('COMMIT').execute(db);
-    return result;
-  } catch (e) {
-    await sql.raw('ROLLBACK').execute(db).catch(() => {});
-    throw e;
-  }
 }
 
 interface RunRow {
