@@ -2,9 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Kysely, PostgresDialect } from 'kysely';
-import pg from 'pg';
 import { defineManifest, plan, rollback, validate, verify, renderScript, apply } from '../../src/index.js';
-import { createTestDatabase, describeServer, runSql } from '../helpers/postgres.js';
+import { callerPool, createTestDatabase, describeServer, runSql } from '../helpers/postgres.js';
 import { SHOP_MANIFEST, SHOP_SQL } from './helpers.js';
 
 const manifest = defineManifest(SHOP_MANIFEST as never);
@@ -35,8 +34,8 @@ describeServer('the library on a URL, a Kysely instance or a pg.Pool (real serve
   });
 
   test('every function takes { url }, { db } or { pool }, with defaults, and leaves the caller\'s handles open', async () => {
-    const pool = new pg.Pool({ connectionString: db.url, max: 3 });
-    const kysely = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: db.url, max: 3 }) }) });
+    const pool = callerPool(db.url, 3);
+    const kysely = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: callerPool(db.url, 3) }) });
     try {
       // the docs' script applied the check and index; the foreign key of SHOP_MANIFEST is still to do
       const planned = await plan({ url: db.url, manifest });

@@ -81,3 +81,15 @@ export async function runSql(url: string, text: string): Promise<pg.QueryResult>
     await c.end();
   }
 }
+
+/**
+ * A caller's own pg.Pool, as an application would hold one. pg-pool's end()
+ * resolves before its clients' sockets close, so a `drop database … with
+ * (force)` right after can reach a closing client; without a listener its
+ * 'error' event would fail the whole suite after every test passed.
+ */
+export function callerPool(url: string, max: number): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max });
+  pool.on('error', () => {});
+  return pool;
+}

@@ -6,7 +6,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
-import pg from 'pg';
 import ts from 'typescript';
 import { baselineSchema, demoRows } from '../../manifest/baseline/index.js';
 import { mestore } from '../../manifest/mestore.js';
@@ -14,7 +13,7 @@ import { PGliteDialect } from '../../src/dialect/postgres/pglite-driver.js';
 import { generateConstraintsModule } from '../../src/publish/codegen.js';
 import { applyManifest } from '../../src/run/apply.js';
 import { createViolationExplainer, explainViolation, type ConstraintViolation, type ExplainOptions } from '../../src/runtime/index.js';
-import { describeServer } from '../helpers/postgres.js';
+import { callerPool, describeServer } from '../helpers/postgres.js';
 import { testApplyOptions } from '../helpers/options.js';
 import { pgliteTarget, postgresTarget, sqliteTarget, type TestTarget } from '../helpers/targets.js';
 
@@ -188,7 +187,7 @@ function specFor(name: string, open: () => Promise<Clients>, sqlite: boolean) {
 describeServer('explainViolation [postgres]', () => {
   specFor('node-postgres', async () => {
     const target = await postgresTarget(baselineSchema('postgres') + demoRows());
-    const pool = new pg.Pool({ connectionString: target.url, max: 2 });
+    const pool = callerPool(target.url, 2);
     const kysely = new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) });
     return { target, raw: (text) => pool.query(text), kysely, close: async () => (await kysely.destroy(), await target.dispose()) };
   }, false);
