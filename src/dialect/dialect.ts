@@ -71,6 +71,12 @@ export interface ExecuteEvents {
   stepStarted?(step: Step, index: number, total: number): void;
   stepFinished?(step: Step, index: number, total: number, ms: number, attempts: number): void;
   retrying?(step: Step, attempt: number, reason: string, waitMs: number): void;
+  /**
+   * A write-blocking lock was granted after `waitMs`: from the first attempt to
+   * the one that got it, lock_timeout expiries and back-off pauses included
+   * (PostgreSQL: each locked statement's short transaction; SQLite: BEGIN IMMEDIATE).
+   */
+  lockAcquired?(step: Step, waitMs: number): void;
   progress?(step: Step, message: string): void;
   /** Something the user should know that is not a step's progress (SQLite: where the backup copy was written). */
   notice?(message: string): void;

@@ -242,6 +242,8 @@ async function withLockRetries(
   for (let attempt = 1; ; attempt++) {
     try {
       await body();
+      // the successful attempt's own time counts too: its statements are catalog-only (NOT VALID, renames), so it is the lock's
+      options.events?.lockAcquired?.(step, Date.now() - started);
       return attempt;
     } catch (e) {
       const code = (e as { code?: string }).code;
