@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import type yargsType from 'yargs';
 import { applyColourFlags } from './colour.js';
-import { findConfigFile, optionDefaults, useOptionDefaults, type LoadedConfig } from './config.js';
+import { findConfigFile, optionDefaults, useConfiguredFleet, useOptionDefaults, type LoadedConfig } from './config.js';
 import { EXIT } from './context.js';
 import { VERSION } from '../version.js';
 import { databaseUrlsOf, renderError } from './errors.js';
@@ -39,7 +39,9 @@ export async function main(argv: string[]): Promise<number> {
     refuseUnknownCommand(argv);
     const config = await configFor(argv);
     if (config?.settings.databaseUrl) secretUrls = [...secretUrls, config.settings.databaseUrl];
+    secretUrls = [...secretUrls, ...urlsOfConfigTargets(config)];
     useOptionDefaults(optionDefaults(config, process.env));
+    useConfiguredFleet(config, process.env);
     await yargs(argv)
       .scriptName('schema-diff')
       // schema-diff's own: yargs would read the calling project's package.json
@@ -76,6 +78,13 @@ export async function main(argv: string[]): Promise<number> {
     return renderError(e, debug, secretUrls);
   }
   return status;
+}
+
+/** The config's target URLs, whatever their shape, so that an error naming one is masked too. */
+function urlsOfConfigTargets(config: LoadedConfig | null): string[] {
+  const list: unknown = config?.settings.targets;
+  if (!Array.isArray(list)) return [];
+  return list.map((t: unknown) => (typeof t === 'string' ? t : (t as { url?: unknown } | null)?.url)).filter((u): u is string => typeof u === 'string');
 }
 
 /**

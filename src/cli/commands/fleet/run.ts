@@ -94,29 +94,10 @@ export async function fleetPlan(args: FleetArgs & { prune: boolean }, lockTimeou
 }
 
 export async function fleetApply(args: RolloutArgs & { yes: boolean; quiet: boolean }, options: Omit<ApplyOptions, 'confirm' | 'events' | 'manifestPath'>): Promise<number> {
-  const { rollOut } = await import('../../../run/fleet/rollout.js');
-  const { readFleetState, stateRecorder, failedLastTime } = await import('../../../run/fleet/state.js');
-  const { rolloutCounts, statePathOf } = await import('./options.js');
   const { applyManifest } = await import('../../../run/apply.js');
   const { verifyManifest } = await import('../../../run/verify.js');
-  const { confirmOnTerminal } = await import('../../confirm.js');
-  const counts = rolloutCounts(args);
-  const statePath = statePathOf(args);
-  const state = statePath ? await readFleetState(statePath) : null;
-  if (args['only-failed'] && !statePath) throw new SchemaDiffError('usage', '--only-failed reads the last rollout from --state FILE');
-  const fleet = await fleetOf(args);
-  const { manifest } = fleet;
-  let { targets } = fleet;
-  if (args['only-failed']) {
-    const failed = failedLastTime(state);
-    targets = targets.filter((t) => failed.has(t.label));
-    if (targets.length === 0) {
-      out(`no target failed in the last rollout (${statePath})`);
-      return 0;
-    }
-  }
-  if (!(await confirmOnTerminal(`apply ${manifestOf(args)} to ${targets.length} target(s), canary first?`, args.yes))) return 1;
-  const recorder = statePath ? stateRecorder(statePath, 'apply', state) : null;
+  const { statePathOf } = await import('./options.js');
+  const { targets, manifest } = await fleetOf(args);
   const work: Work = (t, { canary }) =>
     withLockWaits((events) =>
       onTarget(t, false, async (dialect) => {
@@ -130,8 +111,39 @@ export async function fleetApply(args: RolloutArgs & { yes: boolean; quiet: bool
         return { status: 'ok', count };
       }),
     );
+  return runRollout(args, { command: 'apply', statePath: statePathOf(args), targets, work, question: (n) => `apply ${manifestOf(args)} to ${n} target(s), canary first?` });
+}
+
+/**
+ * What apply and rollback share on a fleet: --only-failed from the state
+ * file, one confirmation, the canary then waves, each outcome recorded in the
+ * state file as it arrives, and the report with each target's longest lock wait.
+ */
+export async function runRollout(
+  args: RolloutArgs & { yes: boolean; quiet: boolean },
+  run: { command: 'apply' | 'rollback'; statePath?: string; targets: readonly FleetTarget[]; work: Work; question: (targets: number) => string },
+): Promise<number> {
+  const { rollOut } = await import('../../../run/fleet/rollout.js');
+  const { readFleetState, stateRecorder, failedLastTime } = await import('../../../run/fleet/state.js');
+  const { rolloutCounts } = await import('./options.js');
+  const { confirmOnTerminal } = await import('../../confirm.js');
+  const counts = rolloutCounts(args);
+  const { statePath } = run;
+  if (args['only-failed'] && !statePath) throw new SchemaDiffError('usage', '--only-failed reads the last rollout from --state FILE');
+  const state = statePath ? await readFleetState(statePath) : null;
+  let { targets } = run;
+  if (args['only-failed']) {
+    const failed = failedLastTime(state);
+    targets = targets.filter((t) => failed.has(t.label));
+    if (targets.length === 0) {
+      out(`no target failed in the last rollout (${statePath})`);
+      return 0;
+    }
+  }
+  if (!(await confirmOnTerminal(run.question(targets.length), args.yes))) return 1;
+  const recorder = statePath ? stateRecorder(statePath, run.command, state) : null;
   const progress = fleetProgress('steps', args.quiet);
-  const outcomes = await rollOut(targets, work, {
+  const outcomes = await rollOut(targets, run.work, {
     ...counts,
     // a re-run's canary is a target never tried: a converged one would prove nothing, a failed one is retried in the waves
     canaryCandidate: (t) => state?.targets[t.label] === undefined,
@@ -143,7 +155,7 @@ export async function fleetApply(args: RolloutArgs & { yes: boolean; quiet: bool
     },
   });
   await recorder?.settled();
-  return report('apply', args, outcomes, 'steps', { json: statePath ? { state: statePath } : {}, lockWait: true });
+  return report(run.command, args, outcomes, 'steps', { json: statePath ? { state: statePath } : {}, lockWait: true });
 }
 
 export async function fleetVerify(args: FleetArgs & { prune: boolean }): Promise<number> {
