@@ -49,14 +49,15 @@ describeServer('fleet apply killed with SIGKILL, then run again', () => {
 
   test('every target converges on the re-run, its rows intact', async () => {
     const before = await fingerprints();
-    // the moment: after a random number of targets finished (0 to 7 of 8), then a random pause, so kills land
-    // anywhere from the canary's first statement to the last wave
+    // the moment: after a random number of targets finished (0 to 5 of 8), then a random pause (before the first
+    // finishes: from start-up to inside the canary; after: within the targets in flight), so kills land anywhere
     const random = mulberry32(seed);
-    const moment = { finished: Math.floor(random() * 8), ms: Math.floor(random() * (random() < 0.5 ? 400 : 2500)) };
-    const killed = await killAt(['--manifest', 'manifest/index.ts', 'apply', '--targets', file, '--yes', '--parallel', '3'], moment);
-    const finished = killed.stderr.split('\n').filter((l) => /^\[\d+\/\d+\]/.test(l)).length;
+    const finished = Math.floor(random() * 6);
+    const moment = { finished, ms: finished === 0 ? 500 + Math.floor(random() * 3000) : Math.floor(random() * 300) };
+    const killed = await killAt(['--manifest', 'manifest/index.ts', 'apply', '--targets', file, '--yes', '--parallel', '2'], moment);
+    const done = killed.stderr.split('\n').filter((l) => /^\[\d+\/\d+\]/.test(l)).length;
     console.log(
-      `fleet kill -9 test: SIGKILL ${moment.ms} ms after ${moment.finished} target(s) finished: ${killed.exited ? `the apply had already exited with ${killed.code}` : `killed with ${finished} finished`}`,
+      `fleet kill -9 test: SIGKILL ${moment.ms} ms after ${moment.finished} target(s) finished: ${killed.exited ? `the apply had already exited with ${killed.code}` : `killed with ${done} finished`}`,
     );
 
     const again = await runCli(['--manifest', 'manifest/index.ts', 'apply', '--targets', file, '--yes', '--lock-wait', '30s', '--format', 'json']);

@@ -122,6 +122,10 @@ describeServer('fleets: --targets over two servers and SQLite', () => {
       '3 target(s): 1 unreachable, 2 untouched',
     ]);
     expect([await checkCount('m1'), await checkCount('x1')]).toEqual([0, 0]);
+
+    // a dry run changes nothing, on a fleet too: it is refused before any target is touched
+    expectOneLineError(await cli(['apply', '--targets', targetsFile('dry.txt', ['m1']), '--dry-run', '--yes']), /apply --dry-run does not take a fleet; run plan --targets/);
+    expect(await checkCount('m1')).toBe(0);
   });
 
   test('--max-failures K stops at the K+1th failure; a re-run converges the rest and skips the converged', async () => {
