@@ -230,6 +230,9 @@ describeServer('fleets: --targets over two servers and SQLite', () => {
     results.push(one);
     expect(one.code).toBe(0);
     expect(one.stdout).not.toContain('target(s)');
+    const env = await runCli(['verify'], { DATABASE_URL: urls.m2 }, project);
+    results.push(env);
+    expect([env.code, env.stdout.includes('target(s)')]).toEqual([0, false]);
 
     config([{ label: 'a', url: urls.m2 }, { url: 'mysql://h/d' }]);
     const bad = await runCli(['plan'], {}, project);
