@@ -1,5 +1,6 @@
 import type { HistoryRun, HistoryStep } from '../dialect/dialect.js';
 import { SchemaDiffError } from '../errors.js';
+import { journalError } from '../dialect/history-runs.js';
 import { didYouMean } from '../schema/names.js';
 
 /** What a rollback undoes. */
@@ -73,9 +74,16 @@ export function runningOrder(a: HistoryStep, b: HistoryStep): number {
 class Journal {
   private readonly parts = new Map<string, HistoryStep[]>();
   constructor(history: readonly HistoryRun[]) {
-    for (const run of history.filter((r) => r.kind === 'rollback')) {
+    const applied = new Map(history.filter((r) => r.kind === 'apply').flatMap((r) => r.steps.map((s) => [keyOf(s), s] as const)));
+    for (const run of history) {
       for (const s of run.steps) {
-        if (!s.partOf || !isPending(s)) continue;
+        if (!s.partOf) continue;
+        // the journal is data: a part must be an undo step of an earlier applied step of its own table, on objects of that step
+        const of = applied.get(keyOf(s.partOf));
+        if (run.kind !== 'rollback' || !of || of.runId >= s.runId || of.table !== s.table || !s.objects.every((o) => of.objects.includes(o))) {
+          throw journalError(s.runId, s.seq, `part_of names run ${s.partOf.runId} step ${s.partOf.seq}, which is not an earlier applied step of ${s.table} with its objects`);
+        }
+        if (!isPending(s)) continue;
         const key = keyOf(s.partOf);
         this.parts.set(key, [...(this.parts.get(key) ?? []), s]);
       }

@@ -47,7 +47,18 @@ export function undoPartSqlite(
   const steps = renderSqlite(changes, catalog, raw, {}, edit);
   if (steps.length !== 1) return null;
   const { id: _id, ...draft } = steps[0];
-  return draft;
+  return { ...draft, reason: howUndone(draft) };
+}
+
+/** The reason a planned step gives speaks of the manifest; an undo says how it is done. */
+function howUndone(draft: Omit<Step, 'id'>): string {
+  if (draft.action === 'edit_table') {
+    return `the CREATE TABLE text of ${draft.table} replaced in sqlite_schema with only these taken back (no row is rewritten; one scan checks every row)`;
+  }
+  if (draft.action === 'rebuild_table') {
+    return `${draft.table} rebuilt with only these taken back, with apply's checks (its text, indexes and triggers as expected, every row copied, no new foreign key violation)`;
+  }
+  return `the index dropped from ${draft.table}`;
 }
 
 interface TextConstraints {
