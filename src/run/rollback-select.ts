@@ -113,10 +113,10 @@ function keyOf(ref: { readonly runId: number; readonly seq: number }): string {
 /**
  * The objects of a step that are one object for an undo: a replaced or
  * renamed object under its new and its old name (from the step's recorded
- * effects). A step without effects (an old journal) is one piece.
+ * effects). A step without effects (an old journal): each name on its own.
  */
 export function objectGroups(step: HistoryStep): string[][] {
-  if (!step.effects || step.effects.length === 0) return [[...step.objects]];
+  if (!step.effects || step.effects.length === 0) return step.objects.map((o) => [o]);
   const groups = step.effects.map((e) => [e.name, ...(e.from !== undefined && e.from !== e.name ? [e.from] : [])]);
   const covered = new Set(groups.flat());
   return [...groups, ...step.objects.filter((o) => !covered.has(o)).map((o) => [o])];
@@ -193,7 +193,7 @@ function pickObjects(applies: readonly HistoryRun[], names: readonly string[], j
     const left = journal.inEffect(step).filter((o) => !asked.has(o));
     if (left.length === 0 || !options.partial || options.whole?.has(keyOf(step))) {
       steps.push(step);
-      notes.push(...undoneTogether(step, names, journal));
+      notes.push(...undoneTogether(step, asked, journal));
     } else {
       parts.push({ step, objects: step.objects.filter((o) => asked.has(o)) });
     }
@@ -206,11 +206,11 @@ function pickObjects(applies: readonly HistoryRun[], names: readonly string[], j
  * undone whole: say which other objects go with it. A replacement's old name
  * is the same object, not another one.
  */
-function undoneTogether(step: HistoryStep, names: readonly string[], journal: Journal): string[] {
+function undoneTogether(step: HistoryStep, names: ReadonlySet<string>, journal: Journal): string[] {
   if (step.objects.includes(step.name)) return [];
-  const others = journal.inEffect(step).filter((o) => !names.includes(o));
+  const others = journal.inEffect(step).filter((o) => !names.has(o));
   if (others.length === 0) return [];
-  const asked = step.objects.filter((o) => names.includes(o)).join(', ');
+  const asked = step.objects.filter((o) => names.has(o)).join(', ');
   return [`${asked} was applied in one step with ${others.length} other object(s) on ${step.table}, undone with it: ${others.join(', ')}`];
 }
 
