@@ -126,15 +126,18 @@ export async function planRollback(dialect: Dialect, scope: RollbackScope): Prom
 
 /**
  * The undo of each partial selection, rendered by the dialect from the table
- * as it is now; null where it cannot undo those objects apart, or where the
- * table has another undo in the same rollback (each undo of a table expects the
- * exact text the one before it leaves, and a part is rendered from the text now).
+ * as it is now; null where it cannot undo those objects apart, or where
+ * another undo of the same rollback changes that table's definition or runs
+ * before it: each such undo expects the exact text (and indexes) the one before
+ * it leaves, and a part is rendered from the table as it is now. An index step
+ * of an older apply, which runs after it, is no obstacle.
  * A part whose objects were changed by hand is left for the drift check to report.
  */
 function draftParts(dialect: Dialect, catalog: Catalog, selection: Selection): Map<PartialUndo, Omit<Step, 'id'> | null> {
   const drafts = new Map<PartialUndo, Omit<Step, 'id'> | null>();
   for (const part of selection.parts) {
-    const shared = [...selection.steps, ...selection.parts.filter((p) => p !== part).map((p) => p.step)].some((s) => s.table === part.step.table);
+    const others = [...selection.steps, ...selection.parts.filter((p) => p !== part).map((p) => p.step)].filter((s) => s.table === part.step.table);
+    const shared = others.some((s) => s.action === 'edit_table' || s.action === 'rebuild_table' || runningOrder(s, part.step) < 0);
     if (shared) {
       drafts.set(part, null);
       continue;

@@ -121,6 +121,27 @@ describe.each(PATHS)('rollback of one object of a SQLite table step ($path)', ({
   });
 });
 
+test('a CHECK and an index of the same table in one rollback (edit path: the index is a step of its own, undone after)', async () => {
+  const file = seededFile(baselineSchema('sqlite') + demoRows());
+  const dialect = await openDialect(`sqlite:///${file.path}`);
+  try {
+    await applyManifest(dialect, mestore, { ...applyOptions, backup: false });
+    const result = await rollback(dialect, rollbackOptions({ kind: 'objects', names: ['ck_order_total_positive', 'ix_orders_status_created'] }, noBackup));
+    expect(result.plan.steps.map((s) => [s.action, s.objects, s.partOf !== undefined])).toEqual([
+      ['edit_table', ['ck_order_total_positive'], true],
+      ['create_index', ['ix_orders_status_created'], false],
+    ]);
+    expect(result.plan.notes).toEqual([]);
+    expect(ordersText(file.path)).not.toContain('ck_order_total_positive');
+    expect(ordersText(file.path)).toContain('ck_order_total_calculation');
+    expect(query(file.path, `SELECT name FROM sqlite_schema WHERE name = 'ix_orders_status_created'`)).toEqual([]);
+    healthy(file.path);
+  } finally {
+    await dialect.close();
+    file.dispose();
+  }
+});
+
 describe.each(PATHS)('apply after one object was rolled back ($path)', ({ query: options, action }) => {
   const file = seededFile(baselineSchema('sqlite') + demoRows());
   let dialect: Dialect;
@@ -231,4 +252,41 @@ test('CLI: rollback --constraint of one CHECK, verify names only it, history say
   } finally {
     file.dispose();
   }
+});
+
+describe('objects of the part changed by hand, and several objects of one step at once', () => {
+  const file = seededFile(`CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER NOT NULL); INSERT INTO t VALUES (1, 5);`);
+  const manifest = manifestOf({
+    t: { checks: [{ name: 'ck_a', expr: 'n > 0' }, { name: 'ck_b', expr: 'n < 100' }, { name: 'ck_c', expr: 'n <> 13' }, { name: 'ck_d', expr: 'n <> 14' }] },
+  });
+  let dialect: Dialect;
+  const tText = () => query<{ sql: string }>(file.path, `SELECT sql FROM sqlite_schema WHERE name = 't'`)[0].sql;
+  beforeAll(async () => {
+    dialect = await openDialect(`sqlite:///${file.path}`);
+    await applyManifest(dialect, manifest, { ...applyOptions, backup: false });
+  });
+  afterAll(async () => {
+    await dialect?.close();
+    file.dispose();
+  });
+
+  test('a CHECK redefined by hand since the apply stops its undo, nothing changed', async () => {
+    const edited = tText().replace('CHECK (n > 0)', 'CHECK (n > 1)');
+    // the hand edit, as an operator would make it: the same table rebuilt with another expression
+    await dialect.exec(`PRAGMA foreign_keys = OFF; BEGIN; CREATE TABLE t_new ${edited.slice(edited.indexOf('('))}; INSERT INTO t_new SELECT * FROM t; DROP TABLE t; ALTER TABLE t_new RENAME TO t; COMMIT;`);
+    const before = tText();
+    expect(before).toContain('CHECK (n > 1)');
+    await expect(rollback(dialect, rollbackOptions({ kind: 'objects', names: ['ck_a'] }, noBackup))).rejects.toMatchObject({
+      code: 'refused',
+      message: expect.stringMatching(/^ck_a on main\.t was changed by hand since apply 1; undoing it would not return it to its state before the apply; nothing was changed/),
+    });
+    expect(tText()).toBe(before);
+  });
+
+  test('two objects of the step named at once: one undo takes both back, the others stay', async () => {
+    const result = await rollback(dialect, rollbackOptions({ kind: 'objects', names: ['ck_b', 'ck_c'] }, noBackup));
+    expect(result.plan.steps.map((s) => s.objects)).toEqual([['ck_b', 'ck_c']]);
+    expect(tText()).not.toMatch(/ck_b|ck_c/);
+    expect(tText()).toMatch(/ck_a CHECK \(n > 1\).*ck_d/s);
+  });
 });
