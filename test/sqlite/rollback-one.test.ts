@@ -237,6 +237,9 @@ test('CLI: rollback --constraint of one CHECK, verify names only it, history say
     expect(one.stdout).toMatch(/^rolled back 1 step\(s\) of apply run 1 on sqlite:\/\/\/.+ \(run 2\): ck_order_total_positive$/m);
     expect(one.stderr).not.toMatch(/undone with it|error/);
     expect(one.code).toBe(0);
+    const dry = await runCli(['rollback', '--constraint', 'ck_order_total_calculation', '--dry-run', '--format', 'json', '-d', url]);
+    const steps = (JSON.parse(dry.stdout) as { steps: Array<{ undoes: unknown[]; partOf?: unknown; objects?: string[] }> }).steps;
+    expect(steps).toEqual([expect.objectContaining({ undoes: [], partOf: { runId: 1, seq: expect.any(Number) }, objects: ['ck_order_total_calculation'] })]);
     const verify = await runCli(['verify', '-d', url]);
     expect(verify.code).toBe(2);
     expect(verify.stdout).toMatch(/^1 object\(s\) drift/);
