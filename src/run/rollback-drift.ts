@@ -21,11 +21,12 @@ export const OBJECT_KIND: Partial<Record<StepAction, ObjectKind>> = {
   drop_index: 'index',
   drop_check: 'check',
   drop_foreign_key: 'foreign_key',
+  drop_unique_constraint: 'index',
 };
 
 /** The steps that drop their object: undoing one creates it again. */
 export function isDropAction(action: StepAction): boolean {
-  return action === 'drop_index' || action === 'drop_check' || action === 'drop_foreign_key';
+  return action === 'drop_index' || action === 'drop_check' || action === 'drop_foreign_key' || action === 'drop_unique_constraint';
 }
 
 export interface Drift {
