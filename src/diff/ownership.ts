@@ -22,6 +22,7 @@ export interface JournalStep {
   readonly action?: string;
   readonly name?: string;
   readonly origin?: unknown;
+  readonly after?: string | null;
 }
 
 /** An object schema-diff created and still owns, with its definition as the journal last recorded it. */
@@ -33,6 +34,12 @@ export interface Owned {
   readonly definition: Check | ForeignKey | Index | undefined;
   /** The apply run that last created, renamed or changed it. */
   readonly runId: number;
+  /**
+   * A step journaled before effects were, which kept no definition: its action
+   * and the definition text it left (Step.after), from which a plan may prove
+   * the live object unchanged (run/legacy-ownership.ts). Absent otherwise.
+   */
+  readonly legacy?: { readonly action: string; readonly after: string };
 }
 
 const keyOf = (kind: ObjectKind, table: string, name: string) => `${kind}\u0000${table}\u0000${name}`;
@@ -49,7 +56,8 @@ export function ownedObjects(runs: readonly JournalRun[]): Map<string, Owned> {
     if (run.kind !== 'apply' && run.kind !== 'forget') continue;
     for (const step of run.steps) {
       if (step.undoneBy !== null) continue;
-      for (const e of step.effects ?? legacyEffects(step)) replay(owned, run.id, step.table, e);
+      if (step.effects) for (const e of step.effects) replay(owned, run.id, step.table, e);
+      else for (const e of legacyEffects(step)) replay(owned, run.id, step.table, e, legacyRecord(step));
     }
   }
   return owned;
@@ -69,7 +77,8 @@ const LEGACY_DROPS: Readonly<Record<string, ObjectKind>> = {
  * create_index step created the object of its name on its table. Its
  * definition is the one its recorded change (Step.origin, PostgreSQL) asked
  * for, when the journal kept one that names that object; otherwise none is
- * known, and such an object is never dropped on the journal's word (withRemovals).
+ * known until the plan proves the live object still as that step left it
+ * (run/legacy-ownership.ts); unproven, it is never dropped on the journal's word.
  * A replace or rename of those days is followed only through its recorded
  * change; without one, what it renamed stays unknown, so not ours.
  */
@@ -94,9 +103,13 @@ function recordedEffects(origin: unknown, action: string, name: string): ObjectE
   }
 }
 
-function replay(owned: Map<string, Owned>, runId: number, table: string, e: ObjectEffect): void {
+function legacyRecord(step: JournalStep): Owned['legacy'] {
+  return typeof step.action === 'string' && typeof step.after === 'string' ? { action: step.action, after: step.after } : undefined;
+}
+
+function replay(owned: Map<string, Owned>, runId: number, table: string, e: ObjectEffect, legacy?: Owned['legacy']): void {
   const key = keyOf(e.kind, table, e.name);
-  const entry = { kind: e.kind, table, name: e.name, definition: e.definition, runId };
+  const entry: Owned = { kind: e.kind, table, name: e.name, definition: e.definition, runId, ...(legacy && !e.definition ? { legacy } : {}) };
   switch (e.effect) {
     case 'created':
       owned.set(key, entry);

@@ -3,6 +3,7 @@ import { scriptRendererFor } from '../dialect/scripts.js';
 import { checkAgainstCatalog } from '../diff/catalog-check.js';
 import { diffSchemas } from '../diff/diff.js';
 import { ownedObjects, withRemovals, type RemovalOptions } from '../diff/ownership.js';
+import { proveLegacyDefinitions } from './legacy-ownership.js';
 import type { Diff } from '../diff/changes.js';
 import { resolveManifest } from '../manifest/resolve.js';
 import type { LoadedManifest } from '../manifest/types.js';
@@ -65,7 +66,7 @@ export async function preparePlan(dialect: Dialect, manifest: LoadedManifest, ma
   const catalog = await timed('introspect', () => dialect.introspect(tablesOf(raw)));
   checkAgainstCatalog(raw, catalog);
   const desired = await timed('normalize', () => dialect.normalize(raw, catalog));
-  const owned = ownedObjects(await timed('journal', () => dialect.history()));
+  const owned = proveLegacyDefinitions(dialect, catalog, ownedObjects(await timed('journal', () => dialect.history())));
   const diff = await timed('diff', async () => withRemovals(diffSchemas(desired, catalog), desired, catalog, owned, options));
   const steps = await timed('render', async () => dialect.render(diff.changes, catalog));
   const plan: Plan = freeze({

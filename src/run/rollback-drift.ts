@@ -109,7 +109,10 @@ export function objectsOf(table: Table, kind: ObjectKind): readonly (Check | For
  * and read its `after`. null when the dialect renders it as another kind of
  * step (nothing comparable) or the action carries no definition (renames).
  */
-export function definitionNow(dialect: Dialect, catalog: Catalog, step: HistoryStep, current: Check | ForeignKey | Index, kind: ObjectKind) {
+/** The fields of a journal step that say which object it concerns and how it rendered it. */
+export type StepOfObject = Pick<HistoryStep, 'table' | 'action' | 'name' | 'objects'>;
+
+export function definitionNow(dialect: Dialect, catalog: Catalog, step: StepOfObject, current: Check | ForeignKey | Index, kind: ObjectKind) {
   const change = syntheticChange(step, current, kind);
   if (!change) return null;
   try {
@@ -121,7 +124,7 @@ export function definitionNow(dialect: Dialect, catalog: Catalog, step: HistoryS
   }
 }
 
-function syntheticChange(step: HistoryStep, current: Check | ForeignKey | Index, kind: ObjectKind): Change | null {
+function syntheticChange(step: StepOfObject, current: Check | ForeignKey | Index, kind: ObjectKind): Change | null {
   const path = `${step.table}.${current.name}`;
   const table = tableRefOf(step.table);
   if (kind === 'check') {
