@@ -3,7 +3,6 @@ import { scriptRendererFor } from '../dialect/scripts.js';
 import { checkAgainstCatalog } from '../diff/catalog-check.js';
 import { diffSchemas } from '../diff/diff.js';
 import { ownedObjects, withRemovals, type RemovalOptions } from '../diff/ownership.js';
-import { proveLegacyDefinitions } from './legacy-ownership.js';
 import type { Diff } from '../diff/changes.js';
 import { resolveManifest } from '../manifest/resolve.js';
 import type { LoadedManifest } from '../manifest/types.js';
@@ -12,6 +11,7 @@ import type { Plan } from '../plan/types.js';
 import type { Catalog, DesiredTable, TableRef } from '../schema/types.js';
 import { freeze, qualifiedName } from '../schema/types.js';
 import { describeSteps, descriptionsOf } from './describe.js';
+import { proveLegacyDefinitions } from './legacy-ownership.js';
 
 /** The stages of `plan`, in the order they run; timed through PlanHooks. */
 export type PlanPhase = 'resolve' | 'introspect' | 'normalize' | 'journal' | 'diff' | 'render';

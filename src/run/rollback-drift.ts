@@ -103,15 +103,15 @@ export function objectsOf(table: Table, kind: ObjectKind): readonly (Check | For
   return table.indexes;
 }
 
+/** The fields of a journal step that say which object it concerns and how it rendered it. */
+export type StepOfObject = Pick<HistoryStep, 'table' | 'action' | 'name' | 'objects'>;
+
 /**
  * The object's definition now, in the words the dialect used for Step.after
  * when it was applied: render the same kind of step for the object as it is,
  * and read its `after`. null when the dialect renders it as another kind of
  * step (nothing comparable) or the action carries no definition (renames).
  */
-/** The fields of a journal step that say which object it concerns and how it rendered it. */
-export type StepOfObject = Pick<HistoryStep, 'table' | 'action' | 'name' | 'objects'>;
-
 export function definitionNow(dialect: Dialect, catalog: Catalog, step: StepOfObject, current: Check | ForeignKey | Index, kind: ObjectKind) {
   const change = syntheticChange(step, current, kind);
   if (!change) return null;
