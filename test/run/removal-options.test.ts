@@ -258,4 +258,17 @@ describeEachDatabase(['postgres', 'pglite', 'sqlite'], 'removal of every option'
     await u.sql('alter table acc add constraint ux_code unique using index ux_code');
     expect((await plan(u, PG_NONE)).steps).toEqual([]);
   });
+
+  pgTest('UNIQUE constraint: an undo that cannot build the index again (duplicates since) leaves no INVALID index, and succeeds once they are gone', async () => {
+    const t = await targets.fresh(PG_SEED);
+    await apply(t, withUnique);
+    await apply(t, PG_NONE);
+    await t.sql("insert into acc (id, code) values (2, 'c1')");
+    await expect(undoLast(t)).rejects.toThrow(/drop_unique_constraint uq_code .*failed: could not create unique index "uq_code"/);
+    expect(await t.sql("select 1 from pg_class where relname = 'uq_code'")).toEqual([]);
+    await t.sql('delete from acc where id = 2');
+    await undoLast(t);
+    expect(await pgDump(t)).toEqual(expect.arrayContaining(['acc u uq_code UNIQUE (code) valid=true']));
+    expect((await plan(t, withUnique)).steps).toEqual([]);
+  });
 });
