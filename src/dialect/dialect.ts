@@ -170,6 +170,11 @@ export interface Dialect {
    * text reaches the database: every path from a manifest starts here.
    */
   checkManifest(desired: readonly DesiredTable[]): Promise<void>;
+  /**
+   * The user's tables, by schema and name: every table but the database's own
+   * and schema-diff's journal (pull's default). `schemas` null: every schema.
+   */
+  listTables(schemas: readonly string[] | null): Promise<readonly TableRef[]>;
   /** Reads the named tables and the tables their foreign keys point to. Missing tables are simply absent. */
   introspect(tables: readonly TableRef[]): Promise<Catalog>;
   /** The desired state with every expression and predicate in the form this database stores it. */
