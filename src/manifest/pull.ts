@@ -24,6 +24,8 @@ export interface PullShape {
   /** The dialect's schema for tables without one (public, main): their keys go unqualified. */
   readonly defaultSchema: string;
   readonly hasSchemas: boolean;
+  /** The text to write for an expression read from the catalog (Dialect.sourceOf): one that reads back the same. */
+  readonly sourceOf: (canonical: string) => string;
 }
 
 type AnySpec = TableSpec<Record<string, Record<string, unknown>>, string>;
@@ -51,7 +53,7 @@ export function manifestFromCatalog(catalog: Catalog, shape: PullShape): PulledM
       notes.push({ object: printable(qualifiedName(ref)), reason: problem, skipped: true });
       continue;
     }
-    tables[keyOf(ref)] = tableSpec(table, (r) => (tableKeyProblem(r, shape) === null ? keyOf(r) : null), notes);
+    tables[keyOf(ref)] = tableSpec(table, { keyOf: (r) => (tableKeyProblem(r, shape) === null ? keyOf(r) : null), sourceOf: shape.sourceOf }, notes);
   }
   return { manifest: { version: 1, tables }, notes };
 }
@@ -84,14 +86,20 @@ function nameProblem(name: string): string | null {
   return null;
 }
 
-function tableSpec(table: Table, keyOf: (ref: TableRef) => string | null, notes: PullNote[]): AnySpec {
+interface Writer {
+  /** The manifest key of a table, or null where none can hold its name. */
+  readonly keyOf: (ref: TableRef) => string | null;
+  readonly sourceOf: (canonical: string) => string;
+}
+
+function tableSpec(table: Table, { keyOf, sourceOf }: Writer, notes: PullNote[]): AnySpec {
   const note = (kind: string, name: string, reason: string, skipped: boolean) =>
     notes.push({ object: `${printable(qualifiedName(table.ref))}: ${kind} ${printable(name)}`, reason, skipped });
   const checks: CheckSpec[] = [];
   for (const c of unique(byName(table.checks))) {
     const problem = checkProblem(c);
     if (problem) note('check', c.name, problem, true);
-    else checks.push(checkSpec(c));
+    else checks.push(checkSpec(c, sourceOf));
     if (!problem && !c.validated) note('check', c.name, NOT_VALID, false);
   }
   const foreignKeys: FkSpec[] = [];
@@ -107,7 +115,7 @@ function tableSpec(table: Table, keyOf: (ref: TableRef) => string | null, notes:
     if (isPrimaryKeyIndex(ix, table)) continue;
     const problem = indexProblem(ix);
     if (problem) note('index', ix.name, problem, true);
-    else indexes.push(indexSpec(ix));
+    else indexes.push(indexSpec(ix, sourceOf));
   }
   return {
     ...(checks.length ? { checks } : {}),
@@ -128,10 +136,10 @@ function checkProblem(c: Check): string | null {
   return c.unnamed ? null : nameProblem(c.name);
 }
 
-function checkSpec(c: Check): CheckSpec {
+function checkSpec(c: Check, sourceOf: Writer['sourceOf']): CheckSpec {
   return {
     ...(c.unnamed ? {} : { name: c.name }),
-    expr: c.expr,
+    expr: sourceOf(c.expr),
     ...(c.noInherit ? { noInherit: true } : {}),
     ...descriptionOf(c),
   };
@@ -205,12 +213,12 @@ function plainOptions(options: Readonly<Record<string, string>>): boolean {
   return Object.entries(options).every(([k, v]) => OPTION_NAME.test(k) && OPTION_VALUE.test(v));
 }
 
-function indexSpec(ix: Index): IxSpec {
+function indexSpec(ix: Index, sourceOf: Writer['sourceOf']): IxSpec {
   return {
     name: ix.name,
-    columns: ix.keys.map(keySpec),
+    columns: ix.keys.map((k) => keySpec(k, sourceOf)),
     ...(ix.unique ? { unique: true } : {}),
-    ...(ix.where !== null ? { where: ix.where } : {}),
+    ...(ix.where !== null ? { where: sourceOf(ix.where) } : {}),
     ...(ix.method !== 'btree' ? { method: ix.method } : {}),
     ...(ix.include?.length ? { include: [...ix.include] } : {}),
     ...(ix.nullsNotDistinct ? { nullsNotDistinct: true } : {}),
@@ -222,7 +230,7 @@ function indexSpec(ix: Index): IxSpec {
 }
 
 /** A plain column is written as its name; anything else as an object, with only the options that differ from the default. */
-function keySpec(k: IndexKey): KeySpec {
+function keySpec(k: IndexKey, sourceOf: Writer['sourceOf']): KeySpec {
   const options = {
     ...(k.desc ? { desc: true } : {}),
     ...(k.nulls ? { nulls: k.nulls } : {}),
@@ -230,7 +238,7 @@ function keySpec(k: IndexKey): KeySpec {
     ...(k.collate !== undefined ? { collate: k.collate } : {}),
   };
   if ('column' in k) return Object.keys(options).length === 0 ? k.column : { column: k.column, ...options };
-  return { expr: k.expr, ...options };
+  return { expr: sourceOf(k.expr), ...options };
 }
 
 function opclassSpec(o: OpClass): string | { name: string; params: OptionValues } {

@@ -5,9 +5,11 @@ import { manifestFromCatalog, type PullNote } from '../manifest/pull.js';
 import { splitTableKey } from '../manifest/resolve.js';
 import type { LoadedManifest } from '../manifest/types.js';
 import { printable } from '../schema/printable.js';
-import type { TableRef } from '../schema/types.js';
+import type { Catalog, DesiredTable, TableRef } from '../schema/types.js';
 import { qualifiedName } from '../schema/types.js';
 import { desiredFor } from './prepare.js';
+import { diffSchemas } from '../diff/diff.js';
+import { isDropChange, type DesiredChange } from '../diff/changes.js';
 
 export interface PullOptions {
   /** `table` or `schema.table`; absent or empty: every user table (of `schemas`). */
@@ -34,10 +36,32 @@ export async function pullManifest(dialect: Dialect, options: PullOptions = {}):
   const listed = await dialect.listTables(schemas);
   const tables = options.tables?.length ? pickTables(dialect, listed, options.tables, schemas) : listed;
   const catalog = await dialect.introspect(tables);
-  const { manifest, notes } = manifestFromCatalog(catalog, { tables, defaultSchema: dialect.defaultSchema, hasSchemas: dialect.hasSchemas });
+  const { manifest, notes } = manifestFromCatalog(catalog, {
+    tables,
+    defaultSchema: dialect.defaultSchema,
+    hasSchemas: dialect.hasSchemas,
+    sourceOf: (canonical) => dialect.sourceOf?.(canonical) ?? canonical,
+  });
   checkManifest(manifest, '(pulled)');
-  await desiredFor(dialect, manifest);
-  return { manifest, tables, notes };
+  const desired = await desiredFor(dialect, manifest);
+  return { manifest, tables, notes: [...notes, ...(await roundTripNotes(dialect, desired, catalog))] };
+}
+
+/**
+ * What plan would still change with the pulled manifest, found the way plan
+ * finds it (normalize, then diff), each named: an expression the database
+ * prints in a form that does not read back the same is said, never left for
+ * the first plan to reveal. NOT VALID constraints are noted already.
+ */
+async function roundTripNotes(dialect: Dialect, desired: readonly DesiredTable[], catalog: Catalog): Promise<PullNote[]> {
+  const { changes } = diffSchemas(await dialect.normalize(desired, catalog), catalog);
+  return changes
+    .filter((c): c is DesiredChange => !isDropChange(c) && c.kind !== 'validate_check' && c.kind !== 'validate_foreign_key')
+    .map((c) => ({
+      object: `${printable(qualifiedName(c.table))}: ${printable(c.desired.name)}`,
+      reason: `the database prints it in a form that does not read back the same, so plan would ${c.kind.replace(/_/g, ' ')}: write it as it was first written`,
+      skipped: false,
+    }));
 }
 
 function schemasOf(dialect: Dialect, schemas: readonly string[]): readonly string[] | null {
