@@ -1,3 +1,4 @@
+import { PGlite } from '@electric-sql/pglite';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -9,10 +10,10 @@ import { renderManifestSource } from '../../src/publish/manifest-source.js';
 import { applyManifest } from '../../src/run/apply.js';
 import { preparePlan } from '../../src/run/prepare.js';
 import { pullManifest } from '../../src/run/pull.js';
-import { describeEachDatabase } from '../helpers/each.js';
+import { describeEachDatabase, type MakeTarget } from '../helpers/each.js';
 import { POSTGRES_OPTIONS_SEED, SQLITE_OPTIONS_SEED } from '../helpers/option-seeds.js';
 import { testApplyOptions } from '../helpers/options.js';
-import type { TestTarget } from '../helpers/targets.js';
+import { pgliteTarget, type TargetKind, type TestTarget } from '../helpers/targets.js';
 
 /**
  * `schema-diff pull` (issue 14): the manifest of what the database has, such
@@ -61,6 +62,12 @@ const SQLITE_EXTRAS = `
 
 const HOSTILE_TABLE = 'we"ird */ ${x} `t`';
 
+// one PGlite for the file (it starts in seconds): each target resets its schemas
+let sharedPglite: PGlite | undefined;
+afterAll(async () => sharedPglite?.close());
+const makeFor = (make: MakeTarget, kind: TargetKind): MakeTarget =>
+  kind === 'pglite' ? (seed) => pgliteTarget(seed, (sharedPglite ??= new PGlite())) : make;
+
 async function planSteps(target: TestTarget, manifest: LoadedManifest): Promise<string[]> {
   const { plan } = await preparePlan(target.dialect, manifest, 'pulled');
   return plan.steps.map((s) => `${s.action} ${s.table} ${s.name}`);
@@ -88,7 +95,7 @@ function writeInPackage(name: string, text: string): { path: string; dispose: ()
 describeEachDatabase(['postgres', 'pglite', 'sqlite'], 'pull on MeStore with its plan applied', (make, kind) => {
   let target: TestTarget;
   beforeAll(async () => {
-    target = await make(baselineSchema(kind === 'sqlite' ? 'sqlite' : 'postgres') + demoRows());
+    target = await makeFor(make, kind)(baselineSchema(kind === 'sqlite' ? 'sqlite' : 'postgres') + demoRows());
     await applyManifest(target.dialect, mestore, testApplyOptions);
   }, 120_000);
   afterAll(async () => target?.dispose());
@@ -123,7 +130,7 @@ describeEachDatabase(['postgres', 'pglite', 'sqlite'], 'pull on MeStore with its
 describeEachDatabase(['postgres', 'pglite', 'sqlite'], 'pull on a schema using every supported option', (make, kind) => {
   let target: TestTarget;
   beforeAll(async () => {
-    target = await make(kind === 'sqlite' ? SQLITE_OPTIONS_SEED + SQLITE_EXTRAS : POSTGRES_OPTIONS_SEED + POSTGRES_EXTRAS);
+    target = await makeFor(make, kind)(kind === 'sqlite' ? SQLITE_OPTIONS_SEED + SQLITE_EXTRAS : POSTGRES_OPTIONS_SEED + POSTGRES_EXTRAS);
   }, 120_000);
   afterAll(async () => target?.dispose());
 
