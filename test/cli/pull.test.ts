@@ -1,6 +1,7 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { baselineSchema, demoRows } from '../../manifest/baseline/index.js';
+import { packageTempDir } from '../helpers/manifest-files.js';
 import { createTestDatabase, describeServer, runSql } from '../helpers/postgres.js';
 import { postgresSnapshot, sqliteSnapshot } from '../security/snapshot.js';
 import { seededFile } from '../sqlite/helpers.js';
@@ -12,13 +13,6 @@ import { expectNoPassword, expectOneLineError, runCli, withPassword, type CliRes
  * unasked; the database is left exactly as it was; plan with the file right
  * after has zero steps.
  */
-
-/** A directory inside the package: a pulled .ts imports 'schema-diff', which resolves here as it would in a project. */
-function packageDir(): { dir: string; dispose: () => void } {
-  mkdirSync(resolve('.sd-tmp'), { recursive: true });
-  const dir = mkdtempSync(join(resolve('.sd-tmp'), 'cli-pull-'));
-  return { dir, dispose: () => rmSync(dir, { recursive: true, force: true }) };
-}
 
 async function pullThenPlan(url: string, dir: string, snapshot: () => Promise<string> | string): Promise<CliResult[]> {
   const before = await snapshot();
@@ -67,13 +61,13 @@ async function refusals(url: string, dir: string): Promise<CliResult[]> {
 describeServer('schema-diff pull on MeStore (real server)', () => {
   let db: Awaited<ReturnType<typeof createTestDatabase>>;
   let url: string;
-  let out: ReturnType<typeof packageDir>;
+  let out: ReturnType<typeof packageTempDir>;
   const results: CliResult[] = [];
   beforeAll(async () => {
     db = await createTestDatabase('sd_cli_pull');
     await runSql(db.url, baselineSchema('postgres') + demoRows());
     url = withPassword(db.url);
-    out = packageDir();
+    out = packageTempDir('cli-pull-');
     expect((await runCli(['apply', '--yes', '--quiet', '--database-url', url])).code).toBe(0);
   }, 120_000);
   afterAll(async () => {
@@ -94,11 +88,11 @@ describeServer('schema-diff pull on MeStore (real server)', () => {
 describe('schema-diff pull on MeStore (SQLite)', () => {
   let file: ReturnType<typeof seededFile>;
   let url: string;
-  let out: ReturnType<typeof packageDir>;
+  let out: ReturnType<typeof packageTempDir>;
   beforeAll(async () => {
     file = seededFile(baselineSchema('sqlite') + demoRows());
     url = `sqlite:///${file.path}`;
-    out = packageDir();
+    out = packageTempDir('cli-pull-');
     expect((await runCli(['apply', '--yes', '--quiet', '--no-backup', '--database-url', url])).code).toBe(0);
   }, 120_000);
   afterAll(() => {

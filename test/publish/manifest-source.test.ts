@@ -1,12 +1,11 @@
 import ts from 'typescript';
-import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { postgresSourceOf } from '../../src/dialect/postgres/source-of.js';
 import { checkManifest } from '../../src/manifest/check.js';
 import { manifestFromCatalog } from '../../src/manifest/pull.js';
-import type { LoadedManifest } from '../../src/manifest/types.js';
 import { renderManifestSource } from '../../src/publish/manifest-source.js';
+import { loadManifestInNode, packageTempDir } from '../helpers/manifest-files.js';
 import type { Catalog, Check, ForeignKey, Index, Table, TableRef } from '../../src/schema/types.js';
 
 /**
@@ -65,11 +64,11 @@ const pulled = manifestFromCatalog(CATALOG, shape([orders, pub('users'), events]
 const hostilePulled = manifestFromCatalog(HOSTILE_CATALOG, shape([hostile])).manifest;
 
 let dir = '';
+let dispose = () => {};
 /** The compiler's diagnostics, one program for every file (a program costs seconds). */
 let found: string[] = [];
 beforeAll(() => {
-  mkdirSync(resolve('.sd-tmp'), { recursive: true });
-  dir = mkdtempSync(join(resolve('.sd-tmp'), 'source-'));
+  ({ dir, dispose } = packageTempDir('source-'));
   copyFileSync(resolve('test/types/fixtures/shop-db.ts'), join(dir, 'db.ts'));
   writeFileSync(join(dir, 'typed.ts'), renderManifestSource(pulled, { format: 'ts', dbType: './db.js' }));
   writeFileSync(join(dir, 'untyped.ts'), renderManifestSource(pulled, { format: 'ts' }));
@@ -78,9 +77,7 @@ beforeAll(() => {
   writeFileSync(join(dir, 'wrong.ts'), renderManifestSource({ version: 1, tables: { ...pulled.tables, ordrs: {} } }, { format: 'ts', dbType: './db.js' }));
   found = diagnostics(['typed.ts', 'untyped.ts', 'hostile.ts', 'wrong.ts']);
 }, 120_000);
-afterAll(() => {
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => dispose());
 
 /** The compiler's diagnostics for the files, as `file:line: message`. */
 function diagnostics(files: readonly string[]): string[] {
@@ -93,12 +90,7 @@ function diagnostics(files: readonly string[]): string[] {
   });
 }
 
-/** Loaded as the CLI loads a manifest: tsx in a plain node process over dist/ (jest's module system bypasses tsx's hooks). */
-function load(file: string): LoadedManifest {
-  const script = `const { loadManifest } = await import('./dist/src/manifest/load.js');
-    process.stdout.write(JSON.stringify(await loadManifest(${JSON.stringify(join(dir, file))})));`;
-  return JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' })) as LoadedManifest;
-}
+const load = (file: string) => loadManifestInNode(join(dir, file));
 
 test('the catalog becomes a manifest: primary keys left out, UNIQUE constraints kept, other schemas qualified, defaults left out', () => {
   expect(pulled).toEqual({

@@ -1,7 +1,6 @@
 import { PGlite } from '@electric-sql/pglite';
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { baselineSchema, demoRows } from '../../manifest/baseline/index.js';
 import { mestore } from '../../manifest/mestore.js';
 import { SchemaDiffError } from '../../src/errors.js';
@@ -12,6 +11,7 @@ import { preparePlan } from '../../src/run/prepare.js';
 import { pullManifest } from '../../src/run/pull.js';
 import { describeEachDatabase, type MakeTarget } from '../helpers/each.js';
 import { POSTGRES_OPTIONS_SEED, SQLITE_OPTIONS_SEED } from '../helpers/option-seeds.js';
+import { loadManifestInNode, packageTempDir } from '../helpers/manifest-files.js';
 import { testApplyOptions } from '../helpers/options.js';
 import { pgliteTarget, type TargetKind, type TestTarget } from '../helpers/targets.js';
 
@@ -73,23 +73,11 @@ async function planSteps(target: TestTarget, manifest: LoadedManifest): Promise<
   return plan.steps.map((s) => `${s.action} ${s.table} ${s.name}`);
 }
 
-/**
- * A .ts manifest loaded as the CLI loads it: tsx's loader hooks, which jest's
- * module system bypasses, in a plain node process over dist/ (built first).
- */
-function loadManifest(path: string): LoadedManifest {
-  const script = `const { loadManifest } = await import('./dist/src/manifest/load.js');
-    process.stdout.write(JSON.stringify(await loadManifest(${JSON.stringify(path)})));`;
-  return JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' })) as LoadedManifest;
-}
-
-/** A generated .ts manifest where tsx resolves `import … from 'schema-diff'` to this package (a self-reference). */
+/** A generated .ts manifest, in a file that imports 'schema-diff' as a project's would. */
 function writeInPackage(name: string, text: string): { path: string; dispose: () => void } {
-  mkdirSync(resolve('.sd-tmp'), { recursive: true });
-  const dir = mkdtempSync(join(resolve('.sd-tmp'), 'pull-'));
-  const path = join(dir, name);
-  writeFileSync(path, text);
-  return { path, dispose: () => rmSync(dir, { recursive: true, force: true }) };
+  const { dir, dispose } = packageTempDir('pull-');
+  writeFileSync(join(dir, name), text);
+  return { path: join(dir, name), dispose };
 }
 
 describeEachDatabase(['postgres', 'pglite', 'sqlite'], 'pull on MeStore with its plan applied', (make, kind) => {
@@ -118,7 +106,7 @@ describeEachDatabase(['postgres', 'pglite', 'sqlite'], 'pull on MeStore with its
     expect(renderManifestSource(second.manifest, { format: 'ts' })).toBe(ts);
     const file = writeInPackage('pulled.ts', ts);
     try {
-      const loaded = loadManifest(file.path);
+      const loaded = loadManifestInNode(file.path);
       expect(loaded).toEqual(first.manifest);
       expect(await planSteps(target, loaded)).toEqual([]);
     } finally {
@@ -140,7 +128,7 @@ describeEachDatabase(['postgres', 'pglite', 'sqlite'], 'pull on a schema using e
     expect(await planSteps(target, JSON.parse(renderManifestSource(manifest, { format: 'json' })) as LoadedManifest)).toEqual([]);
     const file = writeInPackage('pulled.ts', renderManifestSource(manifest, { format: 'ts' }));
     try {
-      expect(loadManifest(file.path)).toEqual(manifest);
+      expect(loadManifestInNode(file.path)).toEqual(manifest);
     } finally {
       file.dispose();
     }
