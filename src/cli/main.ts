@@ -15,6 +15,7 @@ import { showCommand } from './commands/show.js';
 import { forgetCommand } from './commands/forget.js';
 import { demoCommand } from './commands/demo.js';
 import { codegenCommand } from './commands/codegen.js';
+import { pullCommand } from './commands/pull.js';
 import { docsCommand } from './commands/docs.js';
 
 // yargs' ESM build wraps help text at a character count, cutting words in half;
@@ -23,7 +24,9 @@ const require = createRequire(import.meta.url);
 const yargs = require('yargs') as typeof yargsType;
 const hideBin = (argv: string[]) => argv.slice(2);
 
-export const COMMANDS = ['plan', 'apply', 'verify', 'validate', 'rollback', 'history', 'forget', 'show', 'codegen', 'docs', 'demo', 'completion'] as const;
+export const COMMANDS = ['plan', 'apply', 'verify', 'validate', 'rollback', 'history', 'forget', 'show', 'pull', 'codegen', 'docs', 'demo', 'completion'] as const;
+/** Other names of commands (yargs aliases): accepted as a first word, not listed. */
+const ALIASES = ['init'];
 
 
 /** The schema-diff command line. Heavy modules (drivers, PGlite, tsx) load only inside handlers, so --help is instant. */
@@ -57,6 +60,7 @@ export async function main(argv: string[]): Promise<number> {
       .command(historyCommand(setStatus))
       .command(showCommand(setStatus))
       .command(forgetCommand(setStatus))
+      .command(pullCommand(setStatus))
       .command(codegenCommand(setStatus))
       .command(docsCommand(setStatus))
       .command(demoCommand(setStatus))
@@ -112,7 +116,7 @@ function optionValue(argv: readonly string[], flag: string): string | undefined 
 /** A first word that is no command: say so, with the likely one and the list (yargs would call it an unknown argument). */
 function refuseUnknownCommand(argv: readonly string[]): void {
   const first = argv[0];
-  if (first === undefined || first.startsWith('-') || (COMMANDS as readonly string[]).includes(first)) return;
+  if (first === undefined || first.startsWith('-') || (COMMANDS as readonly string[]).includes(first) || ALIASES.includes(first)) return;
   const near = COMMANDS.filter((c) => editDistance(c, first) <= 2 || (first.length >= 3 && c.startsWith(first)));
   const hint = near.length ? ` (did you mean ${near.join(' or ')}?)` : '';
   throw new UsageError(`unknown command "${first}"${hint}; commands: ${COMMANDS.join(', ')}`);

@@ -178,6 +178,17 @@ export interface Dialect {
    * text reaches the database: every path from a manifest starts here.
    */
   checkManifest(desired: readonly DesiredTable[]): Promise<void>;
+  /**
+   * The user's tables, by schema and name: every table but the database's own
+   * and schema-diff's journal (pull's default). `schemas` null: every schema.
+   */
+  listTables(schemas: readonly string[] | null): Promise<readonly TableRef[]>;
+  /**
+   * An expression text this database parses back into exactly `canonical`, a
+   * form read from its catalog (pull writes such forms into a manifest).
+   * Absent: every canonical form reads back as itself.
+   */
+  sourceOf?(canonical: string): string;
   /** Reads the named tables and the tables their foreign keys point to. Missing tables are simply absent. */
   introspect(tables: readonly TableRef[]): Promise<Catalog>;
   /** The desired state with every expression and predicate in the form this database stores it. */
