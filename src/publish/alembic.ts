@@ -11,6 +11,9 @@ export interface AlembicOptions {
   /** The revision it follows; null for a project's first revision. */
   readonly downRevision: string | null;
   readonly lockTimeoutMs?: number;
+  /** Attempts and time for a step whose lock is not granted within lock_timeout (apply's --lock-retries, --retry-budget). */
+  readonly lockRetries?: number;
+  readonly retryBudgetMs?: number;
 }
 
 /**
@@ -39,6 +42,8 @@ export function renderAlembic(plan: Plan, options: AlembicOptions): string {
       `fingerprint: ${plan.fingerprint}`,
       `created:     ${plan.createdAt}`,
     ].map((l) => `# ${printable(l)}`),
+    'import random',
+    'import time',
     'from contextlib import contextmanager',
     '',
     'from alembic import context, op',
@@ -49,7 +54,7 @@ export function renderAlembic(plan: Plan, options: AlembicOptions): string {
     'depends_on = None',
     '',
     '',
-    RUNTIME,
+    runtime({ lockRetries: options.lockRetries ?? 50, retryBudgetMs: options.retryBudgetMs ?? 60_000 }),
     '',
     '',
     ...direction('upgrade', layoutOf(plan.steps, 'forward', lockTimeoutMs), 'forward'),
@@ -66,10 +71,18 @@ export function renderAlembic(plan: Plan, options: AlembicOptions): string {
  * The steps run inside autocommit_block, each run with its own BEGIN … COMMIT
  * as the SQL script has it: in the migration's own transaction every step's
  * lock would be held until the last step ends, and CONCURRENTLY cannot run in
- * one. On SQLite the one transaction of all steps is BEGIN IMMEDIATE, opened
- * there too, after the PRAGMAs that SQLite ignores inside a transaction.
+ * one. A lock not granted within lock_timeout is retried as apply retries it
+ * (the SQL script cannot). On SQLite the one transaction of all steps is
+ * BEGIN IMMEDIATE, opened there too, after the PRAGMAs that SQLite ignores
+ * inside a transaction.
  */
-const RUNTIME = `
+const runtime = (retries: { lockRetries: number; retryBudgetMs: number }) => `
+# A locked step waits at most lock_timeout for its lock, then gives way to the application's
+# queries and tries again, as schema-diff apply does: this many attempts within this many seconds.
+LOCK_RETRIES = ${Math.max(1, Math.floor(retries.lockRetries))}
+RETRY_BUDGET_SECONDS = ${retries.retryBudgetMs / 1000}
+
+
 def _execute(statement):
     """One statement of the plan, exactly as schema-diff wrote it."""
     if context.is_offline_mode():
@@ -79,27 +92,46 @@ def _execute(statement):
         op.get_bind().execution_options(no_parameters=True).exec_driver_sql(statement)
 
 
+def _lock_not_available(error):
+    orig = getattr(error, "orig", None)
+    return "55P03" in (getattr(orig, "pgcode", None), getattr(orig, "sqlstate", None))
+
+
+def _transaction(statements):
+    """BEGIN, the statements, COMMIT; a lock not granted within lock_timeout: ROLLBACK, wait, again."""
+    started = time.monotonic()
+    for attempt in range(1, LOCK_RETRIES + 1):
+        _execute("BEGIN")
+        try:
+            for statement in statements:
+                _execute(statement)
+        except BaseException as error:
+            _execute("ROLLBACK")
+            wait = min(2.0, 0.02 * 2 ** (attempt - 1)) * (0.5 + random.random())
+            spent = time.monotonic() - started
+            if not _lock_not_available(error) or attempt == LOCK_RETRIES or spent + wait > RETRY_BUDGET_SECONDS:
+                raise
+            time.sleep(wait)
+            continue
+        _execute("COMMIT")
+        return
+
+
 @contextmanager
-def _transaction(begin="BEGIN", setup=(), teardown=()):
-    """BEGIN ... COMMIT around the block; on an error, ROLLBACK, then the error."""
+def _one_transaction(begin, setup, teardown):
+    """All the steps in one transaction: setup, begin, the block, COMMIT, teardown (ROLLBACK on an error)."""
     for statement in setup:
         _execute(statement)
     _execute(begin)
     try:
         yield
     except BaseException:
-        if not context.is_offline_mode():
-            _execute("ROLLBACK")
-            for statement in teardown:
-                _execute(statement)
+        _execute("ROLLBACK")
+        for statement in teardown:
+            _execute(statement)
         raise
     _execute("COMMIT")
     for statement in teardown:
-        _execute(statement)
-
-
-def _run(statements):
-    for statement in statements:
         _execute(statement)`.trimStart();
 
 function direction(fn: 'upgrade' | 'downgrade', layout: ScriptLayout, dir: 'forward' | 'inverse'): string[] {
@@ -109,7 +141,7 @@ function direction(fn: 'upgrade' | 'downgrade', layout: ScriptLayout, dir: 'forw
   if (shared) {
     lines.push(
       '    # all steps in one transaction, as schema-diff apply runs them; the PRAGMAs outside it, where SQLite honours them',
-      `    with op.get_context().autocommit_block(), _transaction(${pyString(shared.begin)}, ${pyTuple(shared.setup)}, ${pyTuple(shared.teardown)}):`,
+      `    with op.get_context().autocommit_block(), _one_transaction(${pyString(shared.begin)}, ${pyTuple(shared.setup)}, ${pyTuple(shared.teardown)}):`,
     );
   } else {
     lines.push('    # each step in its own short transaction (or none: CONCURRENTLY), as schema-diff apply runs them', '    with op.get_context().autocommit_block():');
@@ -120,7 +152,7 @@ function direction(fn: 'upgrade' | 'downgrade', layout: ScriptLayout, dir: 'forw
     lines.push(...stepComment(step, i + 1, layout.steps.length, dir).map((c) => `${indent}#${c.slice(2)}`));
     for (const run of runs) {
       if (run.transaction && !shared) {
-        lines.push(`${indent}with _transaction():`, `${indent}    _run([`, ...run.statements.map((s) => `${indent}        ${pyString(s)},`), `${indent}    ])`);
+        lines.push(`${indent}_transaction([`, ...run.statements.map((s) => `${indent}    ${pyString(s)},`), `${indent}])`);
       } else lines.push(...run.statements.map((s) => `${indent}_execute(${pyString(s)})`));
     }
   });

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import { baselineSchema, demoRows } from '../../manifest/baseline/index.js';
 import { scriptLayoutFor } from '../../src/dialect/scripts.js';
 import type { Plan, Step } from '../../src/plan/types.js';
@@ -186,6 +187,14 @@ async function offline(project: AlembicProject, flow: Flow): Promise<string> {
   return r.stdout;
 }
 
+async function waitFor(condition: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    if (await condition()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('condition not met in 30 s');
+}
+
 /** Names and expressions that break naive Python or SQLAlchemy text: quotes, backslashes, \N{…}, braces, :name, %. */
 const HOSTILE_TABLE = `CREATE TABLE odd (id integer PRIMARY KEY, amount integer, note text);
 INSERT INTO odd VALUES (1, 5, 'fine');`;
@@ -237,7 +246,7 @@ describeAlembic('plan --format alembic, run by Alembic on PostgreSQL', 'postgres
         expect(source).not.toContain(PASSWORD);
         expect(source).toContain('with op.get_context().autocommit_block():');
         expect(source).toMatch(/# \[1\/\d+\] create_index ix_orders_status_created on public\.orders\n {8}# {3}why: .*\n {8}# {3}lock: SHARE UPDATE EXCLUSIVE/);
-        expect(source).toMatch(/with _transaction\(\):\n {12}_run\(\[\n {16}"SET LOCAL lock_timeout = '25ms'",\n {16}'ALTER TABLE public\.orders ADD CONSTRAINT ck_order_subtotal_non_negative CHECK \(subtotal >= 0\) NOT VALID',/);
+        expect(source).toMatch(/\n {8}_transaction\(\[\n {12}"SET LOCAL lock_timeout = '25ms'",\n {12}'ALTER TABLE public\.orders ADD CONSTRAINT ck_order_subtotal_non_negative CHECK \(subtotal >= 0\) NOT VALID',/);
         expect(source).toMatch(/'ALTER TABLE public\.orders VALIDATE CONSTRAINT /);
       });
 
@@ -251,6 +260,59 @@ describeAlembic('plan --format alembic, run by Alembic on PostgreSQL', 'postgres
       test('upgrade head → verify 0 → downgrade -1 → the database as it was', async () => {
         await roundTrip(project, flow);
       }, 180_000);
+    });
+
+    describe('a small plan on a busy table', () => {
+      let db: Awaited<ReturnType<typeof createTestDatabase>>;
+      let manifest: ReturnType<typeof writeManifest>;
+      let project: AlembicProject;
+      let flow: Flow;
+      beforeEach(async () => {
+        db = await createTestDatabase('sd_alembic_busy');
+        manifest = writeManifest('postgres');
+        await runSql(db.url, HOSTILE_TABLE);
+        flow = { url: db.url, sqlalchemyUrl: sqlalchemyUrl(db.url), manifest: manifest.path };
+        project = alembicProject(python, flow.sqlalchemyUrl);
+        project.addRevision('r1', await revisionOf(flow, 'r1', 'none'));
+      });
+      afterEach(async () => {
+        project.dispose();
+        manifest.dispose();
+        await db.drop();
+      });
+
+      test('a lock the application holds: the step gives way (ROLLBACK) and tries again until it gets it', async () => {
+        const app = new pg.Client({ connectionString: db.url });
+        await app.connect();
+        try {
+          await app.query('BEGIN');
+          await app.query('LOCK TABLE odd IN ACCESS SHARE MODE');
+          const upgrade = project.alembic(['upgrade', 'head']);
+          // released once the revision has met the lock: its ALTER TABLE is seen waiting, then times out
+          await waitFor(async () => (await runSql(db.url, "select count(*) as n from pg_stat_activity where query like 'ALTER TABLE public.odd%'")).rows[0].n > 0);
+          await app.query('COMMIT');
+          const up = await upgrade;
+          expect({ code: up.code, stderr: up.stderr }).toEqual({ code: 0, stderr: '' });
+          expect(project.takeStatements()).toContain('ROLLBACK');
+          expect(await verifyOf(flow)).toEqual({ code: 0, drift: [] });
+        } finally {
+          await app.end();
+        }
+      }, 120_000);
+
+      test("a step that fails: its transaction rolled back, the database's own error, the steps before it stay done", async () => {
+        // a row the plan did not see: the VALIDATE of the CHECK that forbids it fails
+        await runSql(db.url, "INSERT INTO odd VALUES (2, -1, 'late')");
+        const up = await project.alembic(['upgrade', 'head']);
+        expect(up.code).not.toBe(0);
+        expect(up.stderr).toMatch(/check constraint "ck_odd_amount" of relation "odd" is violated by some row/);
+        const log = project.takeStatements();
+        const last = log.slice(log.lastIndexOf('BEGIN'));
+        expect(last).toEqual(['BEGIN', expect.stringMatching(/^ALTER TABLE public\.odd VALIDATE CONSTRAINT .*ck_odd_amount$/), 'ROLLBACK']);
+        const { rows } = await runSql(db.url, "select conname, convalidated from pg_constraint where conrelid = 'odd'::regclass and contype = 'c' order by 1");
+        expect(rows.map((r) => [r.conname, r.convalidated])).toContainEqual(['ck_odd_amount', false]);
+        expect((await runSql(db.url, 'select count(*) as n from alembic_version')).rows[0].n).toBe('0');
+      }, 120_000);
     });
 
     test('hostile names and expressions reach PostgreSQL byte for byte, both ways', async () => {

@@ -115,7 +115,9 @@ export async function printPlan(
     if (!options.alembic) throw new SchemaDiffError('usage', '--format alembic needs --revision-id and --down-revision');
     // upgrade() and downgrade() are both in the revision: --inverse has nothing to add
     if (options.inverse) throw new SchemaDiffError('usage', '--format alembic writes downgrade() itself; drop --inverse');
-    out(renderAlembic(plan, { ...options.alembic, lockTimeoutMs: options.lockTimeoutMs }));
+    // a revision retries a lock wait as apply does, within the same limits (flags of apply, settings of the config)
+    const retries = { lockRetries: defaultOf<number>('lock-retries'), retryBudgetMs: parseDuration(defaultOf<string>('retry-budget'), 'retry-budget') };
+    out(renderAlembic(plan, { ...options.alembic, lockTimeoutMs: options.lockTimeoutMs, ...retries }));
     for (const w of plan.warnings ?? []) note(`warning: ${w.hazard} ${w.message}`);
   } else {
     out(renderScript(plan, { direction: options.inverse ? 'inverse' : 'forward', lockTimeoutMs: options.lockTimeoutMs }));
