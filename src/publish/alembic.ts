@@ -32,7 +32,7 @@ export function renderAlembic(plan: Plan, options: AlembicOptions): string {
     '"""schema-diff plan as an Alembic revision',
     '',
     `Revision ID: ${options.revision}`,
-    `Revises: ${options.downRevision ?? ''}`,
+    `Revises: ${options.downRevision ?? '<base>'}`,
     '"""',
     ...[
       `schema-diff plan --format alembic (${plan.steps.length} step(s)); do not edit the statements:`,

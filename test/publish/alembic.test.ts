@@ -187,6 +187,13 @@ async function offline(project: AlembicProject, flow: Flow): Promise<string> {
   return r.stdout;
 }
 
+/** The revision written out by `--sql` (nothing changed), then run both ways. */
+async function offlineThenOnline(project: AlembicProject, flow: Flow): Promise<void> {
+  project.addRevision('r1', await revisionOf(flow, 'r1', 'none'));
+  await offline(project, flow);
+  await roundTrip(project, flow);
+}
+
 async function waitFor(condition: () => Promise<boolean>): Promise<void> {
   for (let i = 0; i < 600; i++) {
     if (await condition()) return;
@@ -322,9 +329,7 @@ describeAlembic('plan --format alembic, run by Alembic on PostgreSQL', 'postgres
       const project = alembicProject(python, sqlalchemyUrl(db.url));
       try {
         const flow = { url: db.url, sqlalchemyUrl: sqlalchemyUrl(db.url), manifest: manifest.path };
-        project.addRevision('r1', await revisionOf(flow, 'r1', 'none'));
-        await offline(project, flow);
-        await roundTrip(project, flow);
+        await offlineThenOnline(project, flow);
       } finally {
         project.dispose();
         manifest.dispose();
@@ -405,9 +410,7 @@ describeAlembic('plan --format alembic, run by Alembic on SQLite', 'sqlite', (py
     const flow = sqliteFlow('odd', HOSTILE_TABLE, manifest.path);
     const project = alembicProject(python, flow.sqlalchemyUrl);
     try {
-      project.addRevision('r1', await revisionOf(flow, 'r1', 'none'));
-      await offline(project, flow);
-      await roundTrip(project, flow);
+      await offlineThenOnline(project, flow);
     } finally {
       project.dispose();
       manifest.dispose();
