@@ -16,24 +16,54 @@ export interface NormalizedAnswers {
   index(table: TableRef, name: string): NormalizedIndexFields;
 }
 
-/** The temporary table that parses every pending expression of one table shape. */
-interface ShapeProbe {
+/**
+ * One temporary table that parses the pending expressions of several table
+ * shapes: its columns are the union of theirs, each defined exactly as the
+ * live table has it (type, typmod, collation, NOT NULL), merged only where two
+ * shapes agree on a column of the same name.
+ */
+interface ScratchProbe {
   readonly scratch: string;
-  /** A table of this shape, copied by CREATE TEMP TABLE … (LIKE …): real tables are never locked or altered. */
-  readonly like: TableRef;
-  /** Manifest text → the probe CHECK's name. */
-  readonly checks: Map<string, string>;
-  /** indexProbe text → the probe index's name and the index. */
-  readonly indexes: Map<string, { readonly name: string; readonly index: DesiredIndex }>;
+  /** Column name → its definition and its catalog signature. */
+  readonly columns: Map<string, ColumnDef>;
+  /** The column names of each shape parsed here, by shape. */
+  readonly shapes: Map<string, ReadonlySet<string>>;
+  /** Manifest text → the probe CHECK's name and the shapes whose tables asked for it. */
+  readonly checks: Map<string, Probed>;
+  /** indexProbe text → the probe index's name, the index, and the shapes that asked for it. */
+  readonly indexes: Map<string, Probed & { readonly index: DesiredIndex }>;
+}
+
+interface Probed {
+  readonly name: string;
+  readonly shapes: Set<string>;
+}
+
+interface ColumnDef {
+  /** `"name" type [COLLATE …] [NOT NULL]`, from the catalog (format_type, quote_ident). */
+  readonly sql: string;
+  /** atttypid, atttypmod, attcollation, attnotnull: what the proof compares. */
+  readonly signature: string;
 }
 
 /**
+ * Creating a temporary table is what costs (a thousand of them, with their
+ * TOAST tables, took ten times as long as the same CHECKs on a few wide ones,
+ * and left thousands of dead rows in pg_class): shapes share a scratch table
+ * up to this many columns. Index builds on wider tables grow slower again.
+ */
+const COLUMNS_PER_SCRATCH = 120;
+
+/**
  * Normalizes the pending expressions of every table in one transaction that
- * is always rolled back, with as few catalog rows as PostgreSQL allows: one
- * CREATE TEMP TABLE per distinct table shape, with every distinct CHECK of
- * that shape inline (one pg_class row, however many checks), one CREATE INDEX
- * per distinct index, then one read of all they hold. When a statement fails,
- * each expression is tried on its own to name every one that does not parse.
+ * is always rolled back, with as few catalog rows as PostgreSQL allows: a few
+ * CREATE TEMP TABLEs whose columns are those of many table shapes, with every
+ * distinct CHECK inline, one CREATE INDEX per distinct index, then one read of
+ * all they hold. The database then shows which columns each probe used
+ * (conkey, indkey, the Vars of its expressions): a probe that used a column
+ * its own table lacks (the scratch had it from another shape) is normalized
+ * again on a table of its own shape alone. When a statement fails, each
+ * expression is tried on its own to name every one that does not parse.
  */
 export async function normalizeInBatch(
   db: Kysely<unknown>,
@@ -41,25 +71,20 @@ export async function normalizeInBatch(
   pending: readonly DesiredTable[],
   live: LiveTables,
 ): Promise<NormalizedAnswers> {
-  const shapes = shapeProbes(pending, live);
   const checks = new Map<string, string>();
   const indexes = new Map<string, NormalizedIndexFields>();
-  if (shapes.size > 0) {
-    const groups = splitForWorkers([...shapes.values()], shapes.size >= PARALLEL_FROM ? workers.length : 1);
-    const settled = await Promise.allSettled(groups.map((group, i) => rolledBack(groups.length > 1 ? workers[i] : db, (trx) => runProbes(trx, group))));
-    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) {
-      await refuseUnparsedExpressions(db, pending, live);
-      throw failed.reason;
-    }
-    const read = mergeResults(settled.map((r) => (r as PromiseFulfilledResult<ProbeResults>).value));
+  if (pending.length > 0) {
+    const columns = await columnDefinitions(db, pending.map((t) => t.ref));
+    let read = await probeAll(db, workers, pending, live, columns, COLUMNS_PER_SCRATCH);
+    // a probe resolved a column its own table does not have: every shape on a table of its own, as one would write it
+    if (read === 'borrowed-column') read = (await probeAll(db, workers, pending, live, columns, 0)) as ProbeAnswers;
     for (const table of pending) {
-      const shape = shapes.get(tableShape(liveTable(live, table.ref) as Table)) as ShapeProbe;
+      const scratch = read.scratchOf.get(tableShape(liveTable(live, table.ref) as Table)) as ScratchProbe;
       for (const c of table.checks) {
-        checks.set(cacheKey(table.ref, 'check', c.name), read.checks.get(`${shape.scratch}.${shape.checks.get(c.source)}`) as string);
+        checks.set(cacheKey(table.ref, 'check', c.name), read.checks.get(`${scratch.scratch}.${scratch.checks.get(c.source)?.name}`) as string);
       }
       for (const ix of table.indexes) {
-        const probe = shape.indexes.get(indexProbe(ix));
+        const probe = scratch.indexes.get(indexProbe(ix));
         indexes.set(cacheKey(table.ref, 'index', ix.name), read.indexes.get(probe?.name ?? '') as NormalizedIndexFields);
       }
     }
@@ -70,6 +95,32 @@ export async function normalizeInBatch(
   };
 }
 
+interface ProbeAnswers extends ProbeResults {
+  readonly scratchOf: ReadonlyMap<string, ScratchProbe>;
+}
+
+async function probeAll(
+  db: Kysely<unknown>,
+  workers: readonly Kysely<unknown>[],
+  pending: readonly DesiredTable[],
+  live: LiveTables,
+  columns: ReadonlyMap<string, readonly (ColumnDef & { name: string })[]>,
+  columnsPerScratch: number,
+): Promise<ProbeAnswers | 'borrowed-column'> {
+  const { scratches, scratchOf } = scratchProbes(pending, live, columns, columnsPerScratch);
+  const shapeCount = scratchOf.size;
+  const groups = splitForWorkers(scratches, shapeCount >= PARALLEL_FROM ? workers.length : 1);
+  const settled = await Promise.allSettled(groups.map((group, i) => rolledBack(groups.length > 1 ? workers[i] : db, (trx) => runProbes(trx, group))));
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    await refuseUnparsedExpressions(db, pending, live);
+    throw failed.reason;
+  }
+  const results = settled.map((r) => (r as PromiseFulfilledResult<ProbeResults | 'borrowed-column'>).value);
+  if (results.includes('borrowed-column')) return 'borrowed-column';
+  return { ...mergeResults(results as ProbeResults[]), scratchOf };
+}
+
 /**
  * From this many table shapes on, the probes are shared out between the
  * workers' connections, each in a rolled-back transaction of its own: the
@@ -77,13 +128,13 @@ export async function normalizeInBatch(
  */
 const PARALLEL_FROM = 50;
 
-function splitForWorkers(shapes: readonly ShapeProbe[], workers: number): ShapeProbe[][] {
-  const groups: ShapeProbe[][] = Array.from({ length: Math.max(1, workers) }, () => []);
+function splitForWorkers(scratches: readonly ScratchProbe[], workers: number): ScratchProbe[][] {
+  const groups: ScratchProbe[][] = Array.from({ length: Math.max(1, workers) }, () => []);
   const cost = groups.map(() => 0);
-  for (const shape of shapes) {
+  for (const scratch of scratches) {
     const i = cost.indexOf(Math.min(...cost));
-    groups[i].push(shape);
-    cost[i] += 1 + shape.indexes.size;
+    groups[i].push(scratch);
+    cost[i] += 1 + scratch.checks.size / 10 + scratch.indexes.size;
   }
   return groups.filter((g) => g.length > 0);
 }
@@ -101,23 +152,88 @@ function answer<T>(answers: ReadonlyMap<string, T>, key: string): T {
   return value;
 }
 
-function shapeProbes(pending: readonly DesiredTable[], live: LiveTables): Map<string, ShapeProbe> {
-  const shapes = new Map<string, ShapeProbe>();
+/**
+ * Each live table's columns as CREATE TABLE would define them, read from the
+ * catalog in one query (the names and types are the database's own, quoted
+ * by it): `LIKE` copies one table, and a scratch table here holds several.
+ */
+async function columnDefinitions(db: Kysely<unknown>, refs: readonly TableRef[]): Promise<Map<string, (ColumnDef & { name: string })[]>> {
+  const { rows } = await sql<{ schema: string; table: string; name: string; sql: string; signature: string }>`
+    select w.schema, w.name as table, a.attname as name,
+           quote_ident(a.attname) || ' ' || format_type(a.atttypid, a.atttypmod)
+             || case when a.attcollation <> 0 and a.attcollation <> t.typcollation
+                     then ' COLLATE ' || quote_ident(cn.nspname) || '.' || quote_ident(co.collname) else '' end
+             || case when a.attnotnull then ' NOT NULL' else '' end as sql,
+           concat_ws(' ', a.atttypid, a.atttypmod, a.attcollation, a.attnotnull) as signature
+      from unnest(${refs.map((r) => r.schema)}::text[], ${refs.map((r) => r.name)}::text[]) as w(schema, name)
+      join pg_namespace n on n.nspname = w.schema
+      join pg_class c on c.relnamespace = n.oid and c.relname = w.name
+      join pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
+      join pg_type t on t.oid = a.atttypid
+      left join pg_collation co on co.oid = a.attcollation
+      left join pg_namespace cn on cn.oid = co.collnamespace
+     order by w.schema, w.name, a.attnum`.execute(db);
+  const byTable = new Map<string, (ColumnDef & { name: string })[]>();
+  for (const r of rows) {
+    const key = JSON.stringify([r.schema, r.table]);
+    const list = byTable.get(key) ?? [];
+    list.push({ name: r.name, sql: r.sql, signature: r.signature });
+    byTable.set(key, list);
+  }
+  return byTable;
+}
+
+/**
+ * Packs the shapes into scratch tables, first fit: a shape joins a scratch
+ * when every column name they share has the same definition and the union
+ * stays within columnsPerScratch (0: one shape per scratch).
+ */
+function scratchProbes(
+  pending: readonly DesiredTable[],
+  live: LiveTables,
+  columns: ReadonlyMap<string, readonly (ColumnDef & { name: string })[]>,
+  columnsPerScratch: number,
+): { scratches: ScratchProbe[]; scratchOf: Map<string, ScratchProbe> } {
+  const scratches: ScratchProbe[] = [];
+  const scratchOf = new Map<string, ScratchProbe>();
   for (const table of pending) {
     const t = liveTable(live, table.ref) as Table;
     const shape = tableShape(t);
-    let probe = shapes.get(shape);
+    let probe = scratchOf.get(shape);
     if (!probe) {
-      probe = { scratch: `sd_norm_${shapes.size}`, like: t.ref, checks: new Map(), indexes: new Map() };
-      shapes.set(shape, probe);
+      const own = columns.get(JSON.stringify([t.ref.schema, t.ref.name])) ?? [];
+      probe = scratches.find((s) => fits(s, own, columnsPerScratch));
+      if (!probe) {
+        probe = { scratch: `sd_norm_${scratches.length}`, columns: new Map(), shapes: new Map(), checks: new Map(), indexes: new Map() };
+        scratches.push(probe);
+      }
+      for (const c of own) probe.columns.set(c.name, c);
+      probe.shapes.set(shape, new Set(own.map((c) => c.name)));
+      scratchOf.set(shape, probe);
     }
-    for (const c of table.checks) if (!probe.checks.has(c.source)) probe.checks.set(c.source, `sd_ck_${probe.checks.size}`);
+    for (const c of table.checks) {
+      const probed = probe.checks.get(c.source) ?? { name: `sd_ck_${probe.checks.size}`, shapes: new Set<string>() };
+      probed.shapes.add(shape);
+      probe.checks.set(c.source, probed);
+    }
     for (const ix of table.indexes) {
       const text = indexProbe(ix);
-      if (!probe.indexes.has(text)) probe.indexes.set(text, { name: `${probe.scratch}_ix_${probe.indexes.size}`, index: ix });
+      const probed = probe.indexes.get(text) ?? { name: `${probe.scratch}_ix_${probe.indexes.size}`, index: ix, shapes: new Set<string>() };
+      probed.shapes.add(shape);
+      probe.indexes.set(text, probed);
     }
   }
-  return shapes;
+  return { scratches, scratchOf };
+}
+
+function fits(scratch: ScratchProbe, own: readonly (ColumnDef & { name: string })[], columnsPerScratch: number): boolean {
+  let added = 0;
+  for (const c of own) {
+    const there = scratch.columns.get(c.name);
+    if (there === undefined) added++;
+    else if (there.signature !== c.signature) return false;
+  }
+  return scratch.columns.size + added <= columnsPerScratch;
 }
 
 interface ProbeResults {
@@ -127,23 +243,25 @@ interface ProbeResults {
   readonly indexes: ReadonlyMap<string, NormalizedIndexFields>;
 }
 
-async function runProbes(trx: Transaction<unknown>, shapes: readonly ShapeProbe[]): Promise<ProbeResults> {
+async function runProbes(trx: Transaction<unknown>, scratches: readonly ScratchProbe[]): Promise<ProbeResults | 'borrowed-column'> {
   // a worker connection has no session settings of ours: the catalog reads below look costly enough to be JIT-compiled
   await sql.raw('SET LOCAL jit = off').execute(trx);
-  for (const shape of shapes) {
-    const constraints = [...shape.checks].map(([source, name]) => `, CONSTRAINT ${name} CHECK (${source})`).join('');
-    await sql.raw(`CREATE TEMP TABLE ${shape.scratch} (LIKE ${quoteTable(shape.like)}${constraints})`).execute(trx);
-    for (const { name, index } of shape.indexes.values()) {
-      await sql.raw(createIndexSql(name, `pg_temp.${shape.scratch}`, { ...index, ...index.source })).execute(trx);
+  for (const s of scratches) {
+    const columns = [...s.columns.values()].map((c) => c.sql);
+    const constraints = [...s.checks].map(([source, { name }]) => `CONSTRAINT ${name} CHECK (${source})`);
+    await sql.raw(`CREATE TEMP TABLE ${s.scratch} (${[...columns, ...constraints].join(', ')})`).execute(trx);
+    for (const { name, index } of s.indexes.values()) {
+      await sql.raw(createIndexSql(name, `pg_temp.${s.scratch}`, { ...index, ...index.source })).execute(trx);
     }
   }
-  await proveBatch(trx, shapes);
-  const scratches = shapes.map((s) => s.scratch);
+  await proveBatch(trx, scratches);
+  if (await borrowsColumns(trx, scratches)) return 'borrowed-column';
+  const names = scratches.map((s) => s.scratch);
   const { rows: tables } = await sql<{ oid: number; scratch: string; probe: string | null; def: string | null }>`
     select c.oid::int as oid, c.relname as scratch, con.conname as probe, pg_get_constraintdef(con.oid) as def
       from pg_class c
       left join pg_constraint con on con.conrelid = c.oid and con.contype = 'c'
-     where c.relnamespace = pg_my_temp_schema() and c.relname = any(${scratches}::text[])`.execute(trx);
+     where c.relnamespace = pg_my_temp_schema() and c.relname = any(${names}::text[])`.execute(trx);
   const checks = new Map<string, string>();
   for (const r of tables) if (r.probe !== null && r.def !== null) checks.set(`${r.scratch}.${r.probe}`, checkExpression(r.def));
   const oids = [...new Set(tables.map((r) => r.oid))];
@@ -152,47 +270,83 @@ async function runProbes(trx: Transaction<unknown>, shapes: readonly ShapeProbe[
 }
 
 /**
+ * Whether a probe on a shared scratch table used a column that one of the
+ * tables asking for it lacks, or the whole row (which is not its table's):
+ * read from the database, the columns a CHECK uses (conkey) and an index
+ * uses (indkey, and the Vars of its expressions and predicate).
+ */
+async function borrowsColumns(trx: Transaction<unknown>, scratches: readonly ScratchProbe[]): Promise<boolean> {
+  const shared = scratches.filter((s) => s.shapes.size > 1);
+  if (shared.length === 0) return false;
+  const { rows } = await sql<{ scratch: string; probe: string; attnums: number[]; trees: string | null }>`
+    select c.relname as scratch, con.conname as probe, coalesce(con.conkey::int[], '{}') as attnums, null as trees
+      from pg_constraint con join pg_class c on c.oid = con.conrelid
+     where c.relnamespace = pg_my_temp_schema() and c.relname = any(${shared.map((s) => s.scratch)}::text[]) and con.contype = 'c'
+    union all
+    select c.relname, ic.relname, i.indkey::int2[]::int[], concat_ws(' ', i.indexprs::text, i.indpred::text)
+      from pg_index i join pg_class ic on ic.oid = i.indexrelid join pg_class c on c.oid = i.indrelid
+     where c.relnamespace = pg_my_temp_schema() and c.relname = any(${shared.map((s) => s.scratch)}::text[])`.execute(trx);
+  const { rows: attributes } = await sql<{ scratch: string; attnum: number; name: string }>`
+    select c.relname as scratch, a.attnum::int as attnum, a.attname as name
+      from pg_attribute a join pg_class c on c.oid = a.attrelid
+     where c.relnamespace = pg_my_temp_schema() and c.relname = any(${shared.map((s) => s.scratch)}::text[]) and a.attnum > 0`.execute(trx);
+  const nameOf = new Map(attributes.map((a) => [`${a.scratch}.${a.attnum}`, a.name]));
+  const byName = new Map(shared.map((s) => [s.scratch, s]));
+  for (const r of rows) {
+    const scratch = byName.get(r.scratch) as ScratchProbe;
+    const probed = [...scratch.checks.values(), ...scratch.indexes.values()].find((p) => p.name === r.probe);
+    if (!probed) return true;
+    // an expression key is indkey 0; its columns are the Vars of indexprs (varno 1 is the table itself)
+    const varattnos = [...(r.trees ?? '').matchAll(/:varattno (-?\d+)/g)].map((m) => Number(m[1]));
+    const used = [...r.attnums.filter((n) => n !== 0), ...varattnos];
+    if (varattnos.some((n) => n <= 0) || (r.trees === null && r.attnums.some((n) => n <= 0))) return true;
+    for (const shape of probed.shapes) {
+      const own = scratch.shapes.get(shape) as ReadonlySet<string>;
+      if (used.some((n) => !own.has(nameOf.get(`${r.scratch}.${n}`) ?? ''))) return true;
+    }
+  }
+  return false;
+}
+
+/**
  * Proof, by the database itself, that the batch made exactly its probes and
  * nothing else (the batched form of probe-check.ts, whose reasons hold here):
- * each scratch table has the columns of the table it copies, exactly the
- * probe CHECKs and probe indexes by name, no trigger, rule or policy; and no
- * probe calls a function or operator that is not IMMUTABLE. Anything else
- * fails the batch, and the one-at-a-time probes (each with its own proof) then
- * name the manifest entry.
+ * each scratch table has exactly the columns it was defined with (names and
+ * catalog signatures, as read from the live tables), exactly the probe CHECKs
+ * and probe indexes by name, no trigger, rule or policy; and no probe calls a
+ * function or operator that is not IMMUTABLE. Anything else fails the batch,
+ * and the one-at-a-time probes (each with its own proof) then name the
+ * manifest entry.
  */
-async function proveBatch(trx: Transaction<unknown>, shapes: readonly ShapeProbe[]): Promise<void> {
-  const { rows } = await sql<{ scratch: string; same_columns: boolean; cons: string[]; idx: string[]; extra: number }>`
+async function proveBatch(trx: Transaction<unknown>, scratches: readonly ScratchProbe[]): Promise<void> {
+  const { rows } = await sql<{ scratch: string; columns: string | null; cons: string[]; idx: string[]; extra: number }>`
     select s.relname as scratch,
-           (select string_agg(concat_ws(' ', attname, atttypid, atttypmod, attnotnull, attcollation), ',' order by attnum)
-              from pg_attribute where attrelid = s.oid and attnum > 0 and not attisdropped)
-             is not distinct from
-           (select string_agg(concat_ws(' ', attname, atttypid, atttypmod, attnotnull, attcollation), ',' order by attnum)
-              from pg_attribute where attrelid = l.oid and attnum > 0 and not attisdropped) as same_columns,
-           -- NOT NULL (contype n, PostgreSQL 17 and PGlite) is copied by LIKE and compared with the columns above
+           (select string_agg(attname || ' ' || concat_ws(' ', atttypid, atttypmod, attcollation, attnotnull), ',' order by attnum)
+              from pg_attribute where attrelid = s.oid and attnum > 0 and not attisdropped) as columns,
+           -- NOT NULL (contype n, PostgreSQL 17 and PGlite) is part of the columns above
            array(select conname::text from pg_constraint where conrelid = s.oid and contype <> 'n' order by 1) as cons,
            array(select ic.relname::text from pg_index i join pg_class ic on ic.oid = i.indexrelid where i.indrelid = s.oid order by 1) as idx,
            ((select count(*) from pg_trigger where tgrelid = s.oid) + (select count(*) from pg_rewrite where ev_class = s.oid)
              + (select count(*) from pg_policy where polrelid = s.oid))::int as extra
-      from unnest(${shapes.map((x) => x.scratch)}::text[], ${shapes.map((x) => x.like.schema)}::text[], ${shapes.map((x) => x.like.name)}::text[])
-           as m(scratch, like_schema, like_name)
-      join pg_class s on s.relname = m.scratch and s.relnamespace = pg_my_temp_schema()
-      join pg_namespace ln on ln.nspname = m.like_schema
-      join pg_class l on l.relname = m.like_name and l.relnamespace = ln.oid`.execute(trx);
+      from pg_class s
+     where s.relnamespace = pg_my_temp_schema() and s.relname = any(${scratches.map((x) => x.scratch)}::text[])`.execute(trx);
   const sorted = (xs: Iterable<string>) => JSON.stringify([...xs].sort());
-  const wrong = shapes.length !== rows.length || rows.some((r) => {
-    const shape = shapes.find((x) => x.scratch === r.scratch) as ShapeProbe;
-    const expectedIndexes = [...shape.indexes.values()].map((i) => i.name);
-    return !r.same_columns || r.extra !== 0 || sorted(r.cons) !== sorted(shape.checks.values()) || sorted(r.idx) !== sorted(expectedIndexes);
+  const wrong = scratches.length !== rows.length || rows.some((r) => {
+    const scratch = scratches.find((x) => x.scratch === r.scratch) as ScratchProbe;
+    const expectedColumns = [...scratch.columns].map(([name, c]) => `${name} ${c.signature}`).join(',');
+    const expectedChecks = [...scratch.checks.values()].map((c) => c.name);
+    const expectedIndexes = [...scratch.indexes.values()].map((i) => i.name);
+    return r.columns !== expectedColumns || r.extra !== 0 || sorted(r.cons) !== sorted(expectedChecks) || sorted(r.idx) !== sorted(expectedIndexes);
   });
   if (wrong) throw new SchemaDiffError('manifest', 'manifest: an expression did more than define its one constraint or index');
   const { rows: trees } = await sql<{ label: string; tree: string | null }>`
     select c.relname || '.' || con.conname as label, con.conbin::text as tree
       from pg_constraint con join pg_class c on c.oid = con.conrelid
-     where c.relnamespace = pg_my_temp_schema() and c.relname = any(${shapes.map((x) => x.scratch)}::text[]) and con.contype = 'c'
+     where c.relnamespace = pg_my_temp_schema() and c.relname = any(${scratches.map((x) => x.scratch)}::text[]) and con.contype = 'c'
     union all
     select ic.relname, concat_ws(' ', i.indexprs::text, i.indpred::text)
       from pg_index i join pg_class ic on ic.oid = i.indexrelid join pg_class c on c.oid = i.indrelid
-     where c.relnamespace = pg_my_temp_schema() and c.relname = any(${shapes.map((x) => x.scratch)}::text[])`.execute(trx);
+     where c.relnamespace = pg_my_temp_schema() and c.relname = any(${scratches.map((x) => x.scratch)}::text[])`.execute(trx);
   const mutable = await mutableCallsOf(trx, trees.map((t) => ({ label: t.label, tree: t.tree ?? '' })));
   if (mutable.size > 0) throw new SchemaDiffError('manifest', 'manifest: an expression calls a function that is not IMMUTABLE');
 }
