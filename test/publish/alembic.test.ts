@@ -108,6 +108,30 @@ describe('plan --format alembic: usage', () => {
   });
 });
 
+describe('show plan.json --format alembic', () => {
+  test('writes the revision plan would have written, without a database', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sd-alembic-show-'));
+    try {
+      const path = join(dir, 'mestore.db');
+      const raw = new Database(path);
+      raw.exec(baselineSchema('sqlite'));
+      raw.close();
+      const url = `sqlite:///${path}`;
+      const ids = ['--revision-id', 'b2', '--down-revision', 'a1'];
+      const planned = await runCli(['plan', '--format', 'alembic', ...ids, '--no-check-rows', '--out', join(dir, 'plan.json'), '--database-url', url]);
+      rmSync(path);
+      const shown = await runCli(['show', join(dir, 'plan.json'), '--format', 'alembic', ...ids]);
+      expect(shown.code).toBe(0);
+      const withoutDate = (source: string) => source.replace(/^# created: .*$/m, '');
+      expect(withoutDate(shown.stdout)).toEqual(withoutDate(planned.stdout));
+      expect(shown.stdout).toMatch(/^down_revision = 'a1'$/m);
+      expectOneLineError(await runCli(['show', join(dir, 'plan.json'), '--format', 'alembic', '--revision-id', 'b2']), /--format alembic needs --down-revision/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 /** What the driver must receive for a direction of the plan: the layout's statements, BEGIN and COMMIT included. */
 function expectedStatements(plan: Plan, direction: 'forward' | 'inverse', lockTimeoutMs = 25): string[] {
   const layout = scriptLayoutFor(plan.dialect)(plan.steps, direction, lockTimeoutMs);
