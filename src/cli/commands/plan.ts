@@ -54,7 +54,7 @@ export function planCommand(setStatus: (s: number) => void): CommandModule<objec
         .example('$0 plan > migration.sql', 'review the migration')
         .example('$0 plan --format text', 'summary with before/after diffs')
         .example('$0 plan --fail-on CHANGES_DELETE_BEHAVIOUR,INDEX_DROPPED', 'CI policy: exit 2 on these hazards')
-        .example('$0 plan --format alembic --revision-id 3f2a --down-revision 1c9e > alembic/versions/3f2a_constraints.py', 'the plan as an Alembic revision') as never,
+        .example('$0 plan -f alembic --revision-id 3f2a --down-revision 1c9e', 'the plan as an Alembic revision') as never,
     handler: async (args) => {
       const { preparePlan } = await import('../../run/prepare.js');
       const { rowsBlockingApply } = await import('../../run/blockers.js');
