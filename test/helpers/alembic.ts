@@ -127,6 +127,8 @@ export interface AlembicProject {
   alembic(args: readonly string[]): Promise<AlembicResult>;
   /** The statements the driver received since the last call (and forgets them). */
   takeStatements(): string[];
+  /** The same, while Alembic runs, without forgetting them. */
+  peekStatements(): string[];
   dispose(): void;
 }
 
@@ -157,13 +159,20 @@ export function alembicProject(python: string, url: string): AlembicProject {
         child.on('close', (code) => done({ code, stdout, stderr }));
       }),
     takeStatements() {
-      if (!existsSync(log)) return [];
-      const lines = readFileSync(log, 'utf8').split('\n').filter(Boolean);
-      rmSync(log);
-      return lines.map((l) => JSON.parse(l) as string);
+      const statements = readLog(log);
+      rmSync(log, { force: true });
+      return statements;
     },
+    peekStatements: () => readLog(log),
     dispose: () => rmSync(dir, { recursive: true, force: true }),
   };
+}
+
+function readLog(log: string): string[] {
+  if (!existsSync(log)) return [];
+  // a line still being written is left for the next read
+  const lines = readFileSync(log, 'utf8').split('\n').slice(0, -1);
+  return lines.filter(Boolean).map((l) => JSON.parse(l) as string);
 }
 
 /** Whether Python parses `source` (ast.parse, nothing run); the SyntaxError otherwise. */
