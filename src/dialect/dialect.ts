@@ -1,5 +1,5 @@
 import type { Change, ObjectEffect } from '../diff/changes.js';
-import type { Step } from '../plan/types.js';
+import type { Step, StepRef } from '../plan/types.js';
 import type { Catalog, DesiredTable, DialectName, IndexKey, Severity, TableRef } from '../schema/types.js';
 
 /** What one manifest object is checked for, before a change or by `validate`. */
@@ -71,6 +71,12 @@ export interface ExecuteEvents {
   stepStarted?(step: Step, index: number, total: number): void;
   stepFinished?(step: Step, index: number, total: number, ms: number, attempts: number): void;
   retrying?(step: Step, attempt: number, reason: string, waitMs: number): void;
+  /**
+   * A write-blocking lock was granted after `waitMs`: from the first attempt to
+   * the one that got it, lock_timeout expiries and back-off pauses included
+   * (PostgreSQL: each locked statement's short transaction; SQLite: BEGIN IMMEDIATE).
+   */
+  lockAcquired?(step: Step, waitMs: number): void;
   progress?(step: Step, message: string): void;
   /** Something the user should know that is not a step's progress (SQLite: where the backup copy was written). */
   notice?(message: string): void;
@@ -115,6 +121,8 @@ export interface HistoryStep {
   readonly origin?: unknown;
   /** Step.effects as journaled: what the step did to whose objects (diff/ownership.ts). Absent for steps journaled before. */
   readonly effects?: readonly ObjectEffect[];
+  /** Step.partOf as journaled: this undo step undid only some objects of that applied step. */
+  readonly partOf?: StepRef;
 }
 
 export interface HistoryRun {
@@ -170,6 +178,17 @@ export interface Dialect {
    * text reaches the database: every path from a manifest starts here.
    */
   checkManifest(desired: readonly DesiredTable[]): Promise<void>;
+  /**
+   * The user's tables, by schema and name: every table but the database's own
+   * and schema-diff's journal (pull's default). `schemas` null: every schema.
+   */
+  listTables(schemas: readonly string[] | null): Promise<readonly TableRef[]>;
+  /**
+   * An expression text this database parses back into exactly `canonical`, a
+   * form read from its catalog (pull writes such forms into a manifest).
+   * Absent: every canonical form reads back as itself.
+   */
+  sourceOf?(canonical: string): string;
   /** Reads the named tables and the tables their foreign keys point to. Missing tables are simply absent. */
   introspect(tables: readonly TableRef[]): Promise<Catalog>;
   /** The desired state with every expression and predicate in the form this database stores it. */
@@ -222,6 +241,15 @@ export interface Dialect {
    * it cannot be. Rollback runs only this, and only when it equals the stored inverse.
    */
   inverseOf(step: HistoryStep): readonly string[];
+  /**
+   * A step that returns only `objects` of a journaled step that changed several
+   * at once (SQLite: one step for all the constraints of a table) to their state
+   * before it, the others left as they are; its inverse puts them back exactly
+   * as the step left them. `step`'s origin has been checked (inverseOf) first.
+   * null when these objects cannot be undone apart (the step is then undone
+   * whole). Absent: every step of this dialect changes one object.
+   */
+  undoPart?(step: HistoryStep, objects: readonly string[], catalog: Catalog): Omit<Step, 'id'> | null;
   /**
    * Refuses (SchemaDiffError 'refused') a journal that someone other than the
    * current user (or a superuser) owns or may write: rollback would run what it says.

@@ -16,6 +16,8 @@ export type StepAction =
   | 'drop_index'
   | 'drop_check'
   | 'drop_foreign_key'
+  /** PostgreSQL: a UNIQUE constraint schema-diff created, with its index (a manifest index with `constraint: true`, removed). */
+  | 'drop_unique_constraint'
   | 'rebuild_table'
   | 'edit_table'
   /** A journal entry of `schema-diff forget`: no SQL, ends schema-diff's ownership of an object. */
@@ -87,6 +89,18 @@ export interface Step {
    * schema-diff owns (diff/ownership.ts). Absent: nothing.
    */
   readonly effects?: readonly ObjectEffect[];
+  /**
+   * A rollback step that undoes only some objects of the applied step named
+   * here (Dialect.undoPart): that step stays in effect for its other objects,
+   * and undoing it whole later first undoes this one. Absent: none.
+   */
+  readonly partOf?: StepRef;
+}
+
+/** A journaled step: its run and its position in it. */
+export interface StepRef {
+  readonly runId: number;
+  readonly seq: number;
 }
 
 export interface StatementScans {

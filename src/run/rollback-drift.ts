@@ -1,5 +1,6 @@
 import type { Dialect, HistoryStep } from '../dialect/dialect.js';
 import type { Change } from '../diff/changes.js';
+import { sameDefinition } from '../diff/ownership.js';
 import type { StepAction } from '../plan/types.js';
 import type { Catalog, Check, ForeignKey, Index, Table, TableRef } from '../schema/types.js';
 import { findTable } from '../schema/types.js';
@@ -21,11 +22,12 @@ export const OBJECT_KIND: Partial<Record<StepAction, ObjectKind>> = {
   drop_index: 'index',
   drop_check: 'check',
   drop_foreign_key: 'foreign_key',
+  drop_unique_constraint: 'index',
 };
 
 /** The steps that drop their object: undoing one creates it again. */
 export function isDropAction(action: StepAction): boolean {
-  return action === 'drop_index' || action === 'drop_check' || action === 'drop_foreign_key';
+  return action === 'drop_index' || action === 'drop_check' || action === 'drop_foreign_key' || action === 'drop_unique_constraint';
 }
 
 export interface Drift {
@@ -96,11 +98,42 @@ function checkStep(dialect: Dialect, catalog: Catalog, step: HistoryStep, proble
   }
 }
 
+/**
+ * The same check for the objects of a step to undo in part (Dialect.undoPart):
+ * each must still be as the step left it (its recorded effect), because the
+ * undo edits the table around the others, which stay. A missing object is a
+ * problem too, not a note: the undo renders its removal from the table as it is.
+ */
+export function findPartDrift(catalog: Catalog, step: HistoryStep, objects: readonly string[]): string[] {
+  const table = findTable(catalog, tableRefOf(step.table));
+  const apply = `apply ${step.runId}`;
+  if (!table) return [`table ${step.table} no longer exists (${apply} changed ${objects.join(', ')} on it)`];
+  const problems: string[] = [];
+  for (const e of (step.effects ?? []).filter((x) => objects.includes(x.name))) {
+    const where = `${e.name} on ${step.table}`;
+    const current = objectsOf(table, e.kind).find((o) => o.name === e.name);
+    if (e.effect === 'dropped') {
+      if (current) problems.push(`${where} exists again since ${apply} dropped it; undoing would create it a second time`);
+    } else if (!current) {
+      problems.push(`${where} no longer exists (dropped by hand since ${apply}); it cannot be undone apart from the other objects of its step`);
+    } else if (e.definition !== undefined && !sameDefinition(e.kind, e.definition, current)) {
+      problems.push(`${where} was changed by hand since ${apply}; undoing it would not return it to its state before the apply`);
+    }
+    if (e.from !== undefined && e.from !== e.name && objectsOf(table, e.kind).some((o) => o.name === e.from)) {
+      problems.push(`${e.from} on ${step.table} exists again since ${apply} replaced it with ${e.name}; undoing would create it a second time`);
+    }
+  }
+  return problems;
+}
+
 export function objectsOf(table: Table, kind: ObjectKind): readonly (Check | ForeignKey | Index)[] {
   if (kind === 'check') return table.checks;
   if (kind === 'foreign_key') return table.foreignKeys;
   return table.indexes;
 }
+
+/** The fields of a journal step that say which object it concerns and how it rendered it. */
+export type StepOfObject = Pick<HistoryStep, 'table' | 'action' | 'name' | 'objects'>;
 
 /**
  * The object's definition now, in the words the dialect used for Step.after
@@ -108,7 +141,7 @@ export function objectsOf(table: Table, kind: ObjectKind): readonly (Check | For
  * and read its `after`. null when the dialect renders it as another kind of
  * step (nothing comparable) or the action carries no definition (renames).
  */
-export function definitionNow(dialect: Dialect, catalog: Catalog, step: HistoryStep, current: Check | ForeignKey | Index, kind: ObjectKind) {
+export function definitionNow(dialect: Dialect, catalog: Catalog, step: StepOfObject, current: Check | ForeignKey | Index, kind: ObjectKind) {
   const change = syntheticChange(step, current, kind);
   if (!change) return null;
   try {
@@ -120,7 +153,7 @@ export function definitionNow(dialect: Dialect, catalog: Catalog, step: HistoryS
   }
 }
 
-function syntheticChange(step: HistoryStep, current: Check | ForeignKey | Index, kind: ObjectKind): Change | null {
+function syntheticChange(step: StepOfObject, current: Check | ForeignKey | Index, kind: ObjectKind): Change | null {
   const path = `${step.table}.${current.name}`;
   const table = tableRefOf(step.table);
   if (kind === 'check') {

@@ -1,6 +1,6 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { SchemaDiffError, messageOf } from '../../errors.js';
-import type { DesiredIndex, DesiredTable, Table, TableRef } from '../../schema/types.js';
+import type { DesiredIndex, DesiredTable, Index, IndexKey, Table, TableRef } from '../../schema/types.js';
 import { checkExpression, introspectIndexes } from './introspect.js';
 import { mutableCallsOf, probeProof, type ProbeProof } from './probe-check.js';
 import { createIndexSql } from './index-sql.js';
@@ -31,8 +31,34 @@ interface ScratchProbe {
   /** Manifest text → the probe CHECK's name and the shapes whose tables asked for it. */
   readonly checks: Map<string, Probed>;
   /** indexProbe text → the probe index's name, the index, and the shapes that asked for it. */
-  readonly indexes: Map<string, Probed & { readonly index: DesiredIndex }>;
+  readonly indexes: Map<string, IndexProbed>;
+  /** Plain btree indexes parsed as the keys of a few wide ones (see SharedKeys). */
+  readonly shared: SharedKeys[];
 }
+
+interface IndexProbed extends Probed {
+  readonly index: DesiredIndex;
+  /** Where its keys are parsed when they share an index; otherwise it is built on its own, under its name. */
+  readonly within?: { readonly index: string; readonly offset: number };
+}
+
+/**
+ * Building an index is what costs once tables are shared: a thousand of them
+ * took most of a plan's time. What normalization reads of a plain btree
+ * index (no INCLUDE, storage parameters or NULLS NOT DISTINCT) is each key's
+ * own: its deparsed expression, operator class, collation and order, which do
+ * not depend on the other keys. So such indexes are parsed as the keys of one
+ * index of up to INDEX_MAX_KEYS (32) keys, and each predicate as a CHECK on the
+ * same scratch table: pg_get_expr prints an index predicate and a CHECK alike
+ * (the same deparse, on the same columns); a constant TRUE predicate, which
+ * CREATE INDEX drops, is read as none.
+ */
+interface SharedKeys {
+  readonly name: string;
+  readonly keys: IndexKey[];
+}
+
+const MAX_INDEX_KEYS = 32;
 
 interface Probed {
   readonly name: string;
@@ -75,9 +101,9 @@ export async function normalizeInBatch(
   const indexes = new Map<string, NormalizedIndexFields>();
   if (pending.length > 0) {
     const columns = await columnDefinitions(db, pending.map((t) => t.ref));
-    let read = await probeAll(db, workers, pending, live, columns, COLUMNS_PER_SCRATCH);
-    // a probe resolved a column its own table does not have: every shape on a table of its own, as one would write it
-    if (read === 'borrowed-column') read = (await probeAll(db, workers, pending, live, columns, 0)) as ProbeAnswers;
+    let read = await probeAll(db, workers, pending, live, columns, { columnsPerScratch: COLUMNS_PER_SCRATCH, shareKeys: true });
+    // a probe resolved a column its own table does not have: every shape on a table of its own, every index alone
+    if (read === 'borrowed-column') read = (await probeAll(db, workers, pending, live, columns, { columnsPerScratch: 0, shareKeys: false })) as ProbeAnswers;
     for (const table of pending) {
       const scratch = read.scratchOf.get(tableShape(liveTable(live, table.ref) as Table)) as ScratchProbe;
       for (const c of table.checks) {
@@ -105,9 +131,9 @@ async function probeAll(
   pending: readonly DesiredTable[],
   live: LiveTables,
   columns: ReadonlyMap<string, readonly (ColumnDef & { name: string })[]>,
-  columnsPerScratch: number,
+  packing: Packing,
 ): Promise<ProbeAnswers | 'borrowed-column'> {
-  const { scratches, scratchOf } = scratchProbes(pending, live, columns, columnsPerScratch);
+  const { scratches, scratchOf } = scratchProbes(pending, live, columns, packing);
   const shapeCount = scratchOf.size;
   const groups = splitForWorkers(scratches, shapeCount >= PARALLEL_FROM ? workers.length : 1);
   const settled = await Promise.allSettled(groups.map((group, i) => rolledBack(groups.length > 1 ? workers[i] : db, (trx) => runProbes(trx, group))));
@@ -134,7 +160,7 @@ function splitForWorkers(scratches: readonly ScratchProbe[], workers: number): S
   for (const scratch of scratches) {
     const i = cost.indexOf(Math.min(...cost));
     groups[i].push(scratch);
-    cost[i] += 1 + scratch.checks.size / 10 + scratch.indexes.size;
+    cost[i] += 1 + scratch.checks.size / 10 + [...scratch.indexes.values()].filter((p) => !p.within).length + scratch.shared.length;
   }
   return groups.filter((g) => g.length > 0);
 }
@@ -183,16 +209,23 @@ async function columnDefinitions(db: Kysely<unknown>, refs: readonly TableRef[])
   return byTable;
 }
 
+interface Packing {
+  /** The widest a shared scratch table grows (0: one shape per scratch table). */
+  readonly columnsPerScratch: number;
+  /** Whether plain btree indexes are parsed as keys of shared indexes. */
+  readonly shareKeys: boolean;
+}
+
 /**
  * Packs the shapes into scratch tables, first fit: a shape joins a scratch
  * when every column name they share has the same definition and the union
- * stays within columnsPerScratch (0: one shape per scratch).
+ * stays within columnsPerScratch.
  */
 function scratchProbes(
   pending: readonly DesiredTable[],
   live: LiveTables,
   columns: ReadonlyMap<string, readonly (ColumnDef & { name: string })[]>,
-  columnsPerScratch: number,
+  packing: Packing,
 ): { scratches: ScratchProbe[]; scratchOf: Map<string, ScratchProbe> } {
   const scratches: ScratchProbe[] = [];
   const scratchOf = new Map<string, ScratchProbe>();
@@ -202,28 +235,58 @@ function scratchProbes(
     let probe = scratchOf.get(shape);
     if (!probe) {
       const own = columns.get(JSON.stringify([t.ref.schema, t.ref.name])) ?? [];
-      probe = scratches.find((s) => fits(s, own, columnsPerScratch));
+      probe = scratches.find((s) => fits(s, own, packing.columnsPerScratch));
       if (!probe) {
-        probe = { scratch: `sd_norm_${scratches.length}`, columns: new Map(), shapes: new Map(), checks: new Map(), indexes: new Map() };
+        probe = { scratch: `sd_norm_${scratches.length}`, columns: new Map(), shapes: new Map(), checks: new Map(), indexes: new Map(), shared: [] };
         scratches.push(probe);
       }
       for (const c of own) probe.columns.set(c.name, c);
       probe.shapes.set(shape, new Set(own.map((c) => c.name)));
       scratchOf.set(shape, probe);
     }
-    for (const c of table.checks) {
-      const probed = probe.checks.get(c.source) ?? { name: `sd_ck_${probe.checks.size}`, shapes: new Set<string>() };
-      probed.shapes.add(shape);
-      probe.checks.set(c.source, probed);
-    }
+    for (const c of table.checks) addCheck(probe, c.source, shape);
     for (const ix of table.indexes) {
       const text = indexProbe(ix);
-      const probed = probe.indexes.get(text) ?? { name: `${probe.scratch}_ix_${probe.indexes.size}`, index: ix, shapes: new Set<string>() };
-      probed.shapes.add(shape);
-      probe.indexes.set(text, probed);
+      const known = probe.indexes.get(text);
+      if (known) {
+        known.shapes.add(shape);
+        if (known.within && ix.source.where) addCheck(probe, ix.source.where, shape);
+        continue;
+      }
+      const within = packing.shareKeys && sharesKeys(ix) ? shareKeys(probe, ix) : undefined;
+      if (within && ix.source.where) addCheck(probe, ix.source.where, shape);
+      probe.indexes.set(text, { name: `${probe.scratch}_ix_${probe.indexes.size}`, index: ix, shapes: new Set([shape]), ...(within ? { within } : {}) });
     }
   }
   return { scratches, scratchOf };
+}
+
+function addCheck(scratch: ScratchProbe, source: string, shape: string): void {
+  const probed = scratch.checks.get(source) ?? { name: `sd_ck_${scratch.checks.size}`, shapes: new Set<string>() };
+  probed.shapes.add(shape);
+  scratch.checks.set(source, probed);
+}
+
+/** A btree index whose every normalized field but its keys and predicate is the default. */
+function sharesKeys(ix: DesiredIndex): boolean {
+  return (
+    (ix.method === undefined || ix.method === 'btree') &&
+    !ix.include?.length &&
+    !ix.nullsNotDistinct &&
+    !(ix.with && Object.keys(ix.with).length) &&
+    ix.source.keys.length <= MAX_INDEX_KEYS
+  );
+}
+
+function shareKeys(scratch: ScratchProbe, ix: DesiredIndex): { index: string; offset: number } {
+  let shared = scratch.shared[scratch.shared.length - 1];
+  if (!shared || shared.keys.length + ix.source.keys.length > MAX_INDEX_KEYS) {
+    shared = { name: `${scratch.scratch}_keys_${scratch.shared.length}`, keys: [] };
+    scratch.shared.push(shared);
+  }
+  const offset = shared.keys.length;
+  shared.keys.push(...ix.source.keys);
+  return { index: shared.name, offset };
 }
 
 function fits(scratch: ScratchProbe, own: readonly (ColumnDef & { name: string })[], columnsPerScratch: number): boolean {
@@ -250,8 +313,11 @@ async function runProbes(trx: Transaction<unknown>, scratches: readonly ScratchP
     const columns = [...s.columns.values()].map((c) => c.sql);
     const constraints = [...s.checks].map(([source, { name }]) => `CONSTRAINT ${name} CHECK (${source})`);
     await sql.raw(`CREATE TEMP TABLE ${s.scratch} (${[...columns, ...constraints].join(', ')})`).execute(trx);
-    for (const { name, index } of s.indexes.values()) {
-      await sql.raw(createIndexSql(name, `pg_temp.${s.scratch}`, { ...index, ...index.source })).execute(trx);
+    for (const { name, index, within } of s.indexes.values()) {
+      if (!within) await sql.raw(createIndexSql(name, `pg_temp.${s.scratch}`, { ...index, ...index.source })).execute(trx);
+    }
+    for (const { name, keys } of s.shared) {
+      await sql.raw(createIndexSql(name, `pg_temp.${s.scratch}`, { unique: false, method: 'btree', keys, where: null })).execute(trx);
     }
   }
   await proveBatch(trx, scratches);
@@ -265,47 +331,107 @@ async function runProbes(trx: Transaction<unknown>, scratches: readonly ScratchP
   const checks = new Map<string, string>();
   for (const r of tables) if (r.probe !== null && r.def !== null) checks.set(`${r.scratch}.${r.probe}`, checkExpression(r.def));
   const oids = [...new Set(tables.map((r) => r.oid))];
-  const indexes = new Map((await introspectIndexes(trx, oids)).map((ix) => [ix.name, normalizedIndexFields(ix)]));
+  const built = new Map((await introspectIndexes(trx, oids)).map((ix) => [ix.name, ix]));
+  const indexes = new Map<string, NormalizedIndexFields>();
+  for (const s of scratches) {
+    for (const probed of s.indexes.values()) {
+      const fields = probed.within ? sharedKeyFields(s, probed, built, checks) : normalizedIndexFields(built.get(probed.name) as Index);
+      indexes.set(probed.name, fields);
+    }
+  }
   return { checks, indexes };
+}
+
+/** An index parsed as keys of a shared one: its slice of the keys, its predicate from its CHECK, the rest btree's defaults. */
+function sharedKeyFields(s: ScratchProbe, probed: IndexProbed, built: ReadonlyMap<string, Index>, checks: ReadonlyMap<string, string>): NormalizedIndexFields {
+  const { index: shared, offset } = probed.within as { index: string; offset: number };
+  const keys = (built.get(shared) as Index).keys.slice(offset, offset + probed.index.source.keys.length);
+  const source = probed.index.source.where;
+  const predicate = source ? (checks.get(`${s.scratch}.${s.checks.get(source)?.name}`) as string) : null;
+  // the same fields normalizedIndexFields reads off an index of its own, absent ones included
+  return { keys, where: predicate === 'true' ? null : predicate, method: 'btree', include: undefined, nullsNotDistinct: undefined, with: undefined };
 }
 
 /**
  * Whether a probe on a shared scratch table used a column that one of the
  * tables asking for it lacks, or the whole row (which is not its table's):
  * read from the database, the columns a CHECK uses (conkey) and an index
- * uses (indkey, and the Vars of its expressions and predicate).
+ * uses (indkey, and the Vars of its expressions and predicate); for an index
+ * parsed as keys of a shared one, the keys of its slice.
  */
 async function borrowsColumns(trx: Transaction<unknown>, scratches: readonly ScratchProbe[]): Promise<boolean> {
   const shared = scratches.filter((s) => s.shapes.size > 1);
   if (shared.length === 0) return false;
-  const { rows } = await sql<{ scratch: string; probe: string; attnums: number[]; trees: string | null }>`
-    select c.relname as scratch, con.conname as probe, coalesce(con.conkey::int[], '{}') as attnums, null as trees
+  const names = shared.map((s) => s.scratch);
+  const { rows } = await sql<{ scratch: string; probe: string; attnums: number[]; exprs: string | null; pred: string | null }>`
+    select c.relname as scratch, con.conname as probe, coalesce(con.conkey::int[], '{}') as attnums, null as exprs, null as pred
       from pg_constraint con join pg_class c on c.oid = con.conrelid
-     where c.relnamespace = pg_my_temp_schema() and c.relname = any(${shared.map((s) => s.scratch)}::text[]) and con.contype = 'c'
+     where c.relnamespace = pg_my_temp_schema() and c.relname = any(${names}::text[]) and con.contype = 'c'
     union all
-    select c.relname, ic.relname, i.indkey::int2[]::int[], concat_ws(' ', i.indexprs::text, i.indpred::text)
+    select c.relname, ic.relname, i.indkey::int2[]::int[], i.indexprs::text, i.indpred::text
       from pg_index i join pg_class ic on ic.oid = i.indexrelid join pg_class c on c.oid = i.indrelid
-     where c.relnamespace = pg_my_temp_schema() and c.relname = any(${shared.map((s) => s.scratch)}::text[])`.execute(trx);
+     where c.relnamespace = pg_my_temp_schema() and c.relname = any(${names}::text[])`.execute(trx);
   const { rows: attributes } = await sql<{ scratch: string; attnum: number; name: string }>`
     select c.relname as scratch, a.attnum::int as attnum, a.attname as name
       from pg_attribute a join pg_class c on c.oid = a.attrelid
-     where c.relnamespace = pg_my_temp_schema() and c.relname = any(${shared.map((s) => s.scratch)}::text[]) and a.attnum > 0`.execute(trx);
+     where c.relnamespace = pg_my_temp_schema() and c.relname = any(${names}::text[]) and a.attnum > 0`.execute(trx);
   const nameOf = new Map(attributes.map((a) => [`${a.scratch}.${a.attnum}`, a.name]));
   const byName = new Map(shared.map((s) => [s.scratch, s]));
+  // every probe's used columns, as names, against the columns of each shape that asked for it
+  const outside = (scratch: ScratchProbe, shapes: Iterable<string>, attnums: readonly number[]) =>
+    attnums.some((n) => n <= 0) ||
+    [...shapes].some((shape) => attnums.some((n) => !(scratch.shapes.get(shape) as ReadonlySet<string>).has(nameOf.get(`${scratch.scratch}.${n}`) ?? '')));
   for (const r of rows) {
     const scratch = byName.get(r.scratch) as ScratchProbe;
-    const probed = [...scratch.checks.values(), ...scratch.indexes.values()].find((p) => p.name === r.probe);
-    if (!probed) return true;
-    // an expression key is indkey 0; its columns are the Vars of indexprs (varno 1 is the table itself)
-    const varattnos = [...(r.trees ?? '').matchAll(/:varattno (-?\d+)/g)].map((m) => Number(m[1]));
-    const used = [...r.attnums.filter((n) => n !== 0), ...varattnos];
-    if (varattnos.some((n) => n <= 0) || (r.trees === null && r.attnums.some((n) => n <= 0))) return true;
-    for (const shape of probed.shapes) {
-      const own = scratch.shapes.get(shape) as ReadonlySet<string>;
-      if (used.some((n) => !own.has(nameOf.get(`${r.scratch}.${n}`) ?? ''))) return true;
+    const check = [...scratch.checks.values()].find((p) => p.name === r.probe);
+    if (check) {
+      if (outside(scratch, check.shapes, r.attnums)) return true;
+      continue;
     }
+    const exprs = topLevelNodes(r.exprs ?? '');
+    const keyColumns = (from: number, count: number) =>
+      r.attnums.slice(from, from + count).flatMap((n, k) => (n !== 0 ? [n] : varattnos(exprs[r.attnums.slice(0, from + k).filter((x) => x === 0).length] ?? '')));
+    const alone = [...scratch.indexes.values()].find((p) => p.name === r.probe && !p.within);
+    if (alone) {
+      if (outside(scratch, alone.shapes, [...keyColumns(0, r.attnums.length), ...varattnos(r.pred ?? '')])) return true;
+      continue;
+    }
+    const members = [...scratch.indexes.values()].filter((p) => p.within?.index === r.probe);
+    if (members.length === 0) return true;
+    for (const m of members) if (outside(scratch, m.shapes, keyColumns(m.within?.offset ?? 0, m.index.source.keys.length))) return true;
   }
   return false;
+}
+
+/** The column numbers of the Vars in a stored expression tree (varno 1 is the one table; 0 is the whole row). */
+function varattnos(tree: string): number[] {
+  return [...tree.matchAll(/:varattno (-?\d+)/g)].map((m) => Number(m[1]));
+}
+
+/**
+ * The elements of a stored list of expression trees, `({FUNCEXPR …} {OPEXPR …})`,
+ * in order: split at brace depth zero. Braces inside a token are escaped with
+ * a backslash by PostgreSQL's outToken.
+ */
+function topLevelNodes(list: string): string[] {
+  const nodes: string[] = [];
+  let depth = 0;
+  let start = -1;
+  for (let i = 0; i < list.length; i++) {
+    const ch = list[i];
+    if (ch === '\\') {
+      i++;
+      continue;
+    }
+    if (ch === '{') {
+      if (depth === 0) start = i;
+      depth++;
+    } else if (ch === '}') {
+      depth--;
+      if (depth === 0) nodes.push(list.slice(start, i + 1));
+    }
+  }
+  return nodes;
 }
 
 /**
@@ -335,7 +461,7 @@ async function proveBatch(trx: Transaction<unknown>, scratches: readonly Scratch
     const scratch = scratches.find((x) => x.scratch === r.scratch) as ScratchProbe;
     const expectedColumns = [...scratch.columns].map(([name, c]) => `${name} ${c.signature}`).join(',');
     const expectedChecks = [...scratch.checks.values()].map((c) => c.name);
-    const expectedIndexes = [...scratch.indexes.values()].map((i) => i.name);
+    const expectedIndexes = [...[...scratch.indexes.values()].filter((i) => !i.within).map((i) => i.name), ...scratch.shared.map((k) => k.name)];
     return r.columns !== expectedColumns || r.extra !== 0 || sorted(r.cons) !== sorted(expectedChecks) || sorted(r.idx) !== sorted(expectedIndexes);
   });
   if (wrong) throw new SchemaDiffError('manifest', 'manifest: an expression did more than define its one constraint or index');

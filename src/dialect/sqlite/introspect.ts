@@ -52,6 +52,23 @@ interface SchemaRow {
   sql: string | null;
 }
 
+/**
+ * The user's tables: not SQLite's own (sqlite_*), nor schema-diff's journal
+ * and scratch tables (schema_diff_*), nor virtual tables (their module owns
+ * their shape), by name.
+ */
+export function listSqliteTables(db: Database.Database): TableRef[] {
+  const rows = db
+    .prepare(
+      `SELECT name FROM main.sqlite_schema
+        WHERE type = 'table' AND name NOT LIKE 'sqlite!_%' ESCAPE '!' AND name NOT LIKE 'schema!_diff!_%' ESCAPE '!'
+          AND coalesce(sql, '') NOT LIKE 'CREATE VIRTUAL%'
+        ORDER BY name`,
+    )
+    .all() as Array<{ name: string }>;
+  return rows.map((r) => ({ schema: 'main', name: r.name }));
+}
+
 /** Reads the named tables and their parents from sqlite_schema and the table pragmas. */
 export function introspectSqlite(db: Database.Database, refs: readonly TableRef[]): Introspected {
   const schema = db.prepare('SELECT type, name, tbl_name, sql FROM main.sqlite_schema').all() as SchemaRow[];
@@ -183,7 +200,7 @@ function tryParse(sql: string): ParsedTable | null {
  * expression (unnamedCheckName), as ORMs write them: the manifest names it the
  * same way, whatever its spacing or case. Two with the same expression get #2, #3.
  */
-function checksOf(parsed: ParsedTable | null, ref: TableRef, columns: readonly string[]) {
+export function checksOf(parsed: ParsedTable | null, ref: TableRef, columns: readonly string[]) {
   const checks: Check[] = [];
   const checkText = new Map<string, ParsedCheck>();
   for (const c of parsed?.checks ?? []) {

@@ -7,7 +7,7 @@ import type { Dialect } from '../dialect.js';
 import { checkManifestSqlite } from './check-manifest.js';
 import { DEFAULT_BUSY_MS, executeSqlite } from './execute.js';
 import { finishRun, markInterrupted, readHistory, recordRun, reserveRun, runExists, unfinishedRuns, writeRun, type PendingRun } from './history.js';
-import { introspectSqlite, type RawTable } from './introspect.js';
+import { introspectSqlite, listSqliteTables, type RawTable } from './introspect.js';
 import { inverseOfSqlite } from './inverse.js';
 import { checkSqliteJournalTrust } from './journal-trust.js';
 import { lockFile } from './lock.js';
@@ -16,6 +16,7 @@ import { renderSqlite } from './render.js';
 import { probeSchemaEdit, type SchemaEditPolicy } from './schema-edit.js';
 import { scriptRendererFor } from '../scripts.js';
 import { sqliteMessage } from './sqlite-error.js';
+import { undoPartSqlite } from './undo-part.js';
 import { countViolationsSqlite } from './violations.js';
 
 export interface SqliteDialect extends Dialect {
@@ -53,6 +54,8 @@ export async function openSqliteDialect(path: string, options: { readOnly?: bool
     path,
 
     checkManifest: async (desired: readonly DesiredTable[]) => checkManifestSqlite(desired),
+    // one schema, main: asking for any other names none of its tables
+    listTables: async (schemas: readonly string[] | null) => (schemas === null || schemas.includes('main') ? listSqliteTables(db) : []),
     async introspect(tables: readonly TableRef[]) {
       const { catalog, raw } = introspectSqlite(db, tables);
       rawByCatalog.set(catalog, raw);
@@ -98,6 +101,11 @@ export async function openSqliteDialect(path: string, options: { readOnly?: bool
       return run.id;
     },
     inverseOf: inverseOfSqlite,
+    undoPart(step, objects, catalog) {
+      const raw = rawByCatalog.get(catalog);
+      if (!raw) throw new Error('SQLite undoPart needs a catalog read by the same dialect (its CREATE TABLE texts)');
+      return undoPartSqlite(step, objects, catalog, raw, (editPolicy ??= probeSchemaEdit(db, keepDefensive)));
+    },
     async checkJournalTrust() {
       checkSqliteJournalTrust(path);
     },
