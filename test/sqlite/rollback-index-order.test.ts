@@ -129,3 +129,33 @@ describe.each(PATHS)('the indexes of orders changed by hand after the index was 
     }
   });
 });
+
+describe('the journal row of the rolled-back index step is checked before it counts (edit path)', () => {
+  const FORGED = [
+    { label: 'a journal row without origin (as before schema-diff kept one)', origin: null, problem: /no recorded origin to render its inverse from/ },
+    {
+      label: 'an index to restore on another table',
+      origin: JSON.stringify({ kind: 'index', drop: IX, restore: 'CREATE INDEX ix_evil ON users (email)' }),
+      problem: /its recorded index to restore is not one CREATE INDEX on main\.orders/,
+    },
+  ];
+  test.each(FORGED)('$label: the full rollback refuses with one line naming the step, nothing changed', async ({ origin, problem }) => {
+    const file = seededFile(baselineSchema('sqlite') + demoRows());
+    const dialect = await openDialect(`sqlite:///${file.path}`);
+    try {
+      await applyManifest(dialect, mestore, { ...applyOptions, backup: false });
+      await rollback(dialect, rollbackOptions({ kind: 'objects', names: [IX] }, noBackup));
+      const [{ seq }] = query<{ seq: number }>(file.path, `SELECT seq FROM schema_diff_steps WHERE run_id = 1 AND name = ?`, IX);
+      run(file.path, `UPDATE schema_diff_steps SET origin = ? WHERE run_id = 1 AND seq = ?`, origin, seq);
+      const texts = schemaTexts(file.path);
+      const refusal = rollback(dialect, rollbackOptions({ kind: 'last' }, noBackup));
+      await expect(refusal).rejects.toMatchObject({ message: expect.stringMatching(new RegExp(`^journal run 1 step ${seq}: .+$`)) });
+      await expect(refusal).rejects.toMatchObject({ message: expect.stringMatching(problem) });
+      expect(schemaTexts(file.path)).toEqual(texts);
+      expect((await dialect.history()).filter((r) => r.kind === 'rollback')).toHaveLength(1);
+    } finally {
+      await dialect.close();
+      file.dispose();
+    }
+  });
+});
