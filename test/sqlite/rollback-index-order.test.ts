@@ -6,7 +6,7 @@ import { applyManifest } from '../../src/run/apply.js';
 import { preparePlan } from '../../src/run/prepare.js';
 import { rollback, type RollbackScope } from '../../src/run/rollback.js';
 import { rollbackOptions } from '../rollback/helpers.js';
-import { applyOptions, query, run, schemaTexts, seededFile, tableChecksums } from './helpers.js';
+import { applyOptions, manifestOf, query, run, schemaTexts, seededFile, tableChecksums } from './helpers.js';
 
 /**
  * A SQLite table step's way back expects the table's indexes exactly as the
@@ -72,8 +72,12 @@ describe.each(PATHS)('per-object rollbacks of orders, then a full one ($path)', 
   });
 });
 
-describe.each(PATHS)('an index rolled back, re-applied, rolled back again ($path)', ({ query: options }) => {
-  test('--to 0 undoes both applies: texts and indexes as before the first', async () => {
+describe.each(PATHS)('an index rolled back, then applied again ($path)', ({ query: options }) => {
+  const AGAIN = [
+    { label: 'the second apply still in effect', after: [] },
+    { label: 'the index rolled back again', after: [[IX]] },
+  ];
+  test.each(AGAIN)('$label: --to 0 undoes both applies, texts and indexes as before the first', async ({ after }) => {
     const file = seededFile(baselineSchema('sqlite') + demoRows());
     const dialect = await openDialect(`sqlite:///${file.path}${options}`);
     try {
@@ -83,7 +87,7 @@ describe.each(PATHS)('an index rolled back, re-applied, rolled back again ($path
       await rollback(dialect, rollbackOptions({ kind: 'objects', names: [CK] }, noBackup));
       // apply 4 builds the index and adds the CHECK back
       await applyManifest(dialect, mestore, { ...applyOptions, backup: false });
-      await rollback(dialect, rollbackOptions({ kind: 'objects', names: [IX] }, noBackup));
+      for (const names of after) await rollback(dialect, rollbackOptions({ kind: 'objects', names }, noBackup));
       const result = await rollback(dialect, rollbackOptions({ kind: 'to', runId: 0 }, noBackup));
       expect(result.plan.applies).toEqual([4, 1]);
       expect(schemaTexts(file.path)).toEqual(before);
@@ -122,6 +126,49 @@ describe.each(PATHS)('the indexes of orders changed by hand after the index was 
       expect(schemaTexts(file.path)).toEqual(texts);
       // no undo is journaled: every applied step and partial undo stays in effect
       expect((await dialect.history()).flatMap((r) => r.steps.map((s) => s.undoneBy))).toEqual(marks);
+      healthy(file.path);
+    } finally {
+      await dialect.close();
+      file.dispose();
+    }
+  });
+});
+
+describe.each(PATHS)('an index of an older apply rolled back under a newer table step ($path)', ({ path, query: options }) => {
+  const SEED = `CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER NOT NULL, m INTEGER); INSERT INTO t VALUES (1, 5, 6);`;
+  const first = manifestOf({ t: { indexes: [{ name: 'ix_t_n', columns: ['n'] }] } });
+  const FLOWS: ReadonlyArray<{ label: string; second: ReturnType<typeof manifestOf>; names: string[]; left: Readonly<Record<'edit' | 'rebuild', 'seed' | 'first'>> }> = [
+    {
+      label: 'made by the older apply, the newer one adds a CHECK',
+      second: manifestOf({ t: { indexes: [{ name: 'ix_t_n', columns: ['n'] }], checks: [{ name: 'ck_n', expr: 'n > 0' }] } }),
+      names: ['ix_t_n'],
+      // the newer apply did not change ix_t_n: --constraint undoes the older apply's index step
+      left: { edit: 'seed', rebuild: 'seed' } as const,
+    },
+    {
+      label: 'made by the older apply, replaced by the newer one beside a new index and a CHECK',
+      second: manifestOf({
+        t: { indexes: [{ name: 'ix_t_n', columns: ['n', 'm'] }, { name: 'ix_t_m', columns: ['m'] }], checks: [{ name: 'ck_n', expr: 'n > 0' }] },
+      }),
+      names: ['ix_t_n', 'ix_t_m'],
+      // edit path: the replace is a step of its own; a rebuild cannot undo a replaced index apart, so all of it goes
+      left: { edit: 'first', rebuild: 'seed' } as const,
+    },
+  ];
+  test.each(FLOWS)('$label: rollback, rollback return each state exactly', async ({ second, names, left }) => {
+    const file = seededFile(SEED);
+    const dialect = await openDialect(`sqlite:///${file.path}${options}`);
+    try {
+      const seed = schemaTexts(file.path);
+      await applyManifest(dialect, first, { ...applyOptions, backup: false });
+      const afterFirst = schemaTexts(file.path);
+      await applyManifest(dialect, second, { ...applyOptions, backup: false });
+      for (const name of names) await rollback(dialect, rollbackOptions({ kind: 'objects', names: [name] }, noBackup));
+      // what is left of the newer apply, then of the older one
+      await rollback(dialect, rollbackOptions({ kind: 'last' }, noBackup));
+      expect(schemaTexts(file.path)).toEqual(left[path] === 'seed' ? seed : afterFirst);
+      await rollback(dialect, rollbackOptions({ kind: 'last' }, noBackup));
+      expect(schemaTexts(file.path)).toEqual(seed);
       healthy(file.path);
     } finally {
       await dialect.close();
