@@ -71,6 +71,12 @@ export interface ExecuteEvents {
   stepStarted?(step: Step, index: number, total: number): void;
   stepFinished?(step: Step, index: number, total: number, ms: number, attempts: number): void;
   retrying?(step: Step, attempt: number, reason: string, waitMs: number): void;
+  /**
+   * A write-blocking lock was granted after `waitMs`: from the first attempt to
+   * the one that got it, lock_timeout expiries and back-off pauses included
+   * (PostgreSQL: each locked statement's short transaction; SQLite: BEGIN IMMEDIATE).
+   */
+  lockAcquired?(step: Step, waitMs: number): void;
   progress?(step: Step, message: string): void;
   /** Something the user should know that is not a step's progress (SQLite: where the backup copy was written). */
   notice?(message: string): void;
@@ -172,6 +178,17 @@ export interface Dialect {
    * text reaches the database: every path from a manifest starts here.
    */
   checkManifest(desired: readonly DesiredTable[]): Promise<void>;
+  /**
+   * The user's tables, by schema and name: every table but the database's own
+   * and schema-diff's journal (pull's default). `schemas` null: every schema.
+   */
+  listTables(schemas: readonly string[] | null): Promise<readonly TableRef[]>;
+  /**
+   * An expression text this database parses back into exactly `canonical`, a
+   * form read from its catalog (pull writes such forms into a manifest).
+   * Absent: every canonical form reads back as itself.
+   */
+  sourceOf?(canonical: string): string;
   /** Reads the named tables and the tables their foreign keys point to. Missing tables are simply absent. */
   introspect(tables: readonly TableRef[]): Promise<Catalog>;
   /** The desired state with every expression and predicate in the form this database stores it. */

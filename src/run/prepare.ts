@@ -11,6 +11,7 @@ import type { Plan } from '../plan/types.js';
 import type { Catalog, DesiredTable, TableRef } from '../schema/types.js';
 import { freeze, qualifiedName } from '../schema/types.js';
 import { describeSteps, descriptionsOf } from './describe.js';
+import { proveLegacyDefinitions } from './legacy-ownership.js';
 
 /** The stages of `plan`, in the order they run; timed through PlanHooks. */
 export type PlanPhase = 'resolve' | 'introspect' | 'normalize' | 'journal' | 'diff' | 'render';
@@ -65,7 +66,7 @@ export async function preparePlan(dialect: Dialect, manifest: LoadedManifest, ma
   const catalog = await timed('introspect', () => dialect.introspect(tablesOf(raw)));
   checkAgainstCatalog(raw, catalog);
   const desired = await timed('normalize', () => dialect.normalize(raw, catalog));
-  const owned = ownedObjects(await timed('journal', () => dialect.history()));
+  const owned = proveLegacyDefinitions(dialect, catalog, ownedObjects(await timed('journal', () => dialect.history())));
   const diff = await timed('diff', async () => withRemovals(diffSchemas(desired, catalog), desired, catalog, owned, options));
   const steps = await timed('render', async () => dialect.render(diff.changes, catalog));
   const plan: Plan = freeze({
