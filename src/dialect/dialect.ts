@@ -242,6 +242,13 @@ export interface Dialect {
    */
   inverseOf(step: HistoryStep): readonly string[];
   /**
+   * The inverse of a journaled step as it must run now, once inverseOf has
+   * verified it: where the way back expects the exact state the step left
+   * (SQLite's table steps: every index of the table), the undos the journal
+   * records since of steps before it are taken into account. Absent: inverseOf.
+   */
+  inverseNow?(step: HistoryStep, history: readonly HistoryRun[]): readonly string[];
+  /**
    * A step that returns only `objects` of a journaled step that changed several
    * at once (SQLite: one step for all the constraints of a table) to their state
    * before it, the others left as they are; its inverse puts them back exactly

@@ -9,6 +9,7 @@ import { DEFAULT_BUSY_MS, executeSqlite } from './execute.js';
 import { finishRun, markInterrupted, readHistory, recordRun, reserveRun, runExists, unfinishedRuns, writeRun, type PendingRun } from './history.js';
 import { introspectSqlite, listSqliteTables, type RawTable } from './introspect.js';
 import { inverseOfSqlite } from './inverse.js';
+import { inverseNowSqlite } from './journal-indexes.js';
 import { checkSqliteJournalTrust } from './journal-trust.js';
 import { lockFile } from './lock.js';
 import { normalizeSqlite } from './normalize.js';
@@ -101,6 +102,7 @@ export async function openSqliteDialect(path: string, options: { readOnly?: bool
       return run.id;
     },
     inverseOf: inverseOfSqlite,
+    inverseNow: inverseNowSqlite,
     undoPart(step, objects, catalog) {
       const raw = rawByCatalog.get(catalog);
       if (!raw) throw new Error('SQLite undoPart needs a catalog read by the same dialect (its CREATE TABLE texts)');
