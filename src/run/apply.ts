@@ -23,7 +23,8 @@ export interface ApplyOptions extends Pick<ExecuteOptions, 'backup' | 'keepBacku
   readonly allowNotValid: boolean;
   /** Asked once the final plan is known; false refuses. */
   readonly confirm: (plan: Plan) => Promise<boolean>;
-  readonly events?: ExecuteEvents & { notice?(message: string): void };
+  /** runStarted: the journal run is open (a fleet records it, also of an apply that fails later). */
+  readonly events?: ExecuteEvents & { notice?(message: string): void; runStarted?(runId: number, fingerprint: string): void };
   /** The manifest is the whole truth for the tables it names: drop what it does not mention (--prune). */
   readonly prune?: boolean;
 }
@@ -62,6 +63,7 @@ export async function applyManifest(dialect: Dialect, manifest: LoadedManifest, 
       throw new SchemaDiffError('refused', 'apply not confirmed; nothing was changed');
     }
     const runId = await dialect.startRun('apply', options.manifestPath, plan.fingerprint, plan.steps);
+    options.events?.runStarted?.(runId, plan.fingerprint);
     try {
       await dialect.execute(plan.steps, { runId }, options);
       await dialect.finishRun(runId, 'done');

@@ -10,7 +10,19 @@ export type RollbackScope =
   /** Every apply after run `runId` (0: every apply). */
   | { readonly kind: 'to'; readonly runId: number }
   /** Just these objects, each back to its state before the apply that last changed it. */
-  | { readonly kind: 'objects'; readonly names: readonly string[] };
+  | { readonly kind: 'objects'; readonly names: readonly string[] }
+  /**
+   * Exactly these apply runs, as a fleet rollout recorded them (docs/fleets.md):
+   * refused when the journal no longer holds them as recorded, or when a newer
+   * apply is in effect on top of them.
+   */
+  | { readonly kind: 'runs'; readonly runs: readonly RecordedRun[] };
+
+/** An apply run as a fleet rollout recorded it: its journal id and the catalog fingerprint it was planned against. */
+export interface RecordedRun {
+  readonly id: number;
+  readonly fingerprint: string;
+}
 
 export interface SelectOptions {
   /** The dialect can undo some objects of a step that changed several alone (Dialect.undoPart). */
@@ -136,6 +148,8 @@ function pick(history: readonly HistoryRun[], applies: readonly HistoryRun[], sc
       return pickAfter(history, applies, scope.runId);
     case 'objects':
       return pickObjects(applies, scope.names, journal, options);
+    case 'runs':
+      return pickRuns(history, applies, scope.runs);
     default: {
       const never: never = scope;
       throw new Error(`unhandled scope ${JSON.stringify(never)}`);
@@ -158,6 +172,35 @@ function pickAfter(history: readonly HistoryRun[], applies: readonly HistoryRun[
   }
   const steps = applies.filter((r) => r.id > runId).flatMap((r) => r.steps.filter(isPending));
   return { steps, notes: steps.length ? [] : [`nothing to undo: no apply after run ${runId} has steps left to undo`] };
+}
+
+/**
+ * The recorded runs' steps still in effect. The journal must still hold each
+ * run as recorded (same id, an apply, same fingerprint: not a database
+ * restored or recreated since), and no newer apply may be in effect: undoing
+ * the rollout's run under it would change what that apply built on. A newer
+ * apply already rolled back, or that applied nothing, is no obstacle.
+ */
+function pickRuns(history: readonly HistoryRun[], applies: readonly HistoryRun[], recorded: readonly RecordedRun[]) {
+  const ids = recorded.map((r) => r.id);
+  if (ids.length === 0) return { steps: [], notes: ['nothing to undo: the rollout recorded no apply run here'] };
+  for (const r of recorded) {
+    const run = history.find((h) => h.id === r.id);
+    if (!run || run.kind !== 'apply' || run.fingerprint !== r.fingerprint) {
+      const what = !run ? 'is not in this database\'s journal' : run.kind !== 'apply' ? `is a ${run.kind} run here` : 'has another fingerprint here';
+      throw new SchemaDiffError('refused', `the rollout's apply run ${r.id} ${what} (restored or recreated since?); nothing was changed`);
+    }
+  }
+  const newer = applies.filter((r) => r.id > Math.max(...ids) && r.steps.some(isPending));
+  if (newer.length > 0) {
+    const n = newer[newer.length - 1];
+    throw new SchemaDiffError(
+      'refused',
+      `apply run ${n.id} ran here after the rollout's run ${ids.join(', ')} and is in effect; nothing was changed (roll this target back with --database-url, see history)`,
+    );
+  }
+  const steps = applies.filter((r) => ids.includes(r.id)).flatMap((r) => r.steps.filter(isPending));
+  return { steps, notes: steps.length ? [] : [`nothing to undo: apply run ${ids.join(', ')} is already rolled back`] };
 }
 
 /**

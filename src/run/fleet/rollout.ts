@@ -1,4 +1,5 @@
 import { messageOf } from '../../errors.js';
+import type { RecordedRun } from '../rollback-select.js';
 import type { FleetTarget } from './targets.js';
 
 /**
@@ -20,6 +21,10 @@ export interface WorkResult {
   readonly detail?: string;
   /** apply, rollback: the longest wait for a write-blocking lock (ExecuteEvents.lockAcquired); absent when none was taken. */
   readonly lockWaitMs?: number;
+  /** apply: the journal run it applied steps in (also when it failed after some), for rollback to undo exactly that. */
+  readonly applied?: RecordedRun;
+  /** Why a target was left as it is, when that is no error (rollback: the last rollout applied nothing here). */
+  readonly note?: string;
 }
 
 export interface TargetOutcome extends Omit<WorkResult, 'status'> {

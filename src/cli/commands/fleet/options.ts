@@ -79,9 +79,12 @@ function besideFleetSource(args: RolloutArgs, suffix: string): string | undefine
 /**
  * rollback's state, apart from apply's: a rollback must not make apply's
  * --only-failed or its re-run canary forget where the apply left each target.
+ * It sits beside apply's (`x.state.json` → `x.rollback.state.json`): on
+ * rollback, --state names the rollout's state, the one it reads its runs from.
  */
 export function rollbackStatePathOf(args: RolloutArgs): string | undefined {
-  return args.state ?? besideFleetSource(args, '.rollback.state.json');
+  const applied = statePathOf(args);
+  return applied === undefined ? undefined : `${applied.replace(/(\.state)?\.json$/, '')}.rollback.state.json`;
 }
 
 export function rolloutCounts(args: RolloutArgs) {

@@ -10,7 +10,7 @@ export function fleetProgress(countName: CountName, quiet = false): FleetEvents 
   if (quiet) return {};
   return {
     finished: (o, done, total) =>
-      note(`[${done}/${total}] ${printable(o.label)}: ${o.status}${o.canary ? ' (canary)' : ''}, ${o.count} ${countName}, ${o.ms} ms${o.lockWaitMs ? ` (lock wait ${o.lockWaitMs} ms)` : ''}${o.error ? ` — ${printable(o.error)}` : ''}`),
+      note(`[${done}/${total}] ${printable(o.label)}: ${o.status}${o.canary ? ' (canary)' : ''}, ${o.count} ${countName}, ${o.ms} ms${o.lockWaitMs ? ` (lock wait ${o.lockWaitMs} ms)` : ''}${(o.error ?? o.note) ? ` — ${printable(o.error ?? o.note ?? '')}` : ''}`),
   };
 }
 
@@ -25,7 +25,8 @@ export function summaryTable(outcomes: readonly TargetOutcome[], countName: Coun
   const rows = outcomes.map((o) => {
     const ran = o.status !== 'untouched';
     const wait = !ran ? '' : o.lockWaitMs === undefined ? '—' : `${o.lockWaitMs} ms`;
-    return [o.label, o.status, String(o.count), ran ? `${o.ms} ms` : '', ...(options.lockWait ? [wait] : []), clipped(o.error ?? '')].map(printable);
+    // a note (why a target was left as it is) goes where an error would: it says why this line is not ok
+    return [o.label, o.status, String(o.count), ran ? `${o.ms} ms` : '', ...(options.lockWait ? [wait] : []), clipped(o.error ?? o.note ?? '')].map(printable);
   });
   const widths = header.slice(0, -1).map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) =>
@@ -58,6 +59,7 @@ export function outcomeJson(o: TargetOutcome, countName: CountName, planId?: str
     ...(o.canary ? { canary: true } : {}),
     ...(planId ? { plan: planId } : {}),
     ...(o.error ? { error: o.error } : {}),
+    ...(o.note ? { note: o.note } : {}),
     ...(o.startedAt ? { startedAt: o.startedAt, finishedAt: o.finishedAt } : {}),
   };
 }

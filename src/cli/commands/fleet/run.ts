@@ -1,11 +1,14 @@
-import type { Dialect, ExecuteEvents } from '../../../dialect/dialect.js';
+import type { Dialect } from '../../../dialect/dialect.js';
 import { isSchemaDiffError, messageOf, SchemaDiffError } from '../../../errors.js';
 import type { LoadedManifest } from '../../../manifest/types.js';
 import type { ApplyOptions } from '../../../run/apply.js';
+import type { RecordedRun } from '../../../run/rollback-select.js';
 import { fleetExitStatus, type TargetOutcome, type Work, type WorkResult } from '../../../run/fleet/rollout.js';
 import type { FleetTarget } from '../../../run/fleet/targets.js';
 import { manifestOf, out } from '../../context.js';
 import type { FleetArgs, RolloutArgs } from './options.js';
+
+type ApplyEvents = NonNullable<ApplyOptions['events']>;
 import { fleetProgress, outcomeJson, statusCounts, summaryTable, type CountName } from './output.js';
 
 /** Opens one target (read-only unless it is to change), runs `body`, closes it; errors become the target's outcome. */
@@ -32,13 +35,25 @@ export async function onTarget(
 
 /**
  * Runs one target's apply or rollback with events that keep its longest lock
- * wait, and adds it to the result, also of a target that failed later on.
+ * wait and, of an apply, the journal run it applied steps in; both are added to
+ * the result, also of a target that failed later on. A run that failed before
+ * its first step changed nothing: it is not reported as applied.
  */
-export async function withLockWaits(body: (events: ExecuteEvents) => Promise<WorkResult>): Promise<WorkResult> {
+export async function withRunEvents(body: (events: ApplyEvents) => Promise<WorkResult>): Promise<WorkResult> {
   let longest: number | undefined;
-  const events: ExecuteEvents = { lockAcquired: (_step, ms) => (longest = Math.max(longest ?? 0, ms)) };
+  let run: RecordedRun | undefined;
+  let stepsDone = 0;
+  const events: ApplyEvents = {
+    lockAcquired: (_step, ms) => (longest = Math.max(longest ?? 0, ms)),
+    runStarted: (id, fingerprint) => (run = { id, fingerprint }),
+    stepFinished: () => (stepsDone += 1),
+  };
   const result = await body(events);
-  return longest === undefined ? result : { ...result, lockWaitMs: longest };
+  return {
+    ...result,
+    ...(longest === undefined ? {} : { lockWaitMs: longest }),
+    ...(run && stepsDone > 0 ? { applied: run } : {}),
+  };
 }
 
 export async function fleetOf(args: FleetArgs) {
@@ -97,9 +112,10 @@ export async function fleetApply(args: RolloutArgs & { yes: boolean; quiet: bool
   const { applyManifest } = await import('../../../run/apply.js');
   const { verifyManifest } = await import('../../../run/verify.js');
   const { statePathOf } = await import('./options.js');
+  const { manifestKey } = await import('../../../run/fleet/state.js');
   const { targets, manifest } = await fleetOf(args);
   const work: Work = (t, { canary }) =>
-    withLockWaits((events) =>
+    withRunEvents((events) =>
       onTarget(t, false, async (dialect) => {
         const result = await applyManifest(dialect, manifest, { ...options, manifestPath: manifestOf(args), confirm: async () => true, events });
         const count = result.plan.steps.length;
@@ -111,7 +127,27 @@ export async function fleetApply(args: RolloutArgs & { yes: boolean; quiet: bool
         return { status: 'ok', count };
       }),
     );
-  return runRollout(args, { command: 'apply', statePath: statePathOf(args), targets, work, question: (n) => `apply ${manifestOf(args)} to ${n} target(s), canary first?` });
+  return runRollout(args, {
+    command: 'apply',
+    statePath: statePathOf(args),
+    manifest: manifestKey(manifest),
+    targets,
+    work,
+    question: (n) => `apply ${manifestOf(args)} to ${n} target(s), canary first?`,
+  });
+}
+
+/** One rollout: apply's, or a rollback's. */
+export interface Rollout {
+  readonly command: 'apply' | 'rollback';
+  readonly statePath?: string;
+  /** apply: the manifest's digest, under which the runs each target applied are recorded. */
+  readonly manifest?: string;
+  readonly targets: readonly FleetTarget[];
+  /** Targets left untouched without being opened, each with the reason (rollback: the last rollout applied nothing there). */
+  readonly skip?: ReadonlyMap<string, string>;
+  readonly work: Work;
+  readonly question: (targets: number) => string;
 }
 
 /**
@@ -119,10 +155,7 @@ export async function fleetApply(args: RolloutArgs & { yes: boolean; quiet: bool
  * file, one confirmation, the canary then waves, each outcome recorded in the
  * state file as it arrives, and the report with each target's longest lock wait.
  */
-export async function runRollout(
-  args: RolloutArgs & { yes: boolean; quiet: boolean },
-  run: { command: 'apply' | 'rollback'; statePath?: string; targets: readonly FleetTarget[]; work: Work; question: (targets: number) => string },
-): Promise<number> {
+export async function runRollout(args: RolloutArgs & { yes: boolean; quiet: boolean }, run: Rollout): Promise<number> {
   const { rollOut } = await import('../../../run/fleet/rollout.js');
   const { readFleetState, stateRecorder, failedLastTime } = await import('../../../run/fleet/state.js');
   const { rolloutCounts } = await import('./options.js');
@@ -140,10 +173,12 @@ export async function runRollout(
       return 0;
     }
   }
-  if (!(await confirmOnTerminal(run.question(targets.length), args.yes))) return 1;
-  const recorder = statePath ? stateRecorder(statePath, run.command, state) : null;
+  const skipped = new Map(targets.filter((t) => run.skip?.has(t.label)).map((t) => [t.label, run.skip?.get(t.label) as string]));
+  const toRun = targets.filter((t) => !skipped.has(t.label));
+  if (toRun.length > 0 && !(await confirmOnTerminal(run.question(toRun.length), args.yes))) return 1;
+  const recorder = statePath ? stateRecorder(statePath, run.command, state, run.manifest) : null;
   const progress = fleetProgress('steps', args.quiet);
-  const outcomes = await rollOut(targets, run.work, {
+  const ran = await rollOut(toRun, run.work, {
     ...counts,
     // a re-run's canary is a target never tried: a converged one would prove nothing, a failed one is retried in the waves
     canaryCandidate: (t) => state?.targets[t.label] === undefined,
@@ -155,7 +190,14 @@ export async function runRollout(
     },
   });
   await recorder?.settled();
+  const outcomes = withSkipped(targets, ran, skipped);
   return report(run.command, args, outcomes, 'steps', { json: statePath ? { state: statePath } : {}, lockWait: true });
+}
+
+/** The outcomes in the fleet's order, each skipped target `untouched` with its reason. */
+export function withSkipped(targets: readonly FleetTarget[], ran: readonly TargetOutcome[], skip: ReadonlyMap<string, string>): TargetOutcome[] {
+  const byLabel = new Map(ran.map((o) => [o.label, o]));
+  return targets.map((t): TargetOutcome => byLabel.get(t.label) ?? { label: t.label, status: 'untouched', count: 0, ms: 0, note: skip.get(t.label) });
 }
 
 export async function fleetVerify(args: FleetArgs & { prune: boolean }): Promise<number> {
