@@ -165,3 +165,34 @@ describe('one object of a step that changed several (SQLite table steps)', () =>
     expect(() => selectForRollback([apply, other], { kind: 'last' }, partial)).toThrow(/^journal run 2 step 1: part_of names run 1 step 1/);
   });
 });
+
+describe("a fleet rollout's recorded runs (kind 'runs')", () => {
+  const first = run(1, 'apply', [step(1, 1, 'add_check', ['ck_a'])]);
+  const second = run(2, 'apply', [step(2, 1, 'add_check', ['ck_b']), step(2, 2, 'validate_constraint', ['ck_b'])]);
+  const recorded = (id: number, fingerprint = 'sha256:x') => ({ kind: 'runs' as const, runs: [{ id, fingerprint }] });
+
+  test('exactly the recorded run, not the newest apply: an older one stays', () => {
+    expect(ids(selectForRollback([first, second], recorded(2)).steps)).toEqual(['2.1']);
+    expect(ids(selectForRollback([first], recorded(1)).steps)).toEqual(['1.1']);
+  });
+
+  test('a newer apply in effect refuses; one rolled back since, or a rollback run, does not', () => {
+    expect(() => selectForRollback([first, second], recorded(1))).toThrow(
+      "apply run 2 ran here after the rollout's run 1 and is in effect; nothing was changed (roll this target back with --database-url, see history)",
+    );
+    const undoneSince = run(2, 'apply', second.steps.map((s) => ({ ...s, undoneBy: 3 })));
+    expect(ids(selectForRollback([first, undoneSince, run(3, 'rollback', [])], recorded(1)).steps)).toEqual(['1.1']);
+  });
+
+  test('a run the journal does not hold as recorded refuses: missing, another fingerprint, not an apply', () => {
+    expect(() => selectForRollback([first], recorded(7))).toThrow("the rollout's apply run 7 is not in this database's journal (restored or recreated since?); nothing was changed");
+    expect(() => selectForRollback([first], recorded(1, 'sha256:y'))).toThrow("the rollout's apply run 1 has another fingerprint here");
+    expect(() => selectForRollback([first, run(2, 'rollback', [])], recorded(2))).toThrow("the rollout's apply run 2 is a rollback run here");
+  });
+
+  test('already rolled back: nothing to undo, said so', () => {
+    const undone = run(1, 'apply', first.steps.map((s) => ({ ...s, undoneBy: 2 })));
+    const s = selectForRollback([undone, run(2, 'rollback', [])], recorded(1));
+    expect([s.steps, s.notes]).toEqual([[], ['nothing to undo: apply run 1 is already rolled back']]);
+  });
+});

@@ -1,5 +1,9 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { groupPlans, planSummary } from '../../src/run/fleet/plans.js';
-import { fleetExitStatus, rollOut, type WorkResult } from '../../src/run/fleet/rollout.js';
+import { fleetExitStatus, rollOut, type TargetOutcome, type WorkResult } from '../../src/run/fleet/rollout.js';
+import { readFleetState, rolloutRunsOf, stateRecorder, type FleetState } from '../../src/run/fleet/state.js';
 import { parseTargetsFile, targetsFromList, targetsOnServer, type FleetTarget } from '../../src/run/fleet/targets.js';
 import { summaryTable } from '../../src/cli/commands/fleet/output.js';
 
@@ -105,4 +109,42 @@ test('the summary table: lock wait for apply and rollback, — when none was tak
     'c       untouched      0',
   ]);
   expect(summaryTable(outcomes, 'drift')[0]).toBe('target  status     drift   time  error');
+});
+
+describe('the state file: the runs of the rollout', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sd-fleet-state-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const outcome = (label: string, status: TargetOutcome['status'], applied?: { id: number; fingerprint: string }): TargetOutcome => ({
+    label, status, count: 0, ms: 0, ...(applied ? { applied } : {}),
+  });
+  const runsIn = (state: FleetState | null) => Object.fromEntries(Object.entries(state?.targets ?? {}).map(([l, t]) => [l, (t.runs ?? []).map((r) => r.id)]));
+  const rollout = async (path: string, manifest: string, outcomes: TargetOutcome[]) => {
+    const recorder = stateRecorder(path, 'apply', await readFleetState(path), manifest);
+    for (const o of outcomes) void recorder.record(o);
+    await recorder.settled();
+    return (await readFleetState(path)) as FleetState;
+  };
+
+  test('a re-run of the same manifest resumes the rollout: runs add up; another manifest forgets them all at once', async () => {
+    const path = join(dir, 'fleet.txt.state.json');
+    const r1 = { id: 4, fingerprint: 'sha256:a' };
+    let state = await rollout(path, 'sha256:m1', [outcome('a', 'ok', r1), outcome('b', 'failed', { id: 9, fingerprint: 'sha256:b' }), outcome('c', 'untouched')]);
+    expect(runsIn(state)).toEqual({ a: [4], b: [9] });
+    // a converged target applies nothing the second time: its run stays the rollout's
+    state = await rollout(path, 'sha256:m1', [outcome('a', 'ok'), outcome('b', 'ok', { id: 10, fingerprint: 'sha256:b2' }), outcome('c', 'ok', { id: 2, fingerprint: 'sha256:c' })]);
+    expect(runsIn(state)).toEqual({ a: [4], b: [9, 10], c: [2] });
+    expect(rolloutRunsOf(state, 'b', path)).toEqual([{ id: 9, fingerprint: 'sha256:b' }, { id: 10, fingerprint: 'sha256:b2' }]);
+    // a new manifest whose canary fails: every other target is left with no run of this rollout, its status kept
+    const recorder = stateRecorder(path, 'apply', state, 'sha256:m2');
+    await recorder.settled();
+    state = (await readFleetState(path)) as FleetState;
+    expect([state.manifest, runsIn(state), state.targets.c.status]).toEqual(['sha256:m2', { a: [], b: [], c: [] }, 'ok']);
+    expect(rolloutRunsOf(state, 'a', path)).toEqual([]);
+    expect(rolloutRunsOf(state, 'nobody', path)).toEqual([]);
+  });
+
+  test('runs in a state file are data: anything but { id, fingerprint } is refused with where', () => {
+    const state = { version: 1, command: 'apply', updatedAt: '', manifest: 'x', targets: { a: { status: 'ok', at: '', runs: [{ id: '1; drop', fingerprint: 'f' }] } } } as unknown as FleetState;
+    expect(() => rolloutRunsOf(state, 'a', 'f.json')).toThrow('fleet state f.json: targets["a"].runs is not a list of { id, fingerprint }; remove it to start afresh');
+  });
 });
