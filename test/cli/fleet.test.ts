@@ -188,6 +188,10 @@ describeServer('fleets: --targets over two servers and SQLite', () => {
     expect(review.plans.map((p) => [p.id, p.targets])).toEqual([['A', ['m1', 'x1']], ['B', ['s1']]]);
     expect(review.plans[0].script).toContain('DROP');
     expect(json(dry).map((t) => [t.target, t.status])).toEqual([['m1', 'pending'], ['x1', 'pending'], ['s1', 'pending'], ['bad', 'ok']]);
+    // no apply ran with this targets file, so there is no rollout state to scope the rollback by: said once
+    expect(dry.stderr.split('\n').filter((l) => l.startsWith('warning:'))).toEqual([
+      `warning: no rollout state file (${file}.state.json): each target's own last apply is undone, which may predate the last rollout; review with --dry-run`,
+    ]);
     expect(await checkCount('m1')).toBeGreaterThan(0);
 
     // a canary that cannot be reached stops the rollback before any other target
