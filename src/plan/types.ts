@@ -18,6 +18,9 @@ export type StepAction =
   | 'drop_foreign_key'
   | 'rebuild_table'
   | 'edit_table'
+  /** PostgreSQL COMMENT ON CONSTRAINT / INDEX of an object the plan keeps: the manifest's description, metadata only. */
+  | 'comment_constraint'
+  | 'comment_index'
   /** A journal entry of `schema-diff forget`: no SQL, ends schema-diff's ownership of an object. */
   | 'forget';
 
