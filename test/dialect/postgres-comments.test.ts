@@ -187,6 +187,20 @@ describeEachDatabase(['postgres', 'pglite'], 'descriptions become comments', (ma
   });
 });
 
+describeEachDatabase(['pglite'], 'descriptions PostgreSQL cannot hold', (make) => {
+  test('a NUL character is refused at plan, naming where it is', async () => {
+    const t = await make(SEED);
+    try {
+      await expect(plan(t, manifest({ orders: { checks: [ck('a\u0000b')] } }))).rejects.toMatchObject({
+        code: 'manifest',
+        message: expect.stringContaining('tables.orders.checks[0].description: ck_orders_total: contains a NUL character'),
+      });
+    } finally {
+      await t.dispose();
+    }
+  });
+});
+
 describeEachDatabase(['sqlite'], 'descriptions on a database without comments', (make) => {
   test('plans no comment step, and after apply plans nothing', async () => {
     const t = await make(SEED);
