@@ -144,6 +144,17 @@ describeEachDatabase(['postgres', 'pglite'], 'descriptions become comments', (ma
     expect(await steps(t, all(() => 'first'))).toEqual([]);
   });
 
+  test('rollback refuses to write the previous comment over one changed by hand since', async () => {
+    const t = await targets.fresh(SEED);
+    await apply(t, all(() => 'first'));
+    await apply(t, all(() => 'second'));
+    await t.sql(`COMMENT ON CONSTRAINT ck_orders_total ON orders IS 'by hand'`);
+    await expect(rollback(t.dialect, rollbackOptions({ kind: 'last' }, { backup: false }))).rejects.toMatchObject({
+      message: expect.stringContaining('the comment on ck_orders_total on public.orders was changed by hand since apply 2: it is now "by hand"'),
+    });
+    expect((await comments(t)).ix_orders_code).toBe('second');
+  });
+
   test('without a description a comment is not managed: a hand-written one stays; one schema-diff wrote is cleared', async () => {
     const t = await targets.fresh(SEED);
     await apply(t, all(() => 'ours'));
