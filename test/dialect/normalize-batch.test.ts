@@ -1,0 +1,91 @@
+import type { KyselyPlugin, RootOperationNode } from 'kysely';
+import type { Dialect } from '../../src/dialect/dialect.js';
+import { openDialect } from '../../src/dialect/open.js';
+import { connectPostgres } from '../../src/dialect/postgres/connect.js';
+import { createPostgresDialect } from '../../src/dialect/postgres/postgres-dialect.js';
+import { checkManifest } from '../../src/manifest/check.js';
+import type { LoadedManifest } from '../../src/manifest/types.js';
+import { applyManifest } from '../../src/run/apply.js';
+import { preparePlan } from '../../src/run/prepare.js';
+import { testApplyOptions } from '../helpers/options.js';
+import { createTestDatabase, describeServer, runSql } from '../helpers/postgres.js';
+
+/** Every statement the dialect sends, as the text of its SQL fragments. */
+async function recordingDialect(url: string): Promise<{ dialect: Dialect; statements: string[] }> {
+  const statements: string[] = [];
+  const recorder: KyselyPlugin = {
+    transformQuery({ node }) {
+      const raw = node as RootOperationNode & { sqlFragments?: readonly string[] };
+      statements.push(raw.sqlFragments ? raw.sqlFragments.join('?') : node.kind);
+      return node;
+    },
+    transformResult: async ({ result }) => result,
+  };
+  const handles = await connectPostgres(url, { readOnly: true });
+  return { dialect: createPostgresDialect({ ...handles, session: handles.session.withPlugin(recorder), pool: handles.pool.withPlugin(recorder) }), statements };
+}
+
+const tempTables = (statements: readonly string[]) => statements.filter((s) => /^CREATE TEMP TABLE/.test(s)).map((s) => s.split(' (')[0]);
+
+describeServer('batched normalization: table shapes share scratch tables, and a borrowed column is still refused', () => {
+  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  beforeAll(async () => {
+    db = await createTestDatabase('sd_normbatch');
+    await runSql(
+      db.url,
+      `CREATE TABLE a (id integer PRIMARY KEY, x integer NOT NULL, v integer);
+       CREATE TABLE b (id integer PRIMARY KEY, y text COLLATE "C", w varchar(10));
+       CREATE TABLE c (id integer PRIMARY KEY, v text);`,
+    );
+  });
+  afterAll(async () => db?.drop());
+
+  async function plan(manifest: LoadedManifest) {
+    const { dialect, statements } = await recordingDialect(db.url);
+    try {
+      const { plan } = await preparePlan(dialect, manifest, 'm');
+      return { steps: plan.steps.map((s) => `${s.action} ${s.name}`), statements };
+    } finally {
+      await dialect.close();
+    }
+  }
+
+  const manifest = checkManifest({
+    tables: {
+      a: { checks: [{ name: 'ck_a_x', expr: 'x BETWEEN 1 AND 9' }, { name: 'ck_a_v', expr: "v > '5'" }], indexes: [{ name: 'ix_a_x', columns: ['x'], where: 'v <> 3' }] },
+      b: { checks: [{ name: 'ck_b_y', expr: "y LIKE 'k%'" }], indexes: [{ name: 'ix_b_lower_w', columns: [{ expr: 'lower(w)' }] }] },
+      // c.v is text where a.v is integer: the same text means something else, so c parses on a table of its own
+      c: { checks: [{ name: 'ck_c_v', expr: "v > '5'" }] },
+    },
+  });
+
+  test('shapes that agree on their common columns share one temporary table; a disagreeing one gets its own', async () => {
+    const { steps, statements } = await plan(manifest);
+    expect(tempTables(statements)).toEqual(['CREATE TEMP TABLE sd_norm_0', 'CREATE TEMP TABLE sd_norm_1']);
+    expect(steps.filter((s) => !/^validate/.test(s)).map((s) => s.split(' ')[1]).sort()).toEqual(['ck_a_v', 'ck_a_x', 'ck_b_y', 'ck_c_v', 'ix_a_x', 'ix_b_lower_w']);
+    const writer = await openDialect(db.url);
+    try {
+      await applyManifest(writer, manifest, testApplyOptions);
+    } finally {
+      await writer.close();
+    }
+    await runSql(db.url, 'DELETE FROM schema_diff.normalized');
+    // without the journal's cache every expression is parsed again, and each matches what apply made
+    expect((await plan(manifest)).steps).toEqual([]);
+    const { rows } = await runSql(db.url, `SELECT conname, pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conname IN ('ck_a_v', 'ck_c_v') ORDER BY 1`);
+    expect(rows).toEqual([
+      { conname: 'ck_a_v', def: 'CHECK ((v > 5))' },
+      { conname: 'ck_c_v', def: "CHECK ((v > '5'::text))" },
+    ]);
+  });
+
+  test.each([
+    ['a CHECK', { a: { checks: [{ name: 'ck_a_borrow', expr: "y = 'k'" }] }, b: { checks: [{ name: 'ck_b_y', expr: "y LIKE 'k%'" }] } }, 'tables.a.checks[0].expr'],
+    ['an index expression', { a: { indexes: [{ name: 'ix_a_borrow', columns: [{ expr: 'lower(w)' }] }] }, b: { checks: [{ name: 'ck_b_y', expr: "y LIKE 'k%'" }] } }, 'tables.a.indexes[0]'],
+    ['an index predicate', { a: { indexes: [{ name: 'ix_a_borrow', columns: ['x'], where: 'w IS NULL' }] }, b: { checks: [{ name: 'ck_b_y', expr: "y LIKE 'k%'" }] } }, 'tables.a.indexes[0]'],
+  ])('%s naming a column of another table that shares the scratch table is refused, naming the entry', async (_what, tables, path) => {
+    const error = await plan(checkManifest({ tables } as never)).catch((e: Error) => e);
+    expect((error as Error).message).toContain(path);
+    expect((error as Error).message).toMatch(/does not exist/);
+  });
+});
