@@ -67,7 +67,7 @@ export function withComments(draft: Draft, forward: readonly string[], inverse: 
     inverse: inv.list,
     ...(draft.scans ? { scans: { sql: sql.at, inverse: inv.at } } : {}),
     // outside a transaction each COMMENT runs in a short one of its own under lock_timeout (takesTableLock)
-    ...(draft.transactional ? {} : { lockTimeout: true, lock: `${draft.lock}; COMMENT ON in a short transaction of its own under lock_timeout` }),
+    ...(draft.transactional || forward.length === 0 ? {} : { lockTimeout: true, lock: `${draft.lock}; COMMENT ON in a short transaction of its own under lock_timeout` }),
   };
 }
 
