@@ -1,5 +1,5 @@
 import type { Change, ObjectEffect } from '../diff/changes.js';
-import type { Step } from '../plan/types.js';
+import type { Step, StepRef } from '../plan/types.js';
 import type { Catalog, DesiredTable, DialectName, IndexKey, Severity, TableRef } from '../schema/types.js';
 
 /** What one manifest object is checked for, before a change or by `validate`. */
@@ -115,6 +115,8 @@ export interface HistoryStep {
   readonly origin?: unknown;
   /** Step.effects as journaled: what the step did to whose objects (diff/ownership.ts). Absent for steps journaled before. */
   readonly effects?: readonly ObjectEffect[];
+  /** Step.partOf as journaled: this undo step undid only some objects of that applied step. */
+  readonly partOf?: StepRef;
 }
 
 export interface HistoryRun {
@@ -228,6 +230,15 @@ export interface Dialect {
    * it cannot be. Rollback runs only this, and only when it equals the stored inverse.
    */
   inverseOf(step: HistoryStep): readonly string[];
+  /**
+   * A step that returns only `objects` of a journaled step that changed several
+   * at once (SQLite: one step for all the constraints of a table) to their state
+   * before it, the others left as they are; its inverse puts them back exactly
+   * as the step left them. `step`'s origin has been checked (inverseOf) first.
+   * null when these objects cannot be undone apart (the step is then undone
+   * whole). Absent: every step of this dialect changes one object.
+   */
+  undoPart?(step: HistoryStep, objects: readonly string[], catalog: Catalog): Omit<Step, 'id'> | null;
   /**
    * Refuses (SchemaDiffError 'refused') a journal that someone other than the
    * current user (or a superuser) owns or may write: rollback would run what it says.

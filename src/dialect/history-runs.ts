@@ -1,5 +1,5 @@
 import { SchemaDiffError } from '../errors.js';
-import type { StepAction } from '../plan/types.js';
+import type { StepAction, StepRef } from '../plan/types.js';
 import type { HistoryRun, HistoryStep } from './dialect.js';
 
 /** A journal run row, once each dialect has turned its columns into plain values. */
@@ -113,7 +113,33 @@ export function historyStepOf(row: StepRow, decodeList: ListDecoder, bool: (v: u
     origin: parsedOrigin,
     ...scansOf(row.scans, fail),
     ...effectsOf(row.effects, fail),
+    ...partOfStep(row.part_of, fail),
   };
+}
+
+/**
+ * Step.partOf as the journal keeps it (SQLite: JSON text `{"runId":1,"seq":7}`;
+ * absent where no dialect writes one): two run positions, nothing else.
+ */
+function partOfStep(stored: unknown, fail: (problem: string) => SchemaDiffError): { partOf?: StepRef } {
+  if (stored === null || stored === undefined) return {};
+  let value: unknown;
+  try {
+    value = typeof stored === 'string' ? JSON.parse(stored) : undefined;
+  } catch {
+    value = undefined;
+  }
+  const v = value as { runId?: unknown; seq?: unknown } | null | undefined;
+  const position = (n: unknown) => typeof n === 'number' && Number.isSafeInteger(n) && n > 0;
+  if (v === null || typeof v !== 'object' || !position(v.runId) || !position(v.seq)) {
+    throw fail(`part_of is ${describe(stored)}, expected the run and position of an applied step`);
+  }
+  return { partOf: { runId: v.runId as number, seq: v.seq as number } };
+}
+
+/** Step.partOf as the journal stores it: JSON text, or null. */
+export function partOfText(step: { readonly partOf?: StepRef }): string | null {
+  return step.partOf === undefined ? null : JSON.stringify({ runId: step.partOf.runId, seq: step.partOf.seq });
 }
 
 /**

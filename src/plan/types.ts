@@ -90,6 +90,18 @@ export interface Step {
    * schema-diff owns (diff/ownership.ts). Absent: nothing.
    */
   readonly effects?: readonly ObjectEffect[];
+  /**
+   * A rollback step that undoes only some objects of the applied step named
+   * here (Dialect.undoPart): that step stays in effect for its other objects,
+   * and undoing it whole later first undoes this one. Absent: none.
+   */
+  readonly partOf?: StepRef;
+}
+
+/** A journaled step: its run and its position in it. */
+export interface StepRef {
+  readonly runId: number;
+  readonly seq: number;
 }
 
 export interface StatementScans {

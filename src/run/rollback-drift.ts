@@ -1,5 +1,6 @@
 import type { Dialect, HistoryStep } from '../dialect/dialect.js';
 import type { Change } from '../diff/changes.js';
+import { sameDefinition } from '../diff/ownership.js';
 import type { StepAction } from '../plan/types.js';
 import type { Catalog, Check, ForeignKey, Index, Table, TableRef } from '../schema/types.js';
 import { findTable } from '../schema/types.js';
@@ -114,6 +115,34 @@ function checkComment(table: Table, step: HistoryStep, problems: string[]): void
     const said = (c: string | null) => (c === null ? 'no comment' : JSON.stringify(c));
     problems.push(`the comment on ${step.name} on ${step.table} was changed by hand since apply ${step.runId}: it is now ${said(now)}; apply ${step.runId} left ${said(written)}`);
   }
+}
+
+/**
+ * The same check for the objects of a step to undo in part (Dialect.undoPart):
+ * each must still be as the step left it (its recorded effect), because the
+ * undo edits the table around the others, which stay. A missing object is a
+ * problem too, not a note: the undo renders its removal from the table as it is.
+ */
+export function findPartDrift(catalog: Catalog, step: HistoryStep, objects: readonly string[]): string[] {
+  const table = findTable(catalog, tableRefOf(step.table));
+  const apply = `apply ${step.runId}`;
+  if (!table) return [`table ${step.table} no longer exists (${apply} changed ${objects.join(', ')} on it)`];
+  const problems: string[] = [];
+  for (const e of (step.effects ?? []).filter((x) => objects.includes(x.name))) {
+    const where = `${e.name} on ${step.table}`;
+    const current = objectsOf(table, e.kind).find((o) => o.name === e.name);
+    if (e.effect === 'dropped') {
+      if (current) problems.push(`${where} exists again since ${apply} dropped it; undoing would create it a second time`);
+    } else if (!current) {
+      problems.push(`${where} no longer exists (dropped by hand since ${apply}); it cannot be undone apart from the other objects of its step`);
+    } else if (e.definition !== undefined && !sameDefinition(e.kind, e.definition, current)) {
+      problems.push(`${where} was changed by hand since ${apply}; undoing it would not return it to its state before the apply`);
+    }
+    if (e.from !== undefined && e.from !== e.name && objectsOf(table, e.kind).some((o) => o.name === e.from)) {
+      problems.push(`${e.from} on ${step.table} exists again since ${apply} replaced it with ${e.name}; undoing would create it a second time`);
+    }
+  }
+  return problems;
 }
 
 export function objectsOf(table: Table, kind: ObjectKind): readonly (Check | ForeignKey | Index)[] {

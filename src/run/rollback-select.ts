@@ -1,5 +1,6 @@
 import type { HistoryRun, HistoryStep } from '../dialect/dialect.js';
 import { SchemaDiffError } from '../errors.js';
+import { journalError } from '../dialect/history-runs.js';
 import { didYouMean } from '../schema/names.js';
 
 /** What a rollback undoes. */
@@ -11,9 +12,29 @@ export type RollbackScope =
   /** Just these objects, each back to its state before the apply that last changed it. */
   | { readonly kind: 'objects'; readonly names: readonly string[] };
 
+export interface SelectOptions {
+  /** The dialect can undo some objects of a step that changed several alone (Dialect.undoPart). */
+  readonly partial?: boolean;
+  /** Steps (`runId:seq`) to undo whole all the same: the dialect cannot undo their objects apart. */
+  readonly whole?: ReadonlySet<string>;
+}
+
+/** Some objects of an applied step to undo, the step's others left in effect. */
+export interface PartialUndo {
+  readonly step: HistoryStep;
+  readonly objects: readonly string[];
+}
+
 export interface Selection {
-  /** History steps to undo, in the order their inverses run: newest apply first, last step first. */
+  /**
+   * History steps to undo whole, in the order their inverses run: newest run
+   * first, last step first. An applied step some of whose objects were undone
+   * apart comes after those undos (from rollback runs, so newer): they are
+   * undone first, which puts back the very text the applied step left.
+   */
   readonly steps: readonly HistoryStep[];
+  /** Applied steps to undo only in part, in the same order. */
+  readonly parts: readonly PartialUndo[];
   /**
    * Steps with nothing to run (VALIDATE) that this rollback completes, each with
    * the selected step whose undo marks it undone in the same transaction.
@@ -33,21 +54,88 @@ export function isPending(step: HistoryStep): boolean {
  * Pure, so that the rules (nothing twice, newest first, one object at a time)
  * are tested without a database.
  */
-export function selectForRollback(history: readonly HistoryRun[], scope: RollbackScope): Selection {
+export function selectForRollback(history: readonly HistoryRun[], scope: RollbackScope, options: SelectOptions = {}): Selection {
   const applies = history.filter((r) => r.kind === 'apply');
-  const picked = pick(history, applies, scope);
-  const steps = [...picked.steps].sort((a, b) => b.runId - a.runId || b.seq - a.seq);
-  return { steps, riders: ridersOf(applies, steps), notes: picked.notes };
+  const journal = new Journal(history);
+  const picked = pick(history, applies, scope, journal, options);
+  // an applied step undone whole takes with it the partial undos still in effect on it
+  const whole = picked.steps.flatMap((s) => [s, ...journal.partsOf(s)]);
+  const steps = [...new Set(whole)].sort(runningOrder);
+  const parts = [...(picked.parts ?? [])].sort((a, b) => runningOrder(a.step, b.step));
+  return { steps, parts, riders: ridersOf(applies, steps), notes: picked.notes };
 }
 
-function pick(history: readonly HistoryRun[], applies: readonly HistoryRun[], scope: RollbackScope) {
+/** Newest run first, last step first. */
+export function runningOrder(a: HistoryStep, b: HistoryStep): number {
+  return b.runId - a.runId || b.seq - a.seq;
+}
+
+/** The partial undos of the journal, by the applied step they undid part of. */
+class Journal {
+  private readonly parts = new Map<string, HistoryStep[]>();
+  constructor(history: readonly HistoryRun[]) {
+    const applied = new Map(history.filter((r) => r.kind === 'apply').flatMap((r) => r.steps.map((s) => [keyOf(s), s] as const)));
+    for (const run of history) {
+      for (const s of run.steps) {
+        if (!s.partOf) continue;
+        // the journal is data: a part must be an undo step of an earlier applied step of its own table, on objects of that step
+        const of = applied.get(keyOf(s.partOf));
+        if (run.kind !== 'rollback' || !of || of.runId >= s.runId || of.table !== s.table || !s.objects.every((o) => of.objects.includes(o))) {
+          throw journalError(s.runId, s.seq, `part_of names run ${s.partOf.runId} step ${s.partOf.seq}, which is not an earlier applied step of ${s.table} with its objects`);
+        }
+        if (!isPending(s)) continue;
+        const key = keyOf(s.partOf);
+        this.parts.set(key, [...(this.parts.get(key) ?? []), s]);
+      }
+    }
+  }
+
+  /** The partial undos of this applied step still in effect (not themselves undone since). */
+  partsOf(step: HistoryStep): readonly HistoryStep[] {
+    return this.parts.get(keyOf(step)) ?? [];
+  }
+
+  /** The partial undo in effect that already took `name` of this step back, if any. */
+  partHolding(step: HistoryStep, name: string): HistoryStep | undefined {
+    return this.partsOf(step).find((p) => p.objects.includes(name));
+  }
+
+  /** The step's objects still as it left them: all but those a partial undo took back. */
+  inEffect(step: HistoryStep): string[] {
+    return step.objects.filter((o) => this.partHolding(step, o) === undefined);
+  }
+}
+
+function keyOf(ref: { readonly runId: number; readonly seq: number }): string {
+  return `${ref.runId}:${ref.seq}`;
+}
+
+/**
+ * The objects of a step that are one object for an undo: a replaced or
+ * renamed object under its new and its old name (from the step's recorded
+ * effects). A step without effects (an old journal): each name on its own.
+ */
+export function objectGroups(step: HistoryStep): string[][] {
+  if (!step.effects || step.effects.length === 0) return step.objects.map((o) => [o]);
+  const groups = step.effects.map((e) => [e.name, ...(e.from !== undefined && e.from !== e.name ? [e.from] : [])]);
+  const covered = new Set(groups.flat());
+  return [...groups, ...step.objects.filter((o) => !covered.has(o)).map((o) => [o])];
+}
+
+interface Picked {
+  readonly steps: readonly HistoryStep[];
+  readonly parts?: readonly PartialUndo[];
+  readonly notes: readonly string[];
+}
+
+function pick(history: readonly HistoryRun[], applies: readonly HistoryRun[], scope: RollbackScope, journal: Journal, options: SelectOptions): Picked {
   switch (scope.kind) {
     case 'last':
       return pickLast(applies);
     case 'to':
       return pickAfter(history, applies, scope.runId);
     case 'objects':
-      return pickObjects(applies, scope.names);
+      return pickObjects(applies, scope.names, journal, options);
     default: {
       const never: never = scope;
       throw new Error(`unhandled scope ${JSON.stringify(never)}`);
@@ -75,25 +163,42 @@ function pickAfter(history: readonly HistoryRun[], applies: readonly HistoryRun[
 /**
  * For each name, the steps of the latest apply that changed it and are still
  * in effect. A replaced foreign key lists both its new and its old name in
- * `objects`, so either name finds it.
+ * `objects`, so either name finds it. Of a step that changed several objects
+ * at once (a SQLite table step), only the objects asked for are undone when
+ * the dialect can (`partial`); otherwise the step is undone whole and the note
+ * says which other objects go with it.
  */
-function pickObjects(applies: readonly HistoryRun[], names: readonly string[]) {
-  const chosen = new Map<string, HistoryStep>();
+function pickObjects(applies: readonly HistoryRun[], names: readonly string[], journal: Journal, options: SelectOptions) {
+  const chosen = new Map<string, { step: HistoryStep; asked: Set<string> }>();
   const notes: string[] = [];
   const everyStep = applies.flatMap((r) => r.steps);
   for (const name of names) {
     const mentions = everyStep.filter((s) => s.objects.includes(name));
-    const pending = mentions.filter(isPending);
+    const pending = mentions.filter((s) => isPending(s) && journal.partHolding(s, name) === undefined);
     if (pending.length === 0) {
       if (mentions.length === 0) throw unknownObject(name, everyStep);
-      notes.push(`nothing to undo for ${name}: ${describeUndone(mentions)}`);
+      notes.push(`nothing to undo for ${name}: ${describeUndone(mentions, name, journal)}`);
       continue;
     }
     const latest = Math.max(...pending.map((s) => s.runId));
-    for (const s of pending.filter((p) => p.runId === latest)) chosen.set(`${s.runId}:${s.seq}`, s);
+    for (const s of pending.filter((p) => p.runId === latest)) {
+      const entry = chosen.get(keyOf(s)) ?? { step: s, asked: new Set<string>() };
+      for (const o of objectGroups(s).find((g) => g.includes(name)) ?? [name]) entry.asked.add(o);
+      chosen.set(keyOf(s), entry);
+    }
   }
-  const steps = [...chosen.values()];
-  return { steps, notes: [...notes, ...steps.flatMap((s) => undoneTogether(s, names))] };
+  const steps: HistoryStep[] = [];
+  const parts: PartialUndo[] = [];
+  for (const { step, asked } of chosen.values()) {
+    const left = journal.inEffect(step).filter((o) => !asked.has(o));
+    if (left.length === 0 || !options.partial || options.whole?.has(keyOf(step))) {
+      steps.push(step);
+      notes.push(...undoneTogether(step, asked, journal));
+    } else {
+      parts.push({ step, objects: step.objects.filter((o) => asked.has(o)) });
+    }
+  }
+  return { steps, parts, notes };
 }
 
 /**
@@ -101,11 +206,11 @@ function pickObjects(applies: readonly HistoryRun[], names: readonly string[]) {
  * undone whole: say which other objects go with it. A replacement's old name
  * is the same object, not another one.
  */
-function undoneTogether(step: HistoryStep, names: readonly string[]): string[] {
+function undoneTogether(step: HistoryStep, names: ReadonlySet<string>, journal: Journal): string[] {
   if (step.objects.includes(step.name)) return [];
-  const others = step.objects.filter((o) => !names.includes(o));
+  const others = journal.inEffect(step).filter((o) => !names.has(o));
   if (others.length === 0) return [];
-  const asked = step.objects.filter((o) => names.includes(o)).join(', ');
+  const asked = step.objects.filter((o) => names.has(o)).join(', ');
   return [`${asked} was applied in one step with ${others.length} other object(s) on ${step.table}, undone with it: ${others.join(', ')}`];
 }
 
@@ -114,8 +219,8 @@ function unknownObject(name: string, steps: readonly HistoryStep[]): SchemaDiffE
   return new SchemaDiffError('usage', `--constraint ${name}: no apply in the history changed an object of that name${didYouMean(name, known)}`);
 }
 
-function describeUndone(mentions: readonly HistoryStep[]): string {
-  const by = [...new Set(mentions.map((s) => s.undoneBy).filter((id): id is number => id !== null))];
+function describeUndone(mentions: readonly HistoryStep[], name: string, journal: Journal): string {
+  const by = [...new Set(mentions.map((s) => s.undoneBy ?? journal.partHolding(s, name)?.runId ?? null).filter((id): id is number => id !== null))];
   if (by.length === 0) return 'its apply only validated it, and validation has no undo';
   return `already rolled back (run ${by.join(', ')})`;
 }

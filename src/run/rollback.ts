@@ -3,11 +3,11 @@ import { SchemaDiffError } from '../errors.js';
 import { journalError } from '../dialect/history-runs.js';
 import { fingerprintCatalog } from '../plan/fingerprint.js';
 import type { Step } from '../plan/types.js';
-import { freeze, type TableRef } from '../schema/types.js';
+import { freeze, type Catalog, type TableRef } from '../schema/types.js';
 import { closeInterruptedRuns } from './recover.js';
-import { findDrift, tableRefOf } from './rollback-drift.js';
+import { findDrift, findPartDrift, tableRefOf } from './rollback-drift.js';
 import { checkLimits } from './limits.js';
-import { selectForRollback, type RollbackScope } from './rollback-select.js';
+import { runningOrder, selectForRollback, type PartialUndo, type RollbackScope, type Selection } from './rollback-select.js';
 
 export type { RollbackScope } from './rollback-select.js';
 
@@ -89,29 +89,84 @@ export async function rollback(dialect: Dialect, options: RollbackOptions): Prom
 export async function planRollback(dialect: Dialect, scope: RollbackScope): Promise<RollbackPlan> {
   await dialect.checkJournalTrust();
   const history = await dialect.history();
-  const selection = selectForRollback(history, scope);
-  if (selection.steps.length === 0) {
+  const partial = dialect.undoPart !== undefined;
+  let selection = selectForRollback(history, scope, { partial });
+  if (selection.steps.length === 0 && selection.parts.length === 0) {
     const nothing = { target: dialect.target, fingerprint: '', manifest: '', applies: [], objects: [], steps: [], undoes: new Map() };
     return freeze({ ...nothing, notes: selection.notes });
   }
-  const catalog = await dialect.introspect(tablesOf(selection.steps));
+  const catalog = await dialect.introspect(tablesOf([...selection.steps, ...selection.parts.map((p) => p.step)]));
+  const drafts = draftParts(dialect, catalog, selection);
+  const whole = new Set(selection.parts.filter((p) => drafts.get(p) === null).map((p) => `${p.step.runId}:${p.step.seq}`));
+  if (whole.size > 0) selection = selectForRollback(history, scope, { partial, whole });
   const drift = findDrift(dialect, catalog, selection.steps);
-  if (drift.problems.length > 0) throw driftError(drift.problems);
-  const steps = selection.steps.map((h, i) => undoStep(h, verifiedInverse(dialect, h), i + 1));
-  const undoes = new Map<number, UndoneRef[]>(steps.map((s, i) => [s.id, [ref(selection.steps[i])]]));
-  for (const [rider, carrier] of selection.riders) undoes.get(steps[selection.steps.indexOf(carrier)].id)?.push(ref(rider));
-  const applies = [...new Set(selection.steps.map((s) => s.runId))];
+  const problems = [...drift.problems, ...selection.parts.flatMap((p) => findPartDrift(catalog, p.step, p.objects))];
+  if (problems.length > 0) throw driftError(problems);
+  const items = [
+    ...selection.steps.map((h) => ({ h, make: (id: number) => undoStep(h, verifiedInverse(dialect, h), id) })),
+    ...selection.parts.map((p) => ({ h: p.step, make: (id: number) => partStep(p, partDraft(dialect, catalog, p, drafts), id) })),
+  ].sort((a, b) => runningOrder(a.h, b.h));
+  const steps = items.map((item, i) => item.make(i + 1));
+  const undoes = new Map<number, UndoneRef[]>(steps.map((s) => [s.id, s.partOf ? [] : [ref(items[s.id - 1].h)]]));
+  for (const [rider, carrier] of selection.riders) undoes.get(steps[items.findIndex((i) => i.h === carrier)].id)?.push(ref(rider));
+  const applyIds = new Set(history.filter((r) => r.kind === 'apply').map((r) => r.id));
+  const applies = [...new Set(items.map((i) => i.h.runId).filter((id) => applyIds.has(id)))];
   const newest = history.find((r) => r.id === applies[0]);
   return freeze({
     target: dialect.target,
     fingerprint: fingerprintCatalog(catalog),
     manifest: newest?.manifest ?? '',
     applies,
-    objects: [...new Set(selection.steps.flatMap((s) => s.objects))],
+    objects: [...new Set([...selection.steps.filter((s) => applyIds.has(s.runId)).flatMap((s) => s.objects), ...selection.parts.flatMap((p) => p.objects)])],
     steps,
     undoes,
     notes: [...selection.notes, ...drift.notes],
   });
+}
+
+/**
+ * The undo of each partial selection, rendered by the dialect from the table
+ * as it is now; null where it cannot undo those objects apart, or where
+ * another undo of the same rollback changes that table's definition or runs
+ * before it: each such undo expects the exact text (and indexes) the one before
+ * it leaves, and a part is rendered from the table as it is now. An index step
+ * of an older apply, which runs after it, is no obstacle.
+ * A part whose objects were changed by hand is left for the drift check to report.
+ */
+function draftParts(dialect: Dialect, catalog: Catalog, selection: Selection): Map<PartialUndo, Omit<Step, 'id'> | null> {
+  const drafts = new Map<PartialUndo, Omit<Step, 'id'> | null>();
+  for (const part of selection.parts) {
+    const others = [...selection.steps, ...selection.parts.filter((p) => p !== part).map((p) => p.step)].filter((s) => s.table === part.step.table);
+    const shared = others.some((s) => s.action === 'edit_table' || s.action === 'rebuild_table' || runningOrder(s, part.step) < 0);
+    if (shared) {
+      drafts.set(part, null);
+      continue;
+    }
+    // the applied step's origin is what the part is rendered from: checked like any inverse first
+    verifiedInverse(dialect, part.step);
+    if (findPartDrift(catalog, part.step, part.objects).length > 0) continue;
+    drafts.set(part, dialect.undoPart?.(part.step, part.objects, catalog) ?? null);
+  }
+  return drafts;
+}
+
+function partDraft(dialect: Dialect, catalog: Catalog, part: PartialUndo, drafts: ReadonlyMap<PartialUndo, Omit<Step, 'id'> | null>): Omit<Step, 'id'> {
+  const draft = drafts.has(part) ? drafts.get(part) : dialect.undoPart?.(part.step, part.objects, catalog);
+  if (!draft) throw new Error(`no undo rendered for ${part.objects.join(', ')} of journal run ${part.step.runId} step ${part.step.seq}`);
+  return draft;
+}
+
+/** The undo of some objects of an applied step: journaled with partOf, the applied step itself stays in effect. */
+function partStep(part: PartialUndo, draft: Omit<Step, 'id'>, id: number): Step {
+  const { effects: _effects, ...rest } = draft;
+  const h = part.step;
+  return {
+    ...rest,
+    id,
+    objects: part.objects,
+    reason: `undo ${part.objects.join(', ')} of step ${h.seq} of apply ${h.runId} (${h.action} ${h.name}), its other objects left as they are: ${draft.reason}`,
+    partOf: ref(h),
+  };
 }
 
 /** The dry-run script: the dialect's own script of the undo steps, with a header saying what is undone. */
@@ -176,7 +231,9 @@ function undoStep(h: HistoryStep, inverse: readonly string[], id: number): Step 
     table: h.table,
     name: h.name,
     objects: h.objects,
-    reason: `undo step ${h.seq} of apply ${h.runId} (${h.action} ${h.name})`,
+    reason: h.partOf
+      ? `put back ${h.objects.join(', ')} (undone apart by step ${h.seq} of rollback ${h.runId}), before the rest of step ${h.partOf.seq} of apply ${h.partOf.runId} is undone`
+      : `undo step ${h.seq} of apply ${h.runId} (${h.action} ${h.name})`,
     sql: inverse,
     inverse: h.sql,
     ...(h.scans ? { scans: { sql: h.scans.inverse, inverse: h.scans.sql } } : {}),

@@ -117,3 +117,51 @@ describe('choosing what a rollback undoes', () => {
     expect(ids(selectForRollback([first, undone, rb], { kind: 'last' }).steps)).toEqual(['1.2', '1.1']);
   });
 });
+
+describe('one object of a step that changed several (SQLite table steps)', () => {
+  // one step for all of a table's constraints, as SQLite writes it: each object's effect says which names are one object
+  const table: HistoryStep = {
+    ...step(1, 1, 'edit_table', ['ck_a', 'ck_b', 'fk_new', 'fk_old']),
+    name: 'orders',
+    effects: [
+      { kind: 'check', name: 'ck_a', effect: 'created' },
+      { kind: 'check', name: 'ck_b', effect: 'created' },
+      { kind: 'foreign_key', name: 'fk_new', effect: 'renamed', from: 'fk_old' },
+    ],
+  };
+  const apply = run(1, 'apply', [table]);
+  const partial = { partial: true };
+  const partOf = (runId: number, objects: string[], undoneBy: number | null = null): HistoryRun =>
+    run(runId, 'rollback', [{ ...step(runId, 1, 'edit_table', objects), name: 'orders', partOf: { runId: 1, seq: 1 }, undoneBy }]);
+
+  test('only the objects named are undone, a replaced key under both its names; the step stays in effect', () => {
+    const s = selectForRollback([apply], { kind: 'objects', names: ['ck_a'] }, partial);
+    expect([s.steps, s.parts.map((p) => [ids([p.step])[0], p.objects]), s.notes]).toEqual([[], [['1.1', ['ck_a']]], []]);
+    expect(selectForRollback([apply], { kind: 'objects', names: ['fk_old'] }, partial).parts[0].objects).toEqual(['fk_new', 'fk_old']);
+  });
+
+  test('a dialect that cannot (or a step it cannot split) undoes it whole, and says what goes with it', () => {
+    for (const options of [{}, { partial: true, whole: new Set(['1:1']) }]) {
+      const s = selectForRollback([apply], { kind: 'objects', names: ['ck_a'] }, options);
+      expect([ids(s.steps), s.parts]).toEqual([['1.1'], []]);
+      expect(s.notes).toEqual(['ck_a was applied in one step with 3 other object(s) on public.orders, undone with it: ck_b, fk_new, fk_old']);
+    }
+  });
+
+  test('after a part was undone: that name has nothing left, the last objects undo the step whole, parts first', () => {
+    const history = [apply, partOf(2, ['ck_a'])];
+    expect(selectForRollback(history, { kind: 'objects', names: ['ck_a'] }, partial).notes).toEqual(['nothing to undo for ck_a: already rolled back (run 2)']);
+    expect(selectForRollback(history, { kind: 'objects', names: ['ck_b'] }, partial).parts.map((p) => p.objects)).toEqual([['ck_b']]);
+    const rest = selectForRollback(history, { kind: 'objects', names: ['ck_b', 'fk_new'] }, partial);
+    expect([ids(rest.steps), rest.parts, rest.notes]).toEqual([['2.1', '1.1'], [], []]);
+    expect(ids(selectForRollback(history, { kind: 'last' }, partial).steps)).toEqual(['2.1', '1.1']);
+    expect(ids(selectForRollback(history, { kind: 'to', runId: 0 }, partial).steps)).toEqual(['2.1', '1.1']);
+    // a part already put back is not put back twice
+    expect(ids(selectForRollback([apply, partOf(2, ['ck_a'], 3)], { kind: 'last' }, partial).steps)).toEqual(['1.1']);
+  });
+
+  test('a part that names a step of another table, or objects that step did not change, is a corrupt journal', () => {
+    const other = run(2, 'rollback', [{ ...step(2, 1, 'edit_table', ['ck_z']), partOf: { runId: 1, seq: 1 } }]);
+    expect(() => selectForRollback([apply, other], { kind: 'last' }, partial)).toThrow(/^journal run 2 step 1: part_of names run 1 step 1/);
+  });
+});

@@ -311,20 +311,40 @@ function journalCases(): HostileCase[] {
     tamper('history of a journal row with an unknown action', BOTH, () => `action = 'drop_everything'`, (ctx) => ['history', '-d', ctx.url]),
     tamper('history of a journal row whose SQL is not JSON', ['sqlite'], () => `sql = 'DROP TABLE victim'`, (ctx) => ['history', '-d', ctx.url]),
     tamper('rollback of a journal row whose inverse is not JSON', ['sqlite'], () => `inverse = 'DROP TABLE victim'`, rollbackAll),
-    ...[
-      ['a column grant on the journal', (role: string) => `GRANT UPDATE (origin, inverse) ON schema_diff.steps TO ${role}`],
-      ['a role that is a member of the journal\'s owner', (role: string) => `DO $$ BEGIN EXECUTE format('GRANT %I TO ${role}', current_user); END $$`],
-    ].map(
-      ([what, grant]): HostileCase => ({
-        name: `rollback with ${what as string}`,
-        on: PG_ONLY,
-        setup: async (ctx) => {
-          const role = `sd_adv_owner_${process.pid}`;
-          await ctx.sql(`DROP ROLE IF EXISTS ${role}; CREATE ROLE ${role}; ${(grant as (r: string) => string)(role)};`);
-        },
-        args: rollbackAll,
-      }),
-    ),
+    {
+      name: 'rollback with a column grant on the journal',
+      on: PG_ONLY,
+      setup: async (ctx) => {
+        const role = `sd_adv_owner_${process.pid}`;
+        await ctx.sql(`DROP ROLE IF EXISTS ${role}; CREATE ROLE ${role}; GRANT UPDATE (origin, inverse) ON schema_diff.steps TO ${role};`);
+      },
+      args: rollbackAll,
+      message: /may UPDATE column/,
+    },
+    {
+      // Role membership is cluster-wide: the journal's owner here is a role of the case's own, never the superuser
+      // every other test connects as, so the member it gains cannot make a concurrent test's journal untrusted.
+      name: "rollback with a role that is a member of the journal's owner",
+      on: PG_ONLY,
+      setup: async (ctx) => {
+        const [owner, member] = [`sd_adv_jowner_${process.pid}`, `sd_adv_owner_${process.pid}`];
+        await ctx.sql(
+          `DROP ROLE IF EXISTS ${member}; DROP ROLE IF EXISTS ${owner};
+           CREATE ROLE ${owner} LOGIN; CREATE ROLE ${member}; GRANT ${owner} TO ${member};
+           ALTER SCHEMA schema_diff OWNER TO ${owner};
+           DO $$ DECLARE t text; BEGIN
+             FOR t IN SELECT tablename FROM pg_tables WHERE schemaname = 'schema_diff' LOOP
+               EXECUTE format('ALTER TABLE schema_diff.%I OWNER TO ${owner}', t);
+             END LOOP; END $$;`,
+        );
+      },
+      args: (ctx) => {
+        const url = new URL(ctx.url);
+        url.username = `sd_adv_jowner_${process.pid}`;
+        return ['rollback', '--yes', '-d', url.toString()];
+      },
+      message: /is a member of role sd_adv_jowner_/,
+    },
     {
       name: 'rollback of a forged origin and inverse that agree on a DROP COLUMN',
       on: PG_ONLY,
@@ -394,6 +414,7 @@ async function postgresBase(dir: string): Promise<Base> {
           await a.connect();
           await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
           await a.query(`DROP ROLE IF EXISTS sd_adv_owner_${process.pid}`);
+          await a.query(`DROP ROLE IF EXISTS sd_adv_jowner_${process.pid}`);
           await a.end();
         },
       };

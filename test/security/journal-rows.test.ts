@@ -138,6 +138,17 @@ describeEachDatabase(['postgres', 'pglite', 'sqlite'], 'journal rows are checked
   });
 
   if (kind === 'sqlite') {
+    test('SQLite: a part_of that is not a step position, or names a step it cannot be part of: one line, nothing run', async () => {
+      await target.sql(`UPDATE ${steps} SET part_of = '{"runId":"1; DROP TABLE victim"}' WHERE seq = 1`);
+      await expect(target.dialect.history()).rejects.toThrow(/^journal run 1 step 1: part_of is "\{\\"runId\\":\\"1; DROP TABLE victim\\"\}", expected the run and position of an applied step/);
+      await target.sql(`UPDATE ${steps} SET part_of = NULL WHERE seq = 1`);
+      await target.sql(`UPDATE ${steps} SET part_of = '{"runId":1,"seq":1}' WHERE seq = 2`);
+      await expect(rollback(target.dialect, rollbackOptions)).rejects.toThrow(
+        /^journal run 1 step 2: part_of names run 1 step 1, which is not an earlier applied step of main\.t with its objects/,
+      );
+      expect(await victimCount()).toBe(1);
+    });
+
     test('SQLite: lists that are not JSON', async () => {
       await target.sql(`UPDATE ${steps} SET sql = 'DROP TABLE victim' WHERE seq = 1`);
       await expect(target.dialect.history()).rejects.toThrow(/^journal run 1 step 1: sql is not a list \("DROP TABLE victim"\)/);

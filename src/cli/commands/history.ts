@@ -82,16 +82,26 @@ function summary(run: HistoryRun, runs: readonly HistoryRun[]): string {
   const n = `${run.steps.length} step(s)`;
   if (run.kind === 'rollback') {
     const applies = [...new Set(undoneBy(run, runs).map((s) => `#${s.runId}`))];
-    return applies.length ? `${n}, undid ${applies.join(', ')}` : n;
+    // an undo of some objects of a step marks nothing undone: the step stays in effect for the others
+    const parts = [...new Set(run.steps.flatMap((s) => (s.partOf ? [`#${s.partOf.runId}`] : [])))];
+    const said = [...(applies.length ? [`undid ${applies.join(', ')}`] : []), ...(parts.length ? [`undid part of ${parts.join(', ')}`] : [])];
+    return [n, ...said].join(', ');
   }
   const undone = run.steps.filter((s) => s.undoneBy !== null);
-  if (undone.length === 0) return n;
+  const inPart = partsInEffect(run, runs);
+  const part = inPart.length ? [`objects of ${new Set(inPart.map((s) => s.partOf?.seq)).size} step(s) undone by ${[...new Set(inPart.map((s) => `#${s.runId}`))].join(', ')}`] : [];
+  if (undone.length === 0) return [n, ...part].join(', ');
   const by = [...new Set(undone.map((s) => s.undoneBy as number))].sort((a, b) => a - b).map((id) => `#${id}`).join(', ');
-  return `${n}, ${undone.length === run.steps.length ? 'all' : undone.length} undone by ${by}`;
+  return [n, `${undone.length === run.steps.length ? 'all' : undone.length} undone by ${by}`, ...part].join(', ');
+}
+
+/** Undos of some objects of this run's steps, still in effect (the steps themselves are not marked undone). */
+function partsInEffect(run: HistoryRun, runs: readonly HistoryRun[]): HistoryStep[] {
+  return runs.flatMap((r) => (r.kind === 'rollback' ? r.steps.filter((s) => s.partOf?.runId === run.id && s.undoneBy === null) : []));
 }
 
 function describeStep(run: HistoryRun, s: HistoryStep): string {
   const undone = s.undoneBy !== null ? `  (undone by #${s.undoneBy})` : '';
-  const what = run.kind === 'rollback' ? `undo ${s.action}` : s.action;
+  const what = run.kind !== 'rollback' ? s.action : s.partOf ? `undo part of step ${s.partOf.seq} of #${s.partOf.runId}: ${s.action}` : `undo ${s.action}`;
   return `      ${String(s.seq).padStart(3)}. ${what} ${s.name} on ${s.table}${undone}`;
 }

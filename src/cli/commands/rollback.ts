@@ -121,7 +121,16 @@ function asJson(result: RollbackResult, dryRun: boolean) {
     applies: plan.applies,
     objects: plan.objects,
     notes: plan.notes,
-    steps: plan.steps.map((s) => ({ id: s.id, action: s.action, table: s.table, name: s.name, sql: s.sql, undoes: plan.undoes.get(s.id) ?? [] })),
+    steps: plan.steps.map((s) => ({
+      id: s.id,
+      action: s.action,
+      table: s.table,
+      name: s.name,
+      sql: s.sql,
+      undoes: plan.undoes.get(s.id) ?? [],
+      // an undo of some objects of a step marks nothing undone: it names the step it took them from
+      ...(s.partOf ? { partOf: s.partOf, objects: s.objects } : {}),
+    })),
     ...(result.script !== undefined ? { script: result.script } : {}),
   };
 }

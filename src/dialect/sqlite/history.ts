@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { Step } from '../../plan/types.js';
-import { assembleHistory, checkRun, effectsText, historyStepOf, originText, type StepRow } from '../history-runs.js';
+import { assembleHistory, checkRun, effectsText, historyStepOf, originText, partOfText, type StepRow } from '../history-runs.js';
 import type { HistoryRun, HistoryStep, RunRecord, UnfinishedRun } from '../dialect.js';
 
 /**
@@ -35,6 +35,7 @@ const DDL = [
      after_definition TEXT,
      origin TEXT,
      effects TEXT,
+     part_of TEXT,
      undone_by INTEGER REFERENCES schema_diff_runs (id),
      PRIMARY KEY (run_id, seq)
    )`,
@@ -49,9 +50,10 @@ function ensureHistory(db: Database.Database): void {
     for (const ddl of DDL) db.prepare(ddl).run();
     return;
   }
-  // A journal from before origin (effects) existed gains the column; its old steps keep null.
+  // A journal from before origin (effects, part_of) existed gains the column; its old steps keep null.
   if (!hasColumn(db, 'origin')) db.prepare('ALTER TABLE schema_diff_steps ADD COLUMN origin TEXT').run();
   if (!hasColumn(db, 'effects')) db.prepare('ALTER TABLE schema_diff_steps ADD COLUMN effects TEXT').run();
+  if (!hasColumn(db, 'part_of')) db.prepare('ALTER TABLE schema_diff_steps ADD COLUMN part_of TEXT').run();
 }
 
 function hasColumn(db: Database.Database, column: string): boolean {
@@ -96,8 +98,8 @@ export function finishRun(db: Database.Database, runId: number, status: 'done' |
 /** Writes one executed step, inside the apply's transaction: it is journaled if and only if it happened. */
 export function recordStep(db: Database.Database, record: RunRecord, step: Step): void {
   db.prepare(
-    `INSERT INTO schema_diff_steps (run_id, seq, action, table_name, name, objects, sql, inverse, transactional, lock_timeout, after_definition, origin, effects)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO schema_diff_steps (run_id, seq, action, table_name, name, objects, sql, inverse, transactional, lock_timeout, after_definition, origin, effects, part_of)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   ).run(
     record.runId,
     step.id,
@@ -112,6 +114,7 @@ export function recordStep(db: Database.Database, record: RunRecord, step: Step)
     step.after ?? null,
     originText(step),
     effectsText(step),
+    partOfText(step),
   );
   const undo = db.prepare('UPDATE schema_diff_steps SET undone_by = ? WHERE run_id = ? AND seq = ?');
   for (const undone of record.undoes?.get(step.id) ?? []) undo.run(record.runId, undone.runId, undone.seq);

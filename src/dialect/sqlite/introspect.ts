@@ -183,7 +183,7 @@ function tryParse(sql: string): ParsedTable | null {
  * expression (unnamedCheckName), as ORMs write them: the manifest names it the
  * same way, whatever its spacing or case. Two with the same expression get #2, #3.
  */
-function checksOf(parsed: ParsedTable | null, ref: TableRef, columns: readonly string[]) {
+export function checksOf(parsed: ParsedTable | null, ref: TableRef, columns: readonly string[]) {
   const checks: Check[] = [];
   const checkText = new Map<string, ParsedCheck>();
   for (const c of parsed?.checks ?? []) {

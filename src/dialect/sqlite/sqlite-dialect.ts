@@ -16,6 +16,7 @@ import { renderSqlite } from './render.js';
 import { probeSchemaEdit, type SchemaEditPolicy } from './schema-edit.js';
 import { scriptRendererFor } from '../scripts.js';
 import { sqliteMessage } from './sqlite-error.js';
+import { undoPartSqlite } from './undo-part.js';
 import { countViolationsSqlite } from './violations.js';
 
 export interface SqliteDialect extends Dialect {
@@ -98,6 +99,11 @@ export async function openSqliteDialect(path: string, options: { readOnly?: bool
       return run.id;
     },
     inverseOf: inverseOfSqlite,
+    undoPart(step, objects, catalog) {
+      const raw = rawByCatalog.get(catalog);
+      if (!raw) throw new Error('SQLite undoPart needs a catalog read by the same dialect (its CREATE TABLE texts)');
+      return undoPartSqlite(step, objects, catalog, raw, (editPolicy ??= probeSchemaEdit(db, keepDefensive)));
+    },
     async checkJournalTrust() {
       checkSqliteJournalTrust(path);
     },
