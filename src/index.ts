@@ -25,6 +25,7 @@ export { plan, apply, verify, validate, rollback, APPLY_DEFAULTS, type PlanResul
 export { withConnection, type Connection } from './dialect/open.js';
 export { renderScript } from './run/prepare.js';
 export { scriptRendererFor, type ScriptRenderer } from './dialect/scripts.js';
+export { renderAlembic, type AlembicOptions } from './publish/alembic.js';
 export { HAZARDS } from './plan/types.js';
 export type { ViolationCount as Blocker } from './dialect/dialect.js';
 export { loadPlan, savePlan } from './plan/plan-file.js';

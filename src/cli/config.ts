@@ -19,6 +19,12 @@ export interface SchemaDiffConfig {
   /** SQLite: copy the file aside before a table rebuild. */
   readonly backup?: boolean;
   readonly keepBackups?: number;
+  /**
+   * A fleet (docs/fleets.md): each a URL, or `{ label?, url }`. Used by the
+   * commands that take --targets when none of --targets, --targets-query,
+   * --database-url or $DATABASE_URL is given.
+   */
+  readonly targets?: readonly (string | { readonly label?: string; readonly url: string })[];
 }
 
 /** Declares a config file's settings, typed (as drizzle-kit's defineConfig). */
@@ -100,8 +106,10 @@ function checkConfig(value: unknown, shown: string): SchemaDiffConfig {
     throw new SchemaDiffError('usage', `config ${shown}: expected an object (export default defineConfig({ ... }))`);
   }
   for (const [key, v] of Object.entries(value)) {
+    // a list, not an option's default: checked (URLs parsed) as a targets file is, when a command reads it
+    if (key === 'targets') continue;
     const setting = SETTINGS[key as keyof typeof SETTINGS];
-    if (!setting) throw new SchemaDiffError('usage', `config ${shown}: unknown setting "${key}" (known: ${Object.keys(SETTINGS).join(', ')})`);
+    if (!setting) throw new SchemaDiffError('usage', `config ${shown}: unknown setting "${key}" (known: ${[...Object.keys(SETTINGS), 'targets'].join(', ')})`);
     if (v === undefined) continue;
     const type = setting[1];
     const ok = type === 'duration' ? typeof v === 'string' || typeof v === 'number' : typeof v === type;
@@ -118,7 +126,7 @@ function checkConfig(value: unknown, shown: string): SchemaDiffConfig {
 export function optionDefaults(config: LoadedConfig | null, env: NodeJS.ProcessEnv): Record<string, string | number | boolean | undefined> {
   const defaults = { ...BUILT_IN };
   for (const [key, value] of Object.entries(config?.settings ?? {})) {
-    if (value === undefined) continue;
+    if (value === undefined || key === 'targets') continue;
     const option = SETTINGS[key as keyof typeof SETTINGS][0];
     defaults[option] = key === 'manifest' ? relativeTo(config!.path, value as string) : value;
   }
@@ -144,4 +152,24 @@ export function useOptionDefaults(defaults: Record<string, string | number | boo
 /** The default of a configurable option, as a command's builder declares it. */
 export function defaultOf<T extends string | number | boolean | undefined>(option: keyof typeof BUILT_IN & string): T {
   return current[option] as T;
+}
+
+/** The config file's fleet, and where it came from (for messages and the default state file). */
+export interface ConfiguredFleet {
+  readonly path: string;
+  readonly targets: unknown;
+}
+
+let fleet: ConfiguredFleet | null = null;
+
+/**
+ * Set once by main(): the config's `targets`, unless $DATABASE_URL is set
+ * (the environment outranks the config file, as for every setting).
+ */
+export function useConfiguredFleet(config: LoadedConfig | null, env: NodeJS.ProcessEnv): void {
+  fleet = config?.settings.targets !== undefined && !env.DATABASE_URL ? { path: config.path, targets: config.settings.targets } : null;
+}
+
+export function configuredFleet(): ConfiguredFleet | null {
+  return fleet;
 }

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import type yargsType from 'yargs';
 import { applyColourFlags } from './colour.js';
-import { findConfigFile, optionDefaults, useOptionDefaults, type LoadedConfig } from './config.js';
+import { findConfigFile, optionDefaults, useConfiguredFleet, useOptionDefaults, type LoadedConfig } from './config.js';
 import { EXIT } from './context.js';
 import { VERSION } from '../version.js';
 import { databaseUrlsOf, renderError } from './errors.js';
@@ -15,6 +15,7 @@ import { showCommand } from './commands/show.js';
 import { forgetCommand } from './commands/forget.js';
 import { demoCommand } from './commands/demo.js';
 import { codegenCommand } from './commands/codegen.js';
+import { pullCommand } from './commands/pull.js';
 import { docsCommand } from './commands/docs.js';
 
 // yargs' ESM build wraps help text at a character count, cutting words in half;
@@ -23,7 +24,9 @@ const require = createRequire(import.meta.url);
 const yargs = require('yargs') as typeof yargsType;
 const hideBin = (argv: string[]) => argv.slice(2);
 
-export const COMMANDS = ['plan', 'apply', 'verify', 'validate', 'rollback', 'history', 'forget', 'show', 'codegen', 'docs', 'demo', 'completion'] as const;
+export const COMMANDS = ['plan', 'apply', 'verify', 'validate', 'rollback', 'history', 'forget', 'show', 'pull', 'codegen', 'docs', 'demo', 'completion'] as const;
+/** Other names of commands (yargs aliases): accepted as a first word, not listed. */
+const ALIASES = ['init'];
 
 
 /** The schema-diff command line. Heavy modules (drivers, PGlite, tsx) load only inside handlers, so --help is instant. */
@@ -39,7 +42,9 @@ export async function main(argv: string[]): Promise<number> {
     refuseUnknownCommand(argv);
     const config = await configFor(argv);
     if (config?.settings.databaseUrl) secretUrls = [...secretUrls, config.settings.databaseUrl];
+    secretUrls = [...secretUrls, ...urlsOfConfigTargets(config)];
     useOptionDefaults(optionDefaults(config, process.env));
+    useConfiguredFleet(config, process.env);
     await yargs(argv)
       .scriptName('schema-diff')
       // schema-diff's own: yargs would read the calling project's package.json
@@ -55,6 +60,7 @@ export async function main(argv: string[]): Promise<number> {
       .command(historyCommand(setStatus))
       .command(showCommand(setStatus))
       .command(forgetCommand(setStatus))
+      .command(pullCommand(setStatus))
       .command(codegenCommand(setStatus))
       .command(docsCommand(setStatus))
       .command(demoCommand(setStatus))
@@ -76,6 +82,13 @@ export async function main(argv: string[]): Promise<number> {
     return renderError(e, debug, secretUrls);
   }
   return status;
+}
+
+/** The config's target URLs, whatever their shape, so that an error naming one is masked too. */
+function urlsOfConfigTargets(config: LoadedConfig | null): string[] {
+  const list: unknown = config?.settings.targets;
+  if (!Array.isArray(list)) return [];
+  return list.map((t: unknown) => (typeof t === 'string' ? t : (t as { url?: unknown } | null)?.url)).filter((u): u is string => typeof u === 'string');
 }
 
 /**
@@ -103,7 +116,7 @@ function optionValue(argv: readonly string[], flag: string): string | undefined 
 /** A first word that is no command: say so, with the likely one and the list (yargs would call it an unknown argument). */
 function refuseUnknownCommand(argv: readonly string[]): void {
   const first = argv[0];
-  if (first === undefined || first.startsWith('-') || (COMMANDS as readonly string[]).includes(first)) return;
+  if (first === undefined || first.startsWith('-') || (COMMANDS as readonly string[]).includes(first) || ALIASES.includes(first)) return;
   const near = COMMANDS.filter((c) => editDistance(c, first) <= 2 || (first.length >= 3 && c.startsWith(first)));
   const hint = near.length ? ` (did you mean ${near.join(' or ')}?)` : '';
   throw new UsageError(`unknown command "${first}"${hint}; commands: ${COMMANDS.join(', ')}`);

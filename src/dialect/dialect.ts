@@ -71,6 +71,12 @@ export interface ExecuteEvents {
   stepStarted?(step: Step, index: number, total: number): void;
   stepFinished?(step: Step, index: number, total: number, ms: number, attempts: number): void;
   retrying?(step: Step, attempt: number, reason: string, waitMs: number): void;
+  /**
+   * A write-blocking lock was granted after `waitMs`: from the first attempt to
+   * the one that got it, lock_timeout expiries and back-off pauses included
+   * (PostgreSQL: each locked statement's short transaction; SQLite: BEGIN IMMEDIATE).
+   */
+  lockAcquired?(step: Step, waitMs: number): void;
   progress?(step: Step, message: string): void;
   /** Something the user should know that is not a step's progress (SQLite: where the backup copy was written). */
   notice?(message: string): void;
@@ -178,6 +184,17 @@ export interface Dialect {
    * text reaches the database: every path from a manifest starts here.
    */
   checkManifest(desired: readonly DesiredTable[]): Promise<void>;
+  /**
+   * The user's tables, by schema and name: every table but the database's own
+   * and schema-diff's journal (pull's default). `schemas` null: every schema.
+   */
+  listTables(schemas: readonly string[] | null): Promise<readonly TableRef[]>;
+  /**
+   * An expression text this database parses back into exactly `canonical`, a
+   * form read from its catalog (pull writes such forms into a manifest).
+   * Absent: every canonical form reads back as itself.
+   */
+  sourceOf?(canonical: string): string;
   /** Reads the named tables and the tables their foreign keys point to. Missing tables are simply absent. */
   introspect(tables: readonly TableRef[]): Promise<Catalog>;
   /** The desired state with every expression and predicate in the form this database stores it. */
@@ -230,6 +247,13 @@ export interface Dialect {
    * it cannot be. Rollback runs only this, and only when it equals the stored inverse.
    */
   inverseOf(step: HistoryStep): readonly string[];
+  /**
+   * The inverse of a journaled step as it must run now, once inverseOf has
+   * verified it: where the way back expects the exact state the step left
+   * (SQLite's table steps: every index of the table), the undos the journal
+   * records since of steps before it are taken into account. Absent: inverseOf.
+   */
+  inverseNow?(step: HistoryStep, history: readonly HistoryRun[]): readonly string[];
   /**
    * A step that returns only `objects` of a journaled step that changed several
    * at once (SQLite: one step for all the constraints of a table) to their state

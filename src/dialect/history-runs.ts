@@ -36,6 +36,7 @@ const ACTIONS: Record<StepAction, true> = {
   drop_index: true,
   drop_check: true,
   drop_foreign_key: true,
+  drop_unique_constraint: true,
   rebuild_table: true,
   edit_table: true,
   comment_constraint: true,

@@ -1,6 +1,6 @@
 import type { Catalog, Check, DesiredTable, ForeignKey, Index, Table, TableRef } from '../schema/types.js';
-import { findTable, freeze, qualifiedName } from '../schema/types.js';
-import type { Change, Diff, DropReason, ObjectEffect, ObjectKind, Unmanaged } from './changes.js';
+import { findTable, freeze, qualifiedName, sameTable } from '../schema/types.js';
+import { effectsOf, type Change, type Diff, type DropReason, type ObjectEffect, type ObjectKind, type Unmanaged } from './changes.js';
 import { sameForeignKeyBehaviour, sameForeignKeyShape, sameIndexShape } from './diff.js';
 
 /**
@@ -11,11 +11,18 @@ import { sameForeignKeyBehaviour, sameForeignKeyShape, sameIndexShape } from './
 export interface JournalRun {
   readonly id: number;
   readonly kind: string;
-  readonly steps: ReadonlyArray<{
-    readonly table: string;
-    readonly undoneBy: number | null;
-    readonly effects?: readonly ObjectEffect[];
-  }>;
+  readonly steps: ReadonlyArray<JournalStep>;
+}
+
+export interface JournalStep {
+  readonly table: string;
+  readonly undoneBy: number | null;
+  readonly effects?: readonly ObjectEffect[];
+  /** For steps journaled before effects were (legacyEffects): the action, the object's name, the recorded change. */
+  readonly action?: string;
+  readonly name?: string;
+  readonly origin?: unknown;
+  readonly after?: string | null;
 }
 
 /** An object schema-diff created and still owns, with its definition as the journal last recorded it. */
@@ -27,6 +34,12 @@ export interface Owned {
   readonly definition: Check | ForeignKey | Index | undefined;
   /** The apply run that last created, renamed or changed it. */
   readonly runId: number;
+  /**
+   * A step journaled before effects were, which kept no definition: its action
+   * and the definition text it left (Step.after), from which a plan may prove
+   * the live object unchanged (run/legacy-ownership.ts). Absent otherwise.
+   */
+  readonly legacy?: { readonly action: string; readonly after: string };
 }
 
 const keyOf = (kind: ObjectKind, table: string, name: string) => `${kind}\u0000${table}\u0000${name}`;
@@ -43,15 +56,60 @@ export function ownedObjects(runs: readonly JournalRun[]): Map<string, Owned> {
     if (run.kind !== 'apply' && run.kind !== 'forget') continue;
     for (const step of run.steps) {
       if (step.undoneBy !== null) continue;
-      for (const e of step.effects ?? []) replay(owned, run.id, step.table, e);
+      if (step.effects) for (const e of step.effects) replay(owned, run.id, step.table, e);
+      else for (const e of legacyEffects(step)) replay(owned, run.id, step.table, e, legacyRecord(step));
     }
   }
   return owned;
 }
 
-function replay(owned: Map<string, Owned>, runId: number, table: string, e: ObjectEffect): void {
+const LEGACY_CREATES: Readonly<Record<string, ObjectKind>> = { add_check: 'check', add_foreign_key: 'foreign_key', create_index: 'index' };
+const LEGACY_DROPS: Readonly<Record<string, ObjectKind>> = {
+  drop_check: 'check',
+  drop_foreign_key: 'foreign_key',
+  drop_index: 'index',
+  drop_unique_constraint: 'index',
+};
+
+/**
+ * What a step journaled before Step.effects existed did to ownership, where
+ * its action says so without doubt: an add_check, add_foreign_key or
+ * create_index step created the object of its name on its table. Its
+ * definition is the one its recorded change (Step.origin, PostgreSQL) asked
+ * for, when the journal kept one that names that object; otherwise none is
+ * known until the plan proves the live object still as that step left it
+ * (run/legacy-ownership.ts); unproven, it is never dropped on the journal's word.
+ * A replace or rename of those days is followed only through its recorded
+ * change; without one, what it renamed stays unknown, so not ours.
+ */
+export function legacyEffects(step: JournalStep): ObjectEffect[] {
+  const { action, name } = step;
+  if (typeof action !== 'string' || typeof name !== 'string') return [];
+  if (Object.hasOwn(LEGACY_DROPS, action)) return [{ kind: LEGACY_DROPS[action], name, effect: 'dropped' }];
+  const fromOrigin = recordedEffects(step.origin, action, name);
+  if (fromOrigin) return fromOrigin;
+  return Object.hasOwn(LEGACY_CREATES, action) ? [{ kind: LEGACY_CREATES[action], name, effect: 'created' }] : [];
+}
+
+/** The effects of the change a step recorded (untrusted: used only if it is a change of the step's action that names the step's object). */
+function recordedEffects(origin: unknown, action: string, name: string): ObjectEffect[] | null {
+  if (!origin || typeof origin !== 'object' || (origin as { kind?: unknown }).kind !== action) return null;
+  try {
+    const effects = effectsOf(origin as Change);
+    const wellFormed = effects.every((e) => typeof e.name === 'string' && (e.from === undefined || typeof e.from === 'string'));
+    return wellFormed && effects.some((e) => e.name === name) ? effects : null;
+  } catch {
+    return null;
+  }
+}
+
+function legacyRecord(step: JournalStep): Owned['legacy'] {
+  return typeof step.action === 'string' && typeof step.after === 'string' ? { action: step.action, after: step.after } : undefined;
+}
+
+function replay(owned: Map<string, Owned>, runId: number, table: string, e: ObjectEffect, legacy?: Owned['legacy']): void {
   const key = keyOf(e.kind, table, e.name);
-  const entry = { kind: e.kind, table, name: e.name, definition: e.definition, runId };
+  const entry: Owned = { kind: e.kind, table, name: e.name, definition: e.definition, runId, ...(legacy && !e.definition ? { legacy } : {}) };
   switch (e.effect) {
     case 'created':
       owned.set(key, entry);
@@ -132,7 +190,7 @@ export interface RemovalOptions {
  * and it is still as schema-diff left it; one changed by hand since is left
  * alone and listed, as is everything schema-diff never made. Constraint-backed
  * indexes (primary keys, UNIQUE constraints) are never in the unmanaged list,
- * so never dropped.
+ * so never pruned; a UNIQUE constraint schema-diff created is dropped when removed.
  */
 export function withRemovals(
   diff: Diff,
@@ -154,10 +212,59 @@ export function withRemovals(
     const unchanged = ours !== undefined && sameDefinition(u.kind, ours.definition, object);
     const why: DropReason | null = ours && unchanged ? 'removed' : options.prune ? 'prune' : null;
     if (why) drops.push(dropOf(u.kind, u.table, object, why));
-    else if (ours) unmanaged.push({ ...u, note: `created by schema-diff (apply run ${ours.runId}) and changed by hand since: left alone (--prune drops it)` });
+    else if (ours) unmanaged.push({ ...u, note: leftAloneNote(ours, '--prune drops it') });
     else unmanaged.push(u);
   }
+  for (const table of desired) {
+    const live = findTable(catalog, table.ref);
+    if (live) ownedUniqueConstraintRemovals(live, table, diff.changes, owned, drops, unmanaged);
+  }
   return freeze({ changes: [...diff.changes, ...drops], unmanaged, warnings: diff.warnings });
+}
+
+/**
+ * UNIQUE constraints are never in the unmanaged list (nor pruned: --prune
+ * drops plain indexes only), but one schema-diff created (`constraint: true`)
+ * and the manifest no longer lists is dropped like any object it owns. An
+ * index the manifest still describes (by name, or matched by shape: a change
+ * names it as its current side) is not removed.
+ */
+function ownedUniqueConstraintRemovals(
+  live: Table,
+  want: DesiredTable,
+  changes: readonly Change[],
+  owned: ReadonlyMap<string, Owned>,
+  drops: Change[],
+  unmanaged: Unmanaged[],
+): void {
+  const mentioned = new Set([
+    ...want.indexes.map((ix) => ix.name),
+    ...changes.flatMap((c) => ('current' in c && c.current && sameTable(c.table, live.ref) ? [c.current.name] : [])),
+  ]);
+  // a name the database gives (SQLite's autoindex) is the table's own: it goes only with the table's definition
+  for (const ix of live.indexes.filter((i) => i.uniqueConstraint && !i.fixedName && !mentioned.has(i.name))) {
+    const ours = ownedAs(owned, 'index', live.ref, ix.name);
+    if (!ours) continue;
+    // it must have been made a constraint by schema-diff too: one the user made of our plain index is the user's
+    const madeConstraint = (ours.definition as Index | undefined)?.uniqueConstraint === true;
+    if (madeConstraint && sameDefinition('index', ours.definition, ix)) {
+      drops.push({ kind: 'drop_index', table: live.ref, current: ix, why: 'removed' });
+    } else {
+      unmanaged.push({
+        kind: 'index',
+        table: live.ref,
+        name: ix.name,
+        definition: `unique constraint (${ix.keys.map((k) => ('column' in k ? k.column : k.expr)).join(', ')})`,
+        note: `UNIQUE constraint ${leftAloneNote(ours, 'drop it by hand if it should go')}`,
+      });
+    }
+  }
+}
+
+/** Why an object schema-diff created is not dropped: changed since, or journaled before definitions were recorded. */
+function leftAloneNote(ours: Owned, remedy: string): string {
+  const why = ours.definition === undefined ? 'in a journal row that did not record its definition, so a change by hand cannot be ruled out' : 'and changed by hand since';
+  return `created by schema-diff (apply run ${ours.runId}) ${why}: left alone (${remedy})`;
 }
 
 function objectOf(table: Table, kind: ObjectKind, name: string): Check | ForeignKey | Index | undefined {

@@ -16,6 +16,8 @@ export type StepAction =
   | 'drop_index'
   | 'drop_check'
   | 'drop_foreign_key'
+  /** PostgreSQL: a UNIQUE constraint schema-diff created, with its index (a manifest index with `constraint: true`, removed). */
+  | 'drop_unique_constraint'
   | 'rebuild_table'
   | 'edit_table'
   /** PostgreSQL COMMENT ON CONSTRAINT / INDEX of an object the plan keeps: the manifest's description, metadata only. */

@@ -11,6 +11,7 @@ import type { Plan } from '../plan/types.js';
 import type { Catalog, DesiredTable, TableRef } from '../schema/types.js';
 import { freeze, qualifiedName } from '../schema/types.js';
 import { describeSteps, descriptionsOf } from './describe.js';
+import { proveLegacyDefinitions } from './legacy-ownership.js';
 
 /** The stages of `plan`, in the order they run; timed through PlanHooks. */
 export type PlanPhase = 'resolve' | 'introspect' | 'normalize' | 'journal' | 'diff' | 'render';
@@ -66,7 +67,7 @@ export async function preparePlan(dialect: Dialect, manifest: LoadedManifest, ma
   checkAgainstCatalog(raw, catalog);
   const desired = await timed('normalize', () => dialect.normalize(raw, catalog));
   const journal = await timed('journal', () => dialect.history());
-  const owned = ownedObjects(journal);
+  const owned = proveLegacyDefinitions(dialect, catalog, ownedObjects(journal));
   const comments = ownedComments(journal);
   const diffOptions = { comments: dialect.comments === true, ourComment: ownedComment.bind(null, comments) };
   const diff = await timed('diff', async () => withRemovals(diffSchemas(desired, catalog, diffOptions), desired, catalog, owned, options));

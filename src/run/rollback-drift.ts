@@ -22,11 +22,12 @@ export const OBJECT_KIND: Partial<Record<StepAction, ObjectKind>> = {
   drop_index: 'index',
   drop_check: 'check',
   drop_foreign_key: 'foreign_key',
+  drop_unique_constraint: 'index',
 };
 
 /** The steps that drop their object: undoing one creates it again. */
 export function isDropAction(action: StepAction): boolean {
-  return action === 'drop_index' || action === 'drop_check' || action === 'drop_foreign_key';
+  return action === 'drop_index' || action === 'drop_check' || action === 'drop_foreign_key' || action === 'drop_unique_constraint';
 }
 
 export interface Drift {
@@ -151,13 +152,16 @@ export function objectsOf(table: Table, kind: ObjectKind): readonly (Check | For
   return table.indexes;
 }
 
+/** The fields of a journal step that say which object it concerns and how it rendered it. */
+export type StepOfObject = Pick<HistoryStep, 'table' | 'action' | 'name' | 'objects'>;
+
 /**
  * The object's definition now, in the words the dialect used for Step.after
  * when it was applied: render the same kind of step for the object as it is,
  * and read its `after`. null when the dialect renders it as another kind of
  * step (nothing comparable) or the action carries no definition (renames).
  */
-export function definitionNow(dialect: Dialect, catalog: Catalog, step: HistoryStep, current: Check | ForeignKey | Index, kind: ObjectKind) {
+export function definitionNow(dialect: Dialect, catalog: Catalog, step: StepOfObject, current: Check | ForeignKey | Index, kind: ObjectKind) {
   const change = syntheticChange(step, current, kind);
   if (!change) return null;
   try {
@@ -169,7 +173,7 @@ export function definitionNow(dialect: Dialect, catalog: Catalog, step: HistoryS
   }
 }
 
-function syntheticChange(step: HistoryStep, current: Check | ForeignKey | Index, kind: ObjectKind): Change | null {
+function syntheticChange(step: StepOfObject, current: Check | ForeignKey | Index, kind: ObjectKind): Change | null {
   const path = `${step.table}.${current.name}`;
   const table = tableRefOf(step.table);
   if (kind === 'check') {

@@ -1,4 +1,4 @@
-import type { Dialect, ExecuteEvents, ExecuteOptions, HistoryStep } from '../dialect/dialect.js';
+import type { Dialect, ExecuteEvents, ExecuteOptions, HistoryRun, HistoryStep } from '../dialect/dialect.js';
 import { SchemaDiffError } from '../errors.js';
 import { journalError } from '../dialect/history-runs.js';
 import { fingerprintCatalog } from '../plan/fingerprint.js';
@@ -103,7 +103,7 @@ export async function planRollback(dialect: Dialect, scope: RollbackScope): Prom
   const problems = [...drift.problems, ...selection.parts.flatMap((p) => findPartDrift(catalog, p.step, p.objects))];
   if (problems.length > 0) throw driftError(problems);
   const items = [
-    ...selection.steps.map((h) => ({ h, make: (id: number) => undoStep(h, verifiedInverse(dialect, h), id) })),
+    ...selection.steps.map((h) => ({ h, make: (id: number) => undoStep(h, inverseToRun(dialect, h, history), id) })),
     ...selection.parts.map((p) => ({ h: p.step, make: (id: number) => partStep(p, partDraft(dialect, catalog, p, drafts), id) })),
   ].sort((a, b) => runningOrder(a.h, b.h));
   const steps = items.map((item, i) => item.make(i + 1));
@@ -221,6 +221,16 @@ function verifiedInverse(dialect: Dialect, h: HistoryStep): readonly string[] {
     throw journalError(h.runId, h.seq, `its stored inverse differs from the one rendered from its recorded change (${h.action} ${h.name})`);
   }
   return rendered;
+}
+
+/**
+ * The verified inverse, as it must run now: a step's way back may expect the
+ * state it left, which undos journaled since of earlier steps changed (an
+ * index of its table rolled back on its own); the dialect accounts for them.
+ */
+function inverseToRun(dialect: Dialect, h: HistoryStep, history: readonly HistoryRun[]): readonly string[] {
+  const verified = verifiedInverse(dialect, h);
+  return dialect.inverseNow?.(h, history) ?? verified;
 }
 
 /** An applied step turned around: its inverse runs with the same transaction and lock discipline, and is journaled like any step. */

@@ -1,4 +1,5 @@
 import type { OnlineApplyResult, ScenarioResult } from './online-apply-bench.js';
+import type { FleetBenchResult } from './fleet-bench.js';
 import type { ValidateBenchResult } from './validate-bench.js';
 
 /**
@@ -119,6 +120,31 @@ function sqliteSection(r: SqliteResult): string[] {
   ];
 }
 
+function fleetSection(r: FleetBenchResult): string[] {
+  const serial = r.rounds.find((x) => x.parallel === 1)?.wallMs;
+  const loop = r.singleApplyMs * r.targets;
+  return [
+    `## Fleet apply (PostgreSQL, ${r.targets} small MeStore databases on one server, ${r.steps} steps each)`,
+    '',
+    `Reference: one \`apply --database-url\` of the same manifest on a fresh copy, whole process: ${ms(r.singleApplyMs)}; × ${r.targets} is what a shell loop of applies would take (${ms(loop)}), same run.`,
+    '',
+    ...table(
+      ['what', 'schema-diff', 'reference (same run)', 'ratio', 'speed-up over --parallel 1', 'per target (median / max)', 'longest lock wait', 'load before'],
+      r.rounds.map((round) => [
+        `apply --targets --parallel ${round.parallel} (${round.ok}/${r.targets} ok)`,
+        ms(round.wallMs),
+        `loop of applies: ${ms(loop)}`,
+        x(round.wallMs, loop),
+        x(serial, round.wallMs),
+        `${ms(round.targetMedianMs)} / ${ms(round.targetMaxMs)}`,
+        ms(round.longestLockWaitMs),
+        String(round.loadBefore),
+      ]),
+    ),
+    '',
+  ];
+}
+
 export function renderReport(records: readonly BenchRecord[], meta: ReportMeta): string {
   const out = [
     '# schema-diff bench report',
@@ -131,6 +157,7 @@ export function renderReport(records: readonly BenchRecord[], meta: ReportMeta):
     if (r.bench === 'validate') out.push(...validateSection(r.result as unknown as ValidateBenchResult));
     else if (r.bench === 'online-apply') out.push(...onlineSection(r.result as unknown as OnlineApplyResult, meta.chart));
     else if (r.bench === 'sqlite-rebuild') out.push(...sqliteSection(r.result as unknown as SqliteResult));
+    else if (r.bench === 'fleet') out.push(...fleetSection(r.result as unknown as FleetBenchResult));
     else out.push(`## ${r.bench}`, '', r.description, '', `Figures: [${r.bench}.json](${r.bench}.json).`, '');
   }
   out.push('---', '', `Bench durations: ${records.map((r) => `${r.bench} ${ms(r.durationMs)}`).join(', ')}. Raw figures: report.json and one JSON per bench.`, '');

@@ -8,6 +8,7 @@ import { QUICK } from './scale.js';
 import { validateBench } from './validate-bench.js';
 import { onlineApplyBench } from './online-apply-bench.js';
 import { planScaleBench } from './plan-scale-bench.js';
+import { fleetBench } from './fleet-bench.js';
 import { sqliteRebuildBench } from '../sqlite/rebuild-bench.js';
 
 /**
@@ -26,7 +27,7 @@ export interface BenchModule {
 }
 
 /** Add a benchmark here. */
-export const BENCHES: readonly BenchModule[] = [validateBench, onlineApplyBench, sqliteRebuildBench, planScaleBench];
+export const BENCHES: readonly BenchModule[] = [validateBench, onlineApplyBench, sqliteRebuildBench, planScaleBench, fleetBench];
 
 const RESULTS_DIR = 'bench-results';
 

@@ -1,6 +1,6 @@
 import { runCli } from './run-cli.js';
 
-const COMMANDS = ['plan', 'apply', 'verify', 'validate', 'rollback', 'history', 'show', 'codegen', 'docs', 'demo'];
+const COMMANDS = ['plan', 'apply', 'verify', 'validate', 'rollback', 'history', 'show', 'pull', 'codegen', 'docs', 'demo'];
 /** Commands that read only the manifest or a plan file, or only their own embedded database. */
 const NO_DATABASE = ['show', 'codegen', 'docs', 'demo'];
 

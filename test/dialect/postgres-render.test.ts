@@ -145,4 +145,13 @@ describe('PostgreSQL rendering (pure)', () => {
     expect(steps[1].lock).toBe('SHARE UPDATE EXCLUSIVE on index public.ix_orders_status, for milliseconds: catalog only; reads and writes continue');
     expect(steps[0].effects).toEqual([{ kind: 'index', name: 'uq_orders_number', effect: 'commented', comment: null }]);
   });
+
+  test('a dropped UNIQUE constraint comes back with its comment on the constraint, a plain index with its own', () => {
+    const ix = { name: 'uq_orders_number', table: parent, keys: [{ column: 'number' }], unique: true, where: null, method: 'btree', valid: true, constraintBacked: true, description: 'one number' };
+    const [uq] = renderPostgres([{ kind: 'drop_index', table: parent, current: { ...ix, uniqueConstraint: true }, why: 'removed' }], catalog);
+    expect(uq.inverse.at(-1)).toBe("COMMENT ON CONSTRAINT uq_orders_number ON public.orders IS 'one number'");
+    const [plain] = renderPostgres([{ kind: 'drop_index', table: parent, current: { ...ix, constraintBacked: false }, why: 'removed' }], catalog);
+    expect(plain.inverse.at(-1)).toBe("COMMENT ON INDEX public.uq_orders_number IS 'one number'");
+    expect(plain).toMatchObject({ lockTimeout: false, sql: ['DROP INDEX CONCURRENTLY IF EXISTS public.uq_orders_number'] });
+  });
 });

@@ -1,6 +1,7 @@
 import { groupPlans, planSummary } from '../../src/run/fleet/plans.js';
 import { fleetExitStatus, rollOut, type WorkResult } from '../../src/run/fleet/rollout.js';
-import { parseTargetsFile, targetsOnServer, type FleetTarget } from '../../src/run/fleet/targets.js';
+import { parseTargetsFile, targetsFromList, targetsOnServer, type FleetTarget } from '../../src/run/fleet/targets.js';
+import { summaryTable } from '../../src/cli/commands/fleet/output.js';
 
 describe('targets', () => {
   test('a targets file: comments, blank lines, optional labels; unlabelled URLs shown redacted', () => {
@@ -69,4 +70,39 @@ test('plans are grouped by statements, the largest group first', () => {
   const groups = groupPlans(outcomes);
   expect(groups.map((g) => [g.id, g.targets])).toEqual([['A', ['b', 'c']], ['B', ['a']]]);
   expect(planSummary(outcomes, groups)).toBe('5 targets: 2 share plan A (51 steps), 1 has plan B (4 steps), 1 up to date, 1 unreachable');
+});
+
+describe('targets in the config file', () => {
+  test('URLs or { label, url }; an unlabelled URL is shown redacted', () => {
+    expect(targetsFromList(['postgres://u:pw@h/a', { label: 'b', url: 'b.db' }], 'config c.json')).toEqual([
+      { label: 'postgres://u:***@h/a', url: 'postgres://u:pw@h/a' },
+      { label: 'b', url: 'b.db' },
+    ]);
+  });
+
+  test('refused with where: not a list, a bad entry, an unknown field, a bad URL, a label twice, none', () => {
+    expect(() => targetsFromList('a.db', 'config c')).toThrow('config c: targets must be a list of URLs or { label?, url }');
+    expect(() => targetsFromList([3], 'config c')).toThrow('config c: targets[0]: expected a URL or { label?, url }');
+    expect(() => targetsFromList([{ url: 'a.db', name: 'x' }], 'config c')).toThrow('config c: targets[0]: unknown field "name" (known: label, url)');
+    expect(() => targetsFromList([{ label: '', url: 'a.db' }], 'config c')).toThrow('config c: targets[0]: label must be a non-empty string');
+    expect(() => targetsFromList(['a.db', { url: 'mysql://h/d' }], 'config c')).toThrow(/^config c: targets\[1\]: unsupported database URL/);
+    expect(() => targetsFromList([{ label: 'x', url: 'a.db' }, { label: 'x', url: 'b.db' }], 'config c')).toThrow('config c: target x is listed twice');
+    expect(() => targetsFromList([], 'config c')).toThrow('config c: no targets');
+  });
+});
+
+test('the summary table: lock wait for apply and rollback, — when none was taken, blank when untouched', () => {
+  const outcomes = [
+    { label: 'a', status: 'ok' as const, count: 3, ms: 40, lockWaitMs: 12 },
+    { label: 'b', status: 'failed' as const, count: 0, ms: 5, error: 'boom' },
+    { label: 'c', status: 'untouched' as const, count: 0, ms: 0 },
+  ];
+  expect(summaryTable(outcomes, 'steps', { lockWait: true })).toEqual([
+    'target  status     steps   time  lock wait  error',
+    '------  ---------  -----  -----  ---------  -----',
+    'a       ok             3  40 ms      12 ms',
+    'b       failed         0   5 ms          —  boom',
+    'c       untouched      0',
+  ]);
+  expect(summaryTable(outcomes, 'drift')[0]).toBe('target  status     drift   time  error');
 });

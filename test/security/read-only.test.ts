@@ -57,6 +57,7 @@ describeServer('read-only commands as a role with only CONNECT, USAGE, SELECT an
     ['verify', []],
     ['validate', []],
     ['history', ['--steps']],
+    ['pull', []],
   ])('%s succeeds', async (command, extra) => {
     const result = await runCli([command, ...extra, '--database-url', roleUrl]);
     expect({ code: result.code, stderr: result.stderr.split('\n').filter((l) => l.startsWith('error:')) }).toEqual({ code: 0, stderr: [] });
@@ -109,7 +110,7 @@ describeServer('read-only sessions on PostgreSQL', () => {
 });
 
 describe('read-only commands on SQLite leave the file untouched', () => {
-  test('plan, verify, validate and history: same bytes, same mtime; the connection is query_only', async () => {
+  test('plan, verify, validate, history and pull: same bytes, same mtime; the connection is query_only', async () => {
     const file = seededFile(baselineSchema('sqlite') + demoRows());
     const url = `sqlite:///${file.path}`;
     try {
@@ -117,7 +118,7 @@ describe('read-only commands on SQLite leave the file untouched', () => {
       const extra = extraManifest(file.dir);
       const bytes = readFileSync(file.path);
       const mtime = statSync(file.path).mtimeMs;
-      for (const args of [['plan'], ['plan', '-m', extra], ['verify'], ['verify', '-m', extra], ['validate'], ['history', '--steps']]) {
+      for (const args of [['plan'], ['plan', '-m', extra], ['verify'], ['verify', '-m', extra], ['validate'], ['history', '--steps'], ['pull']]) {
         const result = await runCli([...args, '--database-url', url]);
         expect({ args, code: result.code === 1 ? result.stderr : 'ok' }).toEqual({ args, code: 'ok' });
       }

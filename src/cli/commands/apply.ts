@@ -75,6 +75,8 @@ export function applyCommand(setStatus: (s: number) => void): CommandModule<obje
       };
       if (hasTargets(args)) {
         if (args.plan) throw new SchemaDiffError('usage', '--plan is one database\'s reviewed plan: it cannot be applied to --targets (plan --targets groups them)');
+        // a dry run must change nothing: a fleet's is plan --targets, which reads each target and groups the plans
+        if (args['dry-run']) throw new SchemaDiffError('usage', 'apply --dry-run does not take a fleet; run plan --targets to see what apply would do on each target; nothing was changed');
         const { fleetApply } = await import('./fleet/run.js');
         setStatus(await fleetApply(args, { ...limits, allowNotValid: args['allow-not-valid'], prune: args.prune, ...backupOptionsOf(args) }));
         return;

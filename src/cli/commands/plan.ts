@@ -18,9 +18,10 @@ import {
   type PruneArgs,
 } from '../context.js';
 import { hasTargets, withFleetOptions, type FleetArgs } from './fleet/options.js';
+import { alembicOptionsOf, FORMAT_HELP, PLAN_FORMATS, withAlembicOptions, type AlembicArgs, type PlanFormat } from './plan-format-options.js';
 
-interface PlanArgs extends FleetArgs, PruneArgs {
-  format: 'sql' | 'json' | 'text';
+interface PlanArgs extends FleetArgs, PruneArgs, AlembicArgs {
+  format: PlanFormat;
   json?: boolean;
   inverse: boolean;
   out?: string;
@@ -35,7 +36,7 @@ export function planCommand(setStatus: (s: number) => void): CommandModule<objec
     command: 'plan',
     describe: 'print the SQL that would bring the database to the manifest (nothing is changed)',
     builder: (y) =>
-      withFormat(withFleetOptions(withPruneOption(withGlobalOptions(y))), ['sql', 'json', 'text'], 'sql', 'sql script, JSON plan, or a summary for people')
+      withAlembicOptions(withFormat(withFleetOptions(withPruneOption(withGlobalOptions(y))), PLAN_FORMATS, 'sql', FORMAT_HELP))
         .option('inverse', { type: 'boolean', default: false, describe: 'print the script that undoes the plan instead' })
         .option('out', { alias: 'o', type: 'string', describe: 'also save the plan as JSON (for apply --plan)' })
         .option('exit-code', { type: 'boolean', default: false, describe: 'exit 2 when there are steps' })
@@ -52,14 +53,17 @@ export function planCommand(setStatus: (s: number) => void): CommandModule<objec
         .option('lock-timeout', { type: 'string', default: defaultOf<string>('lock-timeout'), describe: 'lock_timeout written into the script' })
         .example('$0 plan > migration.sql', 'review the migration')
         .example('$0 plan --format text', 'summary with before/after diffs')
-        .example('$0 plan --fail-on CHANGES_DELETE_BEHAVIOUR,INDEX_DROPPED', 'CI policy: exit 2 on these hazards') as never,
+        .example('$0 plan --fail-on CHANGES_DELETE_BEHAVIOUR,INDEX_DROPPED', 'CI policy: exit 2 on these hazards')
+        .example('$0 plan -f alembic --revision-id 3f2a --down-revision 1c9e', 'the plan as an Alembic revision') as never,
     handler: async (args) => {
       const { preparePlan } = await import('../../run/prepare.js');
       const { rowsBlockingApply } = await import('../../run/blockers.js');
       const { savePlan } = await import('../../plan/plan-file.js');
       const lockTimeoutMs = parseDuration(args['lock-timeout'], 'lock-timeout');
       const failOn = parseHazards(args['fail-on']);
+      const alembic = alembicOptionsOf(args);
       if (hasTargets(args)) {
+        if (alembic) throw new SchemaDiffError('usage', '--format alembic writes one revision for one database, not for --targets');
         const { fleetPlan } = await import('./fleet/run.js');
         setStatus(await fleetPlan(args, lockTimeoutMs));
         return;
@@ -69,7 +73,7 @@ export function planCommand(setStatus: (s: number) => void): CommandModule<objec
         const { plan } = prepared;
         if (args.out) await savePlan(args.out, plan);
         const blockers = args['check-rows'] ? await rowsBlockingApply(dialect, prepared.diff.changes) : undefined;
-        await printPlan(plan, { format: formatOf(args), inverse: args.inverse, lockTimeoutMs, blockers, command: 'plan' });
+        await printPlan(plan, { format: formatOf(args), inverse: args.inverse, lockTimeoutMs, blockers, command: 'plan', alembic });
         if (blockers?.length) note(`note: existing rows would block apply of ${blockers.length} constraint(s): ${blockers.map((b) => b.name).join(', ')}`);
         const flagged = plan.steps.filter((s) => s.hazards.some((h) => failOn.has(h)));
         if (flagged.length > 0) {
@@ -91,7 +95,14 @@ export function planCommand(setStatus: (s: number) => void): CommandModule<objec
 /** Prints a plan in one of plan's formats (plan, show and apply --dry-run share it). */
 export async function printPlan(
   plan: Plan,
-  options: { format: 'sql' | 'json' | 'text'; inverse?: boolean; lockTimeoutMs?: number; blockers?: readonly ViolationCount[]; command: string },
+  options: {
+    format: PlanFormat;
+    inverse?: boolean;
+    lockTimeoutMs?: number;
+    blockers?: readonly ViolationCount[];
+    command: string;
+    alembic?: { revision: string; downRevision: string | null };
+  },
 ): Promise<void> {
   const { renderScript } = await import('../../run/prepare.js');
   const { formatPlanText } = await import('../format-plan.js');
@@ -99,7 +110,16 @@ export async function printPlan(
     const blockers = options.blockers?.map((b) => ({ name: b.name, table: `${b.table.schema}.${b.table.name}`, kind: b.kind, violations: b.violations, ...(b.error ? { error: b.error } : {}) }));
     out(envelope(options.command, plan.target, { ...plan, ...(blockers ? { blockers } : {}) }));
   } else if (options.format === 'text') out(formatPlanText(plan, { blockers: options.blockers }));
-  else {
+  else if (options.format === 'alembic') {
+    const { renderAlembic } = await import('../../publish/alembic.js');
+    if (!options.alembic) throw new SchemaDiffError('usage', '--format alembic needs --revision-id and --down-revision');
+    // upgrade() and downgrade() are both in the revision: --inverse has nothing to add
+    if (options.inverse) throw new SchemaDiffError('usage', '--format alembic writes downgrade() itself; drop --inverse');
+    // a revision retries a lock wait as apply does, within the same limits (flags of apply, settings of the config)
+    const retries = { lockRetries: defaultOf<number>('lock-retries'), retryBudgetMs: parseDuration(defaultOf<string>('retry-budget'), 'retry-budget') };
+    out(renderAlembic(plan, { ...options.alembic, lockTimeoutMs: options.lockTimeoutMs, ...retries }));
+    for (const w of plan.warnings ?? []) note(`warning: ${w.hazard} ${w.message}`);
+  } else {
     out(renderScript(plan, { direction: options.inverse ? 'inverse' : 'forward', lockTimeoutMs: options.lockTimeoutMs }));
     // the script stays a script: warnings, which are no statements, go to stderr
     for (const w of plan.warnings ?? []) note(`warning: ${w.hazard} ${w.message}`);

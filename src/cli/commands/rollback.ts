@@ -16,10 +16,10 @@ import {
   withFormat,
   withGlobalOptions,
   type BackupArgs,
-  type GlobalArgs,
 } from '../context.js';
+import { hasTargets, withRolloutOptions, type RolloutArgs } from './fleet/options.js';
 
-interface RollbackArgs extends GlobalArgs, BackupArgs {
+interface RollbackArgs extends RolloutArgs, BackupArgs {
   format: 'text' | 'json';
   json?: boolean;
   constraint: string[];
@@ -38,7 +38,7 @@ export function rollbackCommand(setStatus: (s: number) => void): CommandModule<o
     command: 'rollback',
     describe: 'undo the last apply, every apply after a run (--to ID), or single objects (--constraint NAME)',
     builder: (y) =>
-      withFormat(withBackupOptions(withGlobalOptions(y)), ['text', 'json'], 'text')
+      withFormat(withRolloutOptions(withBackupOptions(withGlobalOptions(y))), ['text', 'json'], 'text')
         .option('constraint', {
           alias: 'c',
           type: 'string',
@@ -66,6 +66,11 @@ export function rollbackCommand(setStatus: (s: number) => void): CommandModule<o
         lockWaitMs: parseDuration(args['lock-wait'], 'lock-wait'),
       };
       const backup = backupOptionsOf(args);
+      if (hasTargets(args)) {
+        const { fleetRollback } = await import('./fleet/rollback.js');
+        setStatus(await fleetRollback(args, scope, { ...limits, ...backup }));
+        return;
+      }
       await withDialect(args, async (dialect) => {
         const result = await rollback(dialect, {
           scope,

@@ -141,6 +141,8 @@ function indexNamesBuiltBy(step: Step): string[] {
   if (step.action === 'create_index') return [step.name];
   if (step.action === 'replace_index' || step.action === 'replace_unique_constraint') return [step.name, scratchName(step.name)];
   if (step.action === 'add_unique_constraint') return [scratchName(step.name)];
+  // a drop builds nothing, but its undo (a rollback runs the inverse under the same action) builds the index again
+  if (step.action === 'drop_index' || step.action === 'drop_unique_constraint') return [step.name];
   return [];
 }
 
@@ -242,6 +244,8 @@ async function withLockRetries(
   for (let attempt = 1; ; attempt++) {
     try {
       await body();
+      // the successful attempt's own time counts too: its statements are catalog-only (NOT VALID, renames), so it is the lock's
+      options.events?.lockAcquired?.(step, Date.now() - started);
       return attempt;
     } catch (e) {
       const code = (e as { code?: string }).code;

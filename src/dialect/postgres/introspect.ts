@@ -326,13 +326,14 @@ export async function introspectIndexes(db: Kysely<unknown>, oids: readonly numb
               from (select null) as one
               left join pg_constraint uc on uc.conindid = i.indexrelid and uc.conrelid = i.indrelid and uc.contype = 'u') as description,
            -- per key: sort bits (indoption 1 = DESC, 2 = NULLS FIRST); a collation other than the column's (or, for an
-           -- expression, its type's); an operator class that is not its type's default, with its parameters
+           -- expression, its type's); an operator class that is not its type's default, or that has parameters
+           -- (tsvector_ops (siglen = 16) is the default one: without its name its parameters would be lost)
            (select coalesce(json_agg(json_build_object(
                      'desc', (i.indoption[k.pos] & 1) <> 0,
                      'nulls_first', (i.indoption[k.pos] & 2) <> 0,
                      'collate', case when i.indcollation[k.pos] <> 0
                                       and i.indcollation[k.pos] <> coalesce(ta.attcollation, ty.typcollation) then coll.collname end,
-                     'opclass', case when not opc.opcdefault then opc.opcname end,
+                     'opclass', case when not opc.opcdefault or ia.attoptions is not null then opc.opcname end,
                      'params', ia.attoptions) order by k.pos), '[]'::json)
               from generate_series(0, i.indnkeyatts - 1) as k(pos)
               join pg_attribute ia on ia.attrelid = i.indexrelid and ia.attnum = k.pos + 1

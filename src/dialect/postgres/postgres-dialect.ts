@@ -9,6 +9,8 @@ import { checkManifestPostgres } from './check-manifest.js';
 import { executePostgres, refuseLockTimeoutNearDeadlockTimeout } from './execute.js';
 import { finishRun, markInterrupted, readHistory, recordRun, startRun, unfinishedRuns } from './history.js';
 import { introspectPostgres } from './introspect.js';
+import { listPostgresTables } from './list-tables.js';
+import { postgresSourceOf } from './source-of.js';
 import { withUnfinishedSwaps } from './unfinished-swaps.js';
 import { inverseOfPostgres } from './inverse.js';
 import { checkPostgresJournalTrust } from './journal-trust.js';
@@ -37,6 +39,8 @@ export function createPostgresDialect(handles: PgHandles): PostgresDialect {
     handles,
 
     checkManifest: (desired: readonly DesiredTable[]) => checkManifestPostgres(session, desired),
+    sourceOf: postgresSourceOf,
+    listTables: (schemas: readonly string[] | null) => listPostgresTables(session, schemas),
     introspect: async (tables: readonly TableRef[]) => withUnfinishedSwaps(session, await introspectPostgres(session, tables)),
     // a server normalizes on two connections where there is much to parse (normalize-batch.ts); PGlite is one backend
     normalize: (desired: readonly DesiredTable[], catalog: Catalog) =>

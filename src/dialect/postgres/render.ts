@@ -113,7 +113,8 @@ export function renderPostgres(changes: readonly Change[], catalog: Catalog, opt
         break;
       case 'drop_index':
         refuseDroppingBoundIndex(change.current, changes, catalog);
-        dropIndexSteps.push(from(change, withComments(dropIndexStep(change.current, change.why), [], setComment(onIndex(change.current, false), change.current.description))));
+        // a UNIQUE constraint's comment is the constraint's: its inverse adds the constraint back, then the comment
+        dropIndexSteps.push(from(change, withComments(dropIndexStep(change.current, change.why), [], setComment(onIndex(change.current, !!change.current.uniqueConstraint), change.current.description))));
         break;
       default: {
         const never: never = change;

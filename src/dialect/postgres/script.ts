@@ -1,3 +1,4 @@
+import type { ScriptLayout, ScriptRun } from '../../plan/script-layout.js';
 import { emptyScript, headerComments, scriptSteps, stepComment } from '../../plan/step-comment.js';
 import { splitScans, type Step } from '../../plan/types.js';
 import { takesTableLock } from './render.js';
@@ -13,28 +14,37 @@ export function postgresScript(
   header: readonly string[],
   lockTimeoutMs: number,
 ): string {
-  const runnable = scriptSteps(steps, direction);
-  if (runnable.length === 0) return emptyScript(header);
+  const layout = postgresLayout(steps, direction, lockTimeoutMs);
+  if (layout.steps.length === 0) return emptyScript(header);
   const out: string[] = headerComments(header);
   out.push('');
-  runnable.forEach((step, i) => {
-    const statements = direction === 'forward' ? step.sql : step.inverse;
-    out.push(...stepComment(step, i + 1, runnable.length, direction));
-    if (!step.transactional) {
-      // a table lock among concurrent builds: its own short transaction under lock_timeout, as apply runs it
-      for (const s of statements) {
-        out.push(...(takesTableLock(s) ? ['BEGIN;', `SET LOCAL lock_timeout = '${lockTimeoutMs}ms';`, `${s};`, 'COMMIT;'] : [`${s};`]));
-      }
-    } else {
-      const { locking, scans } = splitScans(step, direction === 'forward' ? 'sql' : 'inverse');
-      if (locking.length > 0) {
-        out.push('BEGIN;');
-        if (step.lockTimeout) out.push(`SET LOCAL lock_timeout = '${lockTimeoutMs}ms';`);
-        out.push(...locking.map((s) => `${s};`), 'COMMIT;');
-      }
-      if (scans.length > 0) out.push('BEGIN;', ...scans.map((s) => `${s};`), 'COMMIT;');
+  layout.steps.forEach(({ step, runs }, i) => {
+    out.push(...stepComment(step, i + 1, layout.steps.length, direction));
+    for (const run of runs) {
+      const statements = run.statements.map((s) => `${s};`);
+      out.push(...(run.transaction ? ['BEGIN;', ...statements, 'COMMIT;'] : statements));
     }
     out.push('');
   });
   return out.join('\n');
+}
+
+/** The runs of each step as apply makes them; postgresScript and the Alembic revision print them. */
+export function postgresLayout(steps: readonly Step[], direction: 'forward' | 'inverse', lockTimeoutMs: number): ScriptLayout {
+  return { steps: scriptSteps(steps, direction).map((step) => ({ step, runs: stepRuns(step, direction, lockTimeoutMs) })) };
+}
+
+function stepRuns(step: Step, direction: 'forward' | 'inverse', lockTimeoutMs: number): ScriptRun[] {
+  const setLockTimeout = `SET LOCAL lock_timeout = '${lockTimeoutMs}ms'`;
+  if (!step.transactional) {
+    // a table lock among concurrent builds: its own short transaction under lock_timeout, as apply runs it
+    return (direction === 'forward' ? step.sql : step.inverse).map((s) =>
+      takesTableLock(s) ? { transaction: true, statements: [setLockTimeout, s] } : { transaction: false, statements: [s] },
+    );
+  }
+  const { locking, scans } = splitScans(step, direction === 'forward' ? 'sql' : 'inverse');
+  const runs: ScriptRun[] = [];
+  if (locking.length > 0) runs.push({ transaction: true, statements: [...(step.lockTimeout ? [setLockTimeout] : []), ...locking] });
+  if (scans.length > 0) runs.push({ transaction: true, statements: scans });
+  return runs;
 }

@@ -94,6 +94,7 @@ async function beginImmediate(db: Database.Database, first: Step, options: Execu
   for (let attempt = 1; ; attempt++) {
     try {
       db.exec('BEGIN IMMEDIATE');
+      options.events?.lockAcquired?.(first, Date.now() - started);
       // Inside, wait as long as the budget allows: COMMIT may have to wait for readers to finish (rollback journal mode).
       db.pragma(`busy_timeout = ${Math.max(DEFAULT_BUSY_MS, options.retryBudgetMs)}`);
       return attempt;

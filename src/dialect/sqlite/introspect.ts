@@ -52,6 +52,23 @@ interface SchemaRow {
   sql: string | null;
 }
 
+/**
+ * The user's tables: not SQLite's own (sqlite_*), nor schema-diff's journal
+ * and scratch tables (schema_diff_*), nor virtual tables (their module owns
+ * their shape), by name.
+ */
+export function listSqliteTables(db: Database.Database): TableRef[] {
+  const rows = db
+    .prepare(
+      `SELECT name FROM main.sqlite_schema
+        WHERE type = 'table' AND name NOT LIKE 'sqlite!_%' ESCAPE '!' AND name NOT LIKE 'schema!_diff!_%' ESCAPE '!'
+          AND coalesce(sql, '') NOT LIKE 'CREATE VIRTUAL%'
+        ORDER BY name`,
+    )
+    .all() as Array<{ name: string }>;
+  return rows.map((r) => ({ schema: 'main', name: r.name }));
+}
+
 /** Reads the named tables and their parents from sqlite_schema and the table pragmas. */
 export function introspectSqlite(db: Database.Database, refs: readonly TableRef[]): Introspected {
   const schema = db.prepare('SELECT type, name, tbl_name, sql FROM main.sqlite_schema').all() as SchemaRow[];

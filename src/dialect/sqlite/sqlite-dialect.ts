@@ -7,8 +7,9 @@ import type { Dialect } from '../dialect.js';
 import { checkManifestSqlite } from './check-manifest.js';
 import { DEFAULT_BUSY_MS, executeSqlite } from './execute.js';
 import { finishRun, markInterrupted, readHistory, recordRun, reserveRun, runExists, unfinishedRuns, writeRun, type PendingRun } from './history.js';
-import { introspectSqlite, type RawTable } from './introspect.js';
+import { introspectSqlite, listSqliteTables, type RawTable } from './introspect.js';
 import { inverseOfSqlite } from './inverse.js';
+import { inverseNowSqlite } from './journal-indexes.js';
 import { checkSqliteJournalTrust } from './journal-trust.js';
 import { lockFile } from './lock.js';
 import { normalizeSqlite } from './normalize.js';
@@ -54,6 +55,8 @@ export async function openSqliteDialect(path: string, options: { readOnly?: bool
     path,
 
     checkManifest: async (desired: readonly DesiredTable[]) => checkManifestSqlite(desired),
+    // one schema, main: asking for any other names none of its tables
+    listTables: async (schemas: readonly string[] | null) => (schemas === null || schemas.includes('main') ? listSqliteTables(db) : []),
     async introspect(tables: readonly TableRef[]) {
       const { catalog, raw } = introspectSqlite(db, tables);
       rawByCatalog.set(catalog, raw);
@@ -99,6 +102,7 @@ export async function openSqliteDialect(path: string, options: { readOnly?: bool
       return run.id;
     },
     inverseOf: inverseOfSqlite,
+    inverseNow: inverseNowSqlite,
     undoPart(step, objects, catalog) {
       const raw = rawByCatalog.get(catalog);
       if (!raw) throw new Error('SQLite undoPart needs a catalog read by the same dialect (its CREATE TABLE texts)');

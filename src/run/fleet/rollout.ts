@@ -18,6 +18,8 @@ export interface WorkResult {
   readonly planKey?: string;
   /** Anything the command prints once per distinct plan (the script). */
   readonly detail?: string;
+  /** apply, rollback: the longest wait for a write-blocking lock (ExecuteEvents.lockAcquired); absent when none was taken. */
+  readonly lockWaitMs?: number;
 }
 
 export interface TargetOutcome extends Omit<WorkResult, 'status'> {

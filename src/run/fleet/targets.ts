@@ -34,6 +34,31 @@ export function parseTargetsFile(text: string, source: string): FleetTarget[] {
 }
 
 /**
+ * A config file's `targets`: each a URL, or `{ label?, url }`. Checked as a
+ * targets file's lines are, so a typo is refused before any database is touched.
+ */
+export function targetsFromList(list: unknown, source: string): FleetTarget[] {
+  if (!Array.isArray(list)) throw new SchemaDiffError('usage', `${source}: targets must be a list of URLs or { label?, url }`);
+  const targets = list.map((item: unknown, i): FleetTarget => {
+    const where = `${source}: targets[${i}]`;
+    const entry = typeof item === 'string' ? { url: item } : item;
+    if (!entry || typeof entry !== 'object' || Array.isArray(entry)) throw new SchemaDiffError('usage', `${where}: expected a URL or { label?, url }`);
+    const { label, url, ...rest } = entry as Record<string, unknown>;
+    const unknown = Object.keys(rest);
+    if (unknown.length > 0) throw new SchemaDiffError('usage', `${where}: unknown field "${unknown[0]}" (known: label, url)`);
+    if (typeof url !== 'string') throw new SchemaDiffError('usage', `${where}: url must be a string`);
+    if (label !== undefined && (typeof label !== 'string' || label.trim() === '')) throw new SchemaDiffError('usage', `${where}: label must be a non-empty string`);
+    try {
+      parseDatabaseUrl(url);
+    } catch (e) {
+      throw new SchemaDiffError('usage', `${where}: ${(e as Error).message}`);
+    }
+    return { label: label ?? redactUrl(url), url };
+  });
+  return checkedTargets(targets, source);
+}
+
+/**
  * The URLs of databases on one server, named by a query's result: the base
  * URL with its database name replaced (percent-encoded, so a name is data
  * and never becomes part of the URL's syntax). Each is labelled by its name.

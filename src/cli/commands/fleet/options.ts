@@ -1,6 +1,8 @@
+import { basename } from 'node:path';
 import type { Argv } from 'yargs';
 import { SchemaDiffError } from '../../../errors.js';
 import type { FleetTarget } from '../../../run/fleet/targets.js';
+import { configuredFleet } from '../../config.js';
 import { databaseUrlOf, parseCount, type GlobalArgs } from '../../context.js';
 
 /** Options that make a command run on a fleet of databases (docs/fleets.md). */
@@ -35,7 +37,10 @@ export function withRolloutOptions<T>(y: Argv<T>) {
     .option('state', { type: 'string', describe: 'state file of the rollout (default: <targets file>.state.json)' });
 }
 
-export const hasTargets = (args: FleetArgs) => args.targets !== undefined || args['targets-query'] !== undefined;
+const namesFleet = (args: FleetArgs) => args.targets !== undefined || args['targets-query'] !== undefined;
+
+/** A fleet is named by --targets or --targets-query, else by the config's targets unless --database-url names one database. */
+export const hasTargets = (args: FleetArgs) => namesFleet(args) || (args['database-url'] === undefined && configuredFleet() !== null);
 
 /** The fleet the flags name. Files and queries are read before any target is connected to. */
 export async function loadTargets(args: FleetArgs): Promise<FleetTarget[]> {
@@ -43,7 +48,9 @@ export async function loadTargets(args: FleetArgs): Promise<FleetTarget[]> {
   if (args.targets !== undefined && args['targets-query'] !== undefined) {
     throw new SchemaDiffError('usage', 'give --targets or --targets-query, not both');
   }
-  const { parseTargetsFile, targetsOnServer } = await import('../../../run/fleet/targets.js');
+  const { parseTargetsFile, targetsOnServer, targetsFromList } = await import('../../../run/fleet/targets.js');
+  const configured = configuredFleet();
+  if (!namesFleet(args) && configured) return targetsFromList(configured.targets, `config ${basename(configured.path)}`);
   if (args.targets !== undefined) {
     if (args['database-url'] !== undefined) throw new SchemaDiffError('usage', '--targets lists the databases: drop --database-url');
     const { readFile } = await import('node:fs/promises');
@@ -59,7 +66,22 @@ export async function loadTargets(args: FleetArgs): Promise<FleetTarget[]> {
 
 /** Where the rollout's state lives: --state, else beside the targets file; a query's fleet has none unless --state names one. */
 export function statePathOf(args: RolloutArgs): string | undefined {
-  return args.state ?? (args.targets !== undefined ? `${args.targets}.state.json` : undefined);
+  return args.state ?? besideFleetSource(args, '.state.json');
+}
+
+/** `<targets file><suffix>`, or `<config file><suffix>` for the config's fleet; none for a query's fleet. */
+function besideFleetSource(args: RolloutArgs, suffix: string): string | undefined {
+  if (args.targets !== undefined) return `${args.targets}${suffix}`;
+  const configured = configuredFleet();
+  return !namesFleet(args) && configured ? `${configured.path}${suffix}` : undefined;
+}
+
+/**
+ * rollback's state, apart from apply's: a rollback must not make apply's
+ * --only-failed or its re-run canary forget where the apply left each target.
+ */
+export function rollbackStatePathOf(args: RolloutArgs): string | undefined {
+  return args.state ?? besideFleetSource(args, '.rollback.state.json');
 }
 
 export function rolloutCounts(args: RolloutArgs) {

@@ -10,18 +10,27 @@ export function fleetProgress(countName: CountName, quiet = false): FleetEvents 
   if (quiet) return {};
   return {
     finished: (o, done, total) =>
-      note(`[${done}/${total}] ${printable(o.label)}: ${o.status}${o.canary ? ' (canary)' : ''}, ${o.count} ${countName}, ${o.ms} ms${o.error ? ` — ${printable(o.error)}` : ''}`),
+      note(`[${done}/${total}] ${printable(o.label)}: ${o.status}${o.canary ? ' (canary)' : ''}, ${o.count} ${countName}, ${o.ms} ms${o.lockWaitMs ? ` (lock wait ${o.lockWaitMs} ms)` : ''}${o.error ? ` — ${printable(o.error)}` : ''}`),
   };
 }
 
-/** The summary table: one line per target, every cell made printable (a label or a driver message may hold anything). */
-export function summaryTable(outcomes: readonly TargetOutcome[], countName: CountName): string[] {
-  const header = ['target', 'status', countName, 'time', 'error'];
-  const rows = outcomes.map((o) => [o.label, o.status, String(o.count), o.status === 'untouched' ? '' : `${o.ms} ms`, clipped(o.error ?? '')].map(printable));
+/**
+ * The summary table: one line per target, every cell made printable (a label or a driver message may hold anything).
+ * With `lockWait` (apply, rollback) a column gives each target's longest wait for a write-blocking lock:
+ * `—` when it took none (nothing to run), blank when it was not run.
+ */
+export function summaryTable(outcomes: readonly TargetOutcome[], countName: CountName, options: { lockWait?: boolean } = {}): string[] {
+  const numeric = new Set([2, 3, ...(options.lockWait ? [4] : [])]);
+  const header = ['target', 'status', countName, 'time', ...(options.lockWait ? ['lock wait'] : []), 'error'];
+  const rows = outcomes.map((o) => {
+    const ran = o.status !== 'untouched';
+    const wait = !ran ? '' : o.lockWaitMs === undefined ? '—' : `${o.lockWaitMs} ms`;
+    return [o.label, o.status, String(o.count), ran ? `${o.ms} ms` : '', ...(options.lockWait ? [wait] : []), clipped(o.error ?? '')].map(printable);
+  });
   const widths = header.slice(0, -1).map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) =>
     cells
-      .map((c, i) => (i === 2 || i === 3 ? c.padStart(widths[i]) : i < widths.length ? c.padEnd(widths[i]) : c))
+      .map((c, i) => (numeric.has(i) ? c.padStart(widths[i]) : i < widths.length ? c.padEnd(widths[i]) : c))
       .join('  ')
       .trimEnd();
   return [line(header), line([...widths.map((w) => '-'.repeat(w)), '-----']), ...rows.map(line)];
@@ -45,6 +54,7 @@ export function outcomeJson(o: TargetOutcome, countName: CountName, planId?: str
     status: o.status,
     [countName]: o.count,
     ms: o.ms,
+    ...(o.lockWaitMs !== undefined ? { lockWaitMs: o.lockWaitMs } : {}),
     ...(o.canary ? { canary: true } : {}),
     ...(planId ? { plan: planId } : {}),
     ...(o.error ? { error: o.error } : {}),

@@ -1,4 +1,4 @@
-import type { Dialect } from '../../../dialect/dialect.js';
+import type { Dialect, ExecuteEvents } from '../../../dialect/dialect.js';
 import { isSchemaDiffError, messageOf, SchemaDiffError } from '../../../errors.js';
 import type { LoadedManifest } from '../../../manifest/types.js';
 import type { ApplyOptions } from '../../../run/apply.js';
@@ -9,7 +9,7 @@ import type { FleetArgs, RolloutArgs } from './options.js';
 import { fleetProgress, outcomeJson, statusCounts, summaryTable, type CountName } from './output.js';
 
 /** Opens one target (read-only unless it is to change), runs `body`, closes it; errors become the target's outcome. */
-async function onTarget(
+export async function onTarget(
   target: FleetTarget,
   readOnly: boolean,
   body: (dialect: Dialect) => Promise<WorkResult>,
@@ -30,7 +30,18 @@ async function onTarget(
   }
 }
 
-async function fleetOf(args: FleetArgs) {
+/**
+ * Runs one target's apply or rollback with events that keep its longest lock
+ * wait, and adds it to the result, also of a target that failed later on.
+ */
+export async function withLockWaits(body: (events: ExecuteEvents) => Promise<WorkResult>): Promise<WorkResult> {
+  let longest: number | undefined;
+  const events: ExecuteEvents = { lockAcquired: (_step, ms) => (longest = Math.max(longest ?? 0, ms)) };
+  const result = await body(events);
+  return longest === undefined ? result : { ...result, lockWaitMs: longest };
+}
+
+export async function fleetOf(args: FleetArgs) {
   const { loadTargets } = await import('./options.js');
   const { loadManifest } = await import('../../../manifest/load.js');
   const targets = await loadTargets(args);
@@ -38,12 +49,18 @@ async function fleetOf(args: FleetArgs) {
 }
 
 /** Prints the report (table or JSON) and returns the fleet's exit status. */
-function report(command: string, args: FleetArgs, outcomes: readonly TargetOutcome[], countName: CountName, extra: { head?: string[]; json?: object; planIds?: Map<string, string> } = {}): number {
+export function report(
+  command: string,
+  args: FleetArgs,
+  outcomes: readonly TargetOutcome[],
+  countName: CountName,
+  extra: { head?: string[]; json?: object; planIds?: Map<string, string>; lockWait?: boolean } = {},
+): number {
   if (args.format === 'json') {
     const targets = outcomes.map((o) => outcomeJson(o, countName, o.planKey ? extra.planIds?.get(o.planKey) : undefined));
     out(JSON.stringify({ version: 1, command, ...extra.json, targets }, null, 2));
   } else {
-    out([...(extra.head ?? []), ...summaryTable(outcomes, countName), '', statusCounts(outcomes)].join('\n'));
+    out([...(extra.head ?? []), ...summaryTable(outcomes, countName, { lockWait: extra.lockWait }), '', statusCounts(outcomes)].join('\n'));
   }
   return fleetExitStatus(outcomes);
 }
@@ -77,19 +94,44 @@ export async function fleetPlan(args: FleetArgs & { prune: boolean }, lockTimeou
 }
 
 export async function fleetApply(args: RolloutArgs & { yes: boolean; quiet: boolean }, options: Omit<ApplyOptions, 'confirm' | 'events' | 'manifestPath'>): Promise<number> {
-  const { rollOut } = await import('../../../run/fleet/rollout.js');
-  const { readFleetState, stateRecorder, failedLastTime } = await import('../../../run/fleet/state.js');
-  const { rolloutCounts, statePathOf } = await import('./options.js');
   const { applyManifest } = await import('../../../run/apply.js');
   const { verifyManifest } = await import('../../../run/verify.js');
+  const { statePathOf } = await import('./options.js');
+  const { targets, manifest } = await fleetOf(args);
+  const work: Work = (t, { canary }) =>
+    withLockWaits((events) =>
+      onTarget(t, false, async (dialect) => {
+        const result = await applyManifest(dialect, manifest, { ...options, manifestPath: manifestOf(args), confirm: async () => true, events });
+        const count = result.plan.steps.length;
+        if (canary) {
+          // the canary proves the plan: what apply left must verify before any other target is touched
+          const drift = await verifyManifest(dialect, manifest, manifestOf(args), { prune: options.prune });
+          if (drift.length > 0) return { status: 'failed', count, error: `verify after apply: ${drift.length} object(s) drift (${drift[0].object}: ${drift[0].problem})` };
+        }
+        return { status: 'ok', count };
+      }),
+    );
+  return runRollout(args, { command: 'apply', statePath: statePathOf(args), targets, work, question: (n) => `apply ${manifestOf(args)} to ${n} target(s), canary first?` });
+}
+
+/**
+ * What apply and rollback share on a fleet: --only-failed from the state
+ * file, one confirmation, the canary then waves, each outcome recorded in the
+ * state file as it arrives, and the report with each target's longest lock wait.
+ */
+export async function runRollout(
+  args: RolloutArgs & { yes: boolean; quiet: boolean },
+  run: { command: 'apply' | 'rollback'; statePath?: string; targets: readonly FleetTarget[]; work: Work; question: (targets: number) => string },
+): Promise<number> {
+  const { rollOut } = await import('../../../run/fleet/rollout.js');
+  const { readFleetState, stateRecorder, failedLastTime } = await import('../../../run/fleet/state.js');
+  const { rolloutCounts } = await import('./options.js');
   const { confirmOnTerminal } = await import('../../confirm.js');
   const counts = rolloutCounts(args);
-  const statePath = statePathOf(args);
-  const state = statePath ? await readFleetState(statePath) : null;
+  const { statePath } = run;
   if (args['only-failed'] && !statePath) throw new SchemaDiffError('usage', '--only-failed reads the last rollout from --state FILE');
-  const fleet = await fleetOf(args);
-  const { manifest } = fleet;
-  let { targets } = fleet;
+  const state = statePath ? await readFleetState(statePath) : null;
+  let { targets } = run;
   if (args['only-failed']) {
     const failed = failedLastTime(state);
     targets = targets.filter((t) => failed.has(t.label));
@@ -98,21 +140,10 @@ export async function fleetApply(args: RolloutArgs & { yes: boolean; quiet: bool
       return 0;
     }
   }
-  if (!(await confirmOnTerminal(`apply ${manifestOf(args)} to ${targets.length} target(s), canary first?`, args.yes))) return 1;
-  const recorder = statePath ? stateRecorder(statePath, 'apply', state) : null;
-  const work: Work = (t, { canary }) =>
-    onTarget(t, false, async (dialect) => {
-      const result = await applyManifest(dialect, manifest, { ...options, manifestPath: manifestOf(args), confirm: async () => true });
-      const count = result.plan.steps.length;
-      if (canary) {
-        // the canary proves the plan: what apply left must verify before any other target is touched
-        const drift = await verifyManifest(dialect, manifest, manifestOf(args), { prune: options.prune });
-        if (drift.length > 0) return { status: 'failed', count, error: `verify after apply: ${drift.length} object(s) drift (${drift[0].object}: ${drift[0].problem})` };
-      }
-      return { status: 'ok', count };
-    });
+  if (!(await confirmOnTerminal(run.question(targets.length), args.yes))) return 1;
+  const recorder = statePath ? stateRecorder(statePath, run.command, state) : null;
   const progress = fleetProgress('steps', args.quiet);
-  const outcomes = await rollOut(targets, work, {
+  const outcomes = await rollOut(targets, run.work, {
     ...counts,
     // a re-run's canary is a target never tried: a converged one would prove nothing, a failed one is retried in the waves
     canaryCandidate: (t) => state?.targets[t.label] === undefined,
@@ -124,7 +155,7 @@ export async function fleetApply(args: RolloutArgs & { yes: boolean; quiet: bool
     },
   });
   await recorder?.settled();
-  return report('apply', args, outcomes, 'steps', { json: statePath ? { state: statePath } : {} });
+  return report(run.command, args, outcomes, 'steps', { json: statePath ? { state: statePath } : {}, lockWait: true });
 }
 
 export async function fleetVerify(args: FleetArgs & { prune: boolean }): Promise<number> {

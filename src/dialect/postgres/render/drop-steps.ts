@@ -5,19 +5,35 @@ import type { Catalog, Check, ForeignKey, Index, TableRef } from '../../../schem
 import { findTable, qualifiedName, sameTable } from '../../../schema/types.js';
 import { createIndexSql } from '../index-sql.js';
 import { quoteIdent, quoteTable } from '../quote.js';
-import { ms, exprSql, indexSql, step, readd, lockParentsFirst, dropIndexSql, foreignKeyClause, describeForeignKey, describeIndex, type Draft } from './common.js';
+import {
+  ms,
+  exprSql,
+  indexSql,
+  step,
+  readd,
+  lockParentsFirst,
+  dropIndexSql,
+  dropConstraintSql,
+  addConstraintUsingSql,
+  foreignKeyClause,
+  noInherit,
+  describeCheck,
+  describeForeignKey,
+  describeIndex,
+  type Draft,
+} from './common.js';
 
 export function dropCheckStep(ck: Check, why: DropReason): Draft {
   const table = quoteTable(ck.table);
   return step('drop_check', ck.table, ck.name, {
     reason: dropReason(why, 'CHECK'),
     sql: [`ALTER TABLE ${table} DROP CONSTRAINT IF EXISTS ${quoteIdent(ck.name)}`],
-    ...readd(ck.table, ck.validated, ck.name, `ALTER TABLE ${table} ADD CONSTRAINT ${quoteIdent(ck.name)} CHECK (${exprSql(ck)}) NOT VALID`),
+    ...readd(ck.table, ck.validated, ck.name, `ALTER TABLE ${table} ADD CONSTRAINT ${quoteIdent(ck.name)} CHECK (${exprSql(ck)})${noInherit(ck)} NOT VALID`),
     transactional: true,
     lockTimeout: true,
     lock: `ACCESS EXCLUSIVE on ${qualifiedName(ck.table)}, ${ms}`,
     hazards: ['ACQUIRES_ACCESS_EXCLUSIVE_LOCK', 'DROPS_CONSTRAINT'],
-    before: `CHECK (${ck.expr})${ck.validated ? '' : ' NOT VALID'}`,
+    before: `${describeCheck(ck)}${ck.validated ? '' : ' NOT VALID'}`,
   });
 }
 
@@ -37,6 +53,7 @@ export function dropForeignKeyStep(fk: ForeignKey, why: DropReason): Draft {
 }
 
 export function dropIndexStep(ix: Index, why: DropReason): Draft {
+  if (ix.uniqueConstraint) return dropUniqueConstraintStep(ix, why);
   return step('drop_index', ix.table, ix.name, {
     reason: dropReason(why, 'index'),
     sql: [dropIndexSql(ix)],
@@ -49,6 +66,25 @@ export function dropIndexStep(ix: Index, why: DropReason): Draft {
   });
 }
 
+/**
+ * A UNIQUE constraint goes with its index in one short ALTER TABLE under
+ * lock_timeout (its own transaction: the step runs outside one, for its
+ * inverse). The inverse is the online way in: the index built CONCURRENTLY
+ * under the constraint's name, then the constraint takes it.
+ */
+function dropUniqueConstraintStep(ix: Index, why: DropReason): Draft {
+  return step('drop_unique_constraint', ix.table, ix.name, {
+    reason: dropReason(why, 'UNIQUE constraint'),
+    sql: [dropConstraintSql(ix.table, ix.name, true)],
+    inverse: [createIndexSql(ix.name, quoteTable(ix.table), indexSql(ix), true), addConstraintUsingSql(ix.table, ix.name, ix.name)],
+    transactional: false,
+    lockTimeout: true,
+    lock: `ACCESS EXCLUSIVE on ${qualifiedName(ix.table)}, ${ms}, in its own transaction under lock_timeout`,
+    hazards: ['ACQUIRES_ACCESS_EXCLUSIVE_LOCK', 'DROPS_CONSTRAINT', 'DROPS_INDEX'],
+    before: `${describeIndex(ix)} (UNIQUE constraint ${ix.name})`,
+  });
+}
+
 /** A foreign key bound to the index (conindid) that stays makes PostgreSQL refuse the drop: say so at plan. */
 export function refuseDroppingBoundIndex(ix: Index, changes: readonly Change[], catalog: Catalog): void {
   const dropped = (k: { name: string; table: TableRef }) =>
@@ -58,7 +94,7 @@ export function refuseDroppingBoundIndex(ix: Index, changes: readonly Change[], 
   const keys = bound.map((k) => `${k.name} on ${qualifiedName(k.table)}`).join(', ');
   throw new SchemaDiffError(
     'refused',
-    `index ${ix.name} on ${qualifiedName(ix.table)} is not in the manifest, but foreign key ${keys} depends on it ` +
-      '(PostgreSQL cannot drop an index a foreign key uses); list the index again, or drop or re-point that foreign key first; nothing was changed',
+    `${ix.uniqueConstraint ? 'UNIQUE constraint' : 'index'} ${ix.name} on ${qualifiedName(ix.table)} is not in the manifest, but foreign key ${keys} depends on it ` +
+      '(PostgreSQL cannot drop an index a foreign key uses); list it in the manifest again, or drop or re-point that foreign key first; nothing was changed',
   );
 }

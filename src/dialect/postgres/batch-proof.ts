@@ -1,0 +1,135 @@
+import { sql, type Transaction } from 'kysely';
+import { SchemaDiffError } from '../../errors.js';
+import { mutableCallsOf } from './probe-check.js';
+import type { ScratchProbe } from './scratch-tables.js';
+
+/*
+ * What the database shows of a normalization batch, checked before anything
+ * is read back from it: that it made exactly its probes (proveBatch), and that
+ * no probe on a shared scratch table used another table's column (borrowsColumns).
+ */
+
+/**
+ * Whether a probe on a shared scratch table used a column that one of the
+ * tables asking for it lacks, or the whole row (which is not its table's):
+ * read from the database, the columns a CHECK uses (conkey) and an index
+ * uses (indkey, and the Vars of its expressions and predicate); for an index
+ * parsed as keys of a shared one, the keys of its slice.
+ */
+export async function borrowsColumns(trx: Transaction<unknown>, scratches: readonly ScratchProbe[]): Promise<boolean> {
+  const shared = scratches.filter((s) => s.shapes.size > 1);
+  if (shared.length === 0) return false;
+  const names = shared.map((s) => s.scratch);
+  const { rows } = await sql<{ scratch: string; probe: string; attnums: number[]; exprs: string | null; pred: string | null }>`
+    select c.relname as scratch, con.conname as probe, coalesce(con.conkey::int[], '{}') as attnums, null as exprs, null as pred
+      from pg_constraint con join pg_class c on c.oid = con.conrelid
+     where c.relnamespace = pg_my_temp_schema() and c.relname = any(${names}::text[]) and con.contype = 'c'
+    union all
+    select c.relname, ic.relname, i.indkey::int2[]::int[], i.indexprs::text, i.indpred::text
+      from pg_index i join pg_class ic on ic.oid = i.indexrelid join pg_class c on c.oid = i.indrelid
+     where c.relnamespace = pg_my_temp_schema() and c.relname = any(${names}::text[])`.execute(trx);
+  const { rows: attributes } = await sql<{ scratch: string; attnum: number; name: string }>`
+    select c.relname as scratch, a.attnum::int as attnum, a.attname as name
+      from pg_attribute a join pg_class c on c.oid = a.attrelid
+     where c.relnamespace = pg_my_temp_schema() and c.relname = any(${names}::text[]) and a.attnum > 0`.execute(trx);
+  const nameOf = new Map(attributes.map((a) => [`${a.scratch}.${a.attnum}`, a.name]));
+  const byName = new Map(shared.map((s) => [s.scratch, s]));
+  // every probe's used columns, as names, against the columns of each shape that asked for it
+  const outside = (scratch: ScratchProbe, shapes: Iterable<string>, attnums: readonly number[]) =>
+    attnums.some((n) => n <= 0) ||
+    [...shapes].some((shape) => attnums.some((n) => !(scratch.shapes.get(shape) as ReadonlySet<string>).has(nameOf.get(`${scratch.scratch}.${n}`) ?? '')));
+  for (const r of rows) {
+    const scratch = byName.get(r.scratch) as ScratchProbe;
+    const check = [...scratch.checks.values()].find((p) => p.name === r.probe);
+    if (check) {
+      if (outside(scratch, check.shapes, r.attnums)) return true;
+      continue;
+    }
+    const exprs = topLevelNodes(r.exprs ?? '');
+    const keyColumns = (from: number, count: number) =>
+      r.attnums.slice(from, from + count).flatMap((n, k) => (n !== 0 ? [n] : varattnos(exprs[r.attnums.slice(0, from + k).filter((x) => x === 0).length] ?? '')));
+    const alone = [...scratch.indexes.values()].find((p) => p.name === r.probe && !p.within);
+    if (alone) {
+      if (outside(scratch, alone.shapes, [...keyColumns(0, r.attnums.length), ...varattnos(r.pred ?? '')])) return true;
+      continue;
+    }
+    const members = [...scratch.indexes.values()].filter((p) => p.within?.index === r.probe);
+    if (members.length === 0) return true;
+    for (const m of members) if (outside(scratch, m.shapes, keyColumns(m.within?.offset ?? 0, m.index.source.keys.length))) return true;
+  }
+  return false;
+}
+
+/** The column numbers of the Vars in a stored expression tree (varno 1 is the one table; 0 is the whole row). */
+function varattnos(tree: string): number[] {
+  return [...tree.matchAll(/:varattno (-?\d+)/g)].map((m) => Number(m[1]));
+}
+
+/**
+ * The elements of a stored list of expression trees, `({FUNCEXPR …} {OPEXPR …})`,
+ * in order: split at brace depth zero. Braces inside a token are escaped with
+ * a backslash by PostgreSQL's outToken.
+ */
+function topLevelNodes(list: string): string[] {
+  const nodes: string[] = [];
+  let depth = 0;
+  let start = -1;
+  for (let i = 0; i < list.length; i++) {
+    const ch = list[i];
+    if (ch === '\\') {
+      i++;
+      continue;
+    }
+    if (ch === '{') {
+      if (depth === 0) start = i;
+      depth++;
+    } else if (ch === '}') {
+      depth--;
+      if (depth === 0) nodes.push(list.slice(start, i + 1));
+    }
+  }
+  return nodes;
+}
+
+/**
+ * Proof, by the database itself, that the batch made exactly its probes and
+ * nothing else (the batched form of probe-check.ts, whose reasons hold here):
+ * each scratch table has exactly the columns it was defined with (names and
+ * catalog signatures, as read from the live tables), exactly the probe CHECKs
+ * and probe indexes by name, no trigger, rule or policy; and no probe calls a
+ * function or operator that is not IMMUTABLE. Anything else fails the batch,
+ * and the one-at-a-time probes (each with its own proof) then name the
+ * manifest entry.
+ */
+export async function proveBatch(trx: Transaction<unknown>, scratches: readonly ScratchProbe[]): Promise<void> {
+  const { rows } = await sql<{ scratch: string; columns: string | null; cons: string[]; idx: string[]; extra: number }>`
+    select s.relname as scratch,
+           (select string_agg(attname || ' ' || concat_ws(' ', atttypid, atttypmod, attcollation, attnotnull), ',' order by attnum)
+              from pg_attribute where attrelid = s.oid and attnum > 0 and not attisdropped) as columns,
+           -- NOT NULL (contype n, PostgreSQL 17 and PGlite) is part of the columns above
+           array(select conname::text from pg_constraint where conrelid = s.oid and contype <> 'n' order by 1) as cons,
+           array(select ic.relname::text from pg_index i join pg_class ic on ic.oid = i.indexrelid where i.indrelid = s.oid order by 1) as idx,
+           ((select count(*) from pg_trigger where tgrelid = s.oid) + (select count(*) from pg_rewrite where ev_class = s.oid)
+             + (select count(*) from pg_policy where polrelid = s.oid))::int as extra
+      from pg_class s
+     where s.relnamespace = pg_my_temp_schema() and s.relname = any(${scratches.map((x) => x.scratch)}::text[])`.execute(trx);
+  const sorted = (xs: Iterable<string>) => JSON.stringify([...xs].sort());
+  const wrong = scratches.length !== rows.length || rows.some((r) => {
+    const scratch = scratches.find((x) => x.scratch === r.scratch) as ScratchProbe;
+    const expectedColumns = [...scratch.columns].map(([name, c]) => `${name} ${c.signature}`).join(',');
+    const expectedChecks = [...scratch.checks.values()].map((c) => c.name);
+    const expectedIndexes = [...[...scratch.indexes.values()].filter((i) => !i.within).map((i) => i.name), ...scratch.shared.map((k) => k.name)];
+    return r.columns !== expectedColumns || r.extra !== 0 || sorted(r.cons) !== sorted(expectedChecks) || sorted(r.idx) !== sorted(expectedIndexes);
+  });
+  if (wrong) throw new SchemaDiffError('manifest', 'manifest: an expression did more than define its one constraint or index');
+  const { rows: trees } = await sql<{ label: string; tree: string | null }>`
+    select c.relname || '.' || con.conname as label, con.conbin::text as tree
+      from pg_constraint con join pg_class c on c.oid = con.conrelid
+     where c.relnamespace = pg_my_temp_schema() and c.relname = any(${scratches.map((x) => x.scratch)}::text[]) and con.contype = 'c'
+    union all
+    select ic.relname, concat_ws(' ', i.indexprs::text, i.indpred::text)
+      from pg_index i join pg_class ic on ic.oid = i.indexrelid join pg_class c on c.oid = i.indrelid
+     where c.relnamespace = pg_my_temp_schema() and c.relname = any(${scratches.map((x) => x.scratch)}::text[])`.execute(trx);
+  const mutable = await mutableCallsOf(trx, trees.map((t) => ({ label: t.label, tree: t.tree ?? '' })));
+  if (mutable.size > 0) throw new SchemaDiffError('manifest', 'manifest: an expression calls a function that is not IMMUTABLE');
+}
