@@ -144,6 +144,18 @@ describeEachDatabase(['postgres', 'pglite'], 'descriptions become comments', (ma
     expect(await steps(t, all(() => 'first'))).toEqual([]);
   });
 
+  test('objects dropped after their removal from the manifest come back with their comments on rollback', async () => {
+    const t = await targets.fresh(SEED);
+    await apply(t, all((i) => `kept ${i}`));
+    const none = manifest({ orders: {}, users: {} });
+    expect((await plan(t, none)).steps.map((s) => s.action).sort()).toEqual(['drop_check', 'drop_foreign_key', 'drop_index', 'drop_unique_constraint']);
+    await apply(t, none);
+    expect(Object.keys(await comments(t)).filter((n) => !n.endsWith('_pkey'))).toEqual(['ck_orders_code_hand']);
+    await rollback(t.dialect, rollbackOptions({ kind: 'last' }, { backup: false }));
+    expect(await comments(t)).toMatchObject({ ck_orders_total: 'kept 0', fk_orders_user: 'kept 1', ix_orders_code: 'kept 2', uq_users_email: 'kept 3' });
+    expect(await steps(t, all((i) => `kept ${i}`))).toEqual([]);
+  });
+
   test('rollback refuses to write the previous comment over one changed by hand since', async () => {
     const t = await targets.fresh(SEED);
     await apply(t, all(() => 'first'));
