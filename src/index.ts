@@ -21,11 +21,12 @@ export { rollback as rollbackDialect, planRollback, type RollbackOptions, type R
 export { SchemaDiffError } from './errors.js';
 
 // One call each, on a URL, a Kysely instance ({ db }) or a pg.Pool ({ pool }); every option defaulted (docs/library.md).
-export { plan, apply, verify, validate, rollback, APPLY_DEFAULTS, type PlanResult, type ManifestInput, type Target } from './run/library.js';
+export { plan, apply, verify, validate, rollback, pull, APPLY_DEFAULTS, type PlanResult, type ManifestInput, type Target } from './run/library.js';
 export { withConnection, type Connection } from './dialect/open.js';
 export { renderScript } from './run/prepare.js';
 export { scriptRendererFor, type ScriptRenderer } from './dialect/scripts.js';
 export { renderAlembic, type AlembicOptions } from './publish/alembic.js';
+export type { PullOptions, Pulled } from './run/pull.js';
 export { HAZARDS } from './plan/types.js';
 export type { ViolationCount as Blocker } from './dialect/dialect.js';
 export { loadPlan, savePlan } from './plan/plan-file.js';

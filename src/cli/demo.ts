@@ -79,6 +79,12 @@ export async function runDemo(kind: 'postgres' | 'sqlite', say: (s: string) => v
     const drift = await verifyManifest(dialect, mestore, MANIFEST);
     say(drift.length === 0 ? 'verify: every object present, equal and valid' : `verify: ${drift.length} drift(s)!`);
     say(`plan: ${(await preparePlan(dialect, mestore, MANIFEST)).plan.steps.length} steps`);
+    if (dialect.comments) {
+      // the manifest's descriptions are the database's comments now: what psql's \dd shows
+      const [orders] = (await dialect.introspect([{ schema: dialect.defaultSchema, name: 'orders' }])).tables;
+      const ck = orders?.checks.find((c) => c.name === 'ck_order_total_positive');
+      say(`comment on ck_order_total_positive, as psql \\dd shows it: ${JSON.stringify(ck?.description ?? null)}`);
+    }
 
     section('7. the rules at work: the bad rows are now rejected');
     say(`  ${describeAttempt(await tryInsert(dialect, demoViolations()))}`);

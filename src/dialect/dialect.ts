@@ -170,6 +170,12 @@ export interface Dialect {
   readonly supportsNotValid?: boolean;
   /** Whether a CHECK or foreign key may exist without a name (SQLite: true); absent means false. */
   readonly unnamedConstraints?: boolean;
+  /**
+   * Whether constraints and indexes carry a comment the manifest's `description`
+   * is written to (PostgreSQL COMMENT ON); absent means false (SQLite has none),
+   * and then a plan never changes one.
+   */
+  readonly comments?: boolean;
 
   /**
    * Refuses (SchemaDiffError 'manifest') a manifest whose SQL fragments are not

@@ -39,11 +39,13 @@ const ACTIONS: Record<StepAction, true> = {
   drop_unique_constraint: true,
   rebuild_table: true,
   edit_table: true,
+  comment_constraint: true,
+  comment_index: true,
   forget: true,
 };
 
 const RUN_KINDS: readonly HistoryRun['kind'][] = ['apply', 'rollback', 'forget'];
-const EFFECTS: readonly string[] = ['created', 'renamed', 'changed', 'dropped', 'forgotten'];
+const EFFECTS: readonly string[] = ['created', 'renamed', 'changed', 'dropped', 'forgotten', 'commented'];
 const OBJECT_KINDS: readonly string[] = ['check', 'foreign_key', 'index'];
 const RUN_STATUSES: readonly HistoryRun['status'][] = ['running', 'done', 'failed', 'interrupted'];
 
@@ -158,7 +160,8 @@ function effectsOf(stored: unknown, fail: (problem: string) => SchemaDiffError):
     OBJECT_KINDS.includes(e.kind as string) &&
     typeof e.name === 'string' &&
     EFFECTS.includes(e.effect as string) &&
-    (e.from === undefined || typeof e.from === 'string');
+    (e.from === undefined || typeof e.from === 'string') &&
+    (e.comment === undefined || e.comment === null || typeof e.comment === 'string');
   if (!Array.isArray(value) || !value.every((e) => e !== null && typeof e === 'object' && ok(e as Record<string, unknown>))) {
     throw fail(`effects is ${describe(stored)}, expected a list of object effects`);
   }

@@ -49,9 +49,33 @@ export type Change =
       readonly current: Index;
     }
 
+  /** An object the plan keeps (or only renames) whose comment is to change: set to the manifest's description, or cleared. */
+  | CommentChange
+
   | { readonly kind: 'drop_check'; readonly table: TableRef; readonly current: Check; readonly why: DropReason }
   | { readonly kind: 'drop_foreign_key'; readonly table: TableRef; readonly current: ForeignKey; readonly why: DropReason }
   | { readonly kind: 'drop_index'; readonly table: TableRef; readonly current: Index; readonly why: DropReason };
+
+/**
+ * The database comment of an object (PostgreSQL COMMENT ON), a metadata-only
+ * change: `comment_constraint` for a CHECK, a foreign key or a UNIQUE
+ * constraint, `comment_index` for a plain index. Objects the plan creates or
+ * rebuilds get theirs in the step that makes them, never through this.
+ */
+export interface CommentChange {
+  readonly kind: 'comment_constraint' | 'comment_index';
+  readonly table: TableRef;
+  /** Which manifest object it is (a UNIQUE constraint is an index there). */
+  readonly object: ObjectKind;
+  /** The object's name once the plan's renames have run. */
+  readonly name: string;
+  /** The comment to set; null clears it (a description schema-diff wrote, removed from the manifest). */
+  readonly description: string | null;
+  /** The comment it has now, which the inverse puts back; null: none. */
+  readonly previous: string | null;
+  /** Where in the manifest the object is. */
+  readonly path: string;
+}
 
 /**
  * Why an object is dropped: `removed`, schema-diff created it (the journal
@@ -67,8 +91,12 @@ export function dropReason(why: DropReason, what: string): string {
     : `${what} not in the manifest, and --prune makes the manifest the whole truth for this table`;
 }
 
-/** The changes that add or change an object the manifest describes (every kind but the drops). */
-export type DesiredChange = Exclude<Change, { kind: 'drop_check' | 'drop_foreign_key' | 'drop_index' }>;
+/** The changes that add or change an object the manifest describes (every kind but the drops and the comments). */
+export type DesiredChange = Exclude<Change, { kind: 'drop_check' | 'drop_foreign_key' | 'drop_index' | 'comment_constraint' | 'comment_index' }>;
+
+export function isCommentChange(c: Change): c is CommentChange {
+  return c.kind === 'comment_constraint' || c.kind === 'comment_index';
+}
 export type DropChange = Extract<Change, { kind: 'drop_check' | 'drop_foreign_key' | 'drop_index' }>;
 
 export function isDropChange(c: Change): c is DropChange {
@@ -80,16 +108,23 @@ export type ObjectKind = 'check' | 'foreign_key' | 'index';
 /**
  * What a step did to one object, as far as ownership goes (diff/ownership.ts):
  * `created` it, `renamed` (or replaced) `from` into it, `changed` its
- * definition, `dropped` it, or `forgotten` (schema-diff forget: no longer ours,
- * the database untouched). The journal keeps these with each step.
+ * definition, `dropped` it, `forgotten` (schema-diff forget: no longer ours,
+ * the database untouched), or `commented` (set its comment, whoever owns it).
+ * The journal keeps these with each step.
  */
 export interface ObjectEffect {
   readonly kind: ObjectKind;
   readonly name: string;
-  readonly effect: 'created' | 'renamed' | 'changed' | 'dropped' | 'forgotten';
+  readonly effect: 'created' | 'renamed' | 'changed' | 'dropped' | 'forgotten' | 'commented';
   readonly from?: string;
   /** The object as the step left it (created, renamed, changed): a later plan compares the database's with it. */
   readonly definition?: Check | ForeignKey | Index;
+  /**
+   * The comment the step wrote from the manifest's description (null: cleared
+   * it); absent when it wrote none. A later plan clears only a comment that is
+   * still this one, once the description leaves the manifest.
+   */
+  readonly comment?: string | null;
 }
 
 export type ChangeKind = Change['kind'];
@@ -121,6 +156,9 @@ export function effectsOf(change: Change): ObjectEffect[] {
     case 'validate_check':
     case 'validate_foreign_key':
       return [];
+    case 'comment_constraint':
+    case 'comment_index':
+      return [{ kind: change.object, name: change.name, effect: 'commented', comment: change.description }];
     case 'drop_check':
       return [{ kind: 'check', name: change.current.name, effect: 'dropped' }];
     case 'drop_foreign_key':

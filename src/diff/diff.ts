@@ -1,5 +1,6 @@
 import type {
   Catalog,
+  Check,
   DesiredCheck,
   DesiredForeignKey,
   DesiredIndex,
@@ -8,10 +9,22 @@ import type {
   Index,
   IndexKey,
   Table,
+  TableRef,
 } from '../schema/types.js';
 import { findTable, freeze, sameTable } from '../schema/types.js';
-import type { Change, Diff, Unmanaged } from './changes.js';
+import type { Change, Diff, ObjectKind, Unmanaged } from './changes.js';
 import { foreignKeysWithoutIndex } from './fk-indexes.js';
+
+export interface DiffOptions {
+  /** The database keeps comments (Dialect.comments): descriptions are compared with them. Absent: false. */
+  readonly comments?: boolean;
+  /**
+   * The comment schema-diff wrote on a live object from a description and
+   * still answers for (diff/ownership.ts ownedComments), if any: cleared when
+   * the description leaves the manifest.
+   */
+  readonly ourComment?: (kind: ObjectKind, table: TableRef, name: string) => string | undefined;
+}
 
 /**
  * Compares the desired state (already normalized by the dialect) with the
@@ -19,21 +32,60 @@ import { foreignKeysWithoutIndex } from './fk-indexes.js';
  * database prints them. CHECKs are matched by name; foreign keys and indexes
  * by structure, so a renamed or re-actioned object is replaced, never doubled.
  */
-export function diffSchemas(desired: readonly DesiredTable[], catalog: Catalog): Diff {
+export function diffSchemas(desired: readonly DesiredTable[], catalog: Catalog, options: DiffOptions = {}): Diff {
   const changes: Change[] = [];
   const unmanaged: Unmanaged[] = [];
   for (const want of desired) {
     const live = findTable(catalog, want.ref);
     if (!live) continue; // reported earlier as an unknown table
-    const usedChecks = diffChecks(want.checks, live, changes);
-    const usedFks = diffForeignKeys(want.foreignKeys, live, changes);
-    const usedIndexes = diffIndexes(want.indexes, live, changes);
+    const kept: KeptObject[] = [];
+    const usedChecks = diffChecks(want.checks, live, changes, kept);
+    const usedFks = diffForeignKeys(want.foreignKeys, live, changes, kept);
+    const usedIndexes = diffIndexes(want.indexes, live, changes, kept);
+    if (options.comments) changes.push(...commentChanges(kept, live.ref, options));
     unmanaged.push(...unmanagedOf(live, usedChecks, usedFks, usedIndexes));
   }
   return freeze({ changes, unmanaged, warnings: foreignKeysWithoutIndex(desired, catalog) });
 }
 
-function diffChecks(wanted: readonly DesiredCheck[], live: Table, changes: Change[]): Set<string> {
+/** A desired object the plan keeps in place (maybe renamed or validated), with the live one it is: its comment is compared. */
+interface KeptObject {
+  readonly kind: ObjectKind;
+  readonly desired: DesiredCheck | DesiredForeignKey | DesiredIndex;
+  readonly current: Check | ForeignKey | Index;
+}
+
+/**
+ * Comment changes of the objects kept. A description in the manifest is the
+ * comment (an empty one is none: PostgreSQL stores '' as no comment); without
+ * one the comment is not managed and left as it is, unless it is one
+ * schema-diff wrote and nobody changed since: then the description was
+ * removed, and the comment goes with it.
+ */
+function commentChanges(kept: readonly KeptObject[], table: TableRef, options: DiffOptions): Change[] {
+  const out: Change[] = [];
+  for (const { kind, desired, current } of kept) {
+    const live = current.description ?? null;
+    let wanted: string | null;
+    if (desired.description !== undefined) wanted = desired.description === '' ? null : desired.description;
+    else if (live !== null && options.ourComment?.(kind, table, current.name) === live) wanted = null;
+    else continue;
+    if (wanted === live) continue;
+    const onConstraint = kind !== 'index' || !!(current as Index).uniqueConstraint;
+    out.push({
+      kind: onConstraint ? 'comment_constraint' : 'comment_index',
+      table,
+      object: kind,
+      name: desired.name,
+      description: wanted,
+      previous: live,
+      path: desired.path,
+    });
+  }
+  return out;
+}
+
+function diffChecks(wanted: readonly DesiredCheck[], live: Table, changes: Change[], kept: KeptObject[]): Set<string> {
   const used = new Set<string>();
   for (const desired of wanted) {
     // an unnamed CHECK (SQLite) is its expression: one of another name that says the same is it
@@ -45,6 +97,8 @@ function diffChecks(wanted: readonly DesiredCheck[], live: Table, changes: Chang
     else if (current.expr !== desired.expr || !!current.noInherit !== !!desired.noInherit) changes.push({ kind: 'replace_check', table, desired, current });
     else if (!current.validated) changes.push({ kind: 'validate_check', table, desired, current });
     if (current) used.add(current.name);
+    // a replaced CHECK is made anew: its step writes the comment
+    if (current && current.expr === desired.expr && !!current.noInherit === !!desired.noInherit) kept.push({ kind: 'check', desired, current });
   }
   return used;
 }
@@ -66,7 +120,7 @@ export function sameForeignKeyBehaviour(a: ForeignKey, b: ForeignKey): boolean {
   );
 }
 
-function diffForeignKeys(wanted: readonly DesiredForeignKey[], live: Table, changes: Change[]): Set<string> {
+function diffForeignKeys(wanted: readonly DesiredForeignKey[], live: Table, changes: Change[], kept: KeptObject[]): Set<string> {
   const used = new Set<string>();
   for (const desired of wanted) {
     const candidates = live.foreignKeys.filter((fk) => !used.has(fk.name) && sameForeignKeyShape(fk, desired));
@@ -84,12 +138,15 @@ function diffForeignKeys(wanted: readonly DesiredForeignKey[], live: Table, chan
     used.add(current.name);
     if (!sameForeignKeyShape(current, desired) || !sameForeignKeyBehaviour(current, desired)) {
       changes.push({ kind: 'replace_foreign_key', table, desired, current });
-    } else if (current.name !== desired.name && !desired.unnamed) {
+      continue;
+    }
+    if (current.name !== desired.name && !desired.unnamed) {
       // an unnamed key (SQLite) is its structure: a named one of the same shape and behaviour is it
       changes.push({ kind: 'rename_foreign_key', table, desired, current });
     } else if (!current.validated) {
       changes.push({ kind: 'validate_foreign_key', table, desired, current });
     }
+    kept.push({ kind: 'foreign_key', desired, current });
   }
   return used;
 }
@@ -143,7 +200,7 @@ export function fitsUniqueConstraint(ix: Index): boolean {
  * takes part (a manifest unique index may describe it); those of primary keys
  * and exclusion constraints never do.
  */
-function diffIndexes(wanted: readonly DesiredIndex[], live: Table, changes: Change[]): Set<string> {
+function diffIndexes(wanted: readonly DesiredIndex[], live: Table, changes: Change[], kept: KeptObject[]): Set<string> {
   const used = new Set<string>();
   const ours = live.indexes.filter((ix) => !ix.constraintBacked || ix.uniqueConstraint);
   for (const desired of wanted) {
@@ -151,7 +208,9 @@ function diffIndexes(wanted: readonly DesiredIndex[], live: Table, changes: Chan
     const sameName = ours.find((ix) => ix.name === desired.name);
     if (sameName && sameName.valid && sameIndexShape(sameName, desired)) {
       used.add(sameName.name);
+      // a new UNIQUE constraint: its step writes the comment
       if (desired.uniqueConstraint && !sameName.uniqueConstraint) changes.push({ kind: 'add_unique_constraint', table, desired, current: sameName });
+      else kept.push({ kind: 'index', desired, current: sameName });
       continue;
     }
     const twin = ours.find(
@@ -166,6 +225,7 @@ function diffIndexes(wanted: readonly DesiredIndex[], live: Table, changes: Chan
       used.add(twin.name);
       // a name the database gives (SQLite's UNIQUE autoindex) cannot change: the constraint already is that index
       if (!twin.fixedName) changes.push({ kind: 'rename_index', table, desired, current: twin });
+      kept.push({ kind: 'index', desired, current: twin });
     } else if (sameName) {
       // other shape, or INVALID after a failed concurrent build: rebuild it
       used.add(sameName.name);

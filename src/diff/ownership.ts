@@ -129,7 +129,49 @@ function replay(owned: Map<string, Owned>, runId: number, table: string, e: Obje
     case 'forgotten':
       owned.delete(key);
       break;
+    case 'commented':
+      break;
   }
+}
+
+/**
+ * The comments schema-diff wrote from manifest descriptions and that are still
+ * its own, by object (ownedComment looks one up): set by a step not undone,
+ * following renames, gone with the object or once cleared or forgotten.
+ * Independent of who owns the object: a description on a constraint the
+ * user made is schema-diff's comment all the same.
+ */
+export function ownedComments(runs: readonly JournalRun[]): Map<string, string> {
+  const comments = new Map<string, string>();
+  for (const run of [...runs].sort((a, b) => a.id - b.id)) {
+    if (run.kind !== 'apply' && run.kind !== 'forget') continue;
+    for (const step of run.steps) {
+      if (step.undoneBy !== null) continue;
+      for (const e of step.effects ?? []) replayComment(comments, step.table, e);
+    }
+  }
+  return comments;
+}
+
+function replayComment(comments: Map<string, string>, table: string, e: ObjectEffect): void {
+  const key = keyOf(e.kind, table, e.name);
+  if (e.effect === 'dropped' || e.effect === 'forgotten') {
+    comments.delete(key);
+    return;
+  }
+  if (e.effect === 'renamed') {
+    const from = keyOf(e.kind, table, e.from ?? '');
+    const moved = comments.get(from);
+    comments.delete(from);
+    if (moved !== undefined) comments.set(key, moved);
+  }
+  if (typeof e.comment === 'string' && e.comment !== '') comments.set(key, e.comment);
+  else if (e.comment === null || e.comment === '') comments.delete(key);
+}
+
+/** The comment schema-diff wrote on that object and still answers for, if any. */
+export function ownedComment(comments: ReadonlyMap<string, string>, kind: ObjectKind, table: TableRef, name: string): string | undefined {
+  return comments.get(keyOf(kind, qualifiedName(table), name));
 }
 
 /** The owned object of that kind and name on that table, if any. */

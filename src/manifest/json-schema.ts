@@ -14,7 +14,7 @@ const severity = {
   enum: ['critical', 'warning'],
   description: '`critical` (default) violations make `validate` exit 2; `warning` ones are reported only.',
 };
-const description = { type: 'string', description: 'Why the object exists, shown in plans and reports.' };
+const description = { type: 'string', description: 'Why the object exists, shown in plans and reports; on PostgreSQL also the object\'s database comment (COMMENT ON).' };
 const message = { ...nonEmpty, description: 'What an end user is told when a write breaks the rule (explainViolation); default `description`.' };
 // an API code is a constant-like word: it ends up in JSON responses, logs and a generated TypeScript module
 const code = {

@@ -20,6 +20,7 @@ export interface CheckSpec {
   expr: string;
   /** Per-dialect replacements for `expr`, where the dialects' SQL differs. */
   dialects?: { postgres?: string; sqlite?: string };
+  /** Why it exists, for people; on PostgreSQL also its database comment (docs/manifest.md, Descriptions as comments). */
   description?: string;
   /** `critical` (default) violations make `validate` exit 2; `warning` ones are reported only. */
   severity?: Severity;

@@ -20,6 +20,9 @@ export type StepAction =
   | 'drop_unique_constraint'
   | 'rebuild_table'
   | 'edit_table'
+  /** PostgreSQL COMMENT ON CONSTRAINT / INDEX of an object the plan keeps: the manifest's description, metadata only. */
+  | 'comment_constraint'
+  | 'comment_index'
   /** A journal entry of `schema-diff forget`: no SQL, ends schema-diff's ownership of an object. */
   | 'forget';
 

@@ -4,7 +4,9 @@ import type { LoadedManifest } from '../manifest/types.js';
 import type { Plan } from '../plan/types.js';
 import { applyManifest, type ApplyOptions, type ApplyResult } from './apply.js';
 import { rowsBlockingApply } from './blockers.js';
+import { renderManifestSource } from '../publish/manifest-source.js';
 import { preparePlan } from './prepare.js';
+import { pullManifest, type PullOptions, type Pulled } from './pull.js';
 import { rollback as rollbackOn, type RollbackOptions, type RollbackResult } from './rollback.js';
 import { validateManifest, type ValidateOptions, type ValidationReport } from './validate.js';
 import { verifyManifest, type Drift } from './verify.js';
@@ -96,6 +98,16 @@ export async function rollback(options: Target & Partial<RollbackOptions>): Prom
       ...definedOnly(options),
     }),
   );
+}
+
+/**
+ * The manifest of what the database has (`schema-diff pull`), as an object
+ * and, when `format` is given, as the source text of a manifest file. Read-only.
+ */
+export async function pull(options: Target & PullOptions & { readonly format?: 'ts' | 'json'; readonly dbType?: string }): Promise<Pulled & { readonly source?: string }> {
+  const pulled = await withConnection(options, { readOnly: true }, (dialect) => pullManifest(dialect, { tables: options.tables, schemas: options.schemas }));
+  if (!options.format) return pulled;
+  return { ...pulled, source: renderManifestSource(pulled.manifest, { format: options.format, dbType: options.dbType }) };
 }
 
 /** The options the caller set, so that an explicit undefined does not erase a default. */

@@ -2,7 +2,7 @@ import type { Dialect } from '../dialect/dialect.js';
 import { scriptRendererFor } from '../dialect/scripts.js';
 import { checkAgainstCatalog } from '../diff/catalog-check.js';
 import { diffSchemas } from '../diff/diff.js';
-import { ownedObjects, withRemovals, type RemovalOptions } from '../diff/ownership.js';
+import { ownedComment, ownedComments, ownedObjects, withRemovals, type RemovalOptions } from '../diff/ownership.js';
 import type { Diff } from '../diff/changes.js';
 import { resolveManifest } from '../manifest/resolve.js';
 import type { LoadedManifest } from '../manifest/types.js';
@@ -66,8 +66,11 @@ export async function preparePlan(dialect: Dialect, manifest: LoadedManifest, ma
   const catalog = await timed('introspect', () => dialect.introspect(tablesOf(raw)));
   checkAgainstCatalog(raw, catalog);
   const desired = await timed('normalize', () => dialect.normalize(raw, catalog));
-  const owned = proveLegacyDefinitions(dialect, catalog, ownedObjects(await timed('journal', () => dialect.history())));
-  const diff = await timed('diff', async () => withRemovals(diffSchemas(desired, catalog), desired, catalog, owned, options));
+  const journal = await timed('journal', () => dialect.history());
+  const owned = proveLegacyDefinitions(dialect, catalog, ownedObjects(journal));
+  const comments = ownedComments(journal);
+  const diffOptions = { comments: dialect.comments === true, ourComment: ownedComment.bind(null, comments) };
+  const diff = await timed('diff', async () => withRemovals(diffSchemas(desired, catalog, diffOptions), desired, catalog, owned, options));
   const steps = await timed('render', async () => dialect.render(diff.changes, catalog));
   const plan: Plan = freeze({
     version: 1,

@@ -68,6 +68,10 @@ function checkStep(dialect: Dialect, catalog: Catalog, step: HistoryStep, proble
     problems.push(`table ${step.table} no longer exists (${apply} changed ${step.name} on it)`);
     return;
   }
+  if (step.action === 'comment_constraint' || step.action === 'comment_index') {
+    checkComment(table, step, problems);
+    return;
+  }
   const kind = OBJECT_KIND[step.action];
   if (!kind) return; // whole-table steps (a SQLite rebuild): the table is all there is to check
   const where = `${step.name} on ${step.table}`;
@@ -95,6 +99,22 @@ function checkStep(dialect: Dialect, catalog: Catalog, step: HistoryStep, proble
     if (objectsOf(table, kind).some((o) => o.name === old)) {
       problems.push(`${old} on ${step.table} exists again since ${apply} replaced it with ${step.name}; undoing would create it a second time`);
     }
+  }
+}
+
+/**
+ * A comment step's undo writes the previous comment: refused when the comment
+ * was changed by hand since (the journal's change says what the step wrote;
+ * it is only compared, never run). An object gone since needs no undo.
+ */
+function checkComment(table: Table, step: HistoryStep, problems: string[]): void {
+  const object = [...table.checks, ...table.foreignKeys, ...table.indexes].find((o) => o.name === step.name);
+  const written = (step.origin as { description?: unknown } | null)?.description;
+  if (!object || (typeof written !== 'string' && written !== null)) return;
+  const now = object.description ?? null;
+  if (now !== written) {
+    const said = (c: string | null) => (c === null ? 'no comment' : JSON.stringify(c));
+    problems.push(`the comment on ${step.name} on ${step.table} was changed by hand since apply ${step.runId}: it is now ${said(now)}; apply ${step.runId} left ${said(written)}`);
   }
 }
 

@@ -61,6 +61,8 @@ export function targetsOfChanges(changes: readonly Change[]): ViolationTarget[] 
       case 'drop_check':
       case 'drop_foreign_key':
       case 'drop_index':
+      case 'comment_constraint':
+      case 'comment_index':
         break;
       default: {
         const never: never = c;

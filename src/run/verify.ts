@@ -1,5 +1,5 @@
 import type { Dialect } from '../dialect/dialect.js';
-import { isDropChange, type Change } from '../diff/changes.js';
+import { isCommentChange, isDropChange, type Change } from '../diff/changes.js';
 import type { RemovalOptions } from '../diff/ownership.js';
 import type { LoadedManifest } from '../manifest/types.js';
 import { qualifiedName } from '../schema/types.js';
@@ -8,8 +8,11 @@ import { preparePlan } from './prepare.js';
 export interface Drift {
   readonly object: string;
   readonly table: string;
-  /** 'extra': not in the manifest, and apply would drop it (schema-diff made it, or --prune). */
-  readonly problem: 'missing' | 'differs' | 'not_valid' | 'invalid_index' | 'misnamed' | 'extra';
+  /**
+   * 'extra': not in the manifest, and apply would drop it (schema-diff made it, or --prune);
+   * 'comment': present and equal, but its database comment is not the manifest's description.
+   */
+  readonly problem: 'missing' | 'differs' | 'not_valid' | 'invalid_index' | 'misnamed' | 'extra' | 'comment';
   readonly detail: string;
 }
 
@@ -26,6 +29,11 @@ function driftOf(c: Change): Drift {
   if (isDropChange(c)) {
     const why = c.why === 'removed' ? 'schema-diff created it and the manifest no longer lists it' : 'not in the manifest (--prune)';
     return { object: c.current.name, table: qualifiedName(c.table), problem: 'extra', detail: `${why}; apply drops it` };
+  }
+  if (isCommentChange(c)) {
+    const now = c.previous === null ? 'no comment' : `the comment ${JSON.stringify(c.previous)}`;
+    const wanted = c.description === null ? 'none (schema-diff wrote it, and the description was removed)' : `the description ${JSON.stringify(c.description)}`;
+    return { object: c.name, table: qualifiedName(c.table), problem: 'comment', detail: `database has ${now}, manifest wants ${wanted}` };
   }
   const base = { object: c.desired.name, table: qualifiedName(c.table) };
   switch (c.kind) {

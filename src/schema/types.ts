@@ -33,6 +33,8 @@ export interface Check {
   readonly validated: boolean;
   /** PostgreSQL NO INHERIT: not enforced on child tables. Absent means false. */
   readonly noInherit?: boolean;
+  /** The database's comment on it (PostgreSQL COMMENT ON CONSTRAINT); in a manifest, its `description`. Absent: none. */
+  readonly description?: string;
 }
 
 export interface ForeignKey {
@@ -59,6 +61,8 @@ export interface ForeignKey {
    * `set default` action sets. Absent or empty means all the key's columns.
    */
   readonly onDeleteColumns?: readonly string[];
+  /** The database's comment on it (PostgreSQL COMMENT ON CONSTRAINT); in a manifest, its `description`. Absent: none. */
+  readonly description?: string;
 }
 
 /** An operator class, with its parameters (`gist_trgm_ops(siglen = 32)`) as the catalog prints them. */
@@ -110,6 +114,12 @@ export interface Index {
   readonly nullsNotDistinct?: boolean;
   /** Storage parameters (WITH (fillfactor = 70)), values as the catalog prints them. Absent or empty means none. */
   readonly with?: Readonly<Record<string, string>>;
+  /**
+   * The database's comment on it: a UNIQUE constraint's (COMMENT ON CONSTRAINT)
+   * where it is one, otherwise the index's own (COMMENT ON INDEX); in a
+   * manifest, its `description`. Absent: none.
+   */
+  readonly description?: string;
 }
 
 export interface Column {
@@ -192,20 +202,17 @@ export interface DesiredCheck extends Check {
    * re-parses into a different text).
    */
   readonly source: string;
-  readonly description?: string;
   readonly severity: Severity;
   /** Where in the manifest it came from, for error messages: tables.orders.checks[2] */
   readonly path: string;
 }
 export interface DesiredForeignKey extends ForeignKey {
-  readonly description?: string;
   readonly severity: Severity;
   readonly path: string;
 }
 export interface DesiredIndex extends Index {
   /** Keys and predicate as the manifest writes them (see DesiredCheck.source). */
   readonly source: { readonly keys: readonly IndexKey[]; readonly where: string | null };
-  readonly description?: string;
   readonly severity: Severity;
   readonly path: string;
 }

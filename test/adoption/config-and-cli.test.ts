@@ -56,7 +56,7 @@ describeServer('schema-diff.config.* (real server)', () => {
 
 describe('the command line around the commands', () => {
   test('an unknown command is named, with the likely one and the list', async () => {
-    expectOneLineError(await runCli(['plna']), /^error: unknown command "plna" \(did you mean plan\?\); commands: plan, apply, verify, validate, rollback, history, forget, show, codegen, docs, demo, completion/);
+    expectOneLineError(await runCli(['plna']), /^error: unknown command "plna" \(did you mean plan\?\); commands: plan, apply, verify, validate, rollback, history, forget, show, pull, codegen, docs, demo, completion/);
   });
 
   test('an unknown flag is named once, not again in camelCase', async () => {

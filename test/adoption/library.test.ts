@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Kysely, PostgresDialect } from 'kysely';
-import { defineManifest, plan, rollback, validate, verify, renderScript, apply } from '../../src/index.js';
+import { defineManifest, plan, pull, rollback, validate, verify, renderScript, apply } from '../../src/index.js';
 import { callerPool, createTestDatabase, describeServer, runSql } from '../helpers/postgres.js';
 import { SHOP_MANIFEST, SHOP_SQL } from './helpers.js';
 
@@ -55,6 +55,19 @@ describeServer('the library on a URL, a Kysely instance or a pg.Pool (real serve
     } finally {
       await pool.end();
       await kysely.destroy();
+    }
+  });
+
+  test('pull gives the manifest of what the database has, and its source text; plan with it has nothing to do', async () => {
+    const pool = callerPool(db.url, 2);
+    try {
+      const pulled = await pull({ pool, tables: ['orders'], format: 'json' });
+      expect(pulled.tables).toEqual([{ schema: 'public', name: 'orders' }]);
+      expect(JSON.parse(pulled.source as string)).toEqual(JSON.parse(JSON.stringify(pulled.manifest)));
+      expect((await plan({ pool, manifest: pulled.manifest })).plan.steps).toEqual([]);
+      expect((await pull({ url: db.url, tables: ['orders'] })).source).toBeUndefined();
+    } finally {
+      await pool.end();
     }
   });
 });

@@ -108,4 +108,25 @@ describe('diffSchemas (pure)', () => {
     expect(changes.map((c) => c.kind)).toEqual(['create_index']);
     expect(unmanaged.filter((u) => u.kind === 'index')).toEqual([]);
   });
+
+  test('descriptions are compared with comments only where the database has them, and only where the manifest gives one', () => {
+    const commented = catalog({ indexes: [{ ...liveIndex, description: 'by hand' }] });
+    const want = (description?: string) => desired({ indexes: [{ ...liveIndex, source: { keys: liveIndex.keys, where: null }, ...meta, ...(description !== undefined ? { description } : {}) }] });
+    const kinds = (d: DesiredTable[], c: Catalog, ourComment?: () => string | undefined) =>
+      diffSchemas(d, c, { comments: true, ourComment }).changes.map((x) => (x.kind.startsWith('comment') ? `${x.kind} ${JSON.stringify((x as { description: unknown }).description)}` : x.kind));
+    expect(diffSchemas(want('new'), commented).changes).toEqual([]);
+    expect(kinds(want('new'), commented)).toEqual(['comment_index "new"']);
+    expect(kinds(want('by hand'), commented)).toEqual([]);
+    // no description: not managed, unless the comment is the one schema-diff wrote
+    expect(kinds(want(), commented)).toEqual([]);
+    expect(kinds(want(), commented, () => 'by hand')).toEqual(['comment_index null']);
+    expect(kinds(want(), commented, () => 'something else')).toEqual([]);
+    // '' is no comment, as PostgreSQL stores it
+    expect(kinds(want(''), commented)).toEqual(['comment_index null']);
+    expect(kinds(want(''), catalog())).toEqual([]);
+    // a rebuilt index writes its comment in its own step
+    expect(kinds(desired({ indexes: [{ ...liveIndex, where: '(x)', source: { keys: liveIndex.keys, where: 'x' }, ...meta, description: 'd' }] }), commented)).toEqual([
+      'replace_index',
+    ]);
+  });
 });

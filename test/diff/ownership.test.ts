@@ -1,5 +1,5 @@
 import type { ObjectEffect } from '../../src/diff/changes.js';
-import { legacyEffects, ownedObjects, type JournalRun, type JournalStep } from '../../src/diff/ownership.js';
+import { legacyEffects, ownedComments, ownedObjects, type JournalRun, type JournalStep } from '../../src/diff/ownership.js';
 
 const run = (id: number, kind: string, ...steps: Array<[ObjectEffect[], (number | null)?]>): JournalRun => ({
   id,
@@ -29,6 +29,20 @@ describe('ownership from the journal', () => {
     const dropped: ObjectEffect = { kind: 'check', name: 'ck_a', effect: 'dropped' };
     expect(names([run(1, 'apply', [[created]]), run(2, 'apply', [[dropped], 3]), run(3, 'rollback')])).toEqual(['check ck_a #1']);
     expect(names([run(1, 'apply', [[created], 2]), run(2, 'rollback')])).toEqual([]);
+  });
+
+  test('comments schema-diff wrote are its own whoever owns the object: they follow renames, end when cleared, dropped or undone', () => {
+    const comments = (runs: JournalRun[]) => Object.fromEntries(ownedComments(runs));
+    const commented = (name: string, comment: string | null): ObjectEffect => ({ kind: 'foreign_key', name, effect: 'commented', comment });
+    expect(
+      comments([
+        run(1, 'apply', [[{ kind: 'check', name: 'ck_a', effect: 'created', comment: 'a' }]], [[commented('fk_user', 'u')]]),
+        run(2, 'apply', [[{ kind: 'foreign_key', name: 'fk_user2', effect: 'renamed', from: 'fk_user' }]], [[commented('fk_x', 'x')], 3]),
+        run(3, 'rollback'),
+      ]),
+    ).toEqual({ 'check\u0000public.orders\u0000ck_a': 'a', 'foreign_key\u0000public.orders\u0000fk_user2': 'u' });
+    expect(comments([run(1, 'apply', [[commented('fk_user', 'u')]], [[commented('fk_user', null)]])])).toEqual({});
+    expect(comments([run(1, 'apply', [[commented('fk_user', 'u')]], [[{ kind: 'foreign_key', name: 'fk_user', effect: 'dropped' }]])])).toEqual({});
   });
 
   describe('steps journaled before effects existed', () => {

@@ -55,6 +55,15 @@ describeEachDatabase(['postgres', 'pglite'], 'MeStore baseline with clean data',
     expect(again.plan.steps).toEqual([]);
   });
 
+  test('every description of the manifest is its object\'s comment in the database', async () => {
+    const refs = Object.keys(mestore.tables).map((name) => ({ schema: 'public', name }));
+    const catalog = await target.dialect.introspect(refs);
+    const live = new Map(catalog.tables.flatMap((t) => [...t.checks, ...t.foreignKeys, ...t.indexes].map((o): [string, string | undefined] => [o.name, o.description])));
+    const described: { name?: string; description?: string }[] = Object.values(mestore.tables).flatMap((t) => [...(t?.checks ?? []), ...(t?.foreignKeys ?? []), ...(t?.indexes ?? [])]);
+    expect(described.filter((o) => o.description).length).toBeGreaterThan(30);
+    for (const o of described) expect([o.name, live.get(o.name ?? '')]).toEqual([o.name, o.description || undefined]);
+  });
+
   test('the catalog shows fk_orders_buyer_id ON DELETE RESTRICT and no orders_buyer_id_fkey', async () => {
     const rows = await target.sql(`
       select conname, confdeltype, convalidated from pg_constraint

@@ -94,7 +94,7 @@ describe.each(PATHS)('every kind of change, then no false diff ($path)', ({ opti
 
   test('the diff: what is equal is left alone, the rest is named, replaced or added', async () => {
     const { diff, plan } = await preparePlan(dialect, MANIFEST, 'm');
-    const kinds = diff.changes.map((c) => `${c.kind} ${'desired' in c ? c.desired.name : c.current.name}${'current' in c ? ` (was ${c.current.name})` : ''}`).sort();
+    const kinds = diff.changes.map((c) => `${c.kind} ${'desired' in c ? c.desired.name : 'current' in c ? c.current.name : c.name}${'current' in c ? ` (was ${c.current.name})` : ''}`).sort();
     expect(kinds).toEqual([
       'add_check ck_posts_title_short',
       'add_check ck_users_display_name',

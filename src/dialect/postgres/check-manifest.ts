@@ -9,7 +9,7 @@ import { scanExpression } from './expr-columns.js';
  * access method this database has (it is then rendered quoted, never as text).
  */
 export async function checkManifestPostgres(db: Kysely<unknown>, desired: readonly DesiredTable[]): Promise<void> {
-  const problems = [...fragmentProblems(desired, (text) => scanExpression(text).problem), ...wordProblems(desired)];
+  const problems = [...fragmentProblems(desired, (text) => scanExpression(text).problem), ...wordProblems(desired), ...commentProblems(desired)];
   const indexes = desired.flatMap((t) => t.indexes);
   if (indexes.length > 0) {
     const methods = await indexAccessMethods(db);
@@ -20,6 +20,14 @@ export async function checkManifestPostgres(db: Kysely<unknown>, desired: readon
     }
   }
   refuseManifest(problems);
+}
+
+/** A description becomes a comment (COMMENT ON … IS '…'): PostgreSQL text cannot hold a NUL, and the step would fail half-way through a run. */
+function commentProblems(desired: readonly DesiredTable[]): string[] {
+  return desired
+    .flatMap((t) => [...t.checks, ...t.foreignKeys, ...t.indexes])
+    .filter((o) => o.description?.includes('\u0000'))
+    .map((o) => `${o.path}.description: ${o.name}: contains a NUL character, which a PostgreSQL comment cannot hold`);
 }
 
 async function indexAccessMethods(db: Kysely<unknown>): Promise<string[]> {

@@ -110,12 +110,14 @@ interface CheckRow {
   def: string;
   validated: boolean;
   no_inherit: boolean;
+  description: string | null;
 }
 
 async function introspectChecks(db: Kysely<unknown>, oids: readonly number[]): Promise<Check[]> {
   const { rows } = await sql<CheckRow>`
     select n.nspname as schema, c.relname as table, con.conname as name,
-           pg_get_constraintdef(con.oid) as def, con.convalidated as validated, con.connoinherit as no_inherit
+           pg_get_constraintdef(con.oid) as def, con.convalidated as validated, con.connoinherit as no_inherit,
+           obj_description(con.oid, 'pg_constraint') as description
       from pg_constraint con
       join pg_class c on c.oid = con.conrelid
       join pg_namespace n on n.oid = c.relnamespace
@@ -128,6 +130,7 @@ async function introspectChecks(db: Kysely<unknown>, oids: readonly number[]): P
     expr: checkExpression(r.def),
     validated: r.validated,
     ...(r.no_inherit ? { noInherit: true } : {}),
+    ...described(r.description),
   }));
 }
 
@@ -153,6 +156,7 @@ interface ForeignKeyRow {
   match: string;
   validated: boolean;
   on_delete_columns: string[];
+  description: string | null;
 }
 
 const ACTIONS: Record<string, FkAction> = {
@@ -185,7 +189,8 @@ async function introspectForeignKeys(db: Kysely<unknown>, oids: readonly number[
                    from jsonb_array_elements_text(coalesce(nullif(to_jsonb(con) -> 'confdelsetcols', 'null'::jsonb), '[]'::jsonb))
                         with ordinality d(attnum, ord)
                    join pg_attribute a on a.attrelid = con.conrelid and a.attnum = d.attnum::int2
-                  order by d.ord) as on_delete_columns
+                  order by d.ord) as on_delete_columns,
+           obj_description(con.oid, 'pg_constraint') as description
       from pg_constraint con
       join pg_class c on c.oid = con.conrelid
       join pg_namespace n on n.oid = c.relnamespace
@@ -207,6 +212,7 @@ async function introspectForeignKeys(db: Kysely<unknown>, oids: readonly number[
     match: MATCHES[r.match] ?? 'simple',
     validated: r.validated,
     ...(r.on_delete_columns.length ? { onDeleteColumns: r.on_delete_columns } : {}),
+    ...described(r.description),
   }));
 }
 
@@ -288,6 +294,7 @@ interface IndexRow {
   include: string[];
   nulls_not_distinct: boolean;
   reloptions: string[] | null;
+  description: string | null;
 }
 
 interface KeyOptionRow {
@@ -313,6 +320,11 @@ export async function introspectIndexes(db: Kysely<unknown>, oids: readonly numb
                    from generate_series(1, i.indnkeyatts) as k(pos)
                   order by k.pos) as key_defs,
            exists (select 1 from pg_constraint k where k.conindid = i.indexrelid and k.conrelid = i.indrelid and k.contype = 'u') as unique_constraint,
+           -- a UNIQUE constraint's comment is the constraint's (COMMENT ON CONSTRAINT), any other index's its own
+           (select case when uc.oid is not null then obj_description(uc.oid, 'pg_constraint')
+                        else obj_description(i.indexrelid, 'pg_class') end
+              from (select null) as one
+              left join pg_constraint uc on uc.conindid = i.indexrelid and uc.conrelid = i.indrelid and uc.contype = 'u') as description,
            -- per key: sort bits (indoption 1 = DESC, 2 = NULLS FIRST); a collation other than the column's (or, for an
            -- expression, its type's); an operator class that is not its type's default, or that has parameters
            -- (tsvector_ops (siglen = 16) is the default one: without its name its parameters would be lost)
@@ -359,7 +371,13 @@ export async function introspectIndexes(db: Kysely<unknown>, oids: readonly numb
     ...(r.include.length ? { include: r.include } : {}),
     ...(r.nulls_not_distinct ? { nullsNotDistinct: true } : {}),
     ...(r.reloptions?.length ? { with: optionRecord(r.reloptions) } : {}),
+    ...described(r.description),
   }));
+}
+
+/** A comment as the catalog holds it: absent when there is none. */
+function described(description: string | null): { description?: string } {
+  return description === null ? {} : { description };
 }
 
 /** A key's options in canonical form: only what differs from the default (NULLS FIRST is DESC's default, LAST ASC's). */

@@ -21,6 +21,8 @@ const CHANGE_KINDS = new Set<Change['kind']>([
   'drop_check',
   'drop_foreign_key',
   'drop_index',
+  'comment_constraint',
+  'comment_index',
 ]);
 
 /**

@@ -35,6 +35,7 @@ export function createPostgresDialect(handles: PgHandles): PostgresDialect {
     target: handles.target,
     defaultSchema: 'public',
     hasSchemas: true,
+    comments: true,
     handles,
 
     checkManifest: (desired: readonly DesiredTable[]) => checkManifestPostgres(session, desired),

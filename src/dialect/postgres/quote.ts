@@ -21,8 +21,16 @@ export function quoteTable(ref: TableRef): string {
   return `${quoteIdent(ref.schema)}.${quoteIdent(ref.name)}`;
 }
 
+/**
+ * A string literal the way PostgreSQL's quote_literal writes it: quotes
+ * doubled, and where there is a backslash, doubled too in an E'' literal,
+ * which reads the same whether standard_conforming_strings is on (as in
+ * schema-diff's sessions) or off (a printed script run in a session where a
+ * role or database turned it off). Free text (comments) goes through here.
+ */
 export function quoteLiteral(value: string): string {
-  return `'${value.replace(/'/g, "''")}'`;
+  const quoted = value.replace(/'/g, "''");
+  return value.includes('\\') ? `E'${quoted.replace(/\\/g, '\\\\')}'` : `'${quoted}'`;
 }
 
 export function quoteColumns(columns: readonly string[]): string {

@@ -1,13 +1,14 @@
-import { type Change } from '../../diff/changes.js';
+import { isCommentChange, type Change } from '../../diff/changes.js';
 import { refuseIndexNameCollisions } from '../../diff/index-names.js';
 import type { Step } from '../../plan/types.js';
-import type { Catalog, TableRef } from '../../schema/types.js';
+import type { Catalog, Check, ForeignKey, TableRef } from '../../schema/types.js';
 import { qualifiedName, sameTable } from '../../schema/types.js';
 import type { RenderOptions } from '../dialect.js';
 import { from, type Draft } from './render/common.js';
 import { renameConstraintStep, addCheckStep, replaceCheckStep, addForeignKeyStep, replaceForeignKeyStep, validateStep } from './render/constraint-steps.js';
 import { dropCheckStep, dropForeignKeyStep, dropIndexStep, refuseDroppingBoundIndex } from './render/drop-steps.js';
-import { createIndexStep, addUniqueConstraintStep, replaceUniqueConstraintStep, newIndexNames, refuseDroppingForeignKeyIndex, leftoverScratch, replaceIndexStep, renameIndexStep } from './render/index-steps.js';
+import { createIndexStep, addUniqueConstraintStep, replaceUniqueConstraintStep, newIndexNames, refuseDroppingForeignKeyIndex, leftoverScratch, replaceIndexStep, renameIndexStep, becomesUniqueConstraint } from './render/index-steps.js';
+import { commentAfter, commentStep, manifestComment, onConstraint, onIndex, setComment, withComments } from './render/comment-steps.js';
 
 /**
  * Turns changes into online steps, in the order that keeps writers moving:
@@ -19,11 +20,14 @@ import { createIndexStep, addUniqueConstraintStep, replaceUniqueConstraintStep, 
  * 4. drops last, once everything new protects the data: constraints (each in a
  *    short statement under lock_timeout, parent locked before child), then
  *    indexes CONCURRENTLY (a foreign key gone first may have used one).
+ * A new or rebuilt object gets its comment (the manifest's description) in
+ * the step that makes it; a kept one in a comment step after the renames.
  */
 export function renderPostgres(changes: readonly Change[], catalog: Catalog, options: RenderOptions = {}): Step[] {
   if (!options.definitionsOnly) refuseIndexNameCollisions(newIndexNames(changes, catalog), catalog);
   const indexSteps: Draft[] = [];
   const renameSteps: Draft[] = [];
+  const commentSteps: Draft[] = [];
   const constraintSteps: Draft[] = [];
   const dropConstraintSteps: Draft[] = [];
   const dropIndexSteps: Draft[] = [];
@@ -39,57 +43,78 @@ export function renderPostgres(changes: readonly Change[], catalog: Catalog, opt
 
   for (const change of changes) {
     switch (change.kind) {
-      case 'create_index':
-        indexSteps.push(from(change, createIndexStep(change.desired)));
+      case 'create_index': {
+        const ix = change.desired;
+        indexSteps.push(journaled(change, withComments(createIndexStep(ix), setComment(onIndex(ix, !!ix.uniqueConstraint), commentAfter(ix.description)), [])));
         break;
-      case 'replace_index':
-        if (!options.definitionsOnly) refuseDroppingForeignKeyIndex(change.desired, change.current, catalog);
-        indexSteps.push(from(change, replaceIndexStep(change.desired, change.current, leftoverScratch(change.desired, catalog))));
+      }
+      case 'replace_index': {
+        const { desired, current } = change;
+        if (!options.definitionsOnly) refuseDroppingForeignKeyIndex(desired, current, catalog);
+        const draft = replaceIndexStep(desired, current, leftoverScratch(desired, catalog));
+        // an INVALID index is not put back by the inverse, so neither is its comment
+        const restore = current.valid ? setComment(onIndex(current, false), current.description) : [];
+        indexSteps.push(journaled(change, withComments(draft, setComment(onIndex(desired, false), commentAfter(desired.description, current)), restore)));
         break;
+      }
       case 'rename_index':
         renameSteps.push(from(change, renameIndexStep(change.desired, change.current)));
         break;
-      case 'add_unique_constraint':
-        renameSteps.push(from(change, addUniqueConstraintStep(change.desired)));
+      case 'add_unique_constraint': {
+        // the constraint is new, the index it takes is not: the inverse builds a plain twin, which gets the index's comment back
+        const { desired, current } = change;
+        const forward = setComment(onIndex(desired, true), commentAfter(desired.description, current));
+        renameSteps.push(journaled(change, withComments(addUniqueConstraintStep(desired), forward, setComment(onIndex(current, false), current.description))));
         break;
-      case 'replace_unique_constraint':
-        if (!options.definitionsOnly) refuseDroppingForeignKeyIndex(change.desired, change.current, catalog);
-        indexSteps.push(from(change, replaceUniqueConstraintStep(change.desired, change.current, leftoverScratch(change.desired, catalog))));
+      }
+      case 'replace_unique_constraint': {
+        const { desired, current } = change;
+        if (!options.definitionsOnly) refuseDroppingForeignKeyIndex(desired, current, catalog);
+        const draft = replaceUniqueConstraintStep(desired, current, leftoverScratch(desired, catalog));
+        const forward = setComment(onIndex(desired, becomesUniqueConstraint(desired, current)), commentAfter(desired.description, current));
+        const restore = setComment(onIndex(current, !!current.uniqueConstraint), current.description);
+        indexSteps.push(journaled(change, withComments(draft, forward, restore)));
         break;
+      }
       case 'rename_foreign_key':
         renameSteps.push(from(change, renameConstraintStep(change.table, change.current.name, change.desired.name)));
         break;
       case 'add_check':
-        constraintSteps.push(from(change, addCheckStep(change.desired)));
+        constraintSteps.push(journaled(change, withComments(addCheckStep(change.desired), setComment(onConstraint(change.desired), commentAfter(change.desired.description)), [])));
         validateLater(change.table, change.desired.name);
         break;
       case 'replace_check':
-        constraintSteps.push(from(change, replaceCheckStep(change.desired, change.current)));
+        constraintSteps.push(journaled(change, withConstraintComments(replaceCheckStep(change.desired, change.current), change.desired, change.current)));
         validateLater(change.table, change.desired.name);
         break;
       case 'validate_check':
         validateLater(change.table, change.desired.name);
         break;
       case 'add_foreign_key':
-        constraintSteps.push(from(change, addForeignKeyStep(change.desired)));
+        constraintSteps.push(journaled(change, withComments(addForeignKeyStep(change.desired), setComment(onConstraint(change.desired), commentAfter(change.desired.description)), [])));
         validateLater(change.table, change.desired.name, change.desired.refTable);
         break;
       case 'replace_foreign_key':
-        constraintSteps.push(from(change, replaceForeignKeyStep(change.desired, change.current)));
+        constraintSteps.push(journaled(change, withConstraintComments(replaceForeignKeyStep(change.desired, change.current), change.desired, change.current)));
         validateLater(change.table, change.desired.name, change.desired.refTable);
         break;
       case 'validate_foreign_key':
         validateLater(change.table, change.desired.name, change.desired.refTable);
         break;
+      case 'comment_constraint':
+      case 'comment_index':
+        commentSteps.push(from(change, commentStep(change)));
+        break;
       case 'drop_check':
-        dropConstraintSteps.push(from(change, dropCheckStep(change.current, change.why)));
+        dropConstraintSteps.push(from(change, withComments(dropCheckStep(change.current, change.why), [], setComment(onConstraint(change.current), change.current.description))));
         break;
       case 'drop_foreign_key':
-        dropConstraintSteps.push(from(change, dropForeignKeyStep(change.current, change.why)));
+        dropConstraintSteps.push(from(change, withComments(dropForeignKeyStep(change.current, change.why), [], setComment(onConstraint(change.current), change.current.description))));
         break;
       case 'drop_index':
         refuseDroppingBoundIndex(change.current, changes, catalog);
-        dropIndexSteps.push(from(change, dropIndexStep(change.current, change.why)));
+        // a UNIQUE constraint's comment is the constraint's: its inverse adds the constraint back, then the comment
+        dropIndexSteps.push(from(change, withComments(dropIndexStep(change.current, change.why), [], setComment(onIndex(change.current, !!change.current.uniqueConstraint), change.current.description))));
         break;
       default: {
         const never: never = change;
@@ -98,7 +123,27 @@ export function renderPostgres(changes: readonly Change[], catalog: Catalog, opt
     }
   }
   const validateSteps = [...toValidate.values()].map((v) => validateStep(v.table, v.names, v.parents));
-  return [...indexSteps, ...renameSteps, ...constraintSteps, ...validateSteps, ...dropConstraintSteps, ...dropIndexSteps].map((s, i) => ({ id: i + 1, ...s }));
+  return [...indexSteps, ...renameSteps, ...commentSteps, ...constraintSteps, ...validateSteps, ...dropConstraintSteps, ...dropIndexSteps].map((s, i) => ({
+    id: i + 1,
+    ...s,
+  }));
+}
+
+/** A CHECK or foreign key made anew by a replace: the new one gets its comment, the inverse gives the old one its own back. */
+function withConstraintComments(draft: Draft, desired: Check | ForeignKey, current: Check | ForeignKey): Draft {
+  return withComments(draft, setComment(onConstraint(desired), commentAfter(desired.description, current)), setComment(onConstraint(current), current.description));
+}
+
+/**
+ * from(), and on the effects of a step that writes the manifest's description
+ * as the new object's comment, that comment (ObjectEffect.comment): the next
+ * plan clears it once the description leaves the manifest.
+ */
+function journaled(change: Change, draft: Draft): Draft {
+  const step = from(change, draft);
+  const comment = manifestComment(change);
+  if (comment === undefined || !step.effects || isCommentChange(change)) return step;
+  return { ...step, effects: step.effects.map((e) => (e.effect === 'dropped' ? e : { ...e, comment })) };
 }
 
 // Rendered pieces other modules use (execute, script, history, unfinished swaps).

@@ -48,12 +48,13 @@ export function dropConstraintSql(table: TableRef, name: string, ifExists = fals
 
 /**
  * Statements of a step run outside a transaction (it builds an index
- * CONCURRENTLY) that take a table lock writers wait behind: the executor and
- * the script run each in a short transaction of its own under lock_timeout.
- * Only ALTER TABLE is rendered so there (UNIQUE constraints taking or leaving an index).
+ * CONCURRENTLY) that take a lock others queue behind: the executor and the
+ * script run each in a short transaction of its own under lock_timeout. Only
+ * ALTER TABLE (UNIQUE constraints taking or leaving an index) and COMMENT ON
+ * (the new object's description) are rendered so there.
  */
 export function takesTableLock(statement: string): boolean {
-  return statement.startsWith('ALTER TABLE ');
+  return statement.startsWith('ALTER TABLE ') || statement.startsWith('COMMENT ON ');
 }
 
 /** ` NO INHERIT` where the CHECK has it: before NOT VALID, the order pg_get_constraintdef prints them in. */

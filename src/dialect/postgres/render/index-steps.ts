@@ -64,7 +64,7 @@ export function addUniqueConstraintStep(ix: Index): Draft {
  * (a btree on plain columns); otherwise the new index is left a plain unique index.
  */
 export function replaceUniqueConstraintStep(ix: Index, current: Index, leftover?: Index): Draft {
-  const toConstraint = !!ix.uniqueConstraint || (!!current.uniqueConstraint && fitsUniqueConstraint(ix));
+  const toConstraint = becomesUniqueConstraint(ix, current);
   const fromConstraint = !!current.uniqueConstraint;
   const clearLeftover = leftover ? [dropIndexSql(leftover)] : [];
   const label = (i: Index, constraint: boolean) => `${describeIndex(i)}${constraint ? ` (UNIQUE constraint ${i.name})` : ''}${i.valid ? '' : ' (INVALID)'}`;
@@ -84,6 +84,11 @@ export function replaceUniqueConstraintStep(ix: Index, current: Index, leftover?
     before: label(current, fromConstraint),
     after: label(ix, toConstraint),
   });
+}
+
+/** Whether a replace_unique_constraint leaves a UNIQUE constraint (or a plain unique index). */
+export function becomesUniqueConstraint(ix: Index, current: Index): boolean {
+  return !!ix.uniqueConstraint || (!!current.uniqueConstraint && fitsUniqueConstraint(ix));
 }
 
 /** Build `to` beside `from` under the scratch name, then let it take over, each side a UNIQUE constraint or a plain index. */
