@@ -17,7 +17,7 @@ export { preparePlan } from './run/prepare.js';
 export { applyManifest, type ApplyOptions, type ApplyResult } from './run/apply.js';
 export { verifyManifest, type Drift } from './run/verify.js';
 export { validateManifest, type ValidateOptions, type ValidationReport } from './run/validate.js';
-export { rollback as rollbackDialect, planRollback, type RollbackOptions, type RollbackScope, type RollbackResult } from './run/rollback.js';
+export { rollback as rollbackDialect, planRollback, type RollbackOptions, type RollbackScope, type RecordedRun, type RollbackResult } from './run/rollback.js';
 export { SchemaDiffError } from './errors.js';
 
 // One call each, on a URL, a Kysely instance ({ db }) or a pg.Pool ({ pool }); every option defaulted (docs/library.md).

@@ -9,7 +9,7 @@ import { findDrift, findPartDrift, tableRefOf } from './rollback-drift.js';
 import { checkLimits } from './limits.js';
 import { runningOrder, selectForRollback, type PartialUndo, type RollbackScope, type Selection } from './rollback-select.js';
 
-export type { RollbackScope } from './rollback-select.js';
+export type { RecordedRun, RollbackScope } from './rollback-select.js';
 
 /** lock_timeout, retries and budget mean what they mean for apply: the undo steps run through the same executor. */
 export interface RollbackOptions extends Omit<ExecuteOptions, 'events'> {
