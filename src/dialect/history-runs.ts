@@ -124,18 +124,21 @@ export function historyStepOf(row: StepRow, decodeList: ListDecoder, bool: (v: u
  */
 function partOfStep(stored: unknown, fail: (problem: string) => SchemaDiffError): { partOf?: StepRef } {
   if (stored === null || stored === undefined) return {};
-  let value: unknown;
-  try {
-    value = typeof stored === 'string' ? JSON.parse(stored) : undefined;
-  } catch {
-    value = undefined;
-  }
-  const v = value as { runId?: unknown; seq?: unknown } | null | undefined;
+  const v = jsonText(stored) as { runId?: unknown; seq?: unknown } | null | undefined;
   const position = (n: unknown) => typeof n === 'number' && Number.isSafeInteger(n) && n > 0;
   if (v === null || typeof v !== 'object' || !position(v.runId) || !position(v.seq)) {
     throw fail(`part_of is ${describe(stored)}, expected the run and position of an applied step`);
   }
   return { partOf: { runId: v.runId as number, seq: v.seq as number } };
+}
+
+/** A journal column that holds JSON text, parsed; undefined for anything else (the caller names the problem). */
+function jsonText(stored: unknown): unknown {
+  try {
+    return typeof stored === 'string' ? JSON.parse(stored) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Step.partOf as the journal stores it: JSON text, or null. */
@@ -150,12 +153,7 @@ export function partOfText(step: { readonly partOf?: StepRef }): string | null {
  */
 function effectsOf(stored: unknown, fail: (problem: string) => SchemaDiffError): { effects?: HistoryStep['effects'] } {
   if (stored === null || stored === undefined) return {};
-  let value: unknown;
-  try {
-    value = typeof stored === 'string' ? JSON.parse(stored) : undefined;
-  } catch {
-    value = undefined;
-  }
+  const value = jsonText(stored);
   const ok = (e: Record<string, unknown>) =>
     OBJECT_KINDS.includes(e.kind as string) &&
     typeof e.name === 'string' &&

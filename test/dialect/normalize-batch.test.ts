@@ -1,29 +1,11 @@
-import type { KyselyPlugin, RootOperationNode } from 'kysely';
-import type { Dialect } from '../../src/dialect/dialect.js';
 import { openDialect } from '../../src/dialect/open.js';
-import { connectPostgres } from '../../src/dialect/postgres/connect.js';
-import { createPostgresDialect } from '../../src/dialect/postgres/postgres-dialect.js';
 import { checkManifest } from '../../src/manifest/check.js';
 import type { LoadedManifest } from '../../src/manifest/types.js';
 import { applyManifest } from '../../src/run/apply.js';
 import { preparePlan } from '../../src/run/prepare.js';
 import { testApplyOptions } from '../helpers/options.js';
+import { recordingDialect } from '../helpers/recording.js';
 import { createTestDatabase, describeServer, runSql } from '../helpers/postgres.js';
-
-/** Every statement the dialect sends, as the text of its SQL fragments. */
-async function recordingDialect(url: string): Promise<{ dialect: Dialect; statements: string[] }> {
-  const statements: string[] = [];
-  const recorder: KyselyPlugin = {
-    transformQuery({ node }) {
-      const raw = node as RootOperationNode & { sqlFragments?: readonly string[] };
-      statements.push(raw.sqlFragments ? raw.sqlFragments.join('?') : node.kind);
-      return node;
-    },
-    transformResult: async ({ result }) => result,
-  };
-  const handles = await connectPostgres(url, { readOnly: true });
-  return { dialect: createPostgresDialect({ ...handles, session: handles.session.withPlugin(recorder), pool: handles.pool.withPlugin(recorder) }), statements };
-}
 
 const tempTables = (statements: readonly string[]) => statements.filter((s) => /^CREATE TEMP TABLE/.test(s)).map((s) => s.split(' (')[0]);
 

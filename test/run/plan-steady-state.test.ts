@@ -1,31 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import type { KyselyPlugin, RootOperationNode } from 'kysely';
 import type { Dialect } from '../../src/dialect/dialect.js';
 import { openDialect } from '../../src/dialect/open.js';
-import { connectPostgres } from '../../src/dialect/postgres/connect.js';
-import { createPostgresDialect } from '../../src/dialect/postgres/postgres-dialect.js';
 import { checkManifest } from '../../src/manifest/check.js';
 import type { LoadedManifest } from '../../src/manifest/types.js';
 import { applyManifest } from '../../src/run/apply.js';
 import { preparePlan } from '../../src/run/prepare.js';
 import { testApplyOptions } from '../helpers/options.js';
+import { recordingDialect } from '../helpers/recording.js';
 import { ADMIN_URL, createTestDatabase, describeServer, runSql } from '../helpers/postgres.js';
 
-/** Every statement a dialect sends (both connections), as the text of its SQL fragments. */
-async function recordingDialect(url: string): Promise<{ dialect: Dialect; statements: string[] }> {
-  const statements: string[] = [];
-  const recorder: KyselyPlugin = {
-    transformQuery({ node }) {
-      const raw = node as RootOperationNode & { sqlFragments?: readonly string[] };
-      statements.push(raw.sqlFragments ? raw.sqlFragments.join('?') : node.kind);
-      return node;
-    },
-    transformResult: async ({ result }) => result,
-  };
-  const handles = await connectPostgres(url, { readOnly: true });
-  const dialect = createPostgresDialect({ ...handles, session: handles.session.withPlugin(recorder), pool: handles.pool.withPlugin(recorder) });
-  return { dialect, statements };
-}
 
 const manifestWith = (checkExpr: string): LoadedManifest =>
   checkManifest({
