@@ -70,4 +70,55 @@ describeServer('batched normalization: table shapes share scratch tables, and a 
     expect((error as Error).message).toContain(path);
     expect((error as Error).message).toMatch(/does not exist/);
   });
+
+  test('two tables alike but for a collation are two shapes: each index key parses with its own table\'s collation', async () => {
+    await runSql(db.url, `CREATE TABLE x1 (id integer, name text); CREATE TABLE x2 (id integer, name text COLLATE "C");`);
+    const collated = checkManifest({
+      tables: {
+        x1: { indexes: [{ name: 'ix_x1_name', columns: ['name'] }] },
+        x2: { indexes: [{ name: 'ix_x2_name', columns: [{ column: 'name', collate: 'C' }] }] },
+      },
+    });
+    const writer = await openDialect(db.url);
+    try {
+      await applyManifest(writer, collated, testApplyOptions);
+    } finally {
+      await writer.close();
+    }
+    await runSql(db.url, 'DELETE FROM schema_diff.normalized');
+    expect((await plan(collated)).steps).toEqual([]);
+  });
+
+  test('a system column in an index predicate is refused at plan, as CREATE INDEX would (a CHECK would take it)', async () => {
+    const error = await plan(checkManifest({ tables: { a: { indexes: [{ name: 'ix_a_sys', columns: ['x'], where: 'tableoid <> 0' }] } } })).catch((e: Error) => e);
+    expect((error as Error).message).toMatch(/tables\.a\.indexes\[0\].*system column/);
+  });
+
+  test('a type the role may not name, or a type named like a scratch table, still parses (the tables are then copied with LIKE)', async () => {
+    const role = `sd_nb_${process.pid}`;
+    await runSql(
+      db.url,
+      `CREATE SCHEMA priv; CREATE DOMAIN priv.money_t AS numeric(12,2); CREATE TABLE dm (id integer, total priv.money_t);
+       CREATE TYPE public.sd_norm_0 AS (x integer); CREATE TABLE y2 (id integer, k sd_norm_0);
+       DROP ROLE IF EXISTS ${role}; CREATE ROLE ${role} LOGIN;
+       GRANT USAGE ON SCHEMA public, schema_diff TO ${role}; GRANT SELECT ON dm, y2, a TO ${role};
+       GRANT SELECT ON ALL TABLES IN SCHEMA schema_diff TO ${role};`,
+    );
+    try {
+      const url = new URL(db.url);
+      url.username = role;
+      const manifest = checkManifest({
+        tables: { a: { checks: [{ name: 'ck_a_x2', expr: 'x < 100' }] }, dm: { checks: [{ name: 'ck_dm_total', expr: 'total >= 0' }] }, y2: { checks: [{ name: 'ck_y2_k', expr: '(k).x > 0' }] } },
+      });
+      const { dialect } = await recordingDialect(url.toString());
+      try {
+        const { plan: planned } = await preparePlan(dialect, manifest, 'm');
+        expect(planned.steps.filter((s) => s.action === 'add_check').map((s) => s.name).sort()).toEqual(['ck_a_x2', 'ck_dm_total', 'ck_y2_k']);
+      } finally {
+        await dialect.close();
+      }
+    } finally {
+      await runSql(db.url, `DROP OWNED BY ${role}; DROP ROLE ${role};`);
+    }
+  });
 });

@@ -17,7 +17,8 @@ import type { ScratchProbe } from './scratch-tables.js';
  * parsed as keys of a shared one, the keys of its slice.
  */
 export async function borrowsColumns(trx: Transaction<unknown>, scratches: readonly ScratchProbe[]): Promise<boolean> {
-  const shared = scratches.filter((s) => s.shapes.size > 1);
+  // a scratch of one shape without shared keys parses as the table would: nothing to check
+  const shared = scratches.filter((s) => s.shapes.size > 1 || s.shared.length > 0);
   if (shared.length === 0) return false;
   const names = shared.map((s) => s.scratch);
   const { rows } = await sql<{ scratch: string; probe: string; attnums: number[]; exprs: string | null; pred: string | null }>`
@@ -96,7 +97,9 @@ function topLevelNodes(list: string): string[] {
  * nothing else (the batched form of probe-check.ts, whose reasons hold here):
  * each scratch table has exactly the columns it was defined with (names and
  * catalog signatures, as read from the live tables), exactly the probe CHECKs
- * and probe indexes by name, no trigger, rule or policy; and no probe calls a
+ * and probe indexes by name, no trigger, rule or policy, no column default,
+ * identity, generated expression or storage of its own, no table
+ * option (what a scratch table may hold besides its probes); and no probe calls a
  * function or operator that is not IMMUTABLE. Anything else fails the batch,
  * and the one-at-a-time probes (each with its own proof) then name the
  * manifest entry.
@@ -110,7 +113,14 @@ export async function proveBatch(trx: Transaction<unknown>, scratches: readonly 
            array(select conname::text from pg_constraint where conrelid = s.oid and contype <> 'n' order by 1) as cons,
            array(select ic.relname::text from pg_index i join pg_class ic on ic.oid = i.indexrelid where i.indrelid = s.oid order by 1) as idx,
            ((select count(*) from pg_trigger where tgrelid = s.oid) + (select count(*) from pg_rewrite where ev_class = s.oid)
-             + (select count(*) from pg_policy where polrelid = s.oid))::int as extra
+             + (select count(*) from pg_policy where polrelid = s.oid)
+             -- what a column definition may carry besides its type: none of it is ours (probe-check.ts compares it too);
+             -- not attoptions, which a server may set on every new column itself (this project's sets pg_attver)
+             + (select count(*) from pg_attribute a left join pg_type t on t.oid = a.atttypid
+                 where a.attrelid = s.oid and a.attnum > 0
+                   and (a.attisdropped or a.atthasdef or a.attidentity <> '' or a.attgenerated <> ''
+                        or a.attstorage <> coalesce(t.typstorage, a.attstorage)))
+             + (case when s.reloptions is null then 0 else 1 end))::int as extra
       from pg_class s
      where s.relnamespace = pg_my_temp_schema() and s.relname = any(${scratches.map((x) => x.scratch)}::text[])`.execute(trx);
   const sorted = (xs: Iterable<string>) => JSON.stringify([...xs].sort());

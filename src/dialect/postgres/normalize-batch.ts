@@ -4,9 +4,9 @@ import type { DesiredTable, Index, Table, TableRef } from '../../schema/types.js
 import { borrowsColumns, proveBatch } from './batch-proof.js';
 import { checkExpression, introspectIndexes } from './introspect.js';
 import { probeProof, type ProbeProof } from './probe-check.js';
-import { COLUMNS_PER_SCRATCH, columnDefinitions, scratchProbes, type ColumnDef, type IndexProbed, type Packing, type ScratchProbe } from './scratch-tables.js';
+import { COLUMNS_PER_SCRATCH, columnDefinitions, scratchProbes, tableKey, type ColumnDef, type IndexProbed, type Packing, type ScratchProbe } from './scratch-tables.js';
 import { createIndexSql } from './index-sql.js';
-import { indexProbe, liveTable, normalizedIndexFields, tableShape, type LiveTables, type NormalizedIndexFields } from './normal-form.js';
+import { indexProbe, liveTable, normalizedIndexFields, type LiveTables, type NormalizedIndexFields } from './normal-form.js';
 import { cacheKey } from './normalize-cache.js';
 import { quoteTable } from './quote.js';
 
@@ -40,10 +40,13 @@ export async function normalizeInBatch(
   if (pending.length > 0) {
     const columns = await columnDefinitions(db, pending.map((t) => t.ref));
     let read = await probeAll(db, workers, pending, live, columns, { columnsPerScratch: COLUMNS_PER_SCRATCH, shareKeys: true });
-    // a probe resolved a column its own table does not have: every shape on a table of its own, every index alone
-    if (read === 'borrowed-column') read = (await probeAll(db, workers, pending, live, columns, { columnsPerScratch: 0, shareKeys: false })) as ProbeAnswers;
+    // A probe resolved a column its own table does not have, or a system column (a CHECK takes one, an index
+    // predicate not), or the shared batch failed (a statement, a type name): every shape on a table of its own
+    // made with LIKE, every index alone, as one would write them; what fails there is named.
+    if (read === 'again-alone') read = await probeAll(db, workers, pending, live, columns, { columnsPerScratch: 0, shareKeys: false });
+    if (read === 'again-alone') throw new Error('normalize: the one-shape-per-table batch cannot borrow a column');
     for (const table of pending) {
-      const scratch = read.scratchOf.get(tableShape(liveTable(live, table.ref) as Table)) as ScratchProbe;
+      const scratch = read.scratchOf.get(tableKey(table.ref)) as ScratchProbe;
       for (const c of table.checks) {
         checks.set(cacheKey(table.ref, 'check', c.name), read.checks.get(`${scratch.scratch}.${scratch.checks.get(c.source)?.name}`) as string);
       }
@@ -70,18 +73,19 @@ async function probeAll(
   live: LiveTables,
   columns: ReadonlyMap<string, readonly (ColumnDef & { name: string })[]>,
   packing: Packing,
-): Promise<ProbeAnswers | 'borrowed-column'> {
+): Promise<ProbeAnswers | 'again-alone'> {
   const { scratches, scratchOf } = scratchProbes(pending, live, columns, packing);
   const shapeCount = scratchOf.size;
   const groups = splitForWorkers(scratches, shapeCount >= PARALLEL_FROM ? workers.length : 1);
   const settled = await Promise.allSettled(groups.map((group, i) => rolledBack(groups.length > 1 ? workers[i] : db, (trx) => runProbes(trx, group))));
   const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed && packing.columnsPerScratch > 0) return 'again-alone';
   if (failed) {
     await refuseUnparsedExpressions(db, pending, live);
     throw failed.reason;
   }
-  const results = settled.map((r) => (r as PromiseFulfilledResult<ProbeResults | 'borrowed-column'>).value);
-  if (results.includes('borrowed-column')) return 'borrowed-column';
+  const results = settled.map((r) => (r as PromiseFulfilledResult<ProbeResults | 'again-alone'>).value);
+  if (results.includes('again-alone')) return 'again-alone';
   return { ...mergeResults(results as ProbeResults[]), scratchOf };
 }
 
@@ -123,11 +127,11 @@ interface ProbeResults {
   readonly indexes: ReadonlyMap<string, NormalizedIndexFields>;
 }
 
-async function runProbes(trx: Transaction<unknown>, scratches: readonly ScratchProbe[]): Promise<ProbeResults | 'borrowed-column'> {
+async function runProbes(trx: Transaction<unknown>, scratches: readonly ScratchProbe[]): Promise<ProbeResults | 'again-alone'> {
   // a worker connection has no session settings of ours: the catalog reads below look costly enough to be JIT-compiled
   await sql.raw('SET LOCAL jit = off').execute(trx);
   for (const s of scratches) {
-    const columns = [...s.columns.values()].map((c) => c.sql);
+    const columns = s.like ? [`LIKE ${quoteTable(s.like)}`] : [...s.columns.values()].map((c) => c.sql);
     const constraints = [...s.checks].map(([source, { name }]) => `CONSTRAINT ${name} CHECK (${source})`);
     await sql.raw(`CREATE TEMP TABLE ${s.scratch} (${[...columns, ...constraints].join(', ')})`).execute(trx);
     for (const { name, index, within } of s.indexes.values()) {
@@ -138,7 +142,7 @@ async function runProbes(trx: Transaction<unknown>, scratches: readonly ScratchP
     }
   }
   await proveBatch(trx, scratches);
-  if (await borrowsColumns(trx, scratches)) return 'borrowed-column';
+  if (await borrowsColumns(trx, scratches)) return 'again-alone';
   const names = scratches.map((s) => s.scratch);
   const { rows: tables } = await sql<{ oid: number; scratch: string; probe: string | null; def: string | null }>`
     select c.oid::int as oid, c.relname as scratch, con.conname as probe, pg_get_constraintdef(con.oid) as def

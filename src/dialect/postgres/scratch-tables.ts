@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { DesiredIndex, DesiredTable, IndexKey, Table, TableRef } from '../../schema/types.js';
-import { indexProbe, liveTable, tableShape, type LiveTables } from './normal-form.js';
+import { indexProbe, liveTable, type LiveTables } from './normal-form.js';
 
 /*
  * The scratch tables of batched normalization (normalize-batch.ts): which
@@ -15,6 +15,12 @@ import { indexProbe, liveTable, tableShape, type LiveTables } from './normal-for
  */
 export interface ScratchProbe {
   readonly scratch: string;
+  /**
+   * One shape alone: the table it copies with CREATE TEMP TABLE … (LIKE …),
+   * which needs no type names (a type in a schema the role may not use, or one
+   * a temporary table's row type shadows, still parses) — the fallback.
+   */
+  readonly like?: TableRef;
   /** Column name → its definition and its catalog signature. */
   readonly columns: Map<string, ColumnDef>;
   /** The column names of each shape parsed here, by shape. */
@@ -96,7 +102,7 @@ export async function columnDefinitions(db: Kysely<unknown>, refs: readonly Tabl
      order by w.schema, w.name, a.attnum`.execute(db);
   const byTable = new Map<string, (ColumnDef & { name: string })[]>();
   for (const r of rows) {
-    const key = JSON.stringify([r.schema, r.table]);
+    const key = tableKey({ schema: r.schema, name: r.table });
     const list = byTable.get(key) ?? [];
     list.push({ name: r.name, sql: r.sql, signature: r.signature });
     byTable.set(key, list);
@@ -105,7 +111,7 @@ export async function columnDefinitions(db: Kysely<unknown>, refs: readonly Tabl
 }
 
 export interface Packing {
-  /** The widest a shared scratch table grows (0: one shape per scratch table). */
+  /** The widest a shared scratch table grows (0: one shape per scratch table, made with LIKE). */
   readonly columnsPerScratch: number;
   /** Whether plain btree indexes are parsed as keys of shared indexes. */
   readonly shareKeys: boolean;
@@ -114,7 +120,10 @@ export interface Packing {
 /**
  * Packs the shapes into scratch tables, first fit: a shape joins a scratch
  * when every column name they share has the same definition and the union
- * stays within columnsPerScratch.
+ * stays within columnsPerScratch. A shape is a table's exact column list
+ * (name, type, typmod, collation, NOT NULL): two tables that differ only in a
+ * collation parse an index key differently. Returns each table's scratch
+ * table, by tableKey.
  */
 export function scratchProbes(
   pending: readonly DesiredTable[],
@@ -123,22 +132,25 @@ export function scratchProbes(
   packing: Packing,
 ): { scratches: ScratchProbe[]; scratchOf: Map<string, ScratchProbe> } {
   const scratches: ScratchProbe[] = [];
+  const byShape = new Map<string, ScratchProbe>();
   const scratchOf = new Map<string, ScratchProbe>();
   for (const table of pending) {
     const t = liveTable(live, table.ref) as Table;
-    const shape = tableShape(t);
-    let probe = scratchOf.get(shape);
+    const own = columns.get(tableKey(t.ref)) ?? [];
+    const shape = JSON.stringify(own.map((c) => [c.name, c.signature]));
+    let probe = byShape.get(shape);
     if (!probe) {
-      const own = columns.get(JSON.stringify([t.ref.schema, t.ref.name])) ?? [];
-      probe = scratches.find((s) => fits(s, own, packing.columnsPerScratch));
+      probe = packing.columnsPerScratch > 0 ? scratches.find((s) => fits(s, own, packing.columnsPerScratch)) : undefined;
       if (!probe) {
-        probe = { scratch: `sd_norm_${scratches.length}`, columns: new Map(), shapes: new Map(), checks: new Map(), indexes: new Map(), shared: [] };
+        const like = packing.columnsPerScratch > 0 ? {} : { like: t.ref };
+        probe = { scratch: `sd_norm_${scratches.length}`, ...like, columns: new Map(), shapes: new Map(), checks: new Map(), indexes: new Map(), shared: [] };
         scratches.push(probe);
       }
       for (const c of own) probe.columns.set(c.name, c);
       probe.shapes.set(shape, new Set(own.map((c) => c.name)));
-      scratchOf.set(shape, probe);
+      byShape.set(shape, probe);
     }
+    scratchOf.set(tableKey(t.ref), probe);
     for (const c of table.checks) addCheck(probe, c.source, shape);
     for (const ix of table.indexes) {
       const text = indexProbe(ix);
@@ -155,6 +167,9 @@ export function scratchProbes(
   }
   return { scratches, scratchOf };
 }
+
+/** A table's key in the maps above: schema and name. */
+export const tableKey = (ref: TableRef): string => JSON.stringify([ref.schema, ref.name]);
 
 function addCheck(scratch: ScratchProbe, source: string, shape: string): void {
   const probed = scratch.checks.get(source) ?? { name: `sd_ck_${scratch.checks.size}`, shapes: new Set<string>() };
