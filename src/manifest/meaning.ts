@@ -23,7 +23,29 @@ export function meaningProblems(manifest: unknown): string[] {
     checkConstraints(problems, t);
     checkIndexes(problems, t, tablePaths, indexPaths);
   }
+  checkWellFormed(problems, manifest, []);
   return problems;
+}
+
+/** A lone UTF-16 surrogate: JSON and JavaScript strings may hold one, UTF-8 cannot. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * Every string (and key) of the manifest is one that UTF-8 can carry: the
+ * database would store U+FFFD for a lone surrogate, and the next plan would
+ * see a difference that no apply can remove.
+ */
+function checkWellFormed(problems: string[], value: unknown, path: readonly (string | number)[]): void {
+  if (typeof value === 'string') {
+    if (LONE_SURROGATE.test(value)) problems.push(`${formatPath(path) || '(manifest)'}: holds a lone UTF-16 surrogate, which no database can store`);
+  } else if (Array.isArray(value)) {
+    value.forEach((v, i) => checkWellFormed(problems, v, [...path, i]));
+  } else if (value !== null && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      if (LONE_SURROGATE.test(k)) problems.push(`${formatPath(path) || '(manifest)'}: a key holds a lone UTF-16 surrogate, which no database can store`);
+      else checkWellFormed(problems, v, [...path, k]);
+    }
+  }
 }
 
 interface TableView {

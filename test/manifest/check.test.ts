@@ -294,3 +294,15 @@ describe('message and code', () => {
     ]);
   });
 });
+
+describe('checkManifest refuses strings UTF-8 cannot carry', () => {
+  test('a lone surrogate in a description, an expression or a key is named by its path; a pair is fine', () => {
+    expect(problemsOf(orders({ checks: [{ name: 'ck_a', expr: 'total > 0', description: 'bad \ud800 end' }] }))).toEqual([
+      'tables.orders.checks[0].description: holds a lone UTF-16 surrogate, which no database can store',
+    ]);
+    expect(problemsOf(orders({ checks: [{ name: 'ck_a', expr: "note <> '\udc00'" }] }))).toEqual([
+      'tables.orders.checks[0].expr: holds a lone UTF-16 surrogate, which no database can store',
+    ]);
+    expect(problemsOf(orders({ checks: [{ name: 'ck_a', expr: "note <> '😀'", description: 'smile 😀' }] }))).toEqual([]);
+  });
+});
