@@ -177,7 +177,8 @@ function pickAfter(history: readonly HistoryRun[], applies: readonly HistoryRun[
 /**
  * The recorded runs' steps still in effect. The journal must still hold each
  * run as recorded (same id, an apply, same fingerprint: not a database
- * restored or recreated since), and no newer apply may be in effect: undoing
+ * restored or recreated since), and no apply newer than the oldest of them that
+ * is not one of them may be in effect: undoing
  * the rollout's run under it would change what that apply built on. A newer
  * apply already rolled back, or that applied nothing, is no obstacle.
  */
@@ -191,7 +192,9 @@ function pickRuns(history: readonly HistoryRun[], applies: readonly HistoryRun[]
       throw new SchemaDiffError('refused', `the rollout's apply run ${r.id} ${what} (restored or recreated since?); nothing was changed`);
     }
   }
-  const newer = applies.filter((r) => r.id > Math.max(...ids) && r.steps.some(isPending));
+  // any apply after the oldest recorded run that the rollout did not make: a resume keeps earlier runs, so
+  // another apply may sit between two recorded ones (and a state file is only as honest as whoever wrote it)
+  const newer = applies.filter((r) => r.id > Math.min(...ids) && !ids.includes(r.id) && r.steps.some(isPending));
   if (newer.length > 0) {
     const n = newer[newer.length - 1];
     throw new SchemaDiffError(

@@ -184,6 +184,12 @@ describe("a fleet rollout's recorded runs (kind 'runs')", () => {
     expect(ids(selectForRollback([first, undoneSince, run(3, 'rollback', [])], recorded(1)).steps)).toEqual(['1.1']);
   });
 
+  test('an apply between two recorded runs (a resume keeps earlier runs; a state file may lie) refuses too', () => {
+    const third = run(3, 'apply', [step(3, 1, 'add_check', ['ck_c'])]);
+    const both = { kind: 'runs' as const, runs: [{ id: 1, fingerprint: 'sha256:x' }, { id: 3, fingerprint: 'sha256:x' }] };
+    expect(() => selectForRollback([first, second, third], both)).toThrow(/^apply run 2 ran here after the rollout's run 1, 3 and is in effect/);
+  });
+
   test('a run the journal does not hold as recorded refuses: missing, another fingerprint, not an apply', () => {
     expect(() => selectForRollback([first], recorded(7))).toThrow("the rollout's apply run 7 is not in this database's journal (restored or recreated since?); nothing was changed");
     expect(() => selectForRollback([first], recorded(1, 'sha256:y'))).toThrow("the rollout's apply run 1 has another fingerprint here");
