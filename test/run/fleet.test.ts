@@ -5,7 +5,7 @@ import { groupPlans, planSummary } from '../../src/run/fleet/plans.js';
 import { fleetExitStatus, rollOut, type TargetOutcome, type WorkResult } from '../../src/run/fleet/rollout.js';
 import { readFleetState, rolloutRunsOf, stateRecorder, type FleetState } from '../../src/run/fleet/state.js';
 import { parseTargetsFile, targetsFromList, targetsOnServer, type FleetTarget } from '../../src/run/fleet/targets.js';
-import { summaryTable } from '../../src/cli/commands/fleet/output.js';
+import { fleetProgress, progressBar, summaryTable } from '../../src/cli/commands/fleet/output.js';
 
 describe('targets', () => {
   test('a targets file: comments, blank lines, optional labels; unlabelled URLs shown redacted', () => {
@@ -109,6 +109,22 @@ test('the summary table: lock wait for apply and rollback, — when none was tak
     'c       untouched      0',
   ]);
   expect(summaryTable(outcomes, 'drift')[0]).toBe('target  status     drift   time  error');
+});
+
+test('progress on a terminal: each target\'s line, then the bar redrawn under it; erased when the last target ends', () => {
+  expect(progressBar(3, 12, new Map([['ok', 2], ['failed', 1]]), 12)).toBe('[###---------]  3/12  ok 2 · failed 1');
+  const written: string[] = [];
+  const terminal = { isTTY: true, columns: 60, write: (text: string) => written.push(text) } as unknown as NodeJS.WriteStream;
+  const events = fleetProgress('steps', false, terminal);
+  events.finished?.({ label: 'a', status: 'ok', count: 3, ms: 40 }, 1, 3);
+  events.finished?.({ label: 'b', status: 'failed', count: 0, ms: 5, error: 'boom' }, 2, 3);
+  // the rollout stops here: the third target stays untouched, and the bar goes
+  events.ended?.();
+  expect(written).toEqual([
+    '\r\x1b[K[1/3] a: ok, 3 steps, 40 ms\n[#######-------------] 1/3  ok 1',
+    '\r\x1b[K[2/3] b: failed, 0 steps, 5 ms — boom\n[#############-------] 2/3  ok 1 · failed 1',
+    '\r\x1b[K',
+  ]);
 });
 
 describe('the state file: the runs of the rollout', () => {

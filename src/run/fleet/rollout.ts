@@ -40,6 +40,8 @@ export type Work = (target: FleetTarget, role: { canary: boolean }) => Promise<W
 
 export interface FleetEvents {
   finished?(outcome: TargetOutcome, done: number, total: number): void;
+  /** The run is over (every target done, or the rollout stopped): a progress display takes itself down. */
+  ended?(): void;
 }
 
 export interface RolloutOptions {
@@ -60,6 +62,7 @@ export const isFailure = (s: TargetStatus) => s === 'failed' || s === 'unreachab
 export async function runEach(targets: readonly FleetTarget[], work: Work, parallel: number, events?: FleetEvents): Promise<TargetOutcome[]> {
   const counter = { done: 0, total: targets.length };
   const outcomes = await inWaves(targets, (t) => runOne(t, work, false, counter, events), parallel, () => false);
+  events?.ended?.();
   return outcomes.map((o, i) => o?.outcome ?? untouched(targets[i]));
 }
 
@@ -86,6 +89,7 @@ export async function rollOut(targets: readonly FleetTarget[], work: Work, optio
     const after = await inWaves(rest, run, options.parallel, () => failures > options.maxFailures);
     after.forEach((o) => o && byTarget.set(o.target, o.outcome));
   }
+  options.events?.ended?.();
   return targets.map((t) => byTarget.get(t) ?? untouched(t));
 }
 

@@ -5,13 +5,37 @@ import { printable } from '../../../schema/printable.js';
 /** What the per-target count means for each command: the summary's column and the JSON field. */
 export type CountName = 'steps' | 'drift' | 'violations' | 'runs';
 
-/** One line per target on stderr as it finishes. */
-export function fleetProgress(countName: CountName, quiet = false): FleetEvents {
+/**
+ * One line per target on stderr as it finishes; when stderr is a terminal, a
+ * progress bar under them, redrawn in place (cleared before each line, drawn
+ * again after it, erased at the end so the summary starts clean).
+ */
+export function fleetProgress(countName: CountName, quiet = false, stream: NodeJS.WriteStream = process.stderr): FleetEvents {
   if (quiet) return {};
+  const tty = stream.isTTY === true;
+  const statuses = new Map<string, number>();
+  let drawn = false;
   return {
-    finished: (o, done, total) =>
-      note(`[${done}/${total}] ${printable(o.label)}: ${o.status}${o.canary ? ' (canary)' : ''}, ${o.count} ${countName}, ${o.ms} ms${o.lockWaitMs ? ` (lock wait ${o.lockWaitMs} ms)` : ''}${(o.error ?? o.note) ? ` — ${printable(o.error ?? o.note ?? '')}` : ''}`),
+    finished: (o, done, total) => {
+      const line = `[${done}/${total}] ${printable(o.label)}: ${o.status}${o.canary ? ' (canary)' : ''}, ${o.count} ${countName}, ${o.ms} ms${o.lockWaitMs ? ` (lock wait ${o.lockWaitMs} ms)` : ''}${(o.error ?? o.note) ? ` — ${printable(o.error ?? o.note ?? '')}` : ''}`;
+      if (!tty) return note(line);
+      statuses.set(o.status, (statuses.get(o.status) ?? 0) + 1);
+      const bar = done < total ? progressBar(done, total, statuses, Math.max(10, Math.min(40, (stream.columns ?? 80) - 40))) : '';
+      stream.write(`\r\x1b[K${line}\n${bar}`);
+      drawn = bar !== '';
+    },
+    ended: () => {
+      if (drawn) stream.write('\r\x1b[K');
+      drawn = false;
+    },
   };
+}
+
+/** `[########------------]  12/40  ok 10 · failed 2`: the bar, the count, and the statuses so far. */
+export function progressBar(done: number, total: number, statuses: ReadonlyMap<string, number>, width: number): string {
+  const filled = total > 0 ? Math.round((done / total) * width) : width;
+  const counts = [...statuses].map(([status, n]) => `${status} ${n}`).join(' · ');
+  return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${String(done).padStart(String(total).length)}/${total}  ${counts}`;
 }
 
 /**
