@@ -32,6 +32,17 @@ describeServer('batched normalization: table shapes share scratch tables, and a 
     }
   }
 
+  /** apply, then empty the journal's cache of canonical forms, so that the next plan parses every expression again. */
+  async function applyThenForgetCache(m: LoadedManifest) {
+    const writer = await openDialect(db.url);
+    try {
+      await applyManifest(writer, m, testApplyOptions);
+    } finally {
+      await writer.close();
+    }
+    await runSql(db.url, 'DELETE FROM schema_diff.normalized');
+  }
+
   const manifest = checkManifest({
     tables: {
       a: { checks: [{ name: 'ck_a_x', expr: 'x BETWEEN 1 AND 9' }, { name: 'ck_a_v', expr: "v > '5'" }], indexes: [{ name: 'ix_a_x', columns: ['x'], where: 'v <> 3' }] },
@@ -45,13 +56,7 @@ describeServer('batched normalization: table shapes share scratch tables, and a 
     const { steps, statements } = await plan(manifest);
     expect(tempTables(statements)).toEqual(['CREATE TEMP TABLE sd_norm_0', 'CREATE TEMP TABLE sd_norm_1']);
     expect(steps.filter((s) => !/^validate/.test(s)).map((s) => s.split(' ')[1]).sort()).toEqual(['ck_a_v', 'ck_a_x', 'ck_b_y', 'ck_c_v', 'ix_a_x', 'ix_b_lower_w']);
-    const writer = await openDialect(db.url);
-    try {
-      await applyManifest(writer, manifest, testApplyOptions);
-    } finally {
-      await writer.close();
-    }
-    await runSql(db.url, 'DELETE FROM schema_diff.normalized');
+    await applyThenForgetCache(manifest);
     // without the journal's cache every expression is parsed again, and each matches what apply made
     expect((await plan(manifest)).steps).toEqual([]);
     const { rows } = await runSql(db.url, `SELECT conname, pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conname IN ('ck_a_v', 'ck_c_v') ORDER BY 1`);
@@ -79,13 +84,7 @@ describeServer('batched normalization: table shapes share scratch tables, and a 
         x2: { indexes: [{ name: 'ix_x2_name', columns: [{ column: 'name', collate: 'C' }] }] },
       },
     });
-    const writer = await openDialect(db.url);
-    try {
-      await applyManifest(writer, collated, testApplyOptions);
-    } finally {
-      await writer.close();
-    }
-    await runSql(db.url, 'DELETE FROM schema_diff.normalized');
+    await applyThenForgetCache(collated);
     expect((await plan(collated)).steps).toEqual([]);
   });
 
