@@ -22,12 +22,14 @@ export interface NormalizedAnswers {
  * Normalizes the pending expressions of every table in one transaction that
  * is always rolled back, with as few catalog rows as PostgreSQL allows: a few
  * CREATE TEMP TABLEs whose columns are those of many table shapes, with every
- * distinct CHECK inline, one CREATE INDEX per distinct index, then one read of
- * all they hold. The database then shows which columns each probe used
- * (conkey, indkey, the Vars of its expressions): a probe that used a column
- * its own table lacks (the scratch had it from another shape) is normalized
- * again on a table of its own shape alone. When a statement fails, each
- * expression is tried on its own to name every one that does not parse.
+ * distinct CHECK inline; plain btree indexes as slices of a few shared indexes
+ * (their predicates as CHECKs), any other index on its own; then one read of
+ * all they hold (scratch-tables.ts says what shares what). The database then
+ * shows which columns each probe used (batch-proof.ts): a probe that used a
+ * column its own table lacks, or a system column, or any failure of the shared
+ * batch, and everything is parsed again the plain way, one LIKE copy per shape
+ * and every index alone. When a statement fails there, each expression is
+ * tried on its own to name every one that does not parse.
  */
 export async function normalizeInBatch(
   db: Kysely<unknown>,
