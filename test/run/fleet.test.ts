@@ -95,6 +95,12 @@ describe('targets in the config file', () => {
   });
 });
 
+test('exit status: a target left on purpose (untouched, with its note) is done; one the rollout stopped before is not', () => {
+  const ok = { label: 'a', status: 'ok' as const, count: 1, ms: 1 };
+  expect(fleetExitStatus([ok, { label: 'b', status: 'untouched', count: 0, ms: 0, note: 'the last rollout applied nothing here' }])).toBe(0);
+  expect(fleetExitStatus([ok, { label: 'b', status: 'untouched', count: 0, ms: 0 }])).toBe(2);
+});
+
 test('the summary table: lock wait for apply and rollback, — when none was taken, blank when untouched', () => {
   const outcomes = [
     { label: 'a', status: 'ok' as const, count: 3, ms: 40, lockWaitMs: 12 },

@@ -143,5 +143,7 @@ function untouched(target: FleetTarget): TargetOutcome {
 /** 1 when any target failed, 2 when any is left pending, with violations or untouched, else 0. */
 export function fleetExitStatus(outcomes: readonly TargetOutcome[]): 0 | 1 | 2 {
   if (outcomes.some((o) => isFailure(o.status))) return 1;
-  return outcomes.every((o) => o.status === 'ok') ? 0 : 2;
+  // a target left as it is on purpose (its note says why: rollback, where the rollout applied nothing) is where
+  // the command should leave it; one the rollout stopped before is not
+  return outcomes.every((o) => o.status === 'ok' || (o.status === 'untouched' && o.note !== undefined)) ? 0 : 2;
 }
