@@ -14,6 +14,7 @@ import type {
   TableRef,
 } from '../../schema/types.js';
 import { freeze } from '../../schema/types.js';
+import { tableKey } from './normal-form.js';
 
 /**
  * Reads the catalog for a set of tables: one query per kind of object for all
@@ -61,7 +62,6 @@ function byTable<T>(rows: readonly T[], tableOf: (row: T) => TableRef): (ref: Ta
   return (ref) => groups.get(tableKey(ref)) ?? [];
 }
 
-const tableKey = (ref: TableRef) => JSON.stringify([ref.schema, ref.name]);
 
 interface TableRow {
   oid: number;

@@ -46,4 +46,5 @@ export function liveTable(live: LiveTables, ref: TableRef): Table | undefined {
   return live.get(tableKey(ref));
 }
 
-const tableKey = (ref: TableRef) => JSON.stringify([ref.schema, ref.name]);
+/** A table's key in maps of tables: its schema and name. */
+export const tableKey = (ref: TableRef): string => JSON.stringify([ref.schema, ref.name]);

@@ -4,9 +4,9 @@ import type { DesiredTable, Index, Table, TableRef } from '../../schema/types.js
 import { borrowsColumns, proveBatch } from './batch-proof.js';
 import { checkExpression, introspectIndexes } from './introspect.js';
 import { probeProof, type ProbeProof } from './probe-check.js';
-import { COLUMNS_PER_SCRATCH, columnDefinitions, scratchProbes, tableKey, type ColumnDef, type IndexProbed, type Packing, type ScratchProbe } from './scratch-tables.js';
+import { COLUMNS_PER_SCRATCH, columnDefinitions, scratchProbes, type ColumnDef, type IndexProbed, type Packing, type ScratchProbe } from './scratch-tables.js';
 import { createIndexSql } from './index-sql.js';
-import { indexProbe, liveTable, normalizedIndexFields, type LiveTables, type NormalizedIndexFields } from './normal-form.js';
+import { indexProbe, liveTable, normalizedIndexFields, tableKey, type LiveTables, type NormalizedIndexFields } from './normal-form.js';
 import { cacheKey } from './normalize-cache.js';
 import { quoteTable } from './quote.js';
 

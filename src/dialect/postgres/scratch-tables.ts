@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { DesiredIndex, DesiredTable, IndexKey, Table, TableRef } from '../../schema/types.js';
-import { indexProbe, liveTable, type LiveTables } from './normal-form.js';
+import { indexProbe, liveTable, tableKey, type LiveTables } from './normal-form.js';
 
 /*
  * The scratch tables of batched normalization (normalize-batch.ts): which
@@ -167,9 +167,6 @@ export function scratchProbes(
   }
   return { scratches, scratchOf };
 }
-
-/** A table's key in the maps above: schema and name. */
-export const tableKey = (ref: TableRef): string => JSON.stringify([ref.schema, ref.name]);
 
 function addCheck(scratch: ScratchProbe, source: string, shape: string): void {
   const probed = scratch.checks.get(source) ?? { name: `sd_ck_${scratch.checks.size}`, shapes: new Set<string>() };
