@@ -20,27 +20,31 @@ export interface NewIndexName {
 /**
  * Refuses a plan that would give an index a name already taken in its
  * namespace: the CREATE would fail, and before this check the cleanup of the
- * failed build dropped the other table's index of that name. `same` compares
- * names as the database does (SQLite folds ASCII case, PostgreSQL does not).
+ * failed build dropped the other table's index of that name. `fold` gives a
+ * name as the database compares it (SQLite folds ASCII case, PostgreSQL does
+ * not). Names are looked up in maps: a plan of thousands of indexes against
+ * thousands of relations must not compare every pair.
  */
-export function refuseIndexNameCollisions(
-  names: readonly NewIndexName[],
-  catalog: Catalog,
-  same: (a: string, b: string) => boolean = (a, b) => a === b,
-): void {
+export function refuseIndexNameCollisions(names: readonly NewIndexName[], catalog: Catalog, fold: (name: string) => string = (n) => n): void {
+  const key = (schema: string, name: string) => `${schema}\u0000${fold(name)}`;
+  const relations = new Map<string, Relation[]>();
+  for (const r of catalog.relations ?? []) {
+    const list = relations.get(key(r.schema, r.name));
+    if (list) list.push(r);
+    else relations.set(key(r.schema, r.name), [r]);
+  }
   const problems: string[] = [];
-  const claimed: NewIndexName[] = [];
+  const claimed = new Map<string, NewIndexName>();
   for (const n of names) {
-    const taken = (catalog.relations ?? []).find(
-      (r) => r.schema === n.table.schema && same(r.name, n.name) && !(n.leftoverIsOurs && r.kind === 'index' && r.table && sameTable(r.table, n.table)),
-    );
+    const k = key(n.table.schema, n.name);
+    const taken = (relations.get(k) ?? []).find((r) => !(n.leftoverIsOurs && r.kind === 'index' && r.table && sameTable(r.table, n.table)));
     const label = n.scratchFor ? `index name "${n.name}" (the scratch name for rebuilding ${n.scratchFor})` : `index name "${n.name}"`;
     // a scratch-named index that no unfinished run of ours left is someone else's: never dropped or renamed over
     const notOurs = n.scratchFor && taken?.kind === 'index' ? ' (not left by an unfinished schema-diff run: drop or rename it)' : '';
     if (taken) problems.push(`manifest ${n.path}: ${label} is already used by ${describe(taken)}${notOurs}`);
-    const twice = claimed.find((c) => c.table.schema === n.table.schema && same(c.name, n.name));
+    const twice = claimed.get(k);
     if (twice) problems.push(`manifest ${n.path}: ${label} is also given to an index on ${qualifiedName(twice.table)} (${twice.path})`);
-    claimed.push(n);
+    else claimed.set(k, n);
   }
   if (problems.length > 0) {
     const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : '';

@@ -1,5 +1,5 @@
 import type { Catalog, Check, DesiredTable, ForeignKey, Index, Table, TableRef } from '../schema/types.js';
-import { findTable, freeze, qualifiedName, sameTable } from '../schema/types.js';
+import { findTable, freeze, qualifiedName, refKey } from '../schema/types.js';
 import { effectsOf, type Change, type Diff, type DropReason, type ObjectEffect, type ObjectKind, type Unmanaged } from './changes.js';
 import { sameForeignKeyBehaviour, sameForeignKeyShape, sameIndexShape } from './diff.js';
 
@@ -215,9 +215,10 @@ export function withRemovals(
     else if (ours) unmanaged.push({ ...u, note: leftAloneNote(ours, '--prune drops it') });
     else unmanaged.push(u);
   }
+  const currentNames = currentIndexNamesByTable(diff.changes);
   for (const table of desired) {
     const live = findTable(catalog, table.ref);
-    if (live) ownedUniqueConstraintRemovals(live, table, diff.changes, owned, drops, unmanaged);
+    if (live) ownedUniqueConstraintRemovals(live, table, currentNames.get(refKey(live.ref)) ?? [], owned, drops, unmanaged);
   }
   return freeze({ changes: [...diff.changes, ...drops], unmanaged, warnings: diff.warnings });
 }
@@ -232,15 +233,12 @@ export function withRemovals(
 function ownedUniqueConstraintRemovals(
   live: Table,
   want: DesiredTable,
-  changes: readonly Change[],
+  currentNames: readonly string[],
   owned: ReadonlyMap<string, Owned>,
   drops: Change[],
   unmanaged: Unmanaged[],
 ): void {
-  const mentioned = new Set([
-    ...want.indexes.map((ix) => ix.name),
-    ...changes.flatMap((c) => ('current' in c && c.current && sameTable(c.table, live.ref) ? [c.current.name] : [])),
-  ]);
+  const mentioned = new Set([...want.indexes.map((ix) => ix.name), ...currentNames]);
   // a name the database gives (SQLite's autoindex) is the table's own: it goes only with the table's definition
   for (const ix of live.indexes.filter((i) => i.uniqueConstraint && !i.fixedName && !mentioned.has(i.name))) {
     const ours = ownedAs(owned, 'index', live.ref, ix.name);
@@ -259,6 +257,19 @@ function ownedUniqueConstraintRemovals(
       });
     }
   }
+}
+
+/** The names changes give as their current side, by table: grouped once, not searched per table. */
+function currentIndexNamesByTable(changes: readonly Change[]): ReadonlyMap<string, string[]> {
+  const names = new Map<string, string[]>();
+  for (const c of changes) {
+    if (!('current' in c) || !c.current) continue;
+    const key = refKey(c.table);
+    const list = names.get(key);
+    if (list) list.push(c.current.name);
+    else names.set(key, [c.current.name]);
+  }
+  return names;
 }
 
 /** Why an object schema-diff created is not dropped: changed since, or journaled before definitions were recorded. */

@@ -243,9 +243,24 @@ export function sameTable(a: TableRef, b: TableRef): boolean {
   return a.schema === b.schema && a.name === b.name;
 }
 
+/** A catalog's tables by schema and name, built once per catalog: a plan of a thousand tables looks tables up thousands of times. */
+const tablesByRef = new WeakMap<readonly Table[], ReadonlyMap<string, Table>>();
+
 export function findTable(catalog: Catalog, ref: TableRef): Table | undefined {
-  return catalog.tables.find((t) => sameTable(t.ref, ref));
+  // only a frozen list (every stage hands on frozen data) cannot change under the index
+  if (!Object.isFrozen(catalog.tables)) return catalog.tables.find((t) => sameTable(t.ref, ref));
+  let byRef = tablesByRef.get(catalog.tables);
+  if (!byRef) {
+    const map = new Map<string, Table>();
+    // the first of a name wins, as a search from the start would find it
+    for (const t of catalog.tables) if (!map.has(refKey(t.ref))) map.set(refKey(t.ref), t);
+    tablesByRef.set(catalog.tables, (byRef = map));
+  }
+  return byRef.get(refKey(ref));
 }
+
+/** A table's map key: schema and name joined by NUL, which neither holds (unlike a dot, which both may). */
+export const refKey = (ref: TableRef): string => `${ref.schema}\u0000${ref.name}`;
 
 /** Deep-freezes a plain value so that stages cannot mutate what they hand on. */
 export function freeze<T>(value: T): T {

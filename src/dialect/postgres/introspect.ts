@@ -117,11 +117,12 @@ async function introspectChecks(db: Kysely<unknown>, oids: readonly number[]): P
   const { rows } = await sql<CheckRow>`
     select n.nspname as schema, c.relname as table, con.conname as name,
            pg_get_constraintdef(con.oid) as def, con.convalidated as validated, con.connoinherit as no_inherit,
-           obj_description(con.oid, 'pg_constraint') as description
+           d.description
       from pg_constraint con
       join pg_class c on c.oid = con.conrelid
       join pg_namespace n on n.oid = c.relnamespace
       join unnest(${[...oids]}::oid[]) as wanted(oid) on wanted.oid = con.conrelid
+      left join pg_description d on d.objoid = con.oid and d.classoid = 'pg_constraint'::regclass and d.objsubid = 0
      where con.contype = 'c'
      order by n.nspname, c.relname, con.conname`.execute(db);
   return rows.map((r) => ({
@@ -190,13 +191,14 @@ async function introspectForeignKeys(db: Kysely<unknown>, oids: readonly number[
                         with ordinality d(attnum, ord)
                    join pg_attribute a on a.attrelid = con.conrelid and a.attnum = d.attnum::int2
                   order by d.ord) as on_delete_columns,
-           obj_description(con.oid, 'pg_constraint') as description
+           com.description
       from pg_constraint con
       join pg_class c on c.oid = con.conrelid
       join pg_namespace n on n.oid = c.relnamespace
       join pg_class rc on rc.oid = con.confrelid
       join pg_namespace rn on rn.oid = rc.relnamespace
       join unnest(${[...oids]}::oid[]) as wanted(oid) on wanted.oid = con.conrelid
+      left join pg_description com on com.objoid = con.oid and com.classoid = 'pg_constraint'::regclass and com.objsubid = 0
      where con.contype = 'f'
      order by n.nspname, c.relname, con.conname`.execute(db);
   return rows.map((r) => ({
@@ -288,7 +290,7 @@ interface IndexRow {
   backed: boolean;
   predicate: string | null;
   key_columns: (string | null)[];
-  key_defs: string[];
+  key_defs: (string | null)[];
   unique_constraint: boolean;
   key_options: KeyOptionRow[];
   include: string[];
@@ -310,21 +312,20 @@ export async function introspectIndexes(db: Kysely<unknown>, oids: readonly numb
   const { rows } = await sql<IndexRow>`
     select n.nspname as schema, c.relname as table, ic.relname as name,
            i.indisunique as unique, (i.indisvalid and i.indisready) as valid, am.amname as method,
-           exists (select 1 from pg_constraint k where k.conindid = i.indexrelid and k.contype in ('p', 'u', 'x')) as backed,
+           owner.oid is not null as backed,
            pg_get_expr(i.indpred, i.indrelid) as predicate,
            array(select a.attname::text
                    from generate_series(0, i.indnkeyatts - 1) as k(pos)
                    left join pg_attribute a on a.attrelid = i.indrelid and a.attnum = i.indkey[k.pos] and i.indkey[k.pos] <> 0
                   order by k.pos) as key_columns,
-           array(select pg_get_indexdef(i.indexrelid, k.pos, false)
+           -- an expression key's text; a column key is its name (above): pg_get_indexdef re-reads every expression
+           -- of the index at each call, which a column key need not pay for
+           array(select case when i.indkey[k.pos - 1] = 0 then pg_get_indexdef(i.indexrelid, k.pos, false) end
                    from generate_series(1, i.indnkeyatts) as k(pos)
                   order by k.pos) as key_defs,
-           exists (select 1 from pg_constraint k where k.conindid = i.indexrelid and k.conrelid = i.indrelid and k.contype = 'u') as unique_constraint,
+           coalesce(owner.contype = 'u', false) as unique_constraint,
            -- a UNIQUE constraint's comment is the constraint's (COMMENT ON CONSTRAINT), any other index's its own
-           (select case when uc.oid is not null then obj_description(uc.oid, 'pg_constraint')
-                        else obj_description(i.indexrelid, 'pg_class') end
-              from (select null) as one
-              left join pg_constraint uc on uc.conindid = i.indexrelid and uc.conrelid = i.indrelid and uc.contype = 'u') as description,
+           case when owner.contype = 'u' then owner_comment.description else index_comment.description end as description,
            -- per key: sort bits (indoption 1 = DESC, 2 = NULLS FIRST); a collation other than the column's (or, for an
            -- expression, its type's); an operator class that is not its type's default, or that has parameters
            -- (tsvector_ops (siglen = 16) is the default one: without its name its parameters would be lost)
@@ -354,12 +355,19 @@ export async function introspectIndexes(db: Kysely<unknown>, oids: readonly numb
       join pg_namespace n on n.oid = c.relnamespace
       join pg_am am on am.oid = ic.relam
       join unnest(${[...oids]}::oid[]) as wanted(oid) on wanted.oid = i.indrelid
+      -- the primary key, UNIQUE or exclusion constraint the index backs (at most one), joined once: a subquery
+      -- per index would scan pg_constraint, which has no index on conindid, once per index
+      left join pg_constraint owner on owner.conindid = i.indexrelid and owner.conrelid = i.indrelid and owner.contype in ('p', 'u', 'x')
+      left join pg_description owner_comment
+        on owner_comment.objoid = owner.oid and owner_comment.classoid = 'pg_constraint'::regclass and owner_comment.objsubid = 0
+      left join pg_description index_comment
+        on index_comment.objoid = i.indexrelid and index_comment.classoid = 'pg_class'::regclass and index_comment.objsubid = 0
      order by n.nspname, c.relname, ic.relname`.execute(db);
   return rows.map((r) => ({
     name: r.name,
     table: { schema: r.schema, name: r.table },
     keys: r.key_defs.map((def, k): IndexKey => ({
-      ...(r.key_columns[k] ? { column: r.key_columns[k] as string } : { expr: def }),
+      ...(r.key_columns[k] ? { column: r.key_columns[k] as string } : { expr: def as string }),
       ...keyOptions(r.key_options[k]),
     })),
     unique: r.unique,

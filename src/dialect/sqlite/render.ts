@@ -13,7 +13,7 @@ import type { SqliteOrigin } from './inverse.js';
 import { childTablesOf, refuseOrphanedForeignKeys } from './parent-keys.js';
 import { parentKeyChecks, rebuildStatements, type RebuildSpec } from './rebuild.js';
 import { onlyConstraintsDiffer, schemaEditStatements, type EditSpec, type SchemaEditPolicy } from './schema-edit.js';
-import { sameName } from './tokenizer.js';
+import { foldCase } from './tokenizer.js';
 
 type Draft = Omit<Step, 'id'>;
 type ConstraintChange = Extract<
@@ -47,7 +47,7 @@ export function renderSqlite(
     refuseIndexNameCollisions(
       indexChanges.flatMap((c) => (c.kind === 'replace_index' || c.kind === 'drop_index' ? [] : [{ name: c.desired.name, table: c.table, path: c.desired.path }])),
       catalog,
-      sameName,
+      foldCase,
     );
     refuseOrphanedForeignKeys(indexChanges, catalog);
   }
