@@ -6,6 +6,8 @@ import { preparePlan } from '../../src/run/prepare.js';
 import { testApplyOptions } from '../helpers/options.js';
 import { recordingDialect } from '../helpers/recording.js';
 import { createTestDatabase, describeServer, runSql } from '../helpers/postgres.js';
+import { CHECK_SHAPES, INDEX_SHAPES } from '../helpers/corpus.js';
+import { readFileSync } from 'node:fs';
 
 const tempTables = (statements: readonly string[]) => statements.filter((s) => /^CREATE TEMP TABLE/.test(s)).map((s) => s.split(' (')[0]);
 
@@ -74,6 +76,25 @@ describeServer('batched normalization: table shapes share scratch tables, and a 
     const error = await plan(checkManifest({ tables } as never)).catch((e: Error) => e);
     expect((error as Error).message).toContain(path);
     expect((error as Error).message).toMatch(/does not exist/);
+  });
+
+  test('the whole expression corpus parses as the conjuncts of one CHECK per scratch table, never falling back to a CHECK each', async () => {
+    await runSql(db.url, readFileSync(new URL('../fixtures/shapes.sql', import.meta.url), 'utf8'));
+    const corpus = checkManifest({
+      tables: {
+        shapes: {
+          checks: CHECK_SHAPES.map((expr, k) => ({ name: `ck_shape_${k}`, expr })),
+          indexes: INDEX_SHAPES.map((ix, k) => ({ name: `ix_shape_${k}`, ...ix })),
+        },
+      },
+    } as never);
+    const { statements } = await plan(corpus);
+    const created = statements.filter((s) => /^CREATE TEMP TABLE/.test(s));
+    // one scratch table, its CHECKs as one: no LIKE copy, which is the one-CHECK-each fallback
+    expect(created).toHaveLength(1);
+    expect(created[0]).toContain('CONSTRAINT sd_checks CHECK (true AND (');
+    expect(created[0]).not.toMatch(/CONSTRAINT sd_ck_/);
+    expect(statements.some((s) => /\(LIKE /.test(s))).toBe(false);
   });
 
   test('two tables alike but for a collation are two shapes: each index key parses with its own table\'s collation', async () => {

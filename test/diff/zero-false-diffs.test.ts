@@ -1,106 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { defineManifest } from '../../src/manifest/define.js';
 import { checkManifest } from '../../src/manifest/check.js';
-import type { AnyDB, IndexSpec } from '../../src/manifest/types.js';
 import { applyManifest } from '../../src/run/apply.js';
 import { preparePlan } from '../../src/run/prepare.js';
 import { describeEachDatabase } from '../helpers/each.js';
 import type { TestTarget } from '../helpers/targets.js';
+import { CHECK_SHAPES, INDEX_SHAPES } from '../helpers/corpus.js';
 
 /**
- * Zero false diffs: expressions written the way people write them, compared
- * after PostgreSQL has parsed and printed them back. After apply, plan must be
- * empty for every one of them.
+ * Zero false diffs: expressions written the way people write them (the corpus,
+ * test/helpers/corpus.ts), compared after PostgreSQL has parsed and printed
+ * them back. After apply, plan must be empty for every one of them.
  */
-export const CHECK_SHAPES: readonly string[] = [
-  'n >= 0',
-  'd >= 0',
-  'i >= 0',
-  'n BETWEEN 1 AND 5',
-  'd between 0 and 100',
-  'i BETWEEN SYMMETRIC 5 AND 1',
-  "v LIKE '%@%.%'",
-  "t ILIKE 'a%'",
-  "t NOT LIKE '%bad%'",
-  "v IN ('a', 'b', 'c')",
-  "v NOT IN ('x','y')",
-  'i IN (1,2,3)',
-  'i = ANY (ARRAY[1, 2, 3])',
-  'COALESCE(n, 0) >= 0',
-  'ABS(n - (i + s)) <= 0.01',
-  '((n + i) * 2 - 1) / 3 > 0',
-  'LENGTH(TRIM(v)) > 0',
-  'char_length(t) < 100',
-  '"MixedCase" > 0',
-  '(((i > 0)))',
-  'i    >    0   AND   n > 0',
-  'i > 0 OR i IS NULL',
-  'NOT (i < 0)',
-  't IS NOT NULL',
-  "t <> ''",
-  'n::integer >= 0',
-  'CAST(n AS integer) >= 0',
-  "ts > '2020-01-01'",
-  "dt >= DATE '2020-01-01'",
-  'flag IS TRUE OR flag IS FALSE',
-  'lower(v) = v',
-  "v ~ '^[A-Z]{3}$'",
-  'i % 2 = 0',
-  's BETWEEN -5 AND 5',
-  'b > 1000000000000',
-  'n >= 0.5',
-  'd > 1e-3',
-  'CASE WHEN i > 0 THEN n > 0 ELSE true END',
-  "j ->> 'k' IS NOT NULL",
-  'array_length(arr, 1) > 0',
-  "UPPER(v) SIMILAR TO '[A-Z]+'",
-  'greatest(i, 0) = i',
-  'n = round(n, 2)',
-  "position('@' in v) > 1",
-  "substring(v from 1 for 1) <> ' '",
-  'extract(year from dt) > 2000',
-  "t IS DISTINCT FROM 'x'",
-  'n > 0 AND (d > 0 OR i > 0)',
-  "coalesce(trim(both from v), '') <> ''",
-  "TRIM(v) != ''",
-  'd >= 0::double precision',
-  'i::numeric(10,2) = n',
-];
-
-const INDEX_SHAPES: readonly Omit<IndexSpec<AnyDB, string>, 'name'>[] = [
-  { columns: ['v'], where: 'v IS NOT NULL', unique: true },
-  { columns: ['i'], where: 'flag' },
-  { columns: ['t', 'i'], where: "i > 0 AND t <> ''" },
-  { columns: ['v'], where: "v IN ('a','b')" },
-  { columns: [{ expr: 'lower(v)' }] },
-  { columns: [{ expr: 'n * 2' }, 'i'] },
-  { columns: ['"MixedCase"'.replace(/"/g, '')], where: '"MixedCase" BETWEEN 1 AND 10' },
-  { columns: ['ts'], where: "ts > '2024-01-01'" },
-  // predicates in the spellings people write (parsed as CHECKs beside a shared index: see normalize-batch.ts)
-  { columns: ['i'], where: 'NOT flag' },
-  { columns: ['i'], where: 'i % 2 = 0' },
-  { columns: ['v'], where: "coalesce(v, '') <> ''" },
-  { columns: ['v'], where: "v LIKE 'a%'" },
-  { columns: ['ts'], where: 'ts IS NULL OR i > 3' },
-  { columns: ['t'], where: 'true' },
-  { columns: ['v'], where: "lower(v) = 'x'" },
-  { columns: ['i'], where: 'i BETWEEN 1 AND 5', unique: true },
-  { columns: ['v'], where: "v::text = 'a'" },
-  { columns: ['i'], where: '(i > 0) = true' },
-  { columns: ['n'], where: 'n > 0.5' },
-  { columns: ['t'], where: "t = ANY (ARRAY['a', 'b'])" },
-  { columns: ['i'], where: 'i IN (1, 2, 3)' },
-  { columns: [{ expr: 'lower(v)', desc: true }, { expr: "coalesce(t, '')" }, 'i'], where: 'i > 0' },
-  // key and index options, as the manifest writes them
-  { columns: [{ column: 'i', desc: true, nulls: 'last' }, { column: 'n', nulls: 'first' }] },
-  { columns: [{ column: 'i', desc: true, nulls: 'first' }] },
-  { columns: ['i'], unique: true, include: ['t', 'v'] },
-  { columns: ['t'], unique: true, nullsNotDistinct: true },
-  { columns: [{ column: 't', collate: 'C' }, { expr: 'lower(v)', collate: 'POSIX' }] },
-  { columns: [{ column: 't', opclass: 'TEXT_PATTERN_OPS' }, { column: 'v', opclass: 'varchar_pattern_ops' }] },
-  { columns: [{ column: 'i', opclass: 'int4_ops' }, { column: 't', opclass: 'text_ops' }], with: { fillfactor: 70 } },
-  { columns: ['b'], with: { fillfactor: '90', deduplicate_items: false } },
-];
 
 const manifest = checkManifest(
   defineManifest({

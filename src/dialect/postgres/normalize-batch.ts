@@ -1,7 +1,8 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { SchemaDiffError, messageOf } from '../../errors.js';
 import type { DesiredTable, Index, Table, TableRef } from '../../schema/types.js';
-import { borrowsColumns, proveBatch } from './batch-proof.js';
+import { borrowsColumns, checkTrees, proveBatch } from './batch-proof.js';
+import { CONJUNCTS_CHECK, conjunctsCheckSql, conjunctTexts } from './conjuncts.js';
 import { checkExpression, introspectIndexes } from './introspect.js';
 import { probeProof, type ProbeProof } from './probe-check.js';
 import { COLUMNS_PER_SCRATCH, columnDefinitions, scratchProbes, type ColumnDef, type IndexProbed, type Packing, type ScratchProbe } from './scratch-tables.js';
@@ -134,7 +135,10 @@ async function runProbes(trx: Transaction<unknown>, scratches: readonly ScratchP
   await sql.raw('SET LOCAL jit = off').execute(trx);
   for (const s of scratches) {
     const columns = s.like ? [`LIKE ${quoteTable(s.like)}`] : [...s.columns.values()].map((c) => c.sql);
-    const constraints = [...s.checks].map(([source, { name }]) => `CONSTRAINT ${name} CHECK (${source})`);
+    const sources = [...s.checks.keys()];
+    const constraints = s.conjuncts
+      ? sources.length ? [conjunctsCheckSql(sources)] : []
+      : [...s.checks].map(([source, { name }]) => `CONSTRAINT ${name} CHECK (${source})`);
     await sql.raw(`CREATE TEMP TABLE ${s.scratch} (${[...columns, ...constraints].join(', ')})`).execute(trx);
     for (const { name, index, within } of s.indexes.values()) {
       if (!within) await sql.raw(createIndexSql(name, `pg_temp.${s.scratch}`, { ...index, ...index.source })).execute(trx);
@@ -143,16 +147,18 @@ async function runProbes(trx: Transaction<unknown>, scratches: readonly ScratchP
       await sql.raw(createIndexSql(name, `pg_temp.${s.scratch}`, { unique: false, method: 'btree', keys, where: null })).execute(trx);
     }
   }
-  await proveBatch(trx, scratches);
-  if (await borrowsColumns(trx, scratches)) return 'again-alone';
+  const trees = await checkTrees(trx, scratches);
+  if (!trees) return 'again-alone';
+  await proveBatch(trx, scratches, trees);
+  if (await borrowsColumns(trx, scratches, trees)) return 'again-alone';
   const names = scratches.map((s) => s.scratch);
   const { rows: tables } = await sql<{ oid: number; scratch: string; probe: string | null; def: string | null }>`
     select c.oid::int as oid, c.relname as scratch, con.conname as probe, pg_get_constraintdef(con.oid) as def
       from pg_class c
       left join pg_constraint con on con.conrelid = c.oid and con.contype = 'c'
      where c.relnamespace = pg_my_temp_schema() and c.relname = any(${names}::text[])`.execute(trx);
-  const checks = new Map<string, string>();
-  for (const r of tables) if (r.probe !== null && r.def !== null) checks.set(`${r.scratch}.${r.probe}`, checkExpression(r.def));
+  const checks = canonicalChecks(scratches, tables);
+  if (!checks) return 'again-alone';
   const oids = [...new Set(tables.map((r) => r.oid))];
   const built = new Map((await introspectIndexes(trx, oids)).map((ix) => [ix.name, ix]));
   const indexes = new Map<string, NormalizedIndexFields>();
@@ -163,6 +169,33 @@ async function runProbes(trx: Transaction<unknown>, scratches: readonly ScratchP
     }
   }
   return { checks, indexes };
+}
+
+/**
+ * Each probe CHECK's canonical expression, by `scratch.probe`: a CHECK's own,
+ * or the conjuncts of a shared scratch table's one CHECK split apart. null
+ * when a printed AND does not hold one conjunct per probe (then the batch is
+ * parsed again, one CHECK each).
+ */
+function canonicalChecks(
+  scratches: readonly ScratchProbe[],
+  rows: readonly { scratch: string; probe: string | null; def: string | null }[],
+): Map<string, string> | null {
+  const byName = new Map(scratches.map((s) => [s.scratch, s]));
+  const checks = new Map<string, string>();
+  for (const r of rows) {
+    if (r.probe === null || r.def === null) continue;
+    const scratch = byName.get(r.scratch) as ScratchProbe;
+    if (!scratch.conjuncts) {
+      checks.set(`${r.scratch}.${r.probe}`, checkExpression(r.def));
+      continue;
+    }
+    const texts = r.probe === CONJUNCTS_CHECK ? conjunctTexts(checkExpression(r.def)) : null;
+    const probes = [...scratch.checks.values()];
+    if (!texts || texts.length !== probes.length) return null;
+    probes.forEach((p, i) => checks.set(`${r.scratch}.${p.name}`, texts[i]));
+  }
+  return checks;
 }
 
 /** An index parsed as keys of a shared one: its slice of the keys, its predicate from its CHECK, the rest btree's defaults. */

@@ -31,6 +31,8 @@ export interface ScratchProbe {
   readonly indexes: Map<string, IndexProbed>;
   /** Plain btree indexes parsed as the keys of a few wide ones (see SharedKeys). */
   readonly shared: SharedKeys[];
+  /** Whether its CHECKs are the conjuncts of one (conjuncts.ts), as on a shared scratch table, or each a CHECK of its own. */
+  readonly conjuncts: boolean;
 }
 
 export interface IndexProbed extends Probed {
@@ -143,7 +145,8 @@ export function scratchProbes(
       probe = packing.columnsPerScratch > 0 ? scratches.find((s) => fits(s, own, packing.columnsPerScratch)) : undefined;
       if (!probe) {
         const like = packing.columnsPerScratch > 0 ? {} : { like: t.ref };
-        probe = { scratch: `sd_norm_${scratches.length}`, ...like, columns: new Map(), shapes: new Map(), checks: new Map(), indexes: new Map(), shared: [] };
+        const conjuncts = packing.columnsPerScratch > 0;
+        probe = { scratch: `sd_norm_${scratches.length}`, ...like, columns: new Map(), shapes: new Map(), checks: new Map(), indexes: new Map(), shared: [], conjuncts };
         scratches.push(probe);
       }
       for (const c of own) probe.columns.set(c.name, c);
