@@ -46,7 +46,12 @@ interface RunTiming {
 interface CatalogCounters {
   readonly deadTuples: number;
   readonly written: number;
+  /** Rows inserted + updated in each catalog a plan's scratch tables write to. */
+  readonly writtenBy: Readonly<Record<string, number>>;
 }
+
+/** The catalogs temporary tables, their CHECKs and their indexes write rows to. */
+const CATALOGS = ['pg_class', 'pg_attribute', 'pg_constraint', 'pg_depend', 'pg_index', 'pg_type'] as const;
 
 export const planScaleBench: BenchModule = {
   name: 'plan-scale',
@@ -92,7 +97,9 @@ async function measureScenario(url: string, manifestPath: string, scenario: stri
   for (const [label, r] of [['run 1', first], [`run ${RUNS}`, last]] as const) {
     log(`${scenario} ${label}: ${r.totalMs} ms, ${r.steps} steps (${describePhases(r)})`);
   }
+  const perRun = Object.fromEntries(CATALOGS.map((name) => [name, Math.round(((after.writtenBy[name] ?? 0) - (before.writtenBy[name] ?? 0)) / RUNS)]));
   log(`${scenario}: pg_class dead tuples ${before.deadTuples} → ${after.deadTuples}, rows written ${after.written - before.written} over ${RUNS} runs`);
+  log(`${scenario}: catalog rows written per run: ${CATALOGS.map((name) => `${name} ${perRun[name]}`).join(', ')}`);
   log(`${scenario}: reference pg_dump --schema-only ${pgDumpMs} ms; plan run 1 / pg_dump ${ratio(first.totalMs, pgDumpMs)}×`);
   // on a shared machine, absolute times follow the load: the ratio to pg_dump, measured alongside, is what compares
   const load = loadavg().map((l) => Math.round(l * 10) / 10);
@@ -104,6 +111,7 @@ async function measureScenario(url: string, manifestPath: string, scenario: stri
     pgClassDeadTuplesBefore: before.deadTuples,
     pgClassDeadTuplesAfter: after.deadTuples,
     pgClassRowsWritten: after.written - before.written,
+    catalogRowsWrittenPerRun: perRun,
     pgDumpSchemaOnlyMs: pgDumpMs,
     firstOverPgDump: ratio(first.totalMs, pgDumpMs),
     loadAverage: load,
@@ -169,11 +177,18 @@ async function catalogCounters(url: string): Promise<CatalogCounters> {
   await c.connect();
   try {
     await c.query('select pg_stat_clear_snapshot()');
-    const { rows } = await c.query<{ dead: string; written: string }>(
-      `select pg_stat_get_dead_tuples('pg_class'::regclass) as dead,
-              pg_stat_get_tuples_inserted('pg_class'::regclass) + pg_stat_get_tuples_updated('pg_class'::regclass) as written`,
+    const { rows } = await c.query<{ name: string; dead: string; written: string }>(
+      `select name, pg_stat_get_dead_tuples(name::regclass) as dead,
+              pg_stat_get_tuples_inserted(name::regclass) + pg_stat_get_tuples_updated(name::regclass) as written
+         from unnest($1::text[]) as name`,
+      [CATALOGS],
     );
-    return { deadTuples: Number(rows[0].dead), written: Number(rows[0].written) };
+    const pgClass = rows.find((r) => r.name === 'pg_class');
+    return {
+      deadTuples: Number(pgClass?.dead ?? 0),
+      written: Number(pgClass?.written ?? 0),
+      writtenBy: Object.fromEntries(rows.map((r) => [r.name, Number(r.written)])),
+    };
   } finally {
     await c.end();
   }

@@ -145,6 +145,61 @@ function fleetSection(r: FleetBenchResult): string[] {
   ];
 }
 
+interface PlanRun {
+  readonly totalMs: number;
+  readonly loadManifestMs: number;
+  readonly phases: Readonly<Record<string, number>>;
+  readonly steps: number;
+}
+
+interface PlanScenario {
+  readonly first: PlanRun;
+  readonly last: PlanRun;
+  readonly pgClassDeadTuplesBefore: number;
+  readonly pgClassDeadTuplesAfter: number;
+  readonly pgClassRowsWritten: number;
+  readonly catalogRowsWrittenPerRun?: Readonly<Record<string, number>>;
+  readonly pgDumpSchemaOnlyMs: number;
+}
+
+const SCENARIOS: Record<string, string> = {
+  'steady-state': 'zero changes, after an apply (the journal knows each expression)',
+  'zero-changes': 'zero changes, made by hand (no journal: every expression parsed)',
+  'all-changes': 'all changes (nothing there: every expression parsed)',
+};
+
+function planScaleSection(r: { tables: number; runs: number } & Record<string, unknown>): string[] {
+  const scenarios = Object.keys(SCENARIOS).filter((k) => r[k]).map((k) => [k, r[k] as PlanScenario] as const);
+  const phases = (p: PlanRun) =>
+    `manifest ${p.loadManifestMs + (p.phases.resolve ?? 0)} · introspect ${p.phases.introspect ?? 0} · normalize ${p.phases.normalize ?? 0} · diff ${p.phases.diff ?? 0} · render ${p.phases.render ?? 0}`;
+  return [
+    `## plan on ${r.tables.toLocaleString('en-US')} tables (PostgreSQL)`,
+    '',
+    `5 CHECKs, 2 foreign keys and 2 indexes per table, each table of its own shape. Each run as the CLI does it (connect, load the manifest, plan, close), ${r.runs} runs in a row. Reference: \`pg_dump --schema-only\` of the same database (migra, a Python package, is not installable here).`,
+    '',
+    ...table(
+      ['scenario', 'run 1', `run ${r.runs}`, 'pg_dump (same run)', 'goal', `pg_class dead tuples before → after ${r.runs} runs`],
+      scenarios.map(([k, s]) => [
+        SCENARIOS[k],
+        ms(s.first.totalMs),
+        ms(s.last.totalMs),
+        ms(s.pgDumpSchemaOnlyMs),
+        `≤ 1 s${verdict(Math.max(s.first.totalMs, s.last.totalMs) <= 1000)}`,
+        `${s.pgClassDeadTuplesBefore} → ${s.pgClassDeadTuplesAfter}`,
+      ]),
+    ),
+    '',
+    'Phases of run 1, ms:',
+    '',
+    ...scenarios.map(([k, s]) => `- ${SCENARIOS[k]}: ${phases(s.first)} (${s.first.steps} steps)`),
+    '',
+    'Catalog rows written per run (inserted + updated; a rolled-back temporary table leaves them dead until vacuum):',
+    '',
+    ...scenarios.map(([k, s]) => `- ${SCENARIOS[k]}: ${Object.entries(s.catalogRowsWrittenPerRun ?? { pg_class: s.pgClassRowsWritten / r.runs }).map(([n, v]) => `${n} ${v}`).join(', ')}`),
+    '',
+  ];
+}
+
 export function renderReport(records: readonly BenchRecord[], meta: ReportMeta): string {
   const out = [
     '# schema-diff bench report',
@@ -158,6 +213,7 @@ export function renderReport(records: readonly BenchRecord[], meta: ReportMeta):
     else if (r.bench === 'online-apply') out.push(...onlineSection(r.result as unknown as OnlineApplyResult, meta.chart));
     else if (r.bench === 'sqlite-rebuild') out.push(...sqliteSection(r.result as unknown as SqliteResult));
     else if (r.bench === 'fleet') out.push(...fleetSection(r.result as unknown as FleetBenchResult));
+    else if (r.bench === 'plan-scale') out.push(...planScaleSection(r.result as { tables: number; runs: number }));
     else out.push(`## ${r.bench}`, '', r.description, '', `Figures: [${r.bench}.json](${r.bench}.json).`, '');
   }
   out.push('---', '', `Bench durations: ${records.map((r) => `${r.bench} ${ms(r.durationMs)}`).join(', ')}. Raw figures: report.json and one JSON per bench.`, '');
