@@ -1,4 +1,5 @@
 import type { ViolationTarget } from '../../src/dialect/dialect.js';
+import type { IndexKey } from '../../src/schema/types.js';
 import { tablePassSql } from '../../src/dialect/postgres/violation-sql.js';
 import { describeEachDatabase } from '../helpers/each.js';
 import type { TestTarget } from '../helpers/targets.js';
@@ -64,4 +65,57 @@ describeEachDatabase(['postgres', 'pglite', 'sqlite'], 'validate: every CHECK an
       expect(lines.filter((l) => / on child\b/.test(l))).toHaveLength(1);
     });
   }
+});
+
+// Unique indexes of one table counted in one scan (PostgreSQL): rows in excess of one per key, NULL keys and rows
+// outside the predicate never clashing; the number of duplicated keys asked only of an index with duplicates.
+const uniqueSeed = `
+CREATE TABLE pay (id integer PRIMARY KEY, ext text, kind text, n integer, live boolean);
+INSERT INTO pay VALUES
+  (1, 'a', 'x', 1, true), (2, 'a', 'x', 2, true), (3, 'a', 'y', 3, true),
+  (4, 'b', 'x', 4, false), (5, 'b', 'x', 5, true), (6, NULL, 'x', 6, true), (7, NULL, 'x', 7, true),
+  (8, 'C', 'z', 8, true), (9, 'c', 'z', 9, true);
+`;
+
+describeEachDatabase(['postgres', 'pglite'], 'validate: every unique index of a table in one pass', (make) => {
+  let target: TestTarget;
+  beforeAll(async () => {
+    target = await make(uniqueSeed);
+  });
+  afterAll(async () => target?.dispose());
+  const table = { schema: 'public', name: 'pay' };
+  const unique = (name: string, keys: IndexKey[], where: string | null): ViolationTarget => ({ kind: 'unique', name, table, keys, where, severity: 'critical' });
+
+  test('exact excess rows and duplicated keys, per index, beside clean ones', async () => {
+    const counts = await target.dialect.countViolations(
+      [
+        unique('ux_ext', [{ column: 'ext' }], null),
+        unique('ux_ext_live', [{ column: 'ext' }], 'live'),
+        unique('ux_ext_kind', [{ column: 'ext' }, { column: 'kind' }], null),
+        unique('ux_lower_ext', [{ expr: 'lower(ext)' }], "kind = 'z'"),
+        unique('ux_n', [{ column: 'n' }], null),
+      ],
+      { samples: 0, jobs: 1 },
+    );
+    expect(counts.map((c) => [c.name, c.violations, c.groups])).toEqual([
+      // a ×3, b ×2; the two NULLs never clash
+      ['ux_ext', 3, 2],
+      // row 4 is not live
+      ['ux_ext_live', 2, 1],
+      // (a, x) ×2, (b, x) ×2
+      ['ux_ext_kind', 2, 2],
+      // 'C' and 'c' clash once lowered
+      ['ux_lower_ext', 1, 1],
+      ['ux_n', 0, 0],
+    ]);
+  });
+
+  test('an index whose predicate fails is named with the error; the others are still counted', async () => {
+    const counts = await target.dialect.countViolations(
+      [unique('ux_bad', [{ column: 'ext' }], '1 / (n - n) = 0'), unique('ux_ext', [{ column: 'ext' }], null)],
+      { samples: 0, jobs: 1 },
+    );
+    expect(counts[0].error).toMatch(/division by zero/);
+    expect(counts[1]).toMatchObject({ violations: 3, groups: 2 });
+  });
 });

@@ -135,9 +135,30 @@ function keyList(keys: readonly IndexKey[]): string {
  * its predicate and whose keys are all non-null (NULLs never clash in a unique index).
  */
 function indexedRows(ix: UniqueTarget, filter?: string): string {
+  return `FROM ${scanned(ix.table, filter, 't')} WHERE ${indexedCondition(ix)}`;
+}
+
+function indexedCondition(ix: UniqueTarget): string {
   const conditions = ix.keys.map((k) => `${'column' in k ? quoteIdent(k.column) : wrap(k.expr)} IS NOT NULL`);
   if (ix.where) conditions.unshift(wrap(ix.where));
-  return `FROM ${scanned(ix.table, filter, 't')} WHERE ${conditions.join(' AND ')}`;
+  return conditions.join(' AND ');
+}
+
+/**
+ * One scan for every unique index of a table: per index (u0, u1, …), the rows
+ * it would hold minus their distinct keys, which is the rows in excess of one
+ * per key (0: no duplicate). Distinct counts sort where GROUP BY hashes: on
+ * MeStore's payments, both indexes in one query took half the time of the two
+ * grouped queries. How many keys are duplicated is asked (uniqueCountSql)
+ * only of an index with excess rows.
+ */
+export function uniquesPassSql(uniques: readonly UniqueTarget[], filter?: string): string {
+  const counts = uniques.map((ix, i) => {
+    const condition = indexedCondition(ix);
+    const key = ix.keys.length === 1 ? keyList(ix.keys) : `ROW(${keyList(ix.keys)})`;
+    return `count(*) FILTER (WHERE ${condition}) - count(DISTINCT ${key}) FILTER (WHERE ${condition}) AS u${i}`;
+  });
+  return `SELECT ${counts.join(',\n       ')}\n  FROM ${scanned(uniques[0].table, filter, 't')}`;
 }
 
 function duplicatedKeys(ix: UniqueTarget, filter?: string): string {

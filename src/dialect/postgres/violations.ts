@@ -9,6 +9,7 @@ import {
   rowFilterSql,
   tablePassSql,
   uniqueCountSql,
+  uniquesPassSql,
   type CheckTarget,
   type ForeignKeyTarget,
   type UniqueTarget,
@@ -38,7 +39,7 @@ export interface TableWork {
  * table inside one READ ONLY, REPEATABLE READ transaction, so its counts and
  * samples see the same rows and nothing can be written whatever an expression
  * calls. Per table: one scan counts the rows, every CHECK and every foreign
- * key (an outer join per parent), one grouped query counts each unique index,
+ * key (an outer join per parent), one more counts every unique index,
  * and samples are read only for constraints with violations. An expression
  * that fails is reported on its constraint with the database's message; the
  * others are still counted.
@@ -198,17 +199,24 @@ function parentKeyIsUnique(catalog: Catalog, fk: ForeignKeyTarget): boolean {
 }
 
 /**
- * One grouped query per unique index. One scan with a grouping set per index
- * was measured slower (the grouping, not the scan, is the cost; bench notes in docs/validate.md).
+ * Every unique index of the table in one scan (uniquesPassSql); only an index
+ * with duplicates then gets its grouped query, which says how many keys are
+ * duplicated. When the scan fails, each index alone, so the failing one is named.
  */
 async function countUniques(step: Step, uniques: readonly UniqueTarget[], filter: string | undefined): Promise<Map<ViolationTarget, Outcome>> {
   const counts = new Map<ViolationTarget, Outcome>();
-  for (const ix of uniques) {
+  const runnable = uniques.filter((ix) => {
     const problem = [...ix.keys.flatMap((k) => ('expr' in k ? [k.expr] : [])), ...(ix.where ? [ix.where] : [])]
       .map(expressionProblem)
       .find((p) => p !== null);
-    if (problem) {
-      counts.set(ix, failed(problem));
+    if (problem) counts.set(ix, failed(problem));
+    return !problem;
+  });
+  if (runnable.length === 0) return counts;
+  const pass = await step(runnable.length === 1 ? `unique index ${runnable[0].name}` : `${runnable.length} unique indexes in one pass`, uniquesPassSql(runnable, filter));
+  for (const [i, ix] of runnable.entries()) {
+    if (!('error' in pass) && Number(pass.rows[0][`u${i}`]) === 0) {
+      counts.set(ix, counted(0, 0));
       continue;
     }
     const one = await step(`unique index ${ix.name}`, uniqueCountSql(ix, filter));
