@@ -20,6 +20,8 @@ export type ViolationTarget =
       readonly table: TableRef;
       readonly keys: readonly IndexKey[];
       readonly where: string | null;
+      /** NULLS NOT DISTINCT (PostgreSQL 15): NULL keys clash too. Absent: NULLs never clash. */
+      readonly nullsNotDistinct?: boolean;
       readonly severity: Severity;
     };
 

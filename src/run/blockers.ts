@@ -16,6 +16,6 @@ export async function rowsBlockingApply(
   if (targets.length === 0) return [];
   notice?.(`checking existing rows against ${targets.length} constraint(s) before changing anything`);
   // One table at a time: on a small server, parallel scans take the CPU the application's writers need.
-  const counts = await dialect.countViolations(targets, { samples: 0, jobs: Number(process.env.SD_PRECHECK_JOBS ?? 1), background: true, onProgress: notice });
+  const counts = await dialect.countViolations(targets, { samples: 0, jobs: 1, background: true, onProgress: notice });
   return counts.filter((c) => c.violations > 0 || c.error);
 }

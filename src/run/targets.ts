@@ -21,7 +21,15 @@ export function foreignKeyTarget(fk: DesiredForeignKey): ViolationTarget {
 }
 
 export function uniqueTarget(ix: DesiredIndex): ViolationTarget {
-  return { kind: 'unique', name: ix.name, table: ix.table, keys: ix.keys, where: ix.where, severity: ix.severity };
+  return {
+    kind: 'unique',
+    name: ix.name,
+    table: ix.table,
+    keys: ix.keys,
+    where: ix.where,
+    ...(ix.nullsNotDistinct ? { nullsNotDistinct: true } : {}),
+    severity: ix.severity,
+  };
 }
 
 function targetOf(d: Desired): ViolationTarget | null {

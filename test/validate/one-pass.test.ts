@@ -2,6 +2,8 @@ import type { ViolationTarget } from '../../src/dialect/dialect.js';
 import type { IndexKey } from '../../src/schema/types.js';
 import { tablePassSql } from '../../src/dialect/postgres/violation-sql.js';
 import { describeEachDatabase } from '../helpers/each.js';
+import { createTestDatabase, describeServer, runSql } from '../helpers/postgres.js';
+import { openDialect } from '../../src/dialect/open.js';
 import type { TestTarget } from '../helpers/targets.js';
 
 // A parent whose `code` is not unique (two rows per code), and a child with a
@@ -75,6 +77,8 @@ INSERT INTO pay VALUES
   (1, 'a', 'x', 1, true), (2, 'a', 'x', 2, true), (3, 'a', 'y', 3, true),
   (4, 'b', 'x', 4, false), (5, 'b', 'x', 5, true), (6, NULL, 'x', 6, true), (7, NULL, 'x', 7, true),
   (8, 'C', 'z', 8, true), (9, 'c', 'z', 9, true);
+CREATE TABLE nnd (id integer PRIMARY KEY, a integer, b integer);
+INSERT INTO nnd VALUES (1, NULL, 1), (2, NULL, 1), (3, 5, NULL), (4, 5, NULL), (5, 6, 2);
 `;
 
 describeEachDatabase(['postgres', 'pglite'], 'validate: every unique index of a table in one pass', (make) => {
@@ -110,6 +114,27 @@ describeEachDatabase(['postgres', 'pglite'], 'validate: every unique index of a 
     ]);
   });
 
+  test('NULLS NOT DISTINCT: NULL keys clash as the index has them clash, counted and shown', async () => {
+    const nnd = { schema: 'public', name: 'nnd' };
+    const counts = await target.dialect.countViolations(
+      [
+        { kind: 'unique', name: 'ux_a', table: nnd, keys: [{ column: 'a' }], where: null, nullsNotDistinct: true, severity: 'critical' },
+        { kind: 'unique', name: 'ux_ab', table: nnd, keys: [{ column: 'a' }, { column: 'b' }], where: null, nullsNotDistinct: true, severity: 'critical' },
+        { kind: 'unique', name: 'ux_a_plain', table: nnd, keys: [{ column: 'a' }], where: null, severity: 'critical' },
+      ],
+      { samples: 5, jobs: 1 },
+    );
+    expect(counts.map((c) => [c.name, c.violations, c.groups])).toEqual([
+      // NULL ×2, 5 ×2
+      ['ux_a', 2, 2],
+      // (NULL, 1) ×2, (5, NULL) ×2
+      ['ux_ab', 2, 2],
+      // only 5 ×2: NULLs never clash
+      ['ux_a_plain', 1, 1],
+    ]);
+    expect(counts[0].sample.map((r) => r.id)).toEqual([3, 4, 1, 2]);
+  });
+
   test('an index whose predicate fails is named with the error; the others are still counted', async () => {
     const counts = await target.dialect.countViolations(
       [unique('ux_bad', [{ column: 'ext' }], '1 / (n - n) = 0'), unique('ux_ext', [{ column: 'ext' }], null)],
@@ -117,5 +142,69 @@ describeEachDatabase(['postgres', 'pglite'], 'validate: every unique index of a 
     );
     expect(counts[0].error).toMatch(/division by zero/);
     expect(counts[1]).toMatchObject({ violations: 3, groups: 2 });
+  });
+});
+
+describeServer('validate: a unique key compares with its own collation, as the index does', () => {
+  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  beforeAll(async () => {
+    db = await createTestDatabase('sd_unique_collate');
+    await runSql(
+      db.url,
+      `CREATE COLLATION ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+       CREATE TABLE coll (id integer PRIMARY KEY, name text, tag text COLLATE ci);
+       INSERT INTO coll VALUES (1, 'A', 'x'), (2, 'a', 'X');`,
+    );
+  });
+  afterAll(async () => db?.drop());
+
+  test("a case-insensitive key clashes where the column's collation would not, and a \"C\" key does not where the column's would", async () => {
+    const dialect = await openDialect(db.url);
+    try {
+      const table = { schema: 'public', name: 'coll' };
+      const counts = await dialect.countViolations(
+        [
+          { kind: 'unique', name: 'ux_name_ci', table, keys: [{ column: 'name', collate: 'ci' }], where: null, severity: 'critical' },
+          { kind: 'unique', name: 'ux_tag', table, keys: [{ column: 'tag' }], where: null, severity: 'critical' },
+          { kind: 'unique', name: 'ux_tag_c', table, keys: [{ column: 'tag', collate: 'C' }], where: null, severity: 'critical' },
+        ],
+        { samples: 5, jobs: 1 },
+      );
+      expect(counts.map((c) => [c.name, c.violations])).toEqual([
+        ['ux_name_ci', 1],
+        ['ux_tag', 1],
+        ['ux_tag_c', 0],
+      ]);
+      expect(counts[0].sample.map((r) => r.id)).toEqual([1, 2]);
+      // what the index itself says
+      await expect(runSql(db.url, 'CREATE UNIQUE INDEX ux_name_ci ON coll (name COLLATE ci)')).rejects.toThrow(/could not create unique index/);
+      await runSql(db.url, 'CREATE UNIQUE INDEX ux_tag_c ON coll (tag COLLATE "C")');
+    } finally {
+      await dialect.close();
+    }
+  });
+});
+
+describeEachDatabase(['sqlite'], "validate: a unique key's COLLATE on SQLite", (make) => {
+  let target: TestTarget;
+  beforeAll(async () => {
+    target = await make(`CREATE TABLE coll (id integer PRIMARY KEY, name text); INSERT INTO coll VALUES (1, 'A'), (2, 'a');`);
+  });
+  afterAll(async () => target?.dispose());
+
+  test('NOCASE makes A and a one key, as the index would', async () => {
+    const table = { schema: 'main', name: 'coll' };
+    const counts = await target.dialect.countViolations(
+      [
+        { kind: 'unique', name: 'ux_nocase', table, keys: [{ column: 'name', collate: 'NOCASE' }], where: null, severity: 'critical' },
+        { kind: 'unique', name: 'ux_binary', table, keys: [{ column: 'name' }], where: null, severity: 'critical' },
+      ],
+      { samples: 5, jobs: 1 },
+    );
+    expect(counts.map((c) => [c.name, c.violations])).toEqual([
+      ['ux_nocase', 1],
+      ['ux_binary', 0],
+    ]);
+    expect(counts[0].sample.map((r) => r.id)).toEqual([1, 2]);
   });
 });

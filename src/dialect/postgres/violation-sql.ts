@@ -126,22 +126,32 @@ export function foreignKeyCountSql(fk: ForeignKeyTarget, filter?: string): strin
   return `SELECT count(*) AS n\n  ${orphans(fk, filter)}`;
 }
 
+/**
+ * The keys as the index compares them: with the key's collation where it
+ * names one (a nondeterministic one can make 'A' and 'a' the same key, and
+ * "C" can make them two). An operator class whose equality is not the type's
+ * default (record_image_ops, say) is not followed: such keys are compared
+ * with the type's own equality.
+ */
 function keyList(keys: readonly IndexKey[]): string {
-  return keys.map((k) => ('column' in k ? quoteIdent(k.column) : wrap(k.expr))).join(', ');
+  return keys.map((k) => `${keyOf(k)}${k.collate !== undefined ? ` COLLATE ${quoteIdent(k.collate)}` : ''}`).join(', ');
 }
+
+const keyOf = (k: IndexKey) => ('column' in k ? quoteIdent(k.column) : wrap(k.expr));
 
 /**
  * The rows a unique index would hold entries that can clash: those that satisfy
- * its predicate and whose keys are all non-null (NULLs never clash in a unique index).
+ * its predicate and whose keys are all non-null (NULLs never clash in a unique
+ * index), or, NULLS NOT DISTINCT, every row that satisfies it.
  */
 function indexedRows(ix: UniqueTarget, filter?: string): string {
   return `FROM ${scanned(ix.table, filter, 't')} WHERE ${indexedCondition(ix)}`;
 }
 
 function indexedCondition(ix: UniqueTarget): string {
-  const conditions = ix.keys.map((k) => `${'column' in k ? quoteIdent(k.column) : wrap(k.expr)} IS NOT NULL`);
+  const conditions = ix.nullsNotDistinct ? [] : ix.keys.map((k) => `${keyOf(k)} IS NOT NULL`);
   if (ix.where) conditions.unshift(wrap(ix.where));
-  return conditions.join(' AND ');
+  return conditions.length ? conditions.join(' AND ') : 'true';
 }
 
 /**
@@ -155,7 +165,8 @@ function indexedCondition(ix: UniqueTarget): string {
 export function uniquesPassSql(uniques: readonly UniqueTarget[], filter?: string): string {
   const counts = uniques.map((ix, i) => {
     const condition = indexedCondition(ix);
-    const key = ix.keys.length === 1 ? keyList(ix.keys) : `ROW(${keyList(ix.keys)})`;
+    // a row of keys counts NULL fields as equal (NULLS NOT DISTINCT); a bare key's NULL is not counted at all
+    const key = ix.keys.length === 1 && !ix.nullsNotDistinct ? keyList(ix.keys) : `ROW(${keyList(ix.keys)})`;
     return `count(*) FILTER (WHERE ${condition}) - count(DISTINCT ${key}) FILTER (WHERE ${condition}) AS u${i}`;
   });
   return `SELECT ${counts.join(',\n       ')}\n  FROM ${scanned(uniques[0].table, filter, 't')}`;
@@ -172,8 +183,19 @@ export function uniqueCountSql(ix: UniqueTarget, filter?: string): string {
   return `SELECT count(*) AS groups, coalesce(sum(n - 1), 0) AS excess\n  FROM (SELECT count(*) AS n ${indexedRows(ix, filter)} GROUP BY ${keys} HAVING count(*) > 1) d`;
 }
 
-/** Rows of duplicated keys, a key's rows together. */
+/**
+ * Rows of duplicated keys, a key's rows together. Under NULLS NOT DISTINCT a
+ * NULL key is a key like any other, which `IN` would never match: the rows
+ * are then those whose window of equal keys (PARTITION BY groups NULLs
+ * together, as the index does) holds more than one.
+ */
 export function uniqueSamplesSql(ix: UniqueTarget, shape: SampleShape, filter?: string): string {
   const keys = keyList(ix.keys);
+  if (ix.nullsNotDistinct) {
+    const count = quoteIdent('schema_diff:n');
+    const ordered = ix.keys.map((_, i) => quoteIdent(`schema_diff:key${i}`));
+    const keyColumns = ix.keys.map((k, i) => `${keyList([k])} AS ${ordered[i]}`);
+    return `SELECT ${list(shape.columns)}\n  FROM (SELECT ${list(shape.columns)}, ${keyColumns.join(', ')}, count(*) OVER (PARTITION BY ${keys}) AS ${count}\n          ${indexedRows(ix, filter)}) s\n WHERE ${count} > 1\n ORDER BY ${ordered.join(', ')}, ${list(shape.orderBy)} LIMIT ${shape.limit}`;
+  }
   return `SELECT ${list(shape.columns)}\n  ${indexedRows(ix, filter)}\n   AND (${keys}) IN (${duplicatedKeys(ix, filter)})\n ORDER BY ${keys}, ${list(shape.orderBy)} LIMIT ${shape.limit}`;
 }

@@ -100,8 +100,11 @@ function foreignKeyFrom(db: Scanner, t: ForeignKeyTarget, refColumns: readonly s
 }
 
 function keyList(keys: readonly IndexKey[]): string[] {
-  return keys.map((k) => ('column' in k ? quoteIdent(k.column) : `(${stripDirection(k.expr)})`));
+  return keys.map((k) => keyOf(k) + (k.collate !== undefined ? ` COLLATE ${quoteIdent(k.collate)}` : ''));
 }
+
+/** A key as a value, without its collation (enough to say whether it is NULL). */
+const keyOf = (k: IndexKey) => ('column' in k ? quoteIdent(k.column) : `(${stripDirection(k.expr)})`);
 
 /** A key written `x DESC` groups like `x`: the direction orders an index, it does not make keys distinct. */
 function stripDirection(expr: string): string {
@@ -109,7 +112,7 @@ function stripDirection(expr: string): string {
 }
 
 function uniqueFilter(t: UniqueTarget): string {
-  const notNull = keyList(t.keys).map((k) => `${k} IS NOT NULL`);
+  const notNull = t.keys.map((k) => `${keyOf(k)} IS NOT NULL`);
   return [...notNull, ...(t.where ? [`(${t.where})`] : [])].join(' AND ');
 }
 
