@@ -22,16 +22,17 @@ import { tableKey } from './normal-form.js';
  * Table sets are joined as unnest(array), not `= any(array)`: with a thousand
  * oids the latter compares every catalog row against the whole array.
  */
-export async function introspectPostgres(db: Kysely<unknown>, refs: readonly TableRef[]): Promise<Catalog> {
+export async function introspectPostgres(db: Kysely<unknown>, refs: readonly TableRef[], second?: Kysely<unknown>): Promise<Catalog> {
   const tables = await introspectTables(db, refs);
   const oids = tables.map((t) => t.oid);
   const schemas = [...new Set(refs.map((r) => r.schema))];
-  const [checks, foreignKeys, indexes, referencing, relations] = await Promise.all([
-    introspectChecks(db, oids),
-    introspectForeignKeys(db, oids),
+  // With a second connection, the constraints are read there while this one reads the indexes: the catalog
+  // functions (pg_get_constraintdef, pg_get_indexdef) are server CPU, and a second backend uses a second core.
+  const constraints = (on: Kysely<unknown>) =>
+    Promise.all([introspectChecks(on, oids), introspectForeignKeys(on, oids), introspectReferencingKeys(on, oids), introspectRelations(on, schemas)]);
+  const [[checks, foreignKeys, referencing, relations], indexes] = await Promise.all([
+    second ? readOnlyWithoutJit(second, constraints) : constraints(db),
     introspectIndexes(db, oids),
-    introspectReferencingKeys(db, oids),
-    introspectRelations(db, schemas),
   ]);
   const checksOf = byTable(checks, (c) => c.table);
   const foreignKeysOf = byTable(foreignKeys, (f) => f.table);
@@ -77,6 +78,22 @@ function catalogColumns(db: Kysely<unknown>): Promise<CatalogColumns> {
     known.catch(() => catalogColumnsOf.delete(db));
   }
   return known;
+}
+
+/**
+ * Reads on a connection of the read pool, in one read-only transaction with
+ * JIT off (the session connection has it off from its start: these catalog
+ * queries look costly enough to the planner to be compiled, which takes
+ * longer than running them).
+ */
+async function readOnlyWithoutJit<T>(db: Kysely<unknown>, body: (trx: Kysely<unknown>) => Promise<T>): Promise<T> {
+  return db
+    .transaction()
+    .setAccessMode('read only')
+    .execute(async (trx) => {
+      await sql`SET LOCAL jit = off`.execute(trx);
+      return body(trx);
+    });
 }
 
 /** Rows grouped by their table once: filtering the whole list per table costs tables × rows at a thousand tables. */

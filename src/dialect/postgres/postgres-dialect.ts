@@ -41,7 +41,9 @@ export function createPostgresDialect(handles: PgHandles): PostgresDialect {
     checkManifest: (desired: readonly DesiredTable[]) => checkManifestPostgres(session, desired),
     sourceOf: postgresSourceOf,
     listTables: (schemas: readonly string[] | null) => listPostgresTables(session, schemas),
-    introspect: async (tables: readonly TableRef[]) => withUnfinishedSwaps(session, await introspectPostgres(session, tables)),
+    // a server reads the catalog on two connections; PGlite is one backend
+    introspect: async (tables: readonly TableRef[]) =>
+      withUnfinishedSwaps(session, await introspectPostgres(session, tables, handles.embedded ? undefined : pool)),
     // a server normalizes on two connections where there is much to parse (normalize-batch.ts); PGlite is one backend
     normalize: (desired: readonly DesiredTable[], catalog: Catalog) =>
       normalizePostgres(session, handles.embedded ? [session] : [pool, pool], desired, catalog),
