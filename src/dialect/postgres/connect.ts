@@ -23,6 +23,16 @@ export interface PgHandles {
   readonly secretUrl?: string;
   readonly embedded: PGlite | null;
   /**
+   * Whether `pool` is ours, opened from the URL beside the session with the
+   * same settings: then catalog reads and normalization may take a second
+   * connection from it. A pool or Kysely instance the caller lends is not: it
+   * may have no connection to spare (its only one is pinned as the session,
+   * or its application holds the rest) or carry other session settings (a
+   * search_path set by the application changes how pg_get_constraintdef
+   * qualifies names), so everything that must read alike runs on the session.
+   */
+  readonly parallelReads: boolean;
+  /**
    * Runs a script of several statements (fixtures, the demo: never manifest
    * text). The only path that can; every query of `session` and `pool` is one statement.
    */
@@ -129,6 +139,7 @@ function openPools(config: pg.PoolConfig, poolSize: number, target: string, url:
     target,
     secretUrl: url,
     embedded: null,
+    parallelReads: true,
     async runScript(script: string) {
       const client = await sessionPool.connect();
       try {
@@ -174,6 +185,8 @@ export async function connectPGlite(dataDir: string | null, existing?: PGlite, {
     pool: k,
     target: dataDir ? `pglite:${dataDir}` : 'pglite:memory',
     embedded: instance,
+    // one backend: a second "connection" would only interleave on it
+    parallelReads: false,
     async runScript(script: string) {
       await instance.exec(script);
     },

@@ -42,6 +42,8 @@ export async function handlesFromPool(userPool: pg.Pool, { readOnly = false }: {
     pool,
     target: targetOfPool(userPool),
     embedded: null,
+    // the caller's pool: no connection of it is ours to count on, nor its settings (connect.ts)
+    parallelReads: false,
     async runScript(script: string) {
       await client.query(script);
     },
@@ -97,6 +99,7 @@ export async function withKyselyHandles<R>(
       pool: db,
       target,
       embedded: null,
+      parallelReads: false,
       runScript: async () => {
         throw new SchemaDiffError('usage', 'running a script of several statements needs a URL or a pg.Pool, not a Kysely instance');
       },

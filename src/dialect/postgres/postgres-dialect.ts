@@ -41,12 +41,12 @@ export function createPostgresDialect(handles: PgHandles): PostgresDialect {
     checkManifest: (desired: readonly DesiredTable[]) => checkManifestPostgres(session, desired),
     sourceOf: postgresSourceOf,
     listTables: (schemas: readonly string[] | null) => listPostgresTables(session, schemas),
-    // a server reads the catalog on two connections; PGlite is one backend
+    // with a read pool of our own, the catalog is read on two connections (connect.ts parallelReads)
     introspect: async (tables: readonly TableRef[]) =>
-      withUnfinishedSwaps(session, await introspectPostgres(session, tables, handles.embedded ? undefined : pool)),
-    // a server normalizes on two connections where there is much to parse (normalize-batch.ts); PGlite is one backend
+      withUnfinishedSwaps(session, await introspectPostgres(session, tables, handles.parallelReads ? pool : undefined)),
+    // and normalized on two where there is much to parse (normalize-batch.ts); otherwise all on the session
     normalize: (desired: readonly DesiredTable[], catalog: Catalog) =>
-      normalizePostgres(session, handles.embedded ? [session] : [pool, pool], desired, catalog),
+      normalizePostgres(session, handles.parallelReads ? [pool, pool] : [session], desired, catalog),
     recordNormalized: (desired: readonly DesiredTable[], catalog: Catalog) => recordNormalized(session, desired, catalog),
     render: (changes: readonly Change[], catalog: Catalog, options?: RenderOptions) => renderPostgres(changes, catalog, options),
     script: scriptRendererFor('postgres'),

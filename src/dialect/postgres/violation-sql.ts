@@ -149,7 +149,8 @@ function indexedRows(ix: UniqueTarget, filter?: string): string {
 }
 
 function indexedCondition(ix: UniqueTarget): string {
-  const conditions = ix.nullsNotDistinct ? [] : ix.keys.map((k) => `${keyOf(k)} IS NOT NULL`);
+  // IS DISTINCT FROM NULL, not IS NOT NULL: a composite key with a NULL field is not NULL to the index, and clashes
+  const conditions = ix.nullsNotDistinct ? [] : ix.keys.map((k) => `${keyOf(k)} IS DISTINCT FROM NULL`);
   if (ix.where) conditions.unshift(wrap(ix.where));
   return conditions.length ? conditions.join(' AND ') : 'true';
 }
@@ -192,10 +193,14 @@ export function uniqueCountSql(ix: UniqueTarget, filter?: string): string {
 export function uniqueSamplesSql(ix: UniqueTarget, shape: SampleShape, filter?: string): string {
   const keys = keyList(ix.keys);
   if (ix.nullsNotDistinct) {
-    const count = quoteIdent('schema_diff:n');
-    const ordered = ix.keys.map((_, i) => quoteIdent(`schema_diff:key${i}`));
-    const keyColumns = ix.keys.map((k, i) => `${keyList([k])} AS ${ordered[i]}`);
-    return `SELECT ${list(shape.columns)}\n  FROM (SELECT ${list(shape.columns)}, ${keyColumns.join(', ')}, count(*) OVER (PARTITION BY ${keys}) AS ${count}\n          ${indexedRows(ix, filter)}) s\n WHERE ${count} > 1\n ORDER BY ${ordered.join(', ')}, ${list(shape.orderBy)} LIMIT ${shape.limit}`;
+    // the derived table's columns renamed by position (s(c0, …, n, k0, …)): no name of the table can clash with them
+    const c = (i: number) => quoteIdent(`c${i}`);
+    const k = (i: number) => quoteIdent(`k${i}`);
+    const names = [...shape.columns.map((_, i) => c(i)), quoteIdent('n'), ...ix.keys.map((_, i) => k(i))];
+    const shown = shape.columns.map((name, i) => `${c(i)} AS ${quoteIdent(name)}`);
+    const order = [...ix.keys.map((_, i) => k(i)), ...shape.orderBy.map((name) => shape.columns.indexOf(name)).filter((i) => i >= 0).map(c)];
+    const inner = `SELECT ${list(shape.columns)}, count(*) OVER (PARTITION BY ${keys}), ${keys} ${indexedRows(ix, filter)}`;
+    return `SELECT ${shown.join(', ')}\n  FROM (${inner}) s(${names.join(', ')})\n WHERE ${quoteIdent('n')} > 1\n ORDER BY ${order.join(', ')} LIMIT ${shape.limit}`;
   }
   return `SELECT ${list(shape.columns)}\n  ${indexedRows(ix, filter)}\n   AND (${keys}) IN (${duplicatedKeys(ix, filter)})\n ORDER BY ${keys}, ${list(shape.orderBy)} LIMIT ${shape.limit}`;
 }
