@@ -1,5 +1,5 @@
 import { Kysely, PostgresDialect } from 'kysely';
-import { defineManifest, plan, pull, verify } from '../../src/index.js';
+import { apply, defineManifest, plan, pull, validate, verify } from '../../src/index.js';
 import { callerPool as basePool, createTestDatabase, describeServer, runSql } from '../helpers/postgres.js';
 
 /** The caller's pool, its clients' errors swallowed: a hung call's client is killed by the database drop. */
@@ -88,4 +88,22 @@ describeServer("a caller's pool or Kysely instance: everything read on the one c
       await pool.end();
     }
   });
+
+  // last: apply changes the table the tests above plan against
+  test('validate({ pool }) and apply({ pool }) with a caller pool of max 1 count the rows on the pinned client', async () => {
+    const pool = callerPool(db.url, 1);
+    try {
+      const report = (await within(validate({ pool, manifest, jobs: 2 }), 10_000)) as { ok?: { constraints: { name: string; violations: number }[] } };
+      expect(report.ok?.constraints.map((r) => [r.name, r.violations])).toEqual([['ck_total', 0]]);
+      const more = defineManifest({
+        version: 1,
+        tables: { orders: { checks: [{ name: 'ck_total', expr: 'app.positive(total)' }, { name: 'ck_total_small', expr: 'total < 100' }] } },
+      } as never);
+      // apply's check of the existing rows before its first change
+      const applied = (await within(apply({ pool, manifest: more }), 10_000)) as { ok?: { plan: { steps: unknown[] } } };
+      expect(applied.ok?.plan.steps.length).toBeGreaterThan(0);
+    } finally {
+      await pool.end();
+    }
+  }, 30_000);
 });

@@ -56,9 +56,10 @@ export function createPostgresDialect(handles: PgHandles): PostgresDialect {
       const refs = targets.flatMap((t) => (t.kind === 'foreign_key' ? [t.table, t.refTable] : [t.table]));
       const tables = [...new Map(refs.map((r) => [`${r.schema}.${r.name}`, r])).values()];
       const catalog = await introspectPostgres(session, tables);
-      // PGlite is one backend: parallel jobs would only interleave on it
-      const jobs = handles.embedded ? 1 : options.jobs;
-      return countViolationsPostgres(handles.embedded ? session : pool, catalog, targets, { ...options, jobs });
+      // parallel jobs need a read pool of our own (connect.ts parallelReads): PGlite is one backend, and a pool the
+      // caller lends may have no client to spare while its only one is pinned as the session
+      if (!handles.parallelReads) return countViolationsPostgres(session, catalog, targets, { ...options, jobs: 1 });
+      return countViolationsPostgres(pool, catalog, targets, options);
     },
 
     async lock(waitMs: number) {
