@@ -4,6 +4,8 @@ import { checkManifest } from '../../src/manifest/check.js';
 import { applyManifest } from '../../src/run/apply.js';
 import { preparePlan } from '../../src/run/prepare.js';
 import { createTestDatabase, describeServer, runSql } from '../helpers/postgres.js';
+import { introspectPostgres } from '../../src/dialect/postgres/introspect.js';
+import type { PostgresDialect } from '../../src/dialect/postgres/postgres-dialect.js';
 
 describeServer('PostgreSQL introspection', () => {
   let db: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -102,6 +104,12 @@ describeServer('PostgreSQL introspection', () => {
         console.log(`introspected 1000 tables in ${ms.toFixed(0)} ms`);
         expect(catalog.tables).toHaveLength(1000);
         expect(catalog.tables.every((t) => t.checks.length === 1 && t.foreignKeys.length === 1 && t.indexes.length === 2)).toBe(true);
+        // read on two connections (constraints beside indexes) as on one: the same catalog
+        const oneConnection = await introspectPostgres((d as PostgresDialect).handles.session, refs);
+        expect(JSON.stringify(catalog.tables.map(({ ref, checks, foreignKeys, indexes, referencedBy }) => ({ ref, checks, foreignKeys, indexes, referencedBy })))).toBe(
+          JSON.stringify(oneConnection.tables.map(({ ref, checks, foreignKeys, indexes, referencedBy }) => ({ ref, checks, foreignKeys, indexes, referencedBy }))),
+        );
+        expect(catalog.relations).toEqual(oneConnection.relations);
         expect(ms).toBeLessThan(5000); // generous: the point is that it does not scale with round trips
       } finally {
         await d.close();
