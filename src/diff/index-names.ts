@@ -1,6 +1,6 @@
 import { SchemaDiffError } from '../errors.js';
 import type { Catalog, Relation, TableRef } from '../schema/types.js';
-import { qualifiedName, sameTable } from '../schema/types.js';
+import { qualifiedName, sameTable, tableKey } from '../schema/types.js';
 
 /** A name a plan is about to give an index. */
 export interface NewIndexName {
@@ -26,7 +26,7 @@ export interface NewIndexName {
  * thousands of relations must not compare every pair.
  */
 export function refuseIndexNameCollisions(names: readonly NewIndexName[], catalog: Catalog, fold: (name: string) => string = (n) => n): void {
-  const key = (schema: string, name: string) => `${schema}\u0000${fold(name)}`;
+  const key = (schema: string, name: string) => tableKey({ schema, name: fold(name) });
   const relations = new Map<string, Relation[]>();
   for (const r of catalog.relations ?? []) {
     const list = relations.get(key(r.schema, r.name));

@@ -1,5 +1,5 @@
 import type { Catalog, Check, DesiredTable, ForeignKey, Index, Table, TableRef } from '../schema/types.js';
-import { findTable, freeze, qualifiedName, refKey } from '../schema/types.js';
+import { findTable, freeze, qualifiedName, tableKey } from '../schema/types.js';
 import { effectsOf, type Change, type Diff, type DropReason, type ObjectEffect, type ObjectKind, type Unmanaged } from './changes.js';
 import { sameForeignKeyBehaviour, sameForeignKeyShape, sameIndexShape } from './diff.js';
 
@@ -218,7 +218,7 @@ export function withRemovals(
   const currentNames = currentIndexNamesByTable(diff.changes);
   for (const table of desired) {
     const live = findTable(catalog, table.ref);
-    if (live) ownedUniqueConstraintRemovals(live, table, currentNames.get(refKey(live.ref)) ?? [], owned, drops, unmanaged);
+    if (live) ownedUniqueConstraintRemovals(live, table, currentNames.get(tableKey(live.ref)) ?? [], owned, drops, unmanaged);
   }
   return freeze({ changes: [...diff.changes, ...drops], unmanaged, warnings: diff.warnings });
 }
@@ -264,7 +264,7 @@ function currentIndexNamesByTable(changes: readonly Change[]): ReadonlyMap<strin
   const names = new Map<string, string[]>();
   for (const c of changes) {
     if (!('current' in c) || !c.current) continue;
-    const key = refKey(c.table);
+    const key = tableKey(c.table);
     const list = names.get(key);
     if (list) list.push(c.current.name);
     else names.set(key, [c.current.name]);

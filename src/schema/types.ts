@@ -253,14 +253,14 @@ export function findTable(catalog: Catalog, ref: TableRef): Table | undefined {
   if (!byRef) {
     const map = new Map<string, Table>();
     // the first of a name wins, as a search from the start would find it
-    for (const t of catalog.tables) if (!map.has(refKey(t.ref))) map.set(refKey(t.ref), t);
+    for (const t of catalog.tables) if (!map.has(tableKey(t.ref))) map.set(tableKey(t.ref), t);
     tablesByRef.set(catalog.tables, (byRef = map));
   }
-  return byRef.get(refKey(ref));
+  return byRef.get(tableKey(ref));
 }
 
-/** A table's map key: schema and name joined by NUL, which neither holds (unlike a dot, which both may). */
-export const refKey = (ref: TableRef): string => `${ref.schema}\u0000${ref.name}`;
+/** A table's key in maps of tables: its schema and name, unambiguous (unlike a dot, which both may hold). */
+export const tableKey = (ref: TableRef): string => JSON.stringify([ref.schema, ref.name]);
 
 /** Deep-freezes a plain value so that stages cannot mutate what they hand on. */
 export function freeze<T>(value: T): T {

@@ -13,8 +13,7 @@ import type {
   Table,
   TableRef,
 } from '../../schema/types.js';
-import { freeze } from '../../schema/types.js';
-import { tableKey } from './normal-form.js';
+import { freeze, tableKey } from '../../schema/types.js';
 
 /**
  * Reads the catalog for a set of tables: one query per kind of object for all

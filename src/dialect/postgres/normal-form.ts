@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { DesiredIndex, Index, Table, TableRef } from '../../schema/types.js';
+import { tableKey } from '../../schema/types.js';
 import { createIndexSql } from './index-sql.js';
 
 /**
@@ -46,5 +47,3 @@ export function liveTable(live: LiveTables, ref: TableRef): Table | undefined {
   return live.get(tableKey(ref));
 }
 
-/** A table's key in maps of tables: its schema and name. */
-export const tableKey = (ref: TableRef): string => JSON.stringify([ref.schema, ref.name]);

@@ -1,13 +1,14 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { SchemaDiffError, messageOf } from '../../errors.js';
 import type { DesiredTable, Index, Table, TableRef } from '../../schema/types.js';
+import { tableKey } from '../../schema/types.js';
 import { borrowsColumns, checkTrees, proveBatch } from './batch-proof.js';
 import { CONJUNCTS_CHECK, conjunctsCheckSql, conjunctTexts } from './conjuncts.js';
 import { checkExpression, introspectIndexes } from './introspect.js';
 import { probeProof, type ProbeProof } from './probe-check.js';
 import { COLUMNS_PER_SCRATCH, columnDefinitions, scratchProbes, type ColumnDef, type IndexProbed, type Packing, type ScratchProbe } from './scratch-tables.js';
 import { createIndexSql } from './index-sql.js';
-import { indexProbe, liveTable, normalizedIndexFields, tableKey, type LiveTables, type NormalizedIndexFields } from './normal-form.js';
+import { indexProbe, liveTable, normalizedIndexFields, type LiveTables, type NormalizedIndexFields } from './normal-form.js';
 import { cacheKey } from './normalize-cache.js';
 import { quoteTable } from './quote.js';
 

@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { DesiredIndex, DesiredTable, IndexKey, Table, TableRef } from '../../schema/types.js';
-import { indexProbe, liveTable, tableKey, type LiveTables } from './normal-form.js';
+import { tableKey } from '../../schema/types.js';
+import { indexProbe, liveTable, type LiveTables } from './normal-form.js';
 
 /*
  * The scratch tables of batched normalization (normalize-batch.ts): which
