@@ -215,6 +215,14 @@ export interface Dialect {
 
   /** Counts rows that break each target, reading only. */
   countViolations(targets: readonly ViolationTarget[], options: ViolationOptions): Promise<readonly ViolationCount[]>;
+  /**
+   * Present only where countViolations reads on connections of its own, never
+   * the one execute runs on (PostgreSQL with a read pool it opened itself), so
+   * that apply may build indexes while it still checks existing rows: the bytes
+   * of the tables countViolations would scan for these targets, to judge
+   * whether the check is long enough for that to pay.
+   */
+  bytesToScan?(targets: readonly ViolationTarget[]): Promise<number>;
 
   /** Serialises appliers: resolves to a release function, or throws SchemaDiffError('refused') when another holds it. */
   lock(waitMs: number): Promise<() => Promise<void>>;

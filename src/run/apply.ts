@@ -8,6 +8,9 @@ import { checkLimits } from './limits.js';
 import { desiredFor, preparePlan, type Prepared } from './prepare.js';
 import { closeInterruptedRuns } from './recover.js';
 import { rowsBlockingApply } from './blockers.js';
+import { undoOwnRun } from './rollback.js';
+import type { RecordedRun } from './rollback-select.js';
+import { targetsOfChanges } from './targets.js';
 import { describeSteps, descriptionsOf } from './describe.js';
 
 export interface ApplyOptions extends Pick<ExecuteOptions, 'backup' | 'keepBackups'> {
@@ -27,7 +30,17 @@ export interface ApplyOptions extends Pick<ExecuteOptions, 'backup' | 'keepBacku
   readonly events?: ExecuteEvents & { notice?(message: string): void; runStarted?(runId: number, fingerprint: string): void };
   /** The manifest is the whole truth for the tables it names: drop what it does not mention (--prune). */
   readonly prune?: boolean;
+  /**
+   * From how many bytes of tables to check apply builds the plan's leading new
+   * non-unique indexes while it checks existing rows (default 64 MiB; where
+   * the dialect can, Dialect.bytesToScan). Below it the check runs first and a
+   * refusal leaves no trace; above it a refusal drops those indexes again.
+   */
+  readonly buildWhileCheckingFromBytes?: number;
 }
+
+/** Below this the check of existing rows takes well under a second: not worth a journal trace on refusal. */
+const BUILD_WHILE_CHECKING_FROM_BYTES = 64 * 1024 * 1024;
 
 export interface ApplyResult {
   readonly plan: Plan;
@@ -58,10 +71,14 @@ export async function applyManifest(dialect: Dialect, manifest: LoadedManifest, 
       await rememberNormalized(dialect, prepared, options);
       return { plan: prepared.plan, runId: null, leftNotValid: [] };
     }
-    const { plan, leftNotValid } = await refuseOnViolations(dialect, prepared, options);
-    if (!(await options.confirm(plan))) {
-      throw new SchemaDiffError('refused', 'apply not confirmed; nothing was changed');
+    const lead = await buildsBesideCheck(dialect, prepared, options);
+    if (lead > 0) {
+      const runId = await applyWhileChecking(dialect, prepared, options, lead);
+      await rememberNormalized(dialect, prepared, options);
+      return { plan: prepared.plan, runId, leftNotValid: [] };
     }
+    const { plan, leftNotValid } = refuseOnViolations(dialect, prepared, options, await rowsBlockingApply(dialect, prepared.diff.changes, options.events?.notice));
+    await confirmOrRefuse(plan, options);
     const runId = await dialect.startRun('apply', options.manifestPath, plan.fingerprint, plan.steps);
     options.events?.runStarted?.(runId, plan.fingerprint);
     try {
@@ -112,24 +129,123 @@ export function refuseStalePlan(saved: Plan, now: Plan): void {
   }
 }
 
-async function refuseOnViolations(dialect: Dialect, prepared: Prepared, options: ApplyOptions) {
-  const bad = await rowsBlockingApply(dialect, prepared.diff.changes, options.events?.notice);
+async function confirmOrRefuse(plan: Plan, options: ApplyOptions): Promise<void> {
+  if (!(await options.confirm(plan))) throw new SchemaDiffError('refused', 'apply not confirmed; nothing was changed');
+}
+
+/**
+ * How many of the plan's first steps apply may run while it still checks
+ * existing rows: new indexes that are not unique (no row can be refused by
+ * them, and undoing one drops only what this run built), on a database where
+ * the check reads on connections of its own and is long enough to hide them
+ * behind. 0: check first, as always. Never with --allow-not-valid, whose plan
+ * depends on the check's outcome.
+ */
+async function buildsBesideCheck(dialect: Dialect, prepared: Prepared, options: ApplyOptions): Promise<number> {
+  if (options.allowNotValid || !dialect.bytesToScan) return 0;
+  const targets = targetsOfChanges(prepared.diff.changes);
+  if (targets.length === 0) return 0;
+  const checked = new Set(targets.map((t) => t.name));
+  const steps = prepared.plan.steps;
+  let lead = 0;
+  while (lead < steps.length && steps[lead].action === 'create_index' && steps[lead].objects.every((o) => !checked.has(o))) lead++;
+  if (lead === 0) return 0;
+  const bytes = await dialect.bytesToScan(targets);
+  return bytes >= (options.buildWhileCheckingFromBytes ?? BUILD_WHILE_CHECKING_FROM_BYTES) ? lead : 0;
+}
+
+/**
+ * apply on a big database: confirmed first, then the check of existing rows
+ * runs on its own connections while the plan's first `lead` steps (new plain
+ * indexes, CONCURRENTLY) run on the session; nothing else runs before the
+ * check is clean. A refusal then undoes what was built, journaled as a
+ * rollback of this run, so the catalog is as it was and the history says why.
+ */
+async function applyWhileChecking(dialect: Dialect, prepared: Prepared, options: ApplyOptions, lead: number): Promise<number> {
+  const { plan } = prepared;
+  await confirmOrRefuse(plan, options);
+  const check = settling(rowsBlockingApply(dialect, prepared.diff.changes, options.events?.notice));
+  const runId = await dialect.startRun('apply', options.manifestPath, plan.fingerprint, plan.steps);
+  options.events?.runStarted?.(runId, plan.fingerprint);
+  let built = 0;
+  try {
+    // one step at a time, so that a refusal that comes early stops the builds early
+    while (built < lead && !check.refuses()) {
+      await dialect.execute([plan.steps[built]], { runId }, numbered(options, built, plan.steps.length));
+      built++;
+    }
+    const bad = await check.result;
+    if (bad.length > 0) {
+      await dialect.finishRun(runId, 'failed');
+      throw await undoBuilt(dialect, options, { id: runId, fingerprint: plan.fingerprint }, built, bad);
+    }
+    await dialect.execute(plan.steps.slice(lead), { runId }, numbered(options, lead, plan.steps.length));
+    await dialect.finishRun(runId, 'done');
+    return runId;
+  } catch (e) {
+    if (!isViolationRefusal(e)) await dialect.finishRun(runId, 'failed').catch(() => {});
+    // a step failed while the check still reads: it must end before the lock is released and the connection closed
+    await check.result.catch(() => {});
+    throw e;
+  }
+}
+
+/** The refusal, after dropping again the indexes built beside the check (a rollback run of this run). */
+async function undoBuilt(dialect: Dialect, options: ApplyOptions, run: RecordedRun, built: number, bad: readonly ViolationCount[]): Promise<Error> {
+  if (built === 0) return violationRefusalOf(dialect, bad, 'nothing was changed');
+  const what = `${built} index(es) built while the rows were checked`;
+  try {
+    const undone = await undoOwnRun(dialect, run, { ...options, events: { ...options.events } });
+    return violationRefusalOf(dialect, bad, `the ${what} were dropped again (journal runs ${run.id} and ${undone}), nothing else was changed`);
+  } catch (e) {
+    return violationRefusalOf(dialect, bad, `the ${what} are still there (apply run ${run.id}), dropping them failed: ${messageOf(e).split('\n')[0]}; run schema-diff rollback`);
+  }
+}
+
+/** A promise whose outcome can be asked for without waiting. */
+function settling<T extends readonly unknown[]>(promise: Promise<T>) {
+  let refuses = false;
+  promise.then(
+    (bad) => (refuses = bad.length > 0),
+    () => (refuses = true),
+  );
+  return { result: promise, refuses: () => refuses };
+}
+
+/** Options whose step events count from `offset` of `total`, for a plan run in parts. */
+function numbered(options: ExecuteOptions, offset: number, total: number): ExecuteOptions {
+  const events = options.events;
+  if (!events) return options;
+  return {
+    ...options,
+    events: {
+      ...events,
+      stepStarted: events.stepStarted && ((step, i) => events.stepStarted?.(step, offset + i, total)),
+      stepFinished: events.stepFinished && ((step, i, _n, ms, attempts) => events.stepFinished?.(step, offset + i, total, ms, attempts)),
+    },
+  };
+}
+
+/** The plan to run, or the refusal: existing rows break constraints it adds (with --allow-not-valid, those stay NOT VALID). */
+function refuseOnViolations(dialect: Dialect, prepared: Prepared, options: ApplyOptions, bad: readonly ViolationCount[]) {
   if (bad.length === 0) return { plan: prepared.plan, leftNotValid: [] };
-  const notValidPossible = dialect.supportsNotValid !== false;
   // Where NOT VALID does not exist, render refuses skipValidation with the dialect's own explanation.
   const blocking = bad.filter((c) => !options.allowNotValid || c.kind === 'unique' || c.error);
-  if (blocking.length > 0) {
-    const hint =
-      notValidPossible && blocking.some((c) => c.kind !== 'unique') ? '; or --allow-not-valid to enforce them for new rows only' : '';
-    throw violationRefusal(
-      `existing rows violate ${blocking.length} constraint(s): ${blocking.map(describe).join(', ')}; nothing was changed (see schema-diff validate${hint})`,
-      blocking.map(describe),
-    );
-  }
+  if (blocking.length > 0) throw violationRefusalOf(dialect, blocking, 'nothing was changed');
   const leftNotValid = bad.map((c) => c.name);
   options.events?.notice?.(`leaving NOT VALID (existing rows break them): ${bad.map(describe).join(', ')}`);
   const steps = dialect.render(prepared.diff.changes, prepared.catalog, { skipValidation: new Set(leftNotValid) });
   return { plan: { ...prepared.plan, steps: describeSteps(steps, descriptionsOf(prepared.desired)) }, leftNotValid };
+}
+
+/** existing rows violate …; `outcome` (what was left as it was); the hint at validate and, where it helps, --allow-not-valid. */
+function violationRefusalOf(dialect: Dialect, blocking: readonly ViolationCount[], outcome: string): SchemaDiffError {
+  const notValidPossible = dialect.supportsNotValid !== false;
+  const hint = notValidPossible && blocking.some((c) => c.kind !== 'unique') ? '; or --allow-not-valid to enforce them for new rows only' : '';
+  return violationRefusal(
+    `existing rows violate ${blocking.length} constraint(s): ${blocking.map(describe).join(', ')}; ${outcome} (see schema-diff validate${hint})`,
+    blocking.map(describe),
+  );
 }
 
 const violationRefusals = new WeakSet<Error>();

@@ -7,7 +7,7 @@ import { freeze, type Catalog, type TableRef } from '../schema/types.js';
 import { closeInterruptedRuns } from './recover.js';
 import { findDrift, findPartDrift, tableRefOf } from './rollback-drift.js';
 import { checkLimits } from './limits.js';
-import { runningOrder, selectForRollback, type PartialUndo, type RollbackScope, type Selection } from './rollback-select.js';
+import { runningOrder, selectForRollback, type PartialUndo, type RecordedRun, type RollbackScope, type Selection } from './rollback-select.js';
 
 export type { RecordedRun, RollbackScope } from './rollback-select.js';
 
@@ -183,7 +183,19 @@ export function rollbackScript(dialect: Dialect, plan: RollbackPlan, lockTimeout
   return dialect.script(plan.steps, 'forward', header, { lockTimeoutMs });
 }
 
-async function runRollback(dialect: Dialect, plan: RollbackPlan, options: RollbackOptions): Promise<number> {
+/**
+ * Undoes one apply run this process made, under the lock it already holds:
+ * apply's refusal after the index builds it ran beside its check of existing
+ * rows. Journaled like any rollback; null when nothing of the run is in effect.
+ */
+export async function undoOwnRun(dialect: Dialect, run: RecordedRun, options: RunRollbackOptions): Promise<number | null> {
+  const plan = await planRollback(dialect, { kind: 'runs', runs: [run] });
+  return plan.steps.length === 0 ? null : runRollback(dialect, plan, options);
+}
+
+type RunRollbackOptions = Omit<RollbackOptions, 'scope' | 'dryRun' | 'lockWaitMs' | 'confirm'>;
+
+async function runRollback(dialect: Dialect, plan: RollbackPlan, options: RunRollbackOptions): Promise<number> {
   const runId = await dialect.startRun('rollback', plan.manifest, plan.fingerprint);
   let done = 0;
   const events: ExecuteEvents = {

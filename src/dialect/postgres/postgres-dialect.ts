@@ -18,7 +18,7 @@ import { normalizePostgres } from './normalize.js';
 import { recordNormalized } from './normalize-cache.js';
 import { renderPostgres } from './render.js';
 import { scriptRendererFor } from '../scripts.js';
-import { countViolationsPostgres } from './violations.js';
+import { bytesToScanPostgres, countViolationsPostgres } from './violations.js';
 
 /** Advisory lock key shared by every schema-diff apply and rollback on a database. */
 const APPLY_LOCK_KEY = 0x5d1ff;
@@ -55,12 +55,16 @@ export function createPostgresDialect(handles: PgHandles): PostgresDialect {
       // the parents too: a foreign key is joined against its parent's key as it is when that key is unique
       const refs = targets.flatMap((t) => (t.kind === 'foreign_key' ? [t.table, t.refTable] : [t.table]));
       const tables = [...new Map(refs.map((r) => [`${r.schema}.${r.name}`, r])).values()];
-      const catalog = await introspectPostgres(session, tables);
+      // on the read pool where there is one: apply may run this while execute holds the session (bytesToScan)
+      const catalog = await introspectPostgres(handles.parallelReads ? pool : session, tables);
       // parallel jobs need a read pool of our own (connect.ts parallelReads): PGlite is one backend, and a pool the
       // caller lends may have no client to spare while its only one is pinned as the session
       if (!handles.parallelReads) return countViolationsPostgres(session, catalog, targets, { ...options, jobs: 1 });
       return countViolationsPostgres(pool, catalog, targets, options);
     },
+
+    // countViolations reads on the read pool alone only where that pool is our own
+    ...(handles.parallelReads ? { bytesToScan: (targets: readonly ViolationTarget[]) => bytesToScanPostgres(pool, targets) } : {}),
 
     async lock(waitMs: number) {
       const deadline = Date.now() + waitMs;

@@ -13,6 +13,8 @@ import { commentAfter, commentStep, manifestComment, onConstraint, onIndex, setC
 /**
  * Turns changes into online steps, in the order that keeps writers moving:
  * 1. indexes, CONCURRENTLY (no write lock), before the foreign keys that use them;
+ *    new non-unique ones first: existing rows cannot be refused by them, so
+ *    apply may build them while it still checks those rows (run/apply.ts);
  * 2. renames, then every CHECK and FK added NOT VALID, each in its own short
  *    transaction under lock_timeout (catalog-only, milliseconds of lock);
  * 3. one VALIDATE per table for all its new constraints: a single scan under
@@ -25,6 +27,7 @@ import { commentAfter, commentStep, manifestComment, onConstraint, onIndex, setC
  */
 export function renderPostgres(changes: readonly Change[], catalog: Catalog, options: RenderOptions = {}): Step[] {
   if (!options.definitionsOnly) refuseIndexNameCollisions(newIndexNames(changes, catalog), catalog);
+  const plainIndexSteps: Draft[] = [];
   const indexSteps: Draft[] = [];
   const renameSteps: Draft[] = [];
   const commentSteps: Draft[] = [];
@@ -45,7 +48,7 @@ export function renderPostgres(changes: readonly Change[], catalog: Catalog, opt
     switch (change.kind) {
       case 'create_index': {
         const ix = change.desired;
-        indexSteps.push(journaled(change, withComments(createIndexStep(ix), setComment(onIndex(ix, !!ix.uniqueConstraint), commentAfter(ix.description)), [])));
+        (ix.unique ? indexSteps : plainIndexSteps).push(journaled(change, withComments(createIndexStep(ix), setComment(onIndex(ix, !!ix.uniqueConstraint), commentAfter(ix.description)), [])));
         break;
       }
       case 'replace_index': {
@@ -123,7 +126,7 @@ export function renderPostgres(changes: readonly Change[], catalog: Catalog, opt
     }
   }
   const validateSteps = [...toValidate.values()].map((v) => validateStep(v.table, v.names, v.parents));
-  return [...indexSteps, ...renameSteps, ...commentSteps, ...constraintSteps, ...validateSteps, ...dropConstraintSteps, ...dropIndexSteps].map((s, i) => ({
+  return [...plainIndexSteps, ...indexSteps, ...renameSteps, ...commentSteps, ...constraintSteps, ...validateSteps, ...dropConstraintSteps, ...dropIndexSteps].map((s, i) => ({
     id: i + 1,
     ...s,
   }));

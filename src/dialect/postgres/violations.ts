@@ -89,6 +89,12 @@ async function planWork(db: Kysely<unknown>, catalog: Catalog, targets: readonly
   return work.sort((a, b) => b.bytes - a.bytes);
 }
 
+/** The bytes countViolationsPostgres would scan for these targets: their tables' heaps (parents are joined by key). */
+export async function bytesToScanPostgres(db: Kysely<unknown>, targets: readonly ViolationTarget[]): Promise<number> {
+  const refs = [...new Map(targets.map((t) => [qualifiedName(t.table), t.table])).values()];
+  return (await tableBytes(db, refs)).reduce((a, b) => a + b, 0);
+}
+
 async function tableBytes(db: Kysely<unknown>, refs: readonly TableRef[]): Promise<number[]> {
   if (refs.length === 0) return [];
   const { rows } = await db

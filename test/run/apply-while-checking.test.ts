@@ -1,0 +1,123 @@
+import { baselineSchema, demoRows } from '../../manifest/baseline/index.js';
+import { mestore } from '../../manifest/mestore.js';
+import { openDialect } from '../../src/dialect/open.js';
+import { applyManifest, isViolationRefusal, type ApplyOptions } from '../../src/run/apply.js';
+import { preparePlan } from '../../src/run/prepare.js';
+import { verifyManifest } from '../../src/run/verify.js';
+import { bulkMeStoreSql } from '../helpers/bulk.js';
+import { createTestDatabase, describeServer, runSql } from '../helpers/postgres.js';
+import { testApplyOptions } from '../helpers/options.js';
+
+/**
+ * On a big database apply builds the plan's first new non-unique indexes while
+ * it still checks existing rows (run/apply.ts applyWhileChecking). Here every
+ * database counts as big (buildWhileCheckingFromBytes: 0), with enough rows
+ * that the check outlasts the start of the first build.
+ */
+const beside: ApplyOptions = { ...testApplyOptions, lockWaitMs: 60_000, buildWhileCheckingFromBytes: 0 };
+
+/** The managed tables' constraints and indexes, to compare end states. */
+async function catalogDump(url: string): Promise<string[]> {
+  const { rows } = await runSql(
+    url,
+    `select c.relname || ' ' || con.conname || ' ' || pg_get_constraintdef(con.oid) || ' valid=' || con.convalidated as line
+       from pg_constraint con join pg_class c on c.oid = con.conrelid join pg_namespace n on n.oid = c.relnamespace
+      where n.nspname = 'public' and con.contype in ('c', 'f')
+     union all
+     select pg_get_indexdef(i.indexrelid) || ' valid=' || i.indisvalid
+       from pg_index i join pg_class c on c.oid = i.indrelid join pg_namespace n on n.oid = c.relnamespace
+      where n.nspname = 'public'
+     order by 1`,
+  );
+  return rows.map((r) => r.line as string);
+}
+
+describeServer('apply builds indexes while it checks existing rows', () => {
+  test('a violation found meanwhile drops the indexes built again, journals why, and the next apply converges', async () => {
+    const db = await createTestDatabase();
+    try {
+      await runSql(db.url, baselineSchema('postgres') + bulkMeStoreSql(20_000) + 'UPDATE orders SET total_amount = -1 WHERE id = 7;');
+      const before = await catalogDump(db.url);
+      const dialect = await openDialect(db.url);
+      try {
+        const started: number[] = [];
+        const error = await applyManifest(dialect, mestore, { ...beside, events: { stepStarted: (_s, i) => started.push(i) } }).then(
+          () => null,
+          (e: unknown) => e as Error & { code?: string },
+        );
+        expect(error).toMatchObject({ code: 'refused' });
+        expect(isViolationRefusal(error)).toBe(true);
+        expect(error?.message).toMatch(/ck_order_total_positive on public\.orders \(1 row\)/);
+        expect(error?.message).toMatch(/index\(es\) built while the rows were checked were dropped again \(journal runs \d+ and \d+\), nothing else was changed/);
+        // only index builds ran before the refusal, and the catalog is as it was
+        expect(started.length).toBeGreaterThan(0);
+        expect(await catalogDump(db.url)).toEqual(before);
+        const runs = await dialect.history();
+        expect(runs.map((r) => `${r.kind} ${r.status}`)).toEqual(['apply failed', 'rollback done']);
+        expect(runs[0].steps.every((s) => s.action === 'create_index')).toBe(true);
+        expect(runs[1].steps).toHaveLength(runs[0].steps.length);
+
+        await runSql(db.url, 'UPDATE orders SET total_amount = subtotal + tax_amount + shipping_cost - discount_amount WHERE id = 7');
+        const result = await applyManifest(dialect, mestore, beside);
+        expect(result.runId).not.toBeNull();
+        expect((await preparePlan(dialect, mestore, 'manifest/mestore.ts')).plan.steps).toEqual([]);
+        expect(await verifyManifest(dialect, mestore, 'x')).toEqual([]);
+      } finally {
+        await dialect.close();
+      }
+    } finally {
+      await db.drop();
+    }
+  });
+
+  test('clean rows: every step runs once, numbered across the whole plan, and plan is empty after', async () => {
+    const db = await createTestDatabase();
+    try {
+      await runSql(db.url, baselineSchema('postgres') + bulkMeStoreSql(20_000));
+      const dialect = await openDialect(db.url);
+      try {
+        const started: string[] = [];
+        const finished: number[] = [];
+        const result = await applyManifest(dialect, mestore, {
+          ...beside,
+          events: {
+            stepStarted: (s, i, n) => started.push(`${i}/${n} ${s.id}`),
+            stepFinished: (_s, i) => finished.push(i),
+          },
+        });
+        const n = result.plan.steps.length;
+        expect(started).toEqual(result.plan.steps.map((s, i) => `${i}/${n} ${s.id}`));
+        expect(finished).toEqual(result.plan.steps.map((_s, i) => i));
+        // the new plain indexes lead the plan: they are what runs beside the check
+        const firstOther = result.plan.steps.findIndex((s) => s.action !== 'create_index' || s.name.endsWith('_unique'));
+        expect(result.plan.steps.slice(firstOther).some((s) => s.action === 'create_index' && !s.name.endsWith('_unique'))).toBe(false);
+        expect((await dialect.history()).map((r) => `${r.kind} ${r.status} ${r.steps.length}`)).toEqual([`apply done ${n}`]);
+        expect((await preparePlan(dialect, mestore, 'manifest/mestore.ts')).plan.steps).toEqual([]);
+      } finally {
+        await dialect.close();
+      }
+    } finally {
+      await db.drop();
+    }
+  });
+
+  test('below the size where it pays, the check runs first: a refusal leaves no run in the journal', async () => {
+    const db = await createTestDatabase();
+    try {
+      await runSql(db.url, baselineSchema('postgres') + demoRows() + 'UPDATE orders SET total_amount = -1 WHERE id = 1;');
+      const dialect = await openDialect(db.url);
+      try {
+        const started: number[] = [];
+        await expect(
+          applyManifest(dialect, mestore, { ...testApplyOptions, lockWaitMs: 60_000, events: { stepStarted: (_s, i) => started.push(i) } }),
+        ).rejects.toMatchObject({ code: 'refused', message: expect.stringMatching(/\(1 row\); nothing was changed/) });
+        expect(started).toEqual([]);
+        expect(await dialect.history()).toEqual([]);
+      } finally {
+        await dialect.close();
+      }
+    } finally {
+      await db.drop();
+    }
+  });
+});
