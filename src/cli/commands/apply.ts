@@ -35,6 +35,7 @@ interface ApplyArgs extends RolloutArgs, BackupArgs, PruneArgs {
   'retry-budget': string;
   'lock-wait': string;
   'allow-not-valid': boolean;
+  'check-rows-first': boolean;
   quiet: boolean;
 }
 
@@ -59,6 +60,11 @@ export function applyCommand(setStatus: (s: number) => void): CommandModule<obje
           default: false,
           describe: 'add constraints that existing rows violate as NOT VALID (enforced for new rows) instead of refusing',
         })
+        .option('check-rows-first', {
+          type: 'boolean',
+          default: false,
+          describe: 'finish the check of existing rows before building any index, also on a big database (a refusal then leaves no trace in the journal)',
+        })
         .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress on stderr' }) as never,
     handler: async (args) => {
       const { applyManifest } = await import('../../run/apply.js');
@@ -78,7 +84,7 @@ export function applyCommand(setStatus: (s: number) => void): CommandModule<obje
         // a dry run must change nothing: a fleet's is plan --targets, which reads each target and groups the plans
         if (args['dry-run']) throw new SchemaDiffError('usage', 'apply --dry-run does not take a fleet; run plan --targets to see what apply would do on each target; nothing was changed');
         const { fleetApply } = await import('./fleet/run.js');
-        setStatus(await fleetApply(args, { ...limits, allowNotValid: args['allow-not-valid'], prune: args.prune, ...backupOptionsOf(args) }));
+        setStatus(await fleetApply(args, { ...limits, allowNotValid: args['allow-not-valid'], prune: args.prune, ...checkFirstOf(args), ...backupOptionsOf(args) }));
         return;
       }
       const savedPlan = args.plan ? await loadPlan(args.plan) : undefined;
@@ -93,6 +99,7 @@ export function applyCommand(setStatus: (s: number) => void): CommandModule<obje
           ...limits,
           allowNotValid: args['allow-not-valid'],
           prune: args.prune,
+          ...checkFirstOf(args),
           confirm: (plan) =>
             confirmOnTerminal(`apply ${plan.steps.length} step(s) to ${plan.target}?`, args.yes, () => formatPlanText(plan, { stream: process.stderr })),
           events: progressPrinter(args.quiet),
@@ -112,6 +119,11 @@ export function applyCommand(setStatus: (s: number) => void): CommandModule<obje
       });
     },
   };
+}
+
+/** --check-rows-first: no database is big enough for index builds to run beside the check. */
+function checkFirstOf(args: ApplyArgs): Pick<ApplyOptions, 'buildWhileCheckingFromBytes'> {
+  return args['check-rows-first'] ? { buildWhileCheckingFromBytes: Number.POSITIVE_INFINITY } : {};
 }
 
 /**
