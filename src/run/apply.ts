@@ -142,7 +142,8 @@ async function confirmOrRefuse(plan: Plan, options: ApplyOptions): Promise<void>
  * depends on the check's outcome.
  */
 async function buildsBesideCheck(dialect: Dialect, prepared: Prepared, options: ApplyOptions): Promise<number> {
-  if (options.allowNotValid || !dialect.bytesToScan) return 0;
+  const from = options.buildWhileCheckingFromBytes ?? BUILD_WHILE_CHECKING_FROM_BYTES;
+  if (options.allowNotValid || !dialect.bytesToScan || from === Number.POSITIVE_INFINITY) return 0;
   const targets = targetsOfChanges(prepared.diff.changes);
   if (targets.length === 0) return 0;
   const checked = new Set(targets.map((t) => t.name));
@@ -150,8 +151,9 @@ async function buildsBesideCheck(dialect: Dialect, prepared: Prepared, options: 
   let lead = 0;
   while (lead < steps.length && steps[lead].action === 'create_index' && steps[lead].objects.every((o) => !checked.has(o))) lead++;
   if (lead === 0) return 0;
-  const bytes = await dialect.bytesToScan(targets);
-  return bytes >= (options.buildWhileCheckingFromBytes ?? BUILD_WHILE_CHECKING_FROM_BYTES) ? lead : 0;
+  // only a shortcut: when the size cannot be read, the check simply runs first
+  const bytes = await dialect.bytesToScan(targets).catch(() => 0);
+  return bytes >= from ? lead : 0;
 }
 
 /**
@@ -167,6 +169,7 @@ async function applyWhileChecking(dialect: Dialect, prepared: Prepared, options:
   const check = settling(rowsBlockingApply(dialect, prepared.diff.changes, options.events?.notice));
   const runId = await dialect.startRun('apply', options.manifestPath, plan.fingerprint, plan.steps);
   options.events?.runStarted?.(runId, plan.fingerprint);
+  const run: RecordedRun = { id: runId, fingerprint: plan.fingerprint };
   let built = 0;
   try {
     // one step at a time, so that a refusal that comes early stops the builds early
@@ -174,32 +177,53 @@ async function applyWhileChecking(dialect: Dialect, prepared: Prepared, options:
       await dialect.execute([plan.steps[built]], { runId }, numbered(options, built, plan.steps.length));
       built++;
     }
-    const bad = await check.result;
-    if (bad.length > 0) {
-      await dialect.finishRun(runId, 'failed');
-      throw await undoBuilt(dialect, options, { id: runId, fingerprint: plan.fingerprint }, built, bad);
-    }
-    await dialect.execute(plan.steps.slice(lead), { runId }, numbered(options, lead, plan.steps.length));
-    await dialect.finishRun(runId, 'done');
-    return runId;
   } catch (e) {
-    if (!isViolationRefusal(e)) await dialect.finishRun(runId, 'failed').catch(() => {});
-    // a step failed while the check still reads: it must end before the lock is released and the connection closed
+    // a build failed as any step can (the next apply goes on from it); the check must end before the lock is released
+    await dialect.finishRun(runId, 'failed').catch(() => {});
     await check.result.catch(() => {});
     throw e;
   }
+  let bad: readonly ViolationCount[];
+  try {
+    bad = await check.result;
+  } catch (e) {
+    // no verdict on the rows (a cancelled scan, a lost connection): back to where the check found the database
+    await dialect.finishRun(runId, 'failed').catch(() => {});
+    throw withOutcome(e, await undoBuilt(dialect, options, run, built));
+  }
+  if (bad.length > 0) {
+    await dialect.finishRun(runId, 'failed');
+    throw violationRefusalOf(dialect, bad, await undoBuilt(dialect, options, run, built));
+  }
+  try {
+    await dialect.execute(plan.steps.slice(lead), { runId }, numbered(options, lead, plan.steps.length));
+    await dialect.finishRun(runId, 'done');
+  } catch (e) {
+    await dialect.finishRun(runId, 'failed').catch(() => {});
+    throw e;
+  }
+  return runId;
 }
 
-/** The refusal, after dropping again the indexes built beside the check (a rollback run of this run). */
-async function undoBuilt(dialect: Dialect, options: ApplyOptions, run: RecordedRun, built: number, bad: readonly ViolationCount[]): Promise<Error> {
-  if (built === 0) return violationRefusalOf(dialect, bad, 'nothing was changed');
+/**
+ * Drops again the indexes built beside the check (a journaled rollback of this
+ * run) and says how that went, as the end of the error apply stops with.
+ */
+async function undoBuilt(dialect: Dialect, options: ApplyOptions, run: RecordedRun, built: number): Promise<string> {
+  if (built === 0) return 'nothing was changed';
   const what = `${built} index(es) built while the rows were checked`;
   try {
-    const undone = await undoOwnRun(dialect, run, { ...options, events: { ...options.events } });
-    return violationRefusalOf(dialect, bad, `the ${what} were dropped again (journal runs ${run.id} and ${undone}), nothing else was changed`);
+    const undone = await undoOwnRun(dialect, run, options);
+    return `the ${what} were dropped again (journal runs ${run.id} and ${undone}), nothing else was changed`;
   } catch (e) {
-    return violationRefusalOf(dialect, bad, `the ${what} are still there (apply run ${run.id}), dropping them failed: ${messageOf(e).split('\n')[0]}; run schema-diff rollback`);
+    return `the ${what} are still there (apply run ${run.id}), dropping them failed: ${messageOf(e).split('\n')[0]}; run schema-diff rollback`;
   }
+}
+
+/** The check's own error, ending with what became of the indexes built beside it. */
+function withOutcome(e: unknown, outcome: string): SchemaDiffError {
+  if (e instanceof SchemaDiffError) return new SchemaDiffError(e.code, `${e.message.replace(/; nothing was changed$/, '')}; ${outcome}`, e.details, { cause: e });
+  return new SchemaDiffError('execution', `the check of existing rows failed: ${messageOf(e).split('\n')[0]}; ${outcome}`, [], { cause: e });
 }
 
 /** A promise whose outcome can be asked for without waiting. */
