@@ -165,6 +165,17 @@ export function sameIndexShape(a: Index, b: Index): boolean {
   );
 }
 
+/**
+ * A UNIQUE constraint in the database is checked when the manifest asks
+ * (DEFERRABLE, INITIALLY DEFERRED; a bare unique index in the manifest asks
+ * for row by row). A plain unique index has no timing: the constraint made
+ * over it takes the manifest's.
+ */
+export function sameConstraintTiming(current: Index, desired: Index): boolean {
+  if (!current.uniqueConstraint) return true;
+  return !!current.deferrable === !!desired.deferrable && !!current.initiallyDeferred === !!desired.initiallyDeferred;
+}
+
 function sameKey(a: IndexKey, b: IndexKey): boolean {
   const sameTarget = 'column' in a && 'column' in b ? a.column === b.column : 'expr' in a && 'expr' in b && a.expr === b.expr;
   return (
@@ -206,7 +217,7 @@ function diffIndexes(wanted: readonly DesiredIndex[], live: Table, changes: Chan
   for (const desired of wanted) {
     const table = live.ref;
     const sameName = ours.find((ix) => ix.name === desired.name);
-    if (sameName && sameName.valid && sameIndexShape(sameName, desired)) {
+    if (sameName && sameName.valid && sameIndexShape(sameName, desired) && sameConstraintTiming(sameName, desired)) {
       used.add(sameName.name);
       // a new UNIQUE constraint: its step writes the comment
       if (desired.uniqueConstraint && !sameName.uniqueConstraint) changes.push({ kind: 'add_unique_constraint', table, desired, current: sameName });
@@ -219,6 +230,7 @@ function diffIndexes(wanted: readonly DesiredIndex[], live: Table, changes: Chan
         !used.has(ix.name) &&
         ix.name !== desired.name &&
         sameIndexShape(ix, desired) &&
+        sameConstraintTiming(ix, desired) &&
         (!desired.uniqueConstraint || ix.uniqueConstraint),
     );
     if (twin && !sameName) {

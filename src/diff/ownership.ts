@@ -1,7 +1,7 @@
 import type { Catalog, Check, DesiredTable, ForeignKey, Index, Table, TableRef } from '../schema/types.js';
 import { findTable, freeze, qualifiedName, tableKey } from '../schema/types.js';
 import { effectsOf, type Change, type Diff, type DropReason, type ObjectEffect, type ObjectKind, type Unmanaged } from './changes.js';
-import { sameForeignKeyBehaviour, sameForeignKeyShape, sameIndexShape } from './diff.js';
+import { sameConstraintTiming, sameForeignKeyBehaviour, sameForeignKeyShape, sameIndexShape } from './diff.js';
 
 /**
  * What the journal says about ownership, in the few fields this needs (a
@@ -302,7 +302,7 @@ export function sameDefinition(kind: ObjectKind, recorded: unknown, live: Check 
       const fk = recorded as ForeignKey;
       return sameForeignKeyShape(fk, live as ForeignKey) && sameForeignKeyBehaviour(fk, live as ForeignKey);
     }
-    return sameIndexShape(recorded as Index, live as Index);
+    return sameIndexShape(recorded as Index, live as Index) && sameConstraintTiming(live as Index, recorded as Index);
   } catch {
     return false;
   }

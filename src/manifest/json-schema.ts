@@ -143,6 +143,8 @@ export const manifestJsonSchema = {
         nullsNotDistinct: { type: 'boolean', description: 'NULLS NOT DISTINCT (PostgreSQL 15): NULLs count as equal.' },
         with: { ...optionValues, description: 'Storage parameters (PostgreSQL), as in WITH ( ... ).' },
         constraint: { type: 'boolean', description: 'A UNIQUE constraint using the index (PostgreSQL; needs unique).' },
+        deferrable: { type: 'boolean', description: 'DEFERRABLE UNIQUE constraint (PostgreSQL; needs constraint).' },
+        initiallyDeferred: { type: 'boolean', description: 'INITIALLY DEFERRED (implies deferrable; needs constraint).' },
         description,
         severity,
         message,

@@ -154,6 +154,10 @@ function checkIndexOptions(problems: string[], path: string, ix: Record<string, 
     else if (!('column' in key) && !('expr' in key) && onlyKnown) problems.push(`${path}.columns[${i}]: give "column" or "expr"`);
   });
   if (ix.nullsNotDistinct === true && ix.unique !== true) problems.push(`${path}.nullsNotDistinct: only a unique index can treat NULLs as equal (add unique: true)`);
+  for (const timing of ['deferrable', 'initiallyDeferred'] as const) {
+    if (ix[timing] === true && ix.constraint !== true) problems.push(`${path}.${timing}: only a UNIQUE constraint can be deferred, not a bare index (add constraint: true)`);
+  }
+  if (ix.initiallyDeferred === true && ix.deferrable === false) problems.push(`${path}.initiallyDeferred: an initially deferred constraint must be deferrable`);
   if (ix.constraint !== true) return;
   if (ix.unique !== true) problems.push(`${path}.constraint: a UNIQUE constraint needs unique: true`);
   if (ix.where !== undefined) problems.push(`${path}.constraint: a UNIQUE constraint cannot be partial (drop where, or constraint)`);

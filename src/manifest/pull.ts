@@ -225,6 +225,8 @@ function indexSpec(ix: Index, sourceOf: Writer['sourceOf']): IxSpec {
     ...(ix.with && Object.keys(ix.with).length ? { with: optionValues(ix.with) } : {}),
     // a name the database gives (SQLite's autoindex of a table's UNIQUE) is the constraint already: a unique index describes it
     ...(ix.uniqueConstraint && !ix.fixedName ? { constraint: true } : {}),
+    ...(ix.uniqueConstraint && ix.deferrable ? { deferrable: true } : {}),
+    ...(ix.uniqueConstraint && ix.initiallyDeferred ? { initiallyDeferred: true } : {}),
     ...descriptionOf(ix),
   };
 }

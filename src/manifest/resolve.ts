@@ -106,6 +106,8 @@ export function resolveManifest(m: LoadedManifest, opts: ResolveOptions): readon
         valid: true,
         constraintBacked: false,
         ...(ix.constraint ? { uniqueConstraint: true } : {}),
+        ...(ix.constraint && (ix.deferrable || ix.initiallyDeferred) ? { deferrable: true } : {}),
+        ...(ix.constraint && ix.initiallyDeferred ? { initiallyDeferred: true } : {}),
         ...(ix.include?.length ? { include: [...ix.include] } : {}),
         ...(ix.nullsNotDistinct ? { nullsNotDistinct: true } : {}),
         ...(ix.with && Object.keys(ix.with).length ? { with: optionStrings(ix.with) } : {}),

@@ -109,6 +109,13 @@ export interface IndexSpec<DB, T extends keyof DB> {
    * must be true): foreign keys and ON CONFLICT ON CONSTRAINT can name it.
    */
   constraint?: boolean;
+  /**
+   * The UNIQUE constraint is checked at commit when deferred (PostgreSQL
+   * DEFERRABLE; needs `constraint: true`). A foreign key cannot reference it.
+   */
+  deferrable?: boolean;
+  /** Deferred unless SET CONSTRAINTS says otherwise (INITIALLY DEFERRED; implies deferrable). */
+  initiallyDeferred?: boolean;
   description?: string;
   severity?: Severity;
   /** As for checks (a unique index is what a write can break). */

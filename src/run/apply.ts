@@ -122,10 +122,12 @@ export function refuseStalePlan(saved: Plan, now: Plan): void {
   }
   const statements = (p: Plan) => JSON.stringify(p.steps.map((s) => [s.action, s.name, s.sql]));
   if (statements(saved) !== statements(now)) {
-    throw new SchemaDiffError(
-      'refused',
-      `the manifest no longer produces the saved plan (${saved.steps.length} step(s) saved, ${now.steps.length} now); run plan again`,
-    );
+    // the same count: other statements, or the same ones in another order (a plan saved by an older schema-diff)
+    const counts =
+      saved.steps.length === now.steps.length
+        ? `${now.steps.length} step(s) either way, not the same statements in the same order`
+        : `${saved.steps.length} step(s) saved, ${now.steps.length} now`;
+    throw new SchemaDiffError('refused', `the manifest no longer produces the saved plan (${counts}); run plan again`);
   }
 }
 
@@ -135,11 +137,12 @@ async function confirmOrRefuse(plan: Plan, options: ApplyOptions): Promise<void>
 
 /**
  * How many of the plan's first steps apply may run while it still checks
- * existing rows: new indexes that are not unique (no row can be refused by
- * them, and undoing one drops only what this run built), on a database where
- * the check reads on connections of its own and is long enough to hide them
- * behind. 0: check first, as always. Never with --allow-not-valid, whose plan
- * depends on the check's outcome.
+ * existing rows: new indexes that are not unique (the check has nothing to say
+ * about them, and undoing one drops only what this run built), on a database
+ * where the check reads on connections of its own and is long enough to hide
+ * them behind. 0: check first, as always. Never with --allow-not-valid, whose
+ * plan depends on the check's outcome, nor where the journal is not ours to
+ * trust: a refusal undoes the builds through it, as rollback does.
  */
 async function buildsBesideCheck(dialect: Dialect, prepared: Prepared, options: ApplyOptions): Promise<number> {
   const from = options.buildWhileCheckingFromBytes ?? BUILD_WHILE_CHECKING_FROM_BYTES;
@@ -151,26 +154,36 @@ async function buildsBesideCheck(dialect: Dialect, prepared: Prepared, options: 
   let lead = 0;
   while (lead < steps.length && steps[lead].action === 'create_index' && steps[lead].objects.every((o) => !checked.has(o))) lead++;
   if (lead === 0) return 0;
+  if (!(await dialect.checkJournalTrust().then(() => true, () => false))) return 0;
   // only a shortcut: when the size cannot be read, the check simply runs first
-  const bytes = await dialect.bytesToScan(targets).catch(() => 0);
-  return bytes >= from ? lead : 0;
+  const bytes = await dialect.bytesToScan(targets).catch(() => null);
+  return bytes !== null && bytes >= from ? lead : 0;
 }
 
 /**
  * apply on a big database: confirmed first, then the check of existing rows
  * runs on its own connections while the plan's first `lead` steps (new plain
  * indexes, CONCURRENTLY) run on the session; nothing else runs before the
- * check is clean. A refusal then undoes what was built, journaled as a
- * rollback of this run, so the catalog is as it was and the history says why.
+ * check is clean. A refusal, or a check that ends without a verdict, undoes
+ * what was built, journaled as a rollback of this run, so that the catalog is
+ * as it was and the history says why. Each build also waits, at its end, for
+ * the check's transaction of the moment to finish (as for any older snapshot).
  */
 async function applyWhileChecking(dialect: Dialect, prepared: Prepared, options: ApplyOptions, lead: number): Promise<number> {
   const { plan } = prepared;
   await confirmOrRefuse(plan, options);
-  const check = settling(rowsBlockingApply(dialect, prepared.diff.changes, options.events?.notice));
-  const runId = await dialect.startRun('apply', options.manifestPath, plan.fingerprint, plan.steps);
+  const check = settling(rowsBlockingApply(dialect, prepared.diff.changes, options.events?.notice, { beside: lead }));
+  let runId: number;
+  try {
+    runId = await dialect.startRun('apply', options.manifestPath, plan.fingerprint, plan.steps);
+  } catch (e) {
+    // the check must end before the lock is released and the connection closed
+    await check.result.catch(() => {});
+    throw e;
+  }
   options.events?.runStarted?.(runId, plan.fingerprint);
-  const run: RecordedRun = { id: runId, fingerprint: plan.fingerprint };
   let built = 0;
+  let buildError: unknown;
   try {
     // one step at a time, so that a refusal that comes early stops the builds early
     while (built < lead && !check.refuses()) {
@@ -178,31 +191,29 @@ async function applyWhileChecking(dialect: Dialect, prepared: Prepared, options:
       built++;
     }
   } catch (e) {
-    // a build failed as any step can (the next apply goes on from it); the check must end before the lock is released
-    await dialect.finishRun(runId, 'failed').catch(() => {});
-    await check.result.catch(() => {});
-    throw e;
+    buildError = e;
   }
-  let bad: readonly ViolationCount[];
-  try {
-    bad = await check.result;
-  } catch (e) {
-    // no verdict on the rows (a cancelled scan, a lost connection): back to where the check found the database
-    await dialect.finishRun(runId, 'failed').catch(() => {});
-    throw withOutcome(e, await undoBuilt(dialect, options, run, built));
+  const verdict = await check.result.then(
+    (bad) => ({ bad, error: undefined }),
+    (error: unknown) => ({ bad: [], error }),
+  );
+  if (verdict.error === undefined && verdict.bad.length === 0) {
+    try {
+      // a build that failed as any step can, the rows being clean: the next apply goes on from what was built
+      if (buildError !== undefined) throw buildError;
+      await dialect.execute(plan.steps.slice(lead), { runId }, numbered(options, lead, plan.steps.length));
+      await dialect.finishRun(runId, 'done');
+      return runId;
+    } catch (e) {
+      await dialect.finishRun(runId, 'failed').catch(() => {});
+      throw e;
+    }
   }
-  if (bad.length > 0) {
-    await dialect.finishRun(runId, 'failed');
-    throw violationRefusalOf(dialect, bad, await undoBuilt(dialect, options, run, built));
-  }
-  try {
-    await dialect.execute(plan.steps.slice(lead), { runId }, numbered(options, lead, plan.steps.length));
-    await dialect.finishRun(runId, 'done');
-  } catch (e) {
-    await dialect.finishRun(runId, 'failed').catch(() => {});
-    throw e;
-  }
-  return runId;
+  // the refusal (or the check's error) is what the user must act on; a build that failed meanwhile is said too
+  await dialect.finishRun(runId, 'failed').catch(() => {});
+  const also = buildError === undefined ? '' : `; a build failed meanwhile: ${messageOf(buildError).split('\n')[0]}`;
+  const outcome = (await undoBuilt(dialect, options, { id: runId, fingerprint: plan.fingerprint }, built)) + also;
+  throw verdict.error !== undefined ? withOutcome(verdict.error, outcome) : violationRefusalOf(dialect, verdict.bad, outcome);
 }
 
 /**
@@ -212,11 +223,12 @@ async function applyWhileChecking(dialect: Dialect, prepared: Prepared, options:
 async function undoBuilt(dialect: Dialect, options: ApplyOptions, run: RecordedRun, built: number): Promise<string> {
   if (built === 0) return 'nothing was changed';
   const what = `${built} index(es) built while the rows were checked`;
+  options.events?.notice?.(`dropping again the ${what} (a rollback of apply run ${run.id})`);
   try {
     const undone = await undoOwnRun(dialect, run, options);
     return `the ${what} were dropped again (journal runs ${run.id} and ${undone}), nothing else was changed`;
   } catch (e) {
-    return `the ${what} are still there (apply run ${run.id}), dropping them failed: ${messageOf(e).split('\n')[0]}; run schema-diff rollback`;
+    return `dropping again the ${what} (apply run ${run.id}) failed: ${messageOf(e).split('\n')[0]}; run schema-diff rollback to finish`;
   }
 }
 

@@ -112,6 +112,14 @@ export interface Index {
   readonly include?: readonly string[];
   /** PostgreSQL 15's UNIQUE NULLS NOT DISTINCT. Absent means false. */
   readonly nullsNotDistinct?: boolean;
+  /**
+   * A UNIQUE constraint checked at the end of the statement's transaction
+   * rather than row by row (PostgreSQL DEFERRABLE); only with uniqueConstraint.
+   * Absent means false. initiallyDeferred: deferred unless SET CONSTRAINTS says
+   * otherwise (implies deferrable).
+   */
+  readonly deferrable?: boolean;
+  readonly initiallyDeferred?: boolean;
   /** Storage parameters (WITH (fillfactor = 70)), values as the catalog prints them. Absent or empty means none. */
   readonly with?: Readonly<Record<string, string>>;
   /**

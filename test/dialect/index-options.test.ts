@@ -2,6 +2,7 @@ import { checkManifest } from '../../src/manifest/check.js';
 import type { LoadedManifest } from '../../src/manifest/types.js';
 import { applyManifest } from '../../src/run/apply.js';
 import { preparePlan } from '../../src/run/prepare.js';
+import { pullManifest } from '../../src/run/pull.js';
 import { rollback } from '../../src/run/rollback.js';
 import { describeEachDatabase } from '../helpers/each.js';
 import { testApplyOptions } from '../helpers/options.js';
@@ -153,6 +154,71 @@ describeEachDatabase(['postgres', 'pglite'], 'every option PostgreSQL stores', (
     await expect(plan(m)).rejects.toThrow(/parent_id_alt_key .*cannot be replaced: foreign key child_pid_palt_fkey on public\.child depends on it/);
     const same = checkManifest({ tables: { parent: { indexes: [{ name: 'parent_id_alt_key', columns: ['id', 'alt'], unique: true }] } } });
     expect(await actions(same)).toEqual([]);
+  });
+});
+
+describeEachDatabase(['postgres', 'pglite'], 'DEFERRABLE UNIQUE constraints', (make) => {
+  let target: TestTarget;
+  beforeAll(async () => {
+    target = await make(`create table slots (id int primary key, board int not null, pos int not null, code text, constraint uq_code unique (code));
+      create unique index ix_id_board on slots (id, board);`);
+  });
+  afterAll(async () => target?.dispose());
+
+  const actions = async (m: LoadedManifest) => (await preparePlan(target.dialect, m, 'timing')).plan.steps.map((s) => `${s.action} ${s.name}`);
+  const apply = (m: LoadedManifest) => applyManifest(target.dialect, m, { ...testApplyOptions, manifestPath: 'timing' });
+  const constraints = async () =>
+    (await target.sql(`select conname || ' ' || pg_get_constraintdef(oid) as line from pg_constraint where conrelid = 'slots'::regclass and contype = 'u' order by 1`)).map(
+      (r) => String(r.line),
+    );
+  const manifest = (pos: Record<string, unknown>, idBoard: Record<string, unknown> = {}) =>
+    checkManifest({
+      tables: {
+        slots: {
+          indexes: [
+            { name: 'uq_pos', columns: ['board', 'pos'], unique: true, constraint: true, ...pos },
+            { name: 'uq_code', columns: ['code'], unique: true, constraint: true },
+            { name: 'ix_id_board', columns: ['id', 'board'], unique: true, ...idBoard },
+          ],
+        },
+      },
+    });
+
+  test('created, changed, made deferrable by hand, rolled back: each a step, each plan after it empty', async () => {
+    const deferred = manifest({ initiallyDeferred: true }, { constraint: true, deferrable: true });
+    expect(await actions(deferred)).toEqual(['create_index uq_pos', 'add_unique_constraint ix_id_board']);
+    await apply(deferred);
+    expect(await actions(deferred)).toEqual([]);
+    expect(await constraints()).toEqual([
+      'ix_id_board UNIQUE (id, board) DEFERRABLE',
+      'uq_code UNIQUE (code)',
+      'uq_pos UNIQUE (board, pos) DEFERRABLE INITIALLY DEFERRED',
+    ]);
+    // what deferral is for: two rows swap positions in one statement
+    await target.sql(`insert into slots values (1, 1, 1, 'a'), (2, 1, 2, 'b'); update slots set pos = 3 - pos`);
+    // pull writes what it read, and that manifest plans nothing
+    const pulled = await pullManifest(target.dialect, { tables: ['slots'] });
+    expect(JSON.stringify(pulled.manifest)).toContain('"name":"uq_pos","columns":["board","pos"],"unique":true,"constraint":true,"deferrable":true,"initiallyDeferred":true');
+    expect(await actions(pulled.manifest)).toEqual([]);
+
+    // by hand, the same name and columns, deferrable: the manifest's row-by-row constraint is rebuilt online
+    await target.sql(`alter table slots drop constraint uq_code, add constraint uq_code unique (code) deferrable`);
+    expect(await actions(deferred)).toEqual(['replace_unique_constraint uq_code']);
+    await apply(deferred);
+
+    const immediate = manifest({ deferrable: true });
+    expect(await actions(immediate)).toEqual(['replace_unique_constraint uq_pos', 'replace_unique_constraint ix_id_board']);
+    await apply(immediate);
+    expect(await actions(immediate)).toEqual([]);
+    expect(await constraints()).toEqual(['ix_id_board UNIQUE (id, board)', 'uq_code UNIQUE (code)', 'uq_pos UNIQUE (board, pos) DEFERRABLE']);
+
+    await rollback(target.dialect, rollbackOptions({ kind: 'last' }));
+    expect(await actions(deferred)).toEqual([]);
+    expect(await constraints()).toEqual([
+      'ix_id_board UNIQUE (id, board) DEFERRABLE',
+      'uq_code UNIQUE (code)',
+      'uq_pos UNIQUE (board, pos) DEFERRABLE INITIALLY DEFERRED',
+    ]);
   });
 });
 

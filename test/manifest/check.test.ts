@@ -220,6 +220,19 @@ describe('checkManifest rejects, naming the exact path', () => {
       ['tables.orders.indexes[0].nullsNotDistinct: only a unique index can treat NULLs as equal (add unique: true)'],
     ],
     [
+      'a deferred bare index, and an initially deferred UNIQUE constraint that is not deferrable',
+      orders({
+        indexes: [
+          { name: 'ix_a', columns: ['a'], unique: true, deferrable: true },
+          { name: 'uq_b', columns: ['b'], unique: true, constraint: true, deferrable: false, initiallyDeferred: true },
+        ],
+      }),
+      [
+        'tables.orders.indexes[0].deferrable: only a UNIQUE constraint can be deferred, not a bare index (add constraint: true)',
+        'tables.orders.indexes[1].initiallyDeferred: an initially deferred constraint must be deferrable',
+      ],
+    ],
+    [
       'ON DELETE SET NULL of a column outside the key, and an unknown MATCH',
       orders({ foreignKeys: [fk({ onDelete: { action: 'set null', columns: ['b'] }, match: 'partial' })] }),
       [

@@ -5,7 +5,8 @@ import { applyManifest, isViolationRefusal, type ApplyOptions } from '../../src/
 import { preparePlan } from '../../src/run/prepare.js';
 import { verifyManifest } from '../../src/run/verify.js';
 import { bulkMeStoreSql } from '../helpers/bulk.js';
-import { createTestDatabase, describeServer, runSql } from '../helpers/postgres.js';
+import type { LoadedManifest } from '../../src/manifest/types.js';
+import { ADMIN_URL, createTestDatabase, describeServer, runSql } from '../helpers/postgres.js';
 import { testApplyOptions } from '../helpers/options.js';
 
 /**
@@ -120,4 +121,84 @@ describeServer('apply builds indexes while it checks existing rows', () => {
       await db.drop();
     }
   });
+
+  /** Costly per row, so that the check of a few hundred thousand rows outlasts the builds beside it. */
+  const SLOW = `length(md5(note || md5(note || md5(note)))) = 32`;
+  const table = (name: string, rows: number, badId: number | null) =>
+    `create table ${name} (id int primary key, a int, b int, note text not null);
+     insert into ${name} select g, g, case when g = ${badId ?? -1} then -1 else 1 end, 'row ' || g from generate_series(1, ${rows}) g;
+     analyze ${name};`;
+  const indexNames = async (url: string) =>
+    (await runSql(url, `select indexname from pg_indexes where schemaname = 'public' order by 1`)).rows.map((r) => r.indexname as string);
+
+  async function attempt(url: string, manifest: LoadedManifest, options: ApplyOptions) {
+    const dialect = await openDialect(url);
+    try {
+      return await applyManifest(dialect, manifest, options).then(
+        () => null,
+        (e: unknown) => e as Error,
+      );
+    } finally {
+      await dialect.close();
+    }
+  }
+
+  // Found by review: each build waits at its end for the check's transaction of the moment, and a
+  // database's lock_timeout cancelled that wait (the build failed where checking first succeeded).
+  test("a database's lock_timeout does not cancel a build's wait for the check", async () => {
+    const db = await createTestDatabase();
+    try {
+      await runSql(db.url, `${table('t', 200_000, null)} alter database ${db.name} set lock_timeout = '200ms';`);
+      const manifest = { version: 1, tables: { t: { checks: [{ name: 'ck_t_b', expr: `b > 0 and ${SLOW}` }], indexes: [{ name: 'ix_t_a', columns: ['a'] }] } } } as unknown as LoadedManifest;
+      expect(await attempt(db.url, manifest, beside)).toBeNull();
+      expect(await indexNames(db.url)).toContain('ix_t_a');
+      expect((await runSql(db.url, 'show lock_timeout')).rows[0].lock_timeout).toBe('200ms');
+    } finally {
+      await db.drop();
+    }
+  }, 60_000);
+
+  // Found by review: a build that failed on existing rows hid the refusal, and the builds before it stayed.
+  test('a build that fails beside a refusing check: the refusal, naming the failed build, and the earlier builds dropped again', async () => {
+    const db = await createTestDatabase();
+    try {
+      await runSql(db.url, table('t1', 200_000, 7) + table('t2', 100_000, null));
+      const manifest = {
+        version: 1,
+        tables: {
+          t1: { checks: [{ name: 'ck_t1_b', expr: `b > 0 and ${SLOW}` }], indexes: [{ name: 'ix_t1_a', columns: ['a'] }] },
+          // t2's check, after t1's, keeps the check going while ix_t1_a (which waits for t1's) is done and ix_t2_bad fails
+          t2: { checks: [{ name: 'ck_t2_note', expr: SLOW }], indexes: [{ name: 'ix_t2_bad', columns: [{ expr: '(note::int)' }] }] },
+        },
+      } as unknown as LoadedManifest;
+      const before = await indexNames(db.url);
+      const error = await attempt(db.url, manifest, beside);
+      expect(isViolationRefusal(error)).toBe(true);
+      expect(error?.message).toMatch(/^existing rows violate 1 constraint\(s\): ck_t1_b on public\.t1 \(1 row\); the 1 index\(es\) built while the rows were checked were dropped again \(journal runs \d+ and \d+\), nothing else was changed; a build failed meanwhile: .*invalid input syntax for type integer/);
+      expect(await indexNames(db.url)).toEqual(before);
+    } finally {
+      await db.drop();
+    }
+  }, 60_000);
+
+  // Found by review: the undo goes through the journal, which rollback refuses to trust when another role owns it.
+  test('a journal schema-diff cannot trust: the check runs first, and a refusal changes nothing', async () => {
+    const db = await createTestDatabase();
+    const role = `sd_not_us_${db.name.slice(-8)}`;
+    await runSql(ADMIN_URL, `create role ${role}`);
+    try {
+      await runSql(db.url, `create schema schema_diff authorization ${role}; ${table('t', 50_000, 7)}`);
+      const manifest = { version: 1, tables: { t: { checks: [{ name: 'ck_t_b', expr: 'b > 0' }], indexes: [{ name: 'ix_t_a', columns: ['a'] }] } } } as unknown as LoadedManifest;
+      const before = await indexNames(db.url);
+      const started: number[] = [];
+      const error = await attempt(db.url, manifest, { ...beside, events: { stepStarted: (_s, i) => started.push(i) } });
+      expect(isViolationRefusal(error)).toBe(true);
+      expect(error?.message).toMatch(/\(1 row\); nothing was changed/);
+      expect(started).toEqual([]);
+      expect(await indexNames(db.url)).toEqual(before);
+    } finally {
+      await db.drop();
+      await runSql(ADMIN_URL, `drop role if exists ${role}`);
+    }
+  }, 60_000);
 });

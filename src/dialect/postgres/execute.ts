@@ -34,7 +34,7 @@ export async function executePostgres(
     try {
       attempts = step.transactional
         ? await runTransactional(db, readers, step, record, options)
-        : await withoutStatementTimeout(db, () => runOutsideTransaction(db, readers, step, record, options));
+        : await withoutTimeouts(db, () => runOutsideTransaction(db, readers, step, record, options));
     } catch (e) {
       throw wrap(e, step);
     }
@@ -202,15 +202,21 @@ async function dropOwnInvalidIndexes(db: Kysely<unknown>, step: Step, names: rea
 /**
  * A role's or database's statement_timeout would cancel an index build
  * halfway (CREATE INDEX CONCURRENTLY cannot take SET LOCAL: it runs outside a
- * transaction), so it is cleared on the session for the step and restored
- * after; the role and database settings are left as they are.
+ * transaction), and its lock_timeout would cancel the build's waits for older
+ * transactions to end (apply's own check of existing rows among them, when it
+ * runs beside the build): both are cleared on the session for the step and
+ * restored after; the role and database settings are left as they are. Such a
+ * wait blocks no writer (SHARE UPDATE EXCLUSIVE), and a statement of the step
+ * that takes a table lock sets its own lock_timeout (runLocked).
  */
-async function withoutStatementTimeout<T>(db: Kysely<unknown>, body: () => Promise<T>): Promise<T> {
+async function withoutTimeouts<T>(db: Kysely<unknown>, body: () => Promise<T>): Promise<T> {
   await sql.raw('SET statement_timeout = 0').execute(db);
+  await sql.raw('SET lock_timeout = 0').execute(db);
   try {
     return await body();
   } finally {
     await sql.raw('RESET statement_timeout').execute(db).catch(() => {});
+    await sql.raw('RESET lock_timeout').execute(db).catch(() => {});
   }
 }
 

@@ -345,6 +345,8 @@ interface IndexRow {
   key_columns: (string | null)[];
   key_defs: (string | null)[];
   unique_constraint: boolean;
+  deferrable: boolean;
+  initially_deferred: boolean;
   key_options: KeyOptionRow[];
   include: string[];
   nulls_not_distinct: boolean;
@@ -379,6 +381,8 @@ export async function introspectIndexes(db: Kysely<unknown>, oids: readonly numb
                    from generate_series(1, i.indnkeyatts) as k(pos)
                   order by k.pos) as key_defs,
            coalesce(owner.contype = 'u', false) as unique_constraint,
+           coalesce(owner.contype = 'u' and owner.condeferrable, false) as deferrable,
+           coalesce(owner.contype = 'u' and owner.condeferred, false) as initially_deferred,
            -- a UNIQUE constraint's comment is the constraint's (COMMENT ON CONSTRAINT), any other index's its own
            case when owner.contype = 'u' then owner_comment.description else index_comment.description end as description,
            -- per key: sort bits (indoption 1 = DESC, 2 = NULLS FIRST); a collation other than the column's (or, for an
@@ -430,6 +434,8 @@ export async function introspectIndexes(db: Kysely<unknown>, oids: readonly numb
     valid: r.valid,
     constraintBacked: r.backed,
     ...(r.unique_constraint ? { uniqueConstraint: true } : {}),
+    ...(r.deferrable ? { deferrable: true } : {}),
+    ...(r.initially_deferred ? { initiallyDeferred: true } : {}),
     ...(r.include.length ? { include: r.include } : {}),
     ...(r.nulls_not_distinct ? { nullsNotDistinct: true } : {}),
     ...(r.reloptions?.length ? { with: optionRecord(r.reloptions) } : {}),

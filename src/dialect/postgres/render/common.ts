@@ -38,8 +38,15 @@ export function step(
   return { action, table: qualifiedName(table), name, objects: fields.objects ?? [name], ...fields };
 }
 
-export function addConstraintUsingSql(table: TableRef, name: string, index: string): string {
-  return `ALTER TABLE ${quoteTable(table)} ADD CONSTRAINT ${quoteIdent(name)} UNIQUE USING INDEX ${quoteIdent(index)}`;
+/** The UNIQUE constraint `name` takes the built index `index`, checked when `timing` says (its DEFERRABLE, INITIALLY DEFERRED). */
+export function addConstraintUsingSql(table: TableRef, name: string, index: string, timing: Index): string {
+  return `ALTER TABLE ${quoteTable(table)} ADD CONSTRAINT ${quoteIdent(name)} UNIQUE USING INDEX ${quoteIdent(index)}${constraintTiming(timing)}`;
+}
+
+/** ` DEFERRABLE [INITIALLY DEFERRED]` of a UNIQUE constraint, or nothing for one checked row by row. */
+export function constraintTiming(ix: Index): string {
+  if (!ix.deferrable && !ix.initiallyDeferred) return '';
+  return ix.initiallyDeferred ? ' DEFERRABLE INITIALLY DEFERRED' : ' DEFERRABLE';
 }
 
 export function dropConstraintSql(table: TableRef, name: string, ifExists = false): string {

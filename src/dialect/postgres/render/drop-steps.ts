@@ -76,7 +76,7 @@ function dropUniqueConstraintStep(ix: Index, why: DropReason): Draft {
   return step('drop_unique_constraint', ix.table, ix.name, {
     reason: dropReason(why, 'UNIQUE constraint'),
     sql: [dropConstraintSql(ix.table, ix.name, true)],
-    inverse: [createIndexSql(ix.name, quoteTable(ix.table), indexSql(ix), true), addConstraintUsingSql(ix.table, ix.name, ix.name)],
+    inverse: [createIndexSql(ix.name, quoteTable(ix.table), indexSql(ix), true), addConstraintUsingSql(ix.table, ix.name, ix.name, ix)],
     transactional: false,
     lockTimeout: true,
     lock: `ACCESS EXCLUSIVE on ${qualifiedName(ix.table)}, ${ms}, in its own transaction under lock_timeout`,

@@ -7,7 +7,7 @@ import type { Catalog, DesiredIndex, Index } from '../../../schema/types.js';
 import { findTable, qualifiedName, sameTable } from '../../../schema/types.js';
 import { createIndexSql } from '../index-sql.js';
 import { quoteIdent, quoteTable } from '../quote.js';
-import { ms, indexSql, step, addConstraintUsingSql, dropConstraintSql, dropIndexSql, scratchName, describeIndex, type Draft } from './common.js';
+import { ms, indexSql, step, addConstraintUsingSql, constraintTiming, dropConstraintSql, dropIndexSql, scratchName, describeIndex, type Draft } from './common.js';
 
 export function createIndexStep(ix: Index): Draft {
   const build = createIndexSql(ix.name, quoteTable(ix.table), indexSql(ix), true);
@@ -15,13 +15,13 @@ export function createIndexStep(ix: Index): Draft {
   if (ix.uniqueConstraint) {
     return step('create_index', ix.table, ix.name, {
       reason: 'UNIQUE constraint in manifest, missing from database: its index is built online, then the constraint takes it',
-      sql: [build, addConstraintUsingSql(ix.table, ix.name, ix.name)],
+      sql: [build, addConstraintUsingSql(ix.table, ix.name, ix.name, ix)],
       inverse: [dropConstraintSql(ix.table, ix.name, true), dropIndexSql(ix)],
       transactional: false,
       lockTimeout: true,
       lock: `${lock}; then ACCESS EXCLUSIVE on ${qualifiedName(ix.table)}, ${ms}, in its own transaction under lock_timeout`,
       hazards: ['INDEX_BUILD', 'ACQUIRES_ACCESS_EXCLUSIVE_LOCK'],
-      after: describeIndex(ix),
+      after: `${describeIndex(ix)} (UNIQUE constraint ${ix.name}${constraintTiming(ix)})`,
     });
   }
   return step('create_index', ix.table, ix.name, {
@@ -45,14 +45,14 @@ export function addUniqueConstraintStep(ix: Index): Draft {
   const plain: Index = { ...ix, uniqueConstraint: false };
   return step('add_unique_constraint', ix.table, ix.name, {
     reason: 'the unique index is there; the manifest asks for a UNIQUE constraint using it (constraint: true)',
-    sql: [addConstraintUsingSql(ix.table, ix.name, ix.name)],
+    sql: [addConstraintUsingSql(ix.table, ix.name, ix.name, ix)],
     inverse: uniqueSwap(ix, true, plain, false),
     transactional: false,
     lockTimeout: true,
     lock: `ACCESS EXCLUSIVE on ${qualifiedName(ix.table)}, ${ms}, under lock_timeout`,
     hazards: ['ACQUIRES_ACCESS_EXCLUSIVE_LOCK'],
     before: `${describeIndex(ix)} (no constraint)`,
-    after: `${describeIndex(ix)} (UNIQUE constraint ${ix.name})`,
+    after: `${describeIndex(ix)} (UNIQUE constraint ${ix.name}${constraintTiming(ix)})`,
   });
 }
 
@@ -67,7 +67,8 @@ export function replaceUniqueConstraintStep(ix: Index, current: Index, leftover?
   const toConstraint = becomesUniqueConstraint(ix, current);
   const fromConstraint = !!current.uniqueConstraint;
   const clearLeftover = leftover ? [dropIndexSql(leftover)] : [];
-  const label = (i: Index, constraint: boolean) => `${describeIndex(i)}${constraint ? ` (UNIQUE constraint ${i.name})` : ''}${i.valid ? '' : ' (INVALID)'}`;
+  const label = (i: Index, constraint: boolean) =>
+    `${describeIndex(i)}${constraint ? ` (UNIQUE constraint ${i.name}${constraintTiming(i)})` : ''}${i.valid ? '' : ' (INVALID)'}`;
   return step('replace_unique_constraint', ix.table, ix.name, {
     reason:
       `${fromConstraint ? 'UNIQUE constraint' : 'index'} definition differs from manifest: built anew online, then swapped in one short statement` +
@@ -99,10 +100,10 @@ export function uniqueSwap(from: Index, fromConstraint: boolean, to: Index, toCo
   const table = quoteTable(to.table);
   if (fromConstraint && toConstraint) {
     // one statement: the old constraint goes and the new one comes under the same lock
-    return [build, `ALTER TABLE ${table} DROP CONSTRAINT ${quoteIdent(from.name)}, ADD CONSTRAINT ${quoteIdent(to.name)} UNIQUE USING INDEX ${quoteIdent(scratch)}`];
+    return [build, `ALTER TABLE ${table} DROP CONSTRAINT ${quoteIdent(from.name)}, ADD CONSTRAINT ${quoteIdent(to.name)} UNIQUE USING INDEX ${quoteIdent(scratch)}${constraintTiming(to)}`];
   }
   if (fromConstraint) return [build, dropConstraintSql(from.table, from.name), rename];
-  if (toConstraint) return [build, dropIndexSql(from), addConstraintUsingSql(to.table, to.name, scratch)];
+  if (toConstraint) return [build, dropIndexSql(from), addConstraintUsingSql(to.table, to.name, scratch, to)];
   return swap(from, to);
 }
 
