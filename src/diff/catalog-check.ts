@@ -1,6 +1,6 @@
 import { SchemaDiffError } from '../errors.js';
-import type { Catalog, DesiredTable, Table, TableRef } from '../schema/types.js';
-import { findTable, qualifiedName } from '../schema/types.js';
+import type { Catalog, DesiredTable, Index, Table, TableRef } from '../schema/types.js';
+import { findTable, qualifiedName, sameTable } from '../schema/types.js';
 import { didYouMean } from '../schema/names.js';
 
 /**
@@ -45,5 +45,36 @@ export function checkAgainstCatalog(desired: readonly DesiredTable[], catalog: C
   if (problems.length > 0) {
     const head = problems.length === 1 ? problems[0] : `${problems.length} unknown names: ${problems[0]} …`;
     throw new SchemaDiffError('catalog', `manifest ${head}`, problems);
+  }
+  refuseKeysToDeferredConstraints(desired, catalog);
+}
+
+/**
+ * PostgreSQL cannot make a foreign key reference a DEFERRABLE UNIQUE
+ * constraint: a key whose referenced columns the manifest gives only such a
+ * constraint (no primary key or other immediate unique index on exactly those
+ * columns, in the database or the manifest) is refused here, not halfway
+ * through apply.
+ */
+function refuseKeysToDeferredConstraints(desired: readonly DesiredTable[], catalog: Catalog): void {
+  const sameColumns = (ix: Index, columns: readonly string[]) =>
+    ix.keys.length === columns.length && ix.keys.every((k) => 'column' in k && columns.includes(k.column));
+  const immediate = (ix: Index) => ix.unique && ix.where === null && !(ix.uniqueConstraint && (ix.deferrable || ix.initiallyDeferred));
+  for (const want of desired) {
+    for (const fk of want.foreignKeys) {
+      const wanted = desired.find((d) => sameTable(d.ref, fk.refTable))?.indexes ?? [];
+      const deferred = wanted.find((ix) => !immediate(ix) && ix.unique && sameColumns(ix, fk.refColumns));
+      if (!deferred) continue;
+      const live = findTable(catalog, fk.refTable);
+      const livePk = live && live.primaryKey.length === fk.refColumns.length && live.primaryKey.every((c) => fk.refColumns.includes(c));
+      // a live index the manifest redefines counts as the manifest has it
+      const liveOthers = (live?.indexes ?? []).filter((ix) => ix.valid && !wanted.some((w) => w.name === ix.name));
+      if (livePk || [...wanted, ...liveOthers].some((ix) => immediate(ix) && sameColumns(ix, fk.refColumns))) continue;
+      throw new SchemaDiffError(
+        'refused',
+        `manifest ${fk.path}: foreign key ${fk.name} references ${qualifiedName(fk.refTable)} (${fk.refColumns.join(', ')}), whose only unique key there is ` +
+          `the DEFERRABLE constraint ${deferred.name} (${deferred.path}): PostgreSQL cannot reference a deferrable constraint; nothing was changed`,
+      );
+    }
   }
 }

@@ -35,6 +35,8 @@ export const HAZARDS = [
   'INDEX_BUILD',
   'INDEX_DROPPED',
   'TABLE_REBUILD',
+  // a DEFERRABLE UNIQUE constraint's new index is checked row by row while it builds (no index can be deferred alone)
+  'SUSPENDS_DEFERRAL',
   'CHANGES_DELETE_BEHAVIOUR',
   'DROPS_CONSTRAINT',
   'DROPS_INDEX',

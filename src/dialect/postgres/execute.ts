@@ -186,12 +186,19 @@ function stepTableRef(step: Step): TableRef {
  * After a failed concurrent build: drops the INVALID index it left, and only
  * one that is on the step's table, has a name the step builds, and was not
  * there before the step started, so that no index of anyone else is touched.
+ * A valid one is kept for the next apply to take over, except where it
+ * suspends a DEFERRABLE constraint's deferral (checked row by row until the
+ * constraint takes it) and what the step replaces is still in place (or it
+ * replaces nothing): then it goes too, and the table is as it was.
  */
 async function dropOwnInvalidIndexes(db: Kysely<unknown>, step: Step, names: readonly string[], before: readonly StepIndex[]): Promise<void> {
   if (names.length === 0) return;
   try {
     const now = await indexesOfStep(db, step, names);
-    for (const ix of now.filter((i) => !i.valid && !before.some((b) => b.oid === i.oid))) {
+    const original = before.filter((b) => b.name === step.name);
+    const intact = original.every((b) => now.some((n) => n.oid === b.oid));
+    const validToo = step.hazards.includes('SUSPENDS_DEFERRAL') && intact;
+    for (const ix of now.filter((i) => (validToo || !i.valid) && !before.some((b) => b.oid === i.oid))) {
       await sql.raw(`DROP INDEX CONCURRENTLY IF EXISTS ${quoteIdent(ix.schema)}.${quoteIdent(ix.name)}`).execute(db);
     }
   } catch {
@@ -205,18 +212,22 @@ async function dropOwnInvalidIndexes(db: Kysely<unknown>, step: Step, names: rea
  * transaction), and its lock_timeout would cancel the build's waits for older
  * transactions to end (apply's own check of existing rows among them, when it
  * runs beside the build): both are cleared on the session for the step and
- * restored after; the role and database settings are left as they are. Such a
+ * set back to what they were after; the role and database settings are left as they are. Such a
  * wait blocks no writer (SHARE UPDATE EXCLUSIVE), and a statement of the step
  * that takes a table lock sets its own lock_timeout (runLocked).
  */
 async function withoutTimeouts<T>(db: Kysely<unknown>, body: () => Promise<T>): Promise<T> {
+  // restored as they were, not RESET: a caller's pool may have set them on this very connection
+  const { rows } = await sql<{ statement: string; lock: string }>`
+    select current_setting('statement_timeout') as statement, current_setting('lock_timeout') as lock`.execute(db);
   await sql.raw('SET statement_timeout = 0').execute(db);
   await sql.raw('SET lock_timeout = 0').execute(db);
   try {
     return await body();
   } finally {
-    await sql.raw('RESET statement_timeout').execute(db).catch(() => {});
-    await sql.raw('RESET lock_timeout').execute(db).catch(() => {});
+    await sql`select set_config('statement_timeout', ${rows[0].statement}, false), set_config('lock_timeout', ${rows[0].lock}, false)`
+      .execute(db)
+      .catch(() => {});
   }
 }
 

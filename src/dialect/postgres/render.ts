@@ -7,7 +7,7 @@ import type { RenderOptions } from '../dialect.js';
 import { from, type Draft } from './render/common.js';
 import { renameConstraintStep, addCheckStep, replaceCheckStep, addForeignKeyStep, replaceForeignKeyStep, validateStep } from './render/constraint-steps.js';
 import { dropCheckStep, dropForeignKeyStep, dropIndexStep, refuseDroppingBoundIndex } from './render/drop-steps.js';
-import { createIndexStep, addUniqueConstraintStep, replaceUniqueConstraintStep, newIndexNames, refuseDroppingForeignKeyIndex, leftoverScratch, replaceIndexStep, renameIndexStep, becomesUniqueConstraint } from './render/index-steps.js';
+import { createIndexStep, refuseDeferringForeignKeyIndex, addUniqueConstraintStep, replaceUniqueConstraintStep, newIndexNames, refuseDroppingForeignKeyIndex, leftoverScratch, replaceIndexStep, renameIndexStep, becomesUniqueConstraint } from './render/index-steps.js';
 import { commentAfter, commentStep, manifestComment, onConstraint, onIndex, setComment, withComments } from './render/comment-steps.js';
 
 /**
@@ -48,7 +48,7 @@ export function renderPostgres(changes: readonly Change[], catalog: Catalog, opt
     switch (change.kind) {
       case 'create_index': {
         const ix = change.desired;
-        (ix.unique ? indexSteps : plainIndexSteps).push(journaled(change, withComments(createIndexStep(ix), setComment(onIndex(ix, !!ix.uniqueConstraint), commentAfter(ix.description)), [])));
+        (ix.unique ? indexSteps : plainIndexSteps).push(journaled(change, withComments(createIndexStep(ix, leftoverScratch(ix, catalog)), setComment(onIndex(ix, !!ix.uniqueConstraint), commentAfter(ix.description)), [])));
         break;
       }
       case 'replace_index': {
@@ -66,6 +66,7 @@ export function renderPostgres(changes: readonly Change[], catalog: Catalog, opt
       case 'add_unique_constraint': {
         // the constraint is new, the index it takes is not: the inverse builds a plain twin, which gets the index's comment back
         const { desired, current } = change;
+        if (!options.definitionsOnly) refuseDeferringForeignKeyIndex(desired, current, catalog);
         const forward = setComment(onIndex(desired, true), commentAfter(desired.description, current));
         renameSteps.push(journaled(change, withComments(addUniqueConstraintStep(desired), forward, setComment(onIndex(current, false), current.description))));
         break;

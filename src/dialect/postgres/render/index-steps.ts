@@ -9,24 +9,28 @@ import { createIndexSql } from '../index-sql.js';
 import { quoteIdent, quoteTable } from '../quote.js';
 import { ms, indexSql, step, addConstraintUsingSql, constraintTiming, dropConstraintSql, dropIndexSql, scratchName, describeIndex, type Draft } from './common.js';
 
-export function createIndexStep(ix: Index): Draft {
+export function createIndexStep(ix: Index, leftover?: Index): Draft {
   const build = createIndexSql(ix.name, quoteTable(ix.table), indexSql(ix), true);
   const lock = `SHARE UPDATE EXCLUSIVE on ${qualifiedName(ix.table)} while the index builds: reads and writes continue`;
+  // a swap of ours that stopped after dropping the old index left its new one under the scratch name: gone first
+  const clearLeftover = leftover ? [dropIndexSql(leftover)] : [];
+  const andLeftover = leftover ? `; first drops ${leftover.name}, left by an interrupted replace` : '';
   if (ix.uniqueConstraint) {
     return step('create_index', ix.table, ix.name, {
-      reason: 'UNIQUE constraint in manifest, missing from database: its index is built online, then the constraint takes it',
-      sql: [build, addConstraintUsingSql(ix.table, ix.name, ix.name, ix)],
+      reason: `UNIQUE constraint in manifest, missing from database: its index is built online, then the constraint takes it${andLeftover}`,
+      sql: [...clearLeftover, build, addConstraintUsingSql(ix.table, ix.name, ix.name, ix)],
       inverse: [dropConstraintSql(ix.table, ix.name, true), dropIndexSql(ix)],
       transactional: false,
       lockTimeout: true,
       lock: `${lock}; then ACCESS EXCLUSIVE on ${qualifiedName(ix.table)}, ${ms}, in its own transaction under lock_timeout`,
-      hazards: ['INDEX_BUILD', 'ACQUIRES_ACCESS_EXCLUSIVE_LOCK'],
-      after: `${describeIndex(ix)} (UNIQUE constraint ${ix.name}${constraintTiming(ix)})`,
+      hazards: ['INDEX_BUILD', 'ACQUIRES_ACCESS_EXCLUSIVE_LOCK', ...suspendsDeferral(ix)],
+      // as journaled before deferrable constraints existed (rollback compares it), the timing only where there is one
+      after: constraintTiming(ix) ? `${describeIndex(ix)} (UNIQUE constraint ${ix.name}${constraintTiming(ix)})` : describeIndex(ix),
     });
   }
   return step('create_index', ix.table, ix.name, {
-    reason: 'index in manifest, missing from database',
-    sql: [build],
+    reason: `index in manifest, missing from database${andLeftover}`,
+    sql: [...clearLeftover, build],
     inverse: [dropIndexSql(ix)],
     transactional: false,
     lockTimeout: false,
@@ -81,10 +85,19 @@ export function replaceUniqueConstraintStep(ix: Index, current: Index, leftover?
     lock:
       `SHARE UPDATE EXCLUSIVE on ${qualifiedName(ix.table)} while the index builds: reads and writes continue; ` +
       `then ACCESS EXCLUSIVE on ${qualifiedName(ix.table)}, ${ms}, in its own transaction under lock_timeout`,
-    hazards: ['INDEX_BUILD', 'INDEX_DROPPED', 'ACQUIRES_ACCESS_EXCLUSIVE_LOCK'],
+    hazards: ['INDEX_BUILD', 'INDEX_DROPPED', 'ACQUIRES_ACCESS_EXCLUSIVE_LOCK', ...suspendsDeferral(fromConstraint ? current : undefined, toConstraint ? ix : undefined)],
     before: label(current, fromConstraint),
     after: label(ix, toConstraint),
   });
+}
+
+/**
+ * SUSPENDS_DEFERRAL where a DEFERRABLE constraint is involved: its new index
+ * is built as a plain unique index first (the only way online), checked row by
+ * row from the moment it takes inserts until the constraint takes it.
+ */
+function suspendsDeferral(...constraints: (Index | undefined)[]): 'SUSPENDS_DEFERRAL'[] {
+  return constraints.some((c) => c && constraintTiming(c)) ? ['SUSPENDS_DEFERRAL'] : [];
 }
 
 /** Whether a replace_unique_constraint leaves a UNIQUE constraint (or a plain unique index). */
@@ -124,6 +137,23 @@ export function newIndexNames(changes: readonly Change[], catalog: Catalog): New
     }
   }
   return names;
+}
+
+/**
+ * PostgreSQL lets a UNIQUE constraint whose index a foreign key is bound to
+ * become DEFERRABLE (ADD CONSTRAINT … USING INDEX), and then that key could
+ * not be created again: no dump of the database would restore. Refused at plan.
+ */
+export function refuseDeferringForeignKeyIndex(ix: DesiredIndex, current: Index, catalog: Catalog): void {
+  if (!constraintTiming(ix)) return;
+  const bound = (findTable(catalog, current.table)?.referencedBy ?? []).filter((k) => k.refIndex === current.name);
+  if (bound.length === 0) return;
+  const keys = bound.map((k) => `${k.name} on ${qualifiedName(k.table)}`).join(', ');
+  throw new SchemaDiffError(
+    'refused',
+    `manifest ${ix.path}: UNIQUE constraint ${ix.name} on ${qualifiedName(ix.table)} cannot be DEFERRABLE: foreign key ${keys} uses its index, ` +
+      'and PostgreSQL cannot reference a deferrable constraint (a dump of the database would not restore); drop deferrable, or that foreign key first; nothing was changed',
+  );
 }
 
 /** PostgreSQL will not drop a unique index a foreign key is bound to (conindid): refuse at plan, not halfway through a swap. */
