@@ -1,8 +1,9 @@
 import type { Dialect } from '../dialect/dialect.js';
 import { isCommentChange, isDropChange, type Change } from '../diff/changes.js';
+import { sameIndexShape } from '../diff/diff.js';
 import type { RemovalOptions } from '../diff/ownership.js';
 import type { LoadedManifest } from '../manifest/types.js';
-import { qualifiedName } from '../schema/types.js';
+import { qualifiedName, type Index } from '../schema/types.js';
 import { preparePlan } from './prepare.js';
 
 export interface Drift {
@@ -56,6 +57,9 @@ function driftOf(c: Change): Drift {
         ? { ...base, problem: 'differs', detail: 'index definition differs from manifest' }
         : { ...base, problem: 'invalid_index', detail: 'index is INVALID (a concurrent build failed)' };
     case 'replace_unique_constraint':
+      if (sameIndexShape(c.current, c.desired)) {
+        return { ...base, problem: 'differs', detail: `UNIQUE constraint is ${timingOf(c.current)} in the database, the manifest wants it ${timingOf(c.desired)}` };
+      }
       return { ...base, problem: 'differs', detail: 'index definition differs from manifest (a UNIQUE constraint on one side)' };
     case 'add_unique_constraint':
       return { ...base, problem: 'differs', detail: 'index is there, the UNIQUE constraint the manifest asks for is not' };
@@ -70,4 +74,10 @@ function driftOf(c: Change): Drift {
       throw new Error(`unhandled change ${JSON.stringify(never)}`);
     }
   }
+}
+
+/** When a UNIQUE constraint is checked, in the words of its definition. */
+function timingOf(ix: Index): string {
+  if (ix.initiallyDeferred) return 'DEFERRABLE INITIALLY DEFERRED';
+  return ix.deferrable ? 'DEFERRABLE' : 'NOT DEFERRABLE';
 }

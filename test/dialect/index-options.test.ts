@@ -4,6 +4,7 @@ import { applyManifest } from '../../src/run/apply.js';
 import { preparePlan } from '../../src/run/prepare.js';
 import { pullManifest } from '../../src/run/pull.js';
 import { rollback } from '../../src/run/rollback.js';
+import { verifyManifest } from '../../src/run/verify.js';
 import { describeEachDatabase } from '../helpers/each.js';
 import { testApplyOptions } from '../helpers/options.js';
 import type { TestTarget } from '../helpers/targets.js';
@@ -204,6 +205,9 @@ describeEachDatabase(['postgres', 'pglite'], 'DEFERRABLE UNIQUE constraints', (m
     // by hand, the same name and columns, deferrable: the manifest's row-by-row constraint is rebuilt online
     await target.sql(`alter table slots drop constraint uq_code, add constraint uq_code unique (code) deferrable`);
     expect(await actions(deferred)).toEqual(['replace_unique_constraint uq_code']);
+    expect((await verifyManifest(target.dialect, deferred, 'timing')).map((d) => `${d.object}: ${d.detail}`)).toEqual([
+      'uq_code: UNIQUE constraint is DEFERRABLE in the database, the manifest wants it NOT DEFERRABLE',
+    ]);
     await apply(deferred);
 
     const immediate = manifest({ deferrable: true });
