@@ -59,6 +59,12 @@ export interface ViolationOptions {
   readonly jobs: number;
   /** Running beside the application (apply's check before changing anything): take as little CPU as the database allows. */
   readonly background?: boolean;
+  /**
+   * With background, PostgreSQL: a table of at least twice this many bytes is
+   * counted in block-range slices of about this size, each a short transaction
+   * (default 32 MiB; postgres/violations.ts countInSlices says when).
+   */
+  readonly sliceBytes?: number;
   readonly onProgress?: (message: string) => void;
   /**
    * validate --since: check only the rows whose `column` (checked against the

@@ -51,32 +51,116 @@ export async function countViolationsPostgres(
   options: ViolationOptions,
 ): Promise<ViolationCount[]> {
   const work = await planWork(db, catalog, targets);
+  const slicing = options.background ? await sliceSupport(db) : null;
   const perTable: ViolationOptions = { ...options, samples: Math.max(0, Math.floor(options.samples)) };
   const results = new Map<ViolationTarget, ViolationCount>();
   const queue = [...work];
   const worker = async () => {
     for (let next = queue.shift(); next; next = queue.shift()) {
       const w = next;
-      const counted = await db
-        .transaction()
-        .setIsolationLevel('repeatable read')
-        .setAccessMode('read only')
-        .execute(async (trx) => {
-          // Beside a live application (apply's check), leave it the cores: no parallel workers for our scans.
-          if (options.background) await sql`SET LOCAL max_parallel_workers_per_gather = 0`.execute(trx);
-          // A role's or database's statement_timeout is meant for the application's queries: a full scan
-          // of a big table outlasts it, and a check cut short proves nothing (docs/validate.md).
-          await sql`SET LOCAL statement_timeout = 0`.execute(trx);
-          return countTable(trx, w, perTable);
-        })
-        .catch((e: unknown) => {
+      const outcome =
+        (slicing && (await countInSlices(db, w, perTable, slicing))) ||
+        (await readOnly(db, options, (trx) => countTable(trx, w, perTable)).catch((e: unknown) => {
           throw cancelledOr(e, w);
-        });
-      for (const [t, outcome] of counted) results.set(t, outcome);
+        }));
+      for (const [t, count] of outcome) results.set(t, count);
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(options.jobs, work.length)) }, worker));
   return targets.map((t) => results.get(t) as ViolationCount);
+}
+
+/** Apply's check beside index builds: a big table's pass in slices of about this many bytes, each its own transaction. */
+const SLICE_BYTES = 32 * 1024 * 1024;
+/** A foreign key's parent small enough to be hashed again for every slice. */
+const SMALL_PARENT_ROWS = 100_000;
+
+interface SliceSupport {
+  readonly blockSize: number;
+}
+
+/** TID range scans (PostgreSQL 14) read a slice of a table by its blocks; older servers would scan it whole per slice. */
+async function sliceSupport(db: Kysely<unknown>): Promise<SliceSupport | null> {
+  const { rows } = await sql<{ block_size: number; tid_ranges: boolean }>`
+    select current_setting('block_size')::int as block_size, current_setting('server_version_num')::int >= 140000 as tid_ranges`.execute(db);
+  return rows[0]?.tid_ranges ? { blockSize: Number(rows[0].block_size) } : null;
+}
+
+/**
+ * apply's check beside its index builds: each build waits at its end for the
+ * transactions older than it, the check's among them, so one long scan of a
+ * big table delays every build that ends during it. Here the table's pass
+ * (rows, CHECKs, foreign keys) runs as block-range slices, each in its own
+ * short read-only transaction, and the counts are summed; unique indexes are
+ * then counted whole, as before. Only where it is cheap and says the same:
+ * counts only (no samples, no --since), every foreign key's parent small (it
+ * is joined again per slice), every expression sound. Otherwise, or when a
+ * slice fails (the whole-table path then names the constraint), null.
+ * A row an application moves between slices meanwhile may be counted twice or
+ * not at all, as one written just after any check: VALIDATE is the proof.
+ */
+async function countInSlices(db: Kysely<unknown>, work: TableWork, options: ViolationOptions, support: SliceSupport) {
+  const sliceBytes = options.sliceBytes ?? SLICE_BYTES;
+  if (options.samples > 0 || options.since || work.bytes < 2 * sliceBytes) return null;
+  const checks = work.targets.filter((t): t is CheckTarget => t.kind === 'check');
+  const keys = work.targets.filter((t): t is ForeignKeyTarget => t.kind === 'foreign_key');
+  const uniques = work.targets.filter((t): t is UniqueTarget => t.kind === 'unique');
+  if (checks.length + keys.length === 0 || checks.some((c) => expressionProblem(c.expr))) return null;
+  const smallParent = (fk: ForeignKeyTarget) => {
+    const estimate = findTable(work.catalog, fk.refTable)?.rowEstimate ?? -1;
+    return estimate >= 0 && estimate <= SMALL_PARENT_ROWS;
+  };
+  if (keys.some((fk) => fk.refColumns.length !== fk.columns.length || !smallParent(fk))) return null;
+  const passKeys = keys.map((fk) => ({ fk, parentUnique: parentKeyIsUnique(work.catalog, fk) }));
+  const blocks = Math.ceil(work.bytes / support.blockSize);
+  const per = Math.max(1, Math.floor(sliceBytes / support.blockSize));
+  const name = qualifiedName(work.ref);
+  const label = `${passLabel(checks.length, keys.length)}, in ${Math.ceil(blocks / per)} slices`;
+  const started = Date.now();
+  options.onProgress?.(`${name} (${sizeOf(work)}): ${label} …`);
+  let rows = 0;
+  const sums = [...checks, ...keys].map(() => 0);
+  for (let from = 0; from < blocks; from += per) {
+    // the last slice is open-ended: it takes the blocks the table grew by since its size was read
+    const range = `ctid >= '(${from},0)'::tid` + (from + per < blocks ? ` AND ctid < '(${from + per},0)'::tid` : '');
+    const row = await readOnly(db, options, async (trx) => (await trx.executeQuery<Row>(CompiledQuery.raw(tablePassSql(work.ref, checks, passKeys, range)))).rows[0]).catch(
+      (e: unknown) => {
+        if (isCancelled(e)) throw cancelledOr(e, work);
+        return null;
+      },
+    );
+    if (!row) return null;
+    rows += Number(row.total);
+    checks.forEach((_, i) => (sums[i] += Number(row[`c${i}`])));
+    keys.forEach((_, i) => (sums[checks.length + i] += Number(row[`f${i}`])));
+  }
+  options.onProgress?.(`${name}: ${label} done in ${seconds(Date.now() - started)}`);
+  const result = new Map<ViolationTarget, ViolationCount>([...checks, ...keys].map((t, i) => [t, countOf(t, counted(sums[i]), rows)]));
+  if (uniques.length > 0) {
+    const counts = await readOnly(db, options, (trx) => countUniques(stepRunner(trx, { ...work, targets: uniques }, options, []), uniques, undefined)).catch(
+      (e: unknown) => {
+        throw cancelledOr(e, work);
+      },
+    );
+    for (const [t, o] of counts) result.set(t, countOf(t, o, rows));
+  }
+  return result;
+}
+
+/** One read-only transaction of the check, with its settings (countViolationsPostgres). */
+async function readOnly<T>(db: Kysely<unknown>, options: ViolationOptions, body: (trx: Transaction<unknown>) => Promise<T>): Promise<T> {
+  return db
+    .transaction()
+    .setIsolationLevel('repeatable read')
+    .setAccessMode('read only')
+    .execute(async (trx) => {
+      // Beside a live application (apply's check), leave it the cores: no parallel workers for our scans.
+      if (options.background) await sql`SET LOCAL max_parallel_workers_per_gather = 0`.execute(trx);
+      // A role's or database's statement_timeout is meant for the application's queries: a full scan
+      // of a big table outlasts it, and a check cut short proves nothing (docs/validate.md).
+      await sql`SET LOCAL statement_timeout = 0`.execute(trx);
+      return body(trx);
+    });
 }
 
 async function planWork(db: Kysely<unknown>, catalog: Catalog, targets: readonly ViolationTarget[]): Promise<TableWork[]> {
@@ -120,22 +204,21 @@ async function countTable(trx: Transaction<unknown>, work: TableWork, options: V
   for (const [t, o] of await countUniques(step, uniques, filter)) counts.set(t, o);
   // Samples only where a constraint has violations: a clean table costs its passes and nothing more.
   if (options.samples > 0) await addSamples(step, work, counts, options.samples, filter);
-  const result = new Map<ViolationTarget, ViolationCount>();
-  for (const t of work.targets) {
-    const o = counts.get(t) as Outcome;
-    result.set(t, {
-      name: t.name,
-      table: t.table,
-      kind: t.kind,
-      severity: t.severity,
-      violations: o.violations,
-      ...(o.groups !== undefined ? { groups: o.groups } : {}),
-      ...(rows !== null ? { rows } : {}),
-      sample: o.sample,
-      ...(o.error !== undefined ? { error: o.error } : {}),
-    });
-  }
-  return result;
+  return new Map(work.targets.map((t) => [t, countOf(t, counts.get(t) as Outcome, rows)]));
+}
+
+function countOf(t: ViolationTarget, o: Outcome, rows: number | null): ViolationCount {
+  return {
+    name: t.name,
+    table: t.table,
+    kind: t.kind,
+    severity: t.severity,
+    violations: o.violations,
+    ...(o.groups !== undefined ? { groups: o.groups } : {}),
+    ...(rows !== null ? { rows } : {}),
+    sample: o.sample,
+    ...(o.error !== undefined ? { error: o.error } : {}),
+  };
 }
 
 const failed = (error: string): Outcome => ({ violations: 0, sample: [], error });
