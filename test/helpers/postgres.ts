@@ -93,3 +93,19 @@ export function callerPool(url: string, max: number): pg.Pool {
   pool.on('error', () => {});
   return pool;
 }
+
+/** A canonical dump of the public schema's CHECKs, foreign keys and indexes (with their validity), to compare end states. */
+export async function catalogDump(url: string): Promise<string[]> {
+  const { rows } = await runSql(
+    url,
+    `select c.relname || ' ' || con.conname || ' ' || pg_get_constraintdef(con.oid) || ' valid=' || con.convalidated as line
+       from pg_constraint con join pg_class c on c.oid = con.conrelid join pg_namespace n on n.oid = c.relnamespace
+      where n.nspname = 'public' and con.contype in ('c', 'f')
+     union all
+     select pg_get_indexdef(i.indexrelid) || ' valid=' || i.indisvalid
+       from pg_index i join pg_class c on c.oid = i.indrelid join pg_namespace n on n.oid = c.relnamespace
+      where n.nspname = 'public'
+     order by 1`,
+  );
+  return rows.map((r) => r.line as string);
+}

@@ -10,26 +10,10 @@ import { applyManifest, type ApplyOptions } from '../../src/run/apply.js';
 import { preparePlan, planHeader } from '../../src/run/prepare.js';
 import { verifyManifest } from '../../src/run/verify.js';
 import { bulkMeStoreSql } from '../helpers/bulk.js';
-import { createTestDatabase, describeServer, runSql } from '../helpers/postgres.js';
+import { catalogDump, createTestDatabase, describeServer, runSql } from '../helpers/postgres.js';
 import { testApplyOptions } from '../helpers/options.js';
 
 const options: ApplyOptions = { ...testApplyOptions, lockWaitMs: 60_000 };
-
-/** A canonical dump of the managed tables' constraints and indexes, to compare end states. */
-async function catalogDump(url: string): Promise<string[]> {
-  const { rows } = await runSql(
-    url,
-    `select c.relname || ' ' || con.conname || ' ' || pg_get_constraintdef(con.oid) || ' valid=' || con.convalidated as line
-       from pg_constraint con join pg_class c on c.oid = con.conrelid join pg_namespace n on n.oid = c.relnamespace
-      where n.nspname = 'public' and con.contype in ('c', 'f')
-     union all
-     select pg_get_indexdef(i.indexrelid) || ' valid=' || i.indisvalid
-       from pg_index i join pg_class c on c.oid = i.indrelid join pg_namespace n on n.oid = c.relnamespace
-      where n.nspname = 'public'
-     order by 1`,
-  );
-  return rows.map((r) => r.line as string);
-}
 
 describeServer('apply safety on the real server', () => {
   test('psql -f of the printed script reaches the same end state as apply', async () => {

@@ -6,7 +6,7 @@ import { preparePlan } from '../../src/run/prepare.js';
 import { verifyManifest } from '../../src/run/verify.js';
 import { bulkMeStoreSql } from '../helpers/bulk.js';
 import type { LoadedManifest } from '../../src/manifest/types.js';
-import { ADMIN_URL, createTestDatabase, describeServer, runSql } from '../helpers/postgres.js';
+import { ADMIN_URL, catalogDump, createTestDatabase, describeServer, runSql } from '../helpers/postgres.js';
 import { testApplyOptions } from '../helpers/options.js';
 
 /**
@@ -16,22 +16,6 @@ import { testApplyOptions } from '../helpers/options.js';
  * that the check outlasts the start of the first build.
  */
 const beside: ApplyOptions = { ...testApplyOptions, lockWaitMs: 60_000, buildWhileCheckingFromBytes: 0 };
-
-/** The managed tables' constraints and indexes, to compare end states. */
-async function catalogDump(url: string): Promise<string[]> {
-  const { rows } = await runSql(
-    url,
-    `select c.relname || ' ' || con.conname || ' ' || pg_get_constraintdef(con.oid) || ' valid=' || con.convalidated as line
-       from pg_constraint con join pg_class c on c.oid = con.conrelid join pg_namespace n on n.oid = c.relnamespace
-      where n.nspname = 'public' and con.contype in ('c', 'f')
-     union all
-     select pg_get_indexdef(i.indexrelid) || ' valid=' || i.indisvalid
-       from pg_index i join pg_class c on c.oid = i.indrelid join pg_namespace n on n.oid = c.relnamespace
-      where n.nspname = 'public'
-     order by 1`,
-  );
-  return rows.map((r) => r.line as string);
-}
 
 describeServer('apply builds indexes while it checks existing rows', () => {
   test('a violation found meanwhile drops the indexes built again, journals why, and the next apply converges', async () => {
