@@ -26,8 +26,15 @@ export interface ApplyOptions extends Pick<ExecuteOptions, 'backup' | 'keepBacku
   readonly allowNotValid: boolean;
   /** Asked once the final plan is known; false refuses. */
   readonly confirm: (plan: Plan) => Promise<boolean>;
-  /** runStarted: the journal run is open (a fleet records it, also of an apply that fails later). */
-  readonly events?: ExecuteEvents & { notice?(message: string): void; runStarted?(runId: number, fingerprint: string): void };
+  /**
+   * runStarted: the journal run is open (a fleet records it, also of an apply that fails later); runUndone:
+   * every change of that run was undone again before apply stopped (a refusal after index builds beside the check).
+   */
+  readonly events?: ExecuteEvents & {
+    notice?(message: string): void;
+    runStarted?(runId: number, fingerprint: string): void;
+    runUndone?(runId: number): void;
+  };
   /** The manifest is the whole truth for the tables it names: drop what it does not mention (--prune). */
   readonly prune?: boolean;
   /**
@@ -226,6 +233,7 @@ async function undoBuilt(dialect: Dialect, options: ApplyOptions, run: RecordedR
   options.events?.notice?.(`dropping again the ${what} (a rollback of apply run ${run.id})`);
   try {
     const undone = await undoOwnRun(dialect, run, options);
+    options.events?.runUndone?.(run.id);
     return `the ${what} were dropped again (journal runs ${run.id} and ${undone}), nothing else was changed`;
   } catch (e) {
     return `dropping again the ${what} (apply run ${run.id}) failed: ${messageOf(e).split('\n')[0]}; run schema-diff rollback to finish`;

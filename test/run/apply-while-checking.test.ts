@@ -26,7 +26,9 @@ describeServer('apply builds indexes while it checks existing rows', () => {
       const dialect = await openDialect(db.url);
       try {
         const started: number[] = [];
-        const error = await applyManifest(dialect, mestore, { ...beside, events: { stepStarted: (_s, i) => started.push(i) } }).then(
+        const undone: number[] = [];
+        const events = { stepStarted: (_s: unknown, i: number) => started.push(i), runUndone: (id: number) => undone.push(id) };
+        const error = await applyManifest(dialect, mestore, { ...beside, events }).then(
           () => null,
           (e: unknown) => e as Error & { code?: string },
         );
@@ -39,6 +41,8 @@ describeServer('apply builds indexes while it checks existing rows', () => {
         expect(await catalogDump(db.url)).toEqual(before);
         const runs = await dialect.history();
         expect(runs.map((r) => `${r.kind} ${r.status}`)).toEqual(['apply failed', 'rollback done']);
+        // a fleet then records no applied run here (fleet/run.ts withRunEvents)
+        expect(undone).toEqual([runs[0].id]);
         expect(runs[0].steps.every((s) => s.action === 'create_index')).toBe(true);
         expect(runs[1].steps).toHaveLength(runs[0].steps.length);
 

@@ -46,6 +46,10 @@ export async function withRunEvents(body: (events: ApplyEvents) => Promise<WorkR
   const events: ApplyEvents = {
     lockAcquired: (_step, ms) => (longest = Math.max(longest ?? 0, ms)),
     runStarted: (id, fingerprint) => (run = { id, fingerprint }),
+    // a refusal that dropped again what the run built: the rollout applied nothing there
+    runUndone: (id) => {
+      if (run?.id === id) run = undefined;
+    },
     stepFinished: () => (stepsDone += 1),
   };
   const result = await body(events);
