@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { baselineSchema, demoRows } from '../../manifest/baseline/index.js';
 import { mestore } from '../../manifest/mestore.js';
 import { openDialect } from '../../src/dialect/open.js';
@@ -189,4 +191,46 @@ describeServer('apply builds indexes while it checks existing rows', () => {
       await runSql(ADMIN_URL, `drop role if exists ${role}`);
     }
   }, 60_000);
+
+  test('killed with SIGKILL while it builds beside the check: the next apply adopts what was built and converges', async () => {
+    const db = await createTestDatabase();
+    try {
+      await runSql(db.url, baselineSchema('postgres') + bulkMeStoreSql(60_000));
+      // the library in a process of its own (npm test builds dist first), every database counted as big
+      const dist = fileURLToPath(new URL('../../dist/', import.meta.url));
+      const script = `
+        const { openDialect } = await import(${JSON.stringify(`${dist}src/dialect/open.js`)});
+        const { applyManifest } = await import(${JSON.stringify(`${dist}src/run/apply.js`)});
+        const { mestore } = await import(${JSON.stringify(`${dist}manifest/mestore.js`)});
+        const dialect = await openDialect(process.argv[1]);
+        await applyManifest(dialect, mestore, {
+          manifestPath: 'manifest/mestore.ts', lockTimeoutMs: 25, lockRetries: 50, retryBudgetMs: 30000, lockWaitMs: 60000,
+          allowNotValid: false, buildWhileCheckingFromBytes: 0, confirm: async () => true,
+          events: { stepFinished: (step) => console.log('built ' + step.action) },
+        });`;
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script, db.url], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      await new Promise<void>((resolve) => {
+        child.stdout.on('data', (b: Buffer) => {
+          stdout += b.toString();
+          if (stdout.includes('built create_index') && !child.killed) child.kill('SIGKILL');
+        });
+        child.on('exit', () => resolve());
+      });
+      expect({ signal: child.signalCode, stdout: stdout.slice(0, 200) }).toMatchObject({ signal: 'SIGKILL' });
+      const dialect = await openDialect(db.url);
+      try {
+        await applyManifest(dialect, mestore, beside);
+        const runs = await dialect.history();
+        expect(runs.map((r) => `${r.kind} ${r.status}`)).toEqual(['apply interrupted', 'apply done']);
+        expect(runs[0].steps.length).toBeGreaterThan(0);
+        expect((await preparePlan(dialect, mestore, 'manifest/mestore.ts')).plan.steps).toEqual([]);
+        expect(await verifyManifest(dialect, mestore, 'x')).toEqual([]);
+      } finally {
+        await dialect.close();
+      }
+    } finally {
+      await db.drop();
+    }
+  }, 120_000);
 });
