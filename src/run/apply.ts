@@ -59,7 +59,9 @@ export interface ApplyResult {
 /**
  * apply: take the advisory lock, plan against the catalog as it is now (so a
  * concurrent apply that finished first is seen), refuse on violating rows,
- * confirm, then run every step with its safety discipline, journaled.
+ * confirm, then run every step with its safety discipline, journaled. On a
+ * big database the check of the rows runs while the first new plain indexes
+ * build (applyWhileChecking); otherwise, and as before, it comes first.
  */
 export async function applyManifest(dialect: Dialect, manifest: LoadedManifest, options: ApplyOptions): Promise<ApplyResult> {
   checkLimits(options);
