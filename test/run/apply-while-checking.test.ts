@@ -1,14 +1,15 @@
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { baselineSchema, demoRows } from '../../manifest/baseline/index.js';
 import { mestore } from '../../manifest/mestore.js';
-import { openDialect } from '../../src/dialect/open.js';
 import { applyManifest, isViolationRefusal, type ApplyOptions } from '../../src/run/apply.js';
 import { preparePlan } from '../../src/run/prepare.js';
 import { verifyManifest } from '../../src/run/verify.js';
 import { bulkMeStoreSql } from '../helpers/bulk.js';
 import type { LoadedManifest } from '../../src/manifest/types.js';
-import { ADMIN_URL, catalogDump, createTestDatabase, describeServer, runSql } from '../helpers/postgres.js';
+import { ADMIN_URL, catalogDump, describeServer, runSql } from '../helpers/postgres.js';
+import { postgresTarget, type TestTarget } from '../helpers/targets.js';
 import { testApplyOptions } from '../helpers/options.js';
 
 /**
@@ -19,97 +20,85 @@ import { testApplyOptions } from '../helpers/options.js';
  */
 const beside: ApplyOptions = { ...testApplyOptions, lockWaitMs: 60_000, buildWhileCheckingFromBytes: 0 };
 
+/** A throwaway database seeded with `seed`, its dialect open for `body`, dropped after. */
+async function onServer(seed: string, body: (target: TestTarget) => Promise<void>): Promise<void> {
+  const target = await postgresTarget(seed);
+  try {
+    await body(target);
+  } finally {
+    await target.dispose();
+  }
+}
+
+/** apply's error, or null when it succeeded. */
+const attempt = (target: TestTarget, manifest: LoadedManifest, options: ApplyOptions) =>
+  applyManifest(target.dialect, manifest, options).then(
+    () => null,
+    (e: unknown) => e as Error & { code?: string },
+  );
+
 describeServer('apply builds indexes while it checks existing rows', () => {
   test('a violation found meanwhile drops the indexes built again, journals why, and the next apply converges', async () => {
-    const db = await createTestDatabase();
-    try {
-      await runSql(db.url, baselineSchema('postgres') + bulkMeStoreSql(20_000) + 'UPDATE orders SET total_amount = -1 WHERE id = 7;');
-      const before = await catalogDump(db.url);
-      const dialect = await openDialect(db.url);
-      try {
-        const started: number[] = [];
-        const undone: number[] = [];
-        const events = { stepStarted: (_s: unknown, i: number) => started.push(i), runUndone: (id: number) => undone.push(id) };
-        const error = await applyManifest(dialect, mestore, { ...beside, events }).then(
-          () => null,
-          (e: unknown) => e as Error & { code?: string },
-        );
-        expect(error).toMatchObject({ code: 'refused' });
-        expect(isViolationRefusal(error)).toBe(true);
-        expect(error?.message).toMatch(/ck_order_total_positive on public\.orders \(1 row\)/);
-        expect(error?.message).toMatch(/index\(es\) built while the rows were checked were dropped again \(journal runs \d+ and \d+\), nothing else was changed/);
-        // only index builds ran before the refusal, and the catalog is as it was
-        expect(started.length).toBeGreaterThan(0);
-        expect(await catalogDump(db.url)).toEqual(before);
-        const runs = await dialect.history();
-        expect(runs.map((r) => `${r.kind} ${r.status}`)).toEqual(['apply failed', 'rollback done']);
-        // a fleet then records no applied run here (fleet/run.ts withRunEvents)
-        expect(undone).toEqual([runs[0].id]);
-        expect(runs[0].steps.every((s) => s.action === 'create_index')).toBe(true);
-        expect(runs[1].steps).toHaveLength(runs[0].steps.length);
+    await onServer(baselineSchema('postgres') + bulkMeStoreSql(20_000) + 'UPDATE orders SET total_amount = -1 WHERE id = 7;', async (target) => {
+      const { dialect } = target;
+      const before = await catalogDump(target.url);
+      const started: number[] = [];
+      const undone: number[] = [];
+      const events = { stepStarted: (_s: unknown, i: number) => started.push(i), runUndone: (id: number) => undone.push(id) };
+      const error = await attempt(target, mestore, { ...beside, events });
+      expect(error).toMatchObject({ code: 'refused' });
+      expect(isViolationRefusal(error)).toBe(true);
+      expect(error?.message).toMatch(/ck_order_total_positive on public\.orders \(1 row\)/);
+      expect(error?.message).toMatch(/index\(es\) built while the rows were checked were dropped again \(journal runs \d+ and \d+\), nothing else was changed/);
+      // only index builds ran before the refusal, and the catalog is as it was
+      expect(started.length).toBeGreaterThan(0);
+      expect(await catalogDump(target.url)).toEqual(before);
+      const runs = await dialect.history();
+      expect(runs.map((r) => `${r.kind} ${r.status}`)).toEqual(['apply failed', 'rollback done']);
+      // a fleet then records no applied run here (fleet/run.ts withRunEvents)
+      expect(undone).toEqual([runs[0].id]);
+      expect(runs[0].steps.every((s) => s.action === 'create_index')).toBe(true);
+      expect(runs[1].steps).toHaveLength(runs[0].steps.length);
 
-        await runSql(db.url, 'UPDATE orders SET total_amount = subtotal + tax_amount + shipping_cost - discount_amount WHERE id = 7');
-        const result = await applyManifest(dialect, mestore, beside);
-        expect(result.runId).not.toBeNull();
-        expect((await preparePlan(dialect, mestore, 'manifest/mestore.ts')).plan.steps).toEqual([]);
-        expect(await verifyManifest(dialect, mestore, 'x')).toEqual([]);
-      } finally {
-        await dialect.close();
-      }
-    } finally {
-      await db.drop();
-    }
+      await target.sql('UPDATE orders SET total_amount = subtotal + tax_amount + shipping_cost - discount_amount WHERE id = 7');
+      const result = await applyManifest(dialect, mestore, beside);
+      expect(result.runId).not.toBeNull();
+      expect((await preparePlan(dialect, mestore, 'manifest/mestore.ts')).plan.steps).toEqual([]);
+      expect(await verifyManifest(dialect, mestore, 'x')).toEqual([]);
+    });
   });
 
   test('clean rows: every step runs once, numbered across the whole plan, and plan is empty after', async () => {
-    const db = await createTestDatabase();
-    try {
-      await runSql(db.url, baselineSchema('postgres') + bulkMeStoreSql(20_000));
-      const dialect = await openDialect(db.url);
-      try {
-        const started: string[] = [];
-        const finished: number[] = [];
-        const result = await applyManifest(dialect, mestore, {
-          ...beside,
-          events: {
-            stepStarted: (s, i, n) => started.push(`${i}/${n} ${s.id}`),
-            stepFinished: (_s, i) => finished.push(i),
-          },
-        });
-        const n = result.plan.steps.length;
-        expect(started).toEqual(result.plan.steps.map((s, i) => `${i}/${n} ${s.id}`));
-        expect(finished).toEqual(result.plan.steps.map((_s, i) => i));
-        // the new plain indexes lead the plan: they are what runs beside the check
-        const firstOther = result.plan.steps.findIndex((s) => s.action !== 'create_index' || s.name.endsWith('_unique'));
-        expect(result.plan.steps.slice(firstOther).some((s) => s.action === 'create_index' && !s.name.endsWith('_unique'))).toBe(false);
-        expect((await dialect.history()).map((r) => `${r.kind} ${r.status} ${r.steps.length}`)).toEqual([`apply done ${n}`]);
-        expect((await preparePlan(dialect, mestore, 'manifest/mestore.ts')).plan.steps).toEqual([]);
-      } finally {
-        await dialect.close();
-      }
-    } finally {
-      await db.drop();
-    }
+    await onServer(baselineSchema('postgres') + bulkMeStoreSql(20_000), async ({ dialect }) => {
+      const started: string[] = [];
+      const finished: number[] = [];
+      const result = await applyManifest(dialect, mestore, {
+        ...beside,
+        events: {
+          stepStarted: (s, i, n) => started.push(`${i}/${n} ${s.id}`),
+          stepFinished: (_s, i) => finished.push(i),
+        },
+      });
+      const n = result.plan.steps.length;
+      expect(started).toEqual(result.plan.steps.map((s, i) => `${i}/${n} ${s.id}`));
+      expect(finished).toEqual(result.plan.steps.map((_s, i) => i));
+      // the new plain indexes lead the plan: they are what runs beside the check
+      const firstOther = result.plan.steps.findIndex((s) => s.action !== 'create_index' || s.name.endsWith('_unique'));
+      expect(result.plan.steps.slice(firstOther).some((s) => s.action === 'create_index' && !s.name.endsWith('_unique'))).toBe(false);
+      expect((await dialect.history()).map((r) => `${r.kind} ${r.status} ${r.steps.length}`)).toEqual([`apply done ${n}`]);
+      expect((await preparePlan(dialect, mestore, 'manifest/mestore.ts')).plan.steps).toEqual([]);
+    });
   });
 
   test('below the size where it pays, the check runs first: a refusal leaves no run in the journal', async () => {
-    const db = await createTestDatabase();
-    try {
-      await runSql(db.url, baselineSchema('postgres') + demoRows() + 'UPDATE orders SET total_amount = -1 WHERE id = 1;');
-      const dialect = await openDialect(db.url);
-      try {
-        const started: number[] = [];
-        await expect(
-          applyManifest(dialect, mestore, { ...testApplyOptions, lockWaitMs: 60_000, events: { stepStarted: (_s, i) => started.push(i) } }),
-        ).rejects.toMatchObject({ code: 'refused', message: expect.stringMatching(/\(1 row\); nothing was changed/) });
-        expect(started).toEqual([]);
-        expect(await dialect.history()).toEqual([]);
-      } finally {
-        await dialect.close();
-      }
-    } finally {
-      await db.drop();
-    }
+    await onServer(baselineSchema('postgres') + demoRows() + 'UPDATE orders SET total_amount = -1 WHERE id = 1;', async ({ dialect }) => {
+      const started: number[] = [];
+      await expect(
+        applyManifest(dialect, mestore, { ...testApplyOptions, lockWaitMs: 60_000, events: { stepStarted: (_s, i) => started.push(i) } }),
+      ).rejects.toMatchObject({ code: 'refused', message: expect.stringMatching(/\(1 row\); nothing was changed/) });
+      expect(started).toEqual([]);
+      expect(await dialect.history()).toEqual([]);
+    });
   });
 
   /** Costly per row, so that the check of a few hundred thousand rows outlasts the builds beside it. */
@@ -118,41 +107,25 @@ describeServer('apply builds indexes while it checks existing rows', () => {
     `create table ${name} (id int primary key, a int, b int, note text not null);
      insert into ${name} select g, g, case when g = ${badId ?? -1} then -1 else 1 end, 'row ' || g from generate_series(1, ${rows}) g;
      analyze ${name};`;
-  const indexNames = async (url: string) =>
-    (await runSql(url, `select indexname from pg_indexes where schemaname = 'public' order by 1`)).rows.map((r) => r.indexname as string);
-
-  async function attempt(url: string, manifest: LoadedManifest, options: ApplyOptions) {
-    const dialect = await openDialect(url);
-    try {
-      return await applyManifest(dialect, manifest, options).then(
-        () => null,
-        (e: unknown) => e as Error,
-      );
-    } finally {
-      await dialect.close();
-    }
-  }
+  const indexNames = async (target: TestTarget) =>
+    (await target.sql(`select indexname from pg_indexes where schemaname = 'public' order by 1`)).map((r) => r.indexname as string);
 
   // Found by review: each build waits at its end for the check's transaction of the moment, and a
   // database's lock_timeout cancelled that wait (the build failed where checking first succeeded).
   test("a database's lock_timeout does not cancel a build's wait for the check", async () => {
-    const db = await createTestDatabase();
-    try {
-      await runSql(db.url, `${table('t', 200_000, null)} alter database ${db.name} set lock_timeout = '200ms';`);
+    const seed = `${table('t', 200_000, null)}
+      do $$ begin execute format('alter database %I set lock_timeout = %L', current_database(), '200ms'); end $$;`;
+    await onServer(seed, async (target) => {
       const manifest = { version: 1, tables: { t: { checks: [{ name: 'ck_t_b', expr: `b > 0 and ${SLOW}` }], indexes: [{ name: 'ix_t_a', columns: ['a'] }] } } } as unknown as LoadedManifest;
-      expect(await attempt(db.url, manifest, beside)).toBeNull();
-      expect(await indexNames(db.url)).toContain('ix_t_a');
-      expect((await runSql(db.url, 'show lock_timeout')).rows[0].lock_timeout).toBe('200ms');
-    } finally {
-      await db.drop();
-    }
+      expect(await attempt(target, manifest, beside)).toBeNull();
+      expect(await indexNames(target)).toContain('ix_t_a');
+      expect((await target.sql('show lock_timeout'))[0].lock_timeout).toBe('200ms');
+    });
   }, 60_000);
 
   // Found by review: a build that failed on existing rows hid the refusal, and the builds before it stayed.
   test('a build that fails beside a refusing check: the refusal, naming the failed build, and the earlier builds dropped again', async () => {
-    const db = await createTestDatabase();
-    try {
-      await runSql(db.url, table('t1', 200_000, 7) + table('t2', 100_000, null));
+    await onServer(table('t1', 200_000, 7) + table('t2', 100_000, null), async (target) => {
       const manifest = {
         version: 1,
         tables: {
@@ -161,41 +134,36 @@ describeServer('apply builds indexes while it checks existing rows', () => {
           t2: { checks: [{ name: 'ck_t2_note', expr: SLOW }], indexes: [{ name: 'ix_t2_bad', columns: [{ expr: '(note::int)' }] }] },
         },
       } as unknown as LoadedManifest;
-      const before = await indexNames(db.url);
-      const error = await attempt(db.url, manifest, beside);
+      const before = await indexNames(target);
+      const error = await attempt(target, manifest, beside);
       expect(isViolationRefusal(error)).toBe(true);
       expect(error?.message).toMatch(/^existing rows violate 1 constraint\(s\): ck_t1_b on public\.t1 \(1 row\); the 1 index\(es\) built while the rows were checked were dropped again \(journal runs \d+ and \d+\), nothing else was changed; a build failed meanwhile: .*invalid input syntax for type integer/);
-      expect(await indexNames(db.url)).toEqual(before);
-    } finally {
-      await db.drop();
-    }
+      expect(await indexNames(target)).toEqual(before);
+    });
   }, 60_000);
 
   // Found by review: the undo goes through the journal, which rollback refuses to trust when another role owns it.
   test('a journal schema-diff cannot trust: the check runs first, and a refusal changes nothing', async () => {
-    const db = await createTestDatabase();
-    const role = `sd_not_us_${db.name.slice(-8)}`;
+    const role = `sd_not_us_${randomBytes(4).toString('hex')}`;
     await runSql(ADMIN_URL, `create role ${role}`);
     try {
-      await runSql(db.url, `create schema schema_diff authorization ${role}; ${table('t', 50_000, 7)}`);
-      const manifest = { version: 1, tables: { t: { checks: [{ name: 'ck_t_b', expr: 'b > 0' }], indexes: [{ name: 'ix_t_a', columns: ['a'] }] } } } as unknown as LoadedManifest;
-      const before = await indexNames(db.url);
-      const started: number[] = [];
-      const error = await attempt(db.url, manifest, { ...beside, events: { stepStarted: (_s, i) => started.push(i) } });
-      expect(isViolationRefusal(error)).toBe(true);
-      expect(error?.message).toMatch(/\(1 row\); nothing was changed/);
-      expect(started).toEqual([]);
-      expect(await indexNames(db.url)).toEqual(before);
+      await onServer(`create schema schema_diff authorization ${role}; ${table('t', 50_000, 7)}`, async (target) => {
+        const manifest = { version: 1, tables: { t: { checks: [{ name: 'ck_t_b', expr: 'b > 0' }], indexes: [{ name: 'ix_t_a', columns: ['a'] }] } } } as unknown as LoadedManifest;
+        const before = await indexNames(target);
+        const started: number[] = [];
+        const error = await attempt(target, manifest, { ...beside, events: { stepStarted: (_s, i) => started.push(i) } });
+        expect(isViolationRefusal(error)).toBe(true);
+        expect(error?.message).toMatch(/\(1 row\); nothing was changed/);
+        expect(started).toEqual([]);
+        expect(await indexNames(target)).toEqual(before);
+      });
     } finally {
-      await db.drop();
       await runSql(ADMIN_URL, `drop role if exists ${role}`);
     }
   }, 60_000);
 
   test('killed with SIGKILL while it builds beside the check: the next apply adopts what was built and converges', async () => {
-    const db = await createTestDatabase();
-    try {
-      await runSql(db.url, baselineSchema('postgres') + bulkMeStoreSql(60_000));
+    await onServer(baselineSchema('postgres') + bulkMeStoreSql(60_000), async ({ dialect, url }) => {
       // the library in a process of its own (npm test builds dist first), every database counted as big
       const dist = fileURLToPath(new URL('../../dist/', import.meta.url));
       const script = `
@@ -208,7 +176,7 @@ describeServer('apply builds indexes while it checks existing rows', () => {
           allowNotValid: false, buildWhileCheckingFromBytes: 0, confirm: async () => true,
           events: { stepFinished: (step) => console.log('built ' + step.action) },
         });`;
-      const child = spawn(process.execPath, ['--input-type=module', '-e', script, db.url], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script, url], { stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';
       await new Promise<void>((resolve) => {
         child.stdout.on('data', (b: Buffer) => {
@@ -218,19 +186,12 @@ describeServer('apply builds indexes while it checks existing rows', () => {
         child.on('exit', () => resolve());
       });
       expect({ signal: child.signalCode, stdout: stdout.slice(0, 200) }).toMatchObject({ signal: 'SIGKILL' });
-      const dialect = await openDialect(db.url);
-      try {
-        await applyManifest(dialect, mestore, beside);
-        const runs = await dialect.history();
-        expect(runs.map((r) => `${r.kind} ${r.status}`)).toEqual(['apply interrupted', 'apply done']);
-        expect(runs[0].steps.length).toBeGreaterThan(0);
-        expect((await preparePlan(dialect, mestore, 'manifest/mestore.ts')).plan.steps).toEqual([]);
-        expect(await verifyManifest(dialect, mestore, 'x')).toEqual([]);
-      } finally {
-        await dialect.close();
-      }
-    } finally {
-      await db.drop();
-    }
+      await applyManifest(dialect, mestore, beside);
+      const runs = await dialect.history();
+      expect(runs.map((r) => `${r.kind} ${r.status}`)).toEqual(['apply interrupted', 'apply done']);
+      expect(runs[0].steps.length).toBeGreaterThan(0);
+      expect((await preparePlan(dialect, mestore, 'manifest/mestore.ts')).plan.steps).toEqual([]);
+      expect(await verifyManifest(dialect, mestore, 'x')).toEqual([]);
+    });
   }, 120_000);
 });

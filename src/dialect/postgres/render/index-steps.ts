@@ -146,9 +146,8 @@ export function newIndexNames(changes: readonly Change[], catalog: Catalog): New
  */
 export function refuseDeferringForeignKeyIndex(ix: DesiredIndex, current: Index, catalog: Catalog): void {
   if (!constraintTiming(ix)) return;
-  const bound = (findTable(catalog, current.table)?.referencedBy ?? []).filter((k) => k.refIndex === current.name);
-  if (bound.length === 0) return;
-  const keys = bound.map((k) => `${k.name} on ${qualifiedName(k.table)}`).join(', ');
+  const keys = keysBoundTo(current, catalog);
+  if (!keys) return;
   throw new SchemaDiffError(
     'refused',
     `manifest ${ix.path}: UNIQUE constraint ${ix.name} on ${qualifiedName(ix.table)} cannot be DEFERRABLE: foreign key ${keys} uses its index, ` +
@@ -156,11 +155,16 @@ export function refuseDeferringForeignKeyIndex(ix: DesiredIndex, current: Index,
   );
 }
 
+/** The foreign keys PostgreSQL bound to the index (conindid), in words; empty when none. */
+function keysBoundTo(current: Index, catalog: Catalog): string {
+  const bound = (findTable(catalog, current.table)?.referencedBy ?? []).filter((k) => k.refIndex === current.name);
+  return bound.map((k) => `${k.name} on ${qualifiedName(k.table)}`).join(', ');
+}
+
 /** PostgreSQL will not drop a unique index a foreign key is bound to (conindid): refuse at plan, not halfway through a swap. */
 export function refuseDroppingForeignKeyIndex(ix: DesiredIndex, current: Index, catalog: Catalog): void {
-  const bound = (findTable(catalog, current.table)?.referencedBy ?? []).filter((k) => k.refIndex === current.name);
-  if (bound.length === 0) return;
-  const keys = bound.map((k) => `${k.name} on ${qualifiedName(k.table)}`).join(', ');
+  const keys = keysBoundTo(current, catalog);
+  if (!keys) return;
   throw new SchemaDiffError(
     'refused',
     `manifest ${ix.path}: index ${current.name} on ${qualifiedName(current.table)} cannot be replaced: foreign key ${keys} depends on it ` +
