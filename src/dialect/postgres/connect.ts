@@ -121,11 +121,12 @@ function openPools(config: pg.PoolConfig, poolSize: number, target: string, url:
   const readOnlyOption = readOnly ? '-c default_transaction_read_only=on' : '';
   const startup = (ours: string) => [ours, config.options, LEXER_SETTINGS, readOnlyOption].filter(Boolean).join(' ');
   // The session runs catalog queries, which are cheap but look expensive to the planner (JIT would spend
-  // 50 ms compiling them), and apply's index builds, which without parallel workers leave the application
-  // a core: on a 2-core server a parallel build raised writers' worst latency from ~80 to ~100+ ms.
+  // 50 ms compiling them). Its index builds take the server's max_parallel_maintenance_workers: on the
+  // 2-core bench, turning them off made apply 15-20% slower (also beside its check of existing rows)
+  // and writers' longest wait no shorter (bench-results/report.md).
   const sessionPool = new pg.Pool({
     ...config,
-    options: startup('-c jit=off -c max_parallel_maintenance_workers=0'),
+    options: startup('-c jit=off'),
     max: 1,
     idleTimeoutMillis: 0,
   });

@@ -8,7 +8,7 @@ import { oneStatementPerQuery, type PgHandles } from './connect.js';
  * Session settings schema-diff's own connections get at startup (connect.ts),
  * set on a borrowed connection instead and reset before it goes back.
  */
-const SESSION_SETTINGS = ['jit = off', 'max_parallel_maintenance_workers = 0'];
+const SESSION_SETTINGS = ['jit = off'];
 
 async function settle(run: (text: string) => Promise<unknown>, readOnly: boolean): Promise<() => Promise<void>> {
   const settings = [...SESSION_SETTINGS, ...(readOnly ? ['default_transaction_read_only = on'] : [])];
