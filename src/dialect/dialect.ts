@@ -101,6 +101,13 @@ export interface ExecuteOptions {
   readonly backup?: boolean;
   /** SQLite: how many of schema-diff's backups of this file to keep, newest first (default 3; older ones are removed). */
   readonly keepBackups?: number;
+  /**
+   * How many steps may run at once where they touch no table or index name in
+   * common (Step.touches), each on a connection of its own. Default 1. Only
+   * PostgreSQL with a pool of schema-diff's own takes more (apply on a big
+   * database: run/apply.ts); elsewhere steps run one at a time.
+   */
+  readonly concurrentSteps?: number;
   readonly events?: ExecuteEvents;
 }
 

@@ -100,6 +100,14 @@ export interface Step {
    * and undoing it whole later first undoes this one. Absent: none.
    */
   readonly partOf?: StepRef;
+  /**
+   * The tables whose locks the step takes or whose keys it needs, and the
+   * index names it makes, frees or renames (`index schema.name`): apply may
+   * run steps that share none at once (plan/schedule.ts). Absent: the step
+   * runs alone, after every step before it. Informational in a plan file:
+   * apply runs the plan it renders itself.
+   */
+  readonly touches?: readonly string[];
 }
 
 /** A journaled step: its run and its position in it. */

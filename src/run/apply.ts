@@ -177,6 +177,9 @@ async function buildsBesideCheck(dialect: Dialect, prepared: Prepared, options: 
  * what was built, journaled as a rollback of this run, so that the catalog is
  * as it was and the history says why. Each build also waits, at its end, for
  * the check's transaction of the moment to finish (as for any older snapshot).
+ * Once the check is clean, the rest of the plan (the builds still to come
+ * among it) runs two steps at a time where they touch different tables
+ * (plan/schedule.ts): a VALIDATE of one table beside an index build on another.
  */
 async function applyWhileChecking(dialect: Dialect, prepared: Prepared, options: ApplyOptions, lead: number): Promise<number> {
   const { plan } = prepared;
@@ -194,8 +197,9 @@ async function applyWhileChecking(dialect: Dialect, prepared: Prepared, options:
   let built = 0;
   let buildError: unknown;
   try {
-    // one step at a time, so that a refusal that comes early stops the builds early
-    while (built < lead && !check.refuses()) {
+    // one step at a time, so that a refusal that comes early stops the builds early, and a clean verdict
+    // lets the rest of the plan start beside the builds still to come
+    while (built < lead && !check.settled()) {
       await dialect.execute([plan.steps[built]], { runId }, numbered(options, built, plan.steps.length));
       built++;
     }
@@ -210,7 +214,8 @@ async function applyWhileChecking(dialect: Dialect, prepared: Prepared, options:
     try {
       // a build that failed as any step can, the rows being clean: the next apply goes on from what was built
       if (buildError !== undefined) throw buildError;
-      await dialect.execute(plan.steps.slice(lead), { runId }, numbered(options, lead, plan.steps.length));
+      // a big database: two steps at once where they touch different tables (a VALIDATE beside an index build)
+      await dialect.execute(plan.steps.slice(built), { runId }, { ...numbered(options, built, plan.steps.length), concurrentSteps: 2 });
       await dialect.finishRun(runId, 'done');
       return runId;
     } catch (e) {
@@ -248,14 +253,14 @@ function withOutcome(e: unknown, outcome: string): SchemaDiffError {
   return new SchemaDiffError('execution', `the check of existing rows failed: ${messageOf(e).split('\n')[0]}; ${outcome}`, [], { cause: e });
 }
 
-/** A promise whose outcome can be asked for without waiting. */
+/** A promise whose outcome can be asked for without waiting: settled() once it has one. */
 function settling<T extends readonly unknown[]>(promise: Promise<T>) {
-  let refuses = false;
+  let settled = false;
   promise.then(
-    (bad) => (refuses = bad.length > 0),
-    () => (refuses = true),
+    () => (settled = true),
+    () => (settled = true),
   );
-  return { result: promise, refuses: () => refuses };
+  return { result: promise, settled: () => settled };
 }
 
 /** Options whose step events count from `offset` of `total`, for a plan run in parts. */

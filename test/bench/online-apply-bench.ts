@@ -58,7 +58,7 @@ type MigrationOutcome = {
 };
 
 export type ScenarioResult = MigrationOutcome & {
-  readonly shape: Shape;
+  readonly shape: Shape | 'idle';
   readonly description: string;
   readonly migrationMs: number;
   /** Writers while the migration ran. */
@@ -79,6 +79,12 @@ export type OnlineApplyResult = {
   readonly writerClients: number;
   readonly fillMs: number;
   readonly scenarios: readonly ScenarioResult[];
+  /**
+   * The same writers on a copy with no migration, for as long as the median
+   * apply took: how long they wait on this machine when nothing else runs,
+   * the floor under every shape's longest wait.
+   */
+  readonly idle?: Pick<WriterSummary, 'maxLatencyMs' | 'p99LatencyMs' | 'failed'> & { readonly ms: number };
 };
 
 const DESCRIPTIONS: Record<Shape, string> = {
@@ -117,7 +123,12 @@ async function runOnlineApply(log: (line: string) => void): Promise<OnlineApplyR
     for (let round = 0; round < REPEAT; round++) for (const shape of compared) await once(shape);
     for (const shape of SHAPES.filter((s) => !COMPARED.includes(s))) await once(shape);
     const scenarios = SHAPES.map((shape) => representative(runs.get(shape) ?? []));
-    return { version: 1, server, orders: ORDERS, writerRate: RATE, writerClients: CLIENTS, fillMs, scenarios };
+    const idleMs = scenarios[0]?.migrationMs ?? 15_000;
+    log(`no migration: writers alone for ${idleMs} ms …`);
+    const quiet = await scenario('idle', template, idleMs);
+    log(`no migration: writers' max latency ${quiet.writers.maxLatencyMs} ms`);
+    const idle = { ms: idleMs, maxLatencyMs: quiet.writers.maxLatencyMs, p99LatencyMs: quiet.writers.p99LatencyMs, failed: quiet.writers.failed };
+    return { version: 1, server, orders: ORDERS, writerRate: RATE, writerClients: CLIENTS, fillMs, scenarios, idle };
   } finally {
     await admin(`drop database if exists ${template} with (force)`);
   }
@@ -135,8 +146,11 @@ function representative(results: readonly ScenarioResult[]): ScenarioResult {
   return { ...pick, runs: results.map((r) => ({ ms: r.migrationMs, ok: r.ok, maxLatencyMs: r.writers.maxLatencyMs })) };
 }
 
-/** One shape on a fresh copy of the filled database, with writers running before, during and after. */
-async function scenario(shape: Shape, template: string): Promise<ScenarioResult> {
+/**
+ * One shape on a fresh copy of the filled database, with writers running
+ * before, during and after; 'idle' runs no migration, only waits `idleMs`.
+ */
+async function scenario(shape: Shape | 'idle', template: string, idleMs = 0): Promise<ScenarioResult> {
   const copy = `${template}_${shape.replace('-', '_')}`;
   await copyDatabase(template, copy);
   const url = urlOf(copy);
@@ -146,7 +160,7 @@ async function scenario(shape: Shape, template: string): Promise<ScenarioResult>
     const warm = performance.now();
     await sleep(WARMUP_MS);
     const from = performance.now();
-    const outcome = await migrate(shape, url).catch((e: unknown) => failed(e));
+    const outcome: MigrationOutcome = shape === 'idle' ? await sleep(idleMs).then(() => ({ ok: true, failures: {} })) : await migrate(shape, url).catch((e: unknown) => failed(e));
     const to = performance.now();
     await sleep(COOLDOWN_MS);
     const log = await writers.stop();
@@ -155,7 +169,7 @@ async function scenario(shape: Shape, template: string): Promise<ScenarioResult>
     return {
       timeline: timelineOf(log, from, warm, performance.now()),
       shape,
-      description: DESCRIPTIONS[shape],
+      description: shape === 'idle' ? 'writers alone, no migration' : DESCRIPTIONS[shape],
       migrationMs: Math.round(to - from),
       ...outcome,
       writers: during,

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import pg from 'pg';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { baselineSchema, demoRows } from '../../manifest/baseline/index.js';
@@ -68,20 +69,30 @@ describeServer('apply builds indexes while it checks existing rows', () => {
     });
   });
 
-  test('clean rows: every step runs once, numbered across the whole plan, and plan is empty after', async () => {
+  test('clean rows: every step runs once, numbered across the whole plan, steps that share a table in plan order, and plan is empty after', async () => {
     await onServer(baselineSchema('postgres') + bulkMeStoreSql(20_000), async ({ dialect }) => {
       const started: string[] = [];
-      const finished: number[] = [];
+      const timeline: string[] = [];
       const result = await applyManifest(dialect, mestore, {
         ...beside,
         events: {
-          stepStarted: (s, i, n) => started.push(`${i}/${n} ${s.id}`),
-          stepFinished: (_s, i) => finished.push(i),
+          stepStarted: (s, i, n) => {
+            started.push(`${i}/${n} ${s.id}`);
+            timeline.push(`start ${i}`);
+          },
+          stepFinished: (_s, i) => timeline.push(`end ${i}`),
         },
       });
       const n = result.plan.steps.length;
-      expect(started).toEqual(result.plan.steps.map((s, i) => `${i}/${n} ${s.id}`));
-      expect(finished).toEqual(result.plan.steps.map((_s, i) => i));
+      expect(started.sort()).toEqual(result.plan.steps.map((s, i) => `${i}/${n} ${s.id}`).sort());
+      // after the check, steps on other tables may run at once (plan/schedule.ts); two that share a table never do
+      const steps = result.plan.steps;
+      for (const [i, a] of steps.entries()) {
+        for (const [j, b] of steps.entries()) {
+          if (j <= i || !a.touches?.some((t) => b.touches?.includes(t))) continue;
+          expect({ pair: [a.name, b.name], order: timeline.indexOf(`end ${i}`) < timeline.indexOf(`start ${j}`) }).toEqual({ pair: [a.name, b.name], order: true });
+        }
+      }
       // the new plain indexes lead the plan: they are what runs beside the check
       const firstOther = result.plan.steps.findIndex((s) => s.action !== 'create_index' || s.name.endsWith('_unique'));
       expect(result.plan.steps.slice(firstOther).some((s) => s.action === 'create_index' && !s.name.endsWith('_unique'))).toBe(false);
@@ -160,6 +171,55 @@ describeServer('apply builds indexes while it checks existing rows', () => {
     } finally {
       await runSql(ADMIN_URL, `drop role if exists ${role}`);
     }
+  }, 60_000);
+
+  test('after the check, two VALIDATEs of different tables run at once', async () => {
+    await onServer(table('a', 150_000, null) + table('b', 150_000, null), async (target) => {
+      const manifest = {
+        version: 1,
+        tables: {
+          a: { checks: [{ name: 'ck_a', expr: SLOW }], indexes: [{ name: 'ix_a_a', columns: ['a'] }] },
+          b: { checks: [{ name: 'ck_b', expr: SLOW }] },
+        },
+      } as unknown as LoadedManifest;
+      const timeline: string[] = [];
+      const events = { stepStarted: (s: { action: string; table: string }) => timeline.push(`start ${s.action} ${s.table}`), stepFinished: (s: { action: string; table: string }) => timeline.push(`end ${s.action} ${s.table}`) };
+      expect(await attempt(target, manifest, { ...beside, events })).toBeNull();
+      const validates = timeline.filter((e) => e.includes('validate_constraint'));
+      // both started before either ended
+      expect(validates.slice(0, 2).every((e) => e.startsWith('start'))).toBe(true);
+      expect((await target.sql(`select conname, convalidated from pg_constraint where conname in ('ck_a', 'ck_b') order by 1`)).map((r) => r.convalidated)).toEqual([true, true]);
+    });
+  }, 60_000);
+
+  test('a step that fails beside another: the other ends and is journaled, apply stops with the failure, and the next apply converges', async () => {
+    await onServer(table('x', 1_000, null) + table('y', 200_000, null), async (target) => {
+      const manifest = {
+        version: 1,
+        tables: {
+          x: { checks: [{ name: 'ck_x', expr: 'b > 0' }] },
+          y: { checks: [{ name: 'ck_y', expr: SLOW }], indexes: [{ name: 'ix_y_a', columns: ['a'] }] },
+        },
+      } as unknown as LoadedManifest;
+      // an application transaction holds x: ck_x's ADD CONSTRAINT never gets its lock
+      const app = new pg.Client({ connectionString: target.url });
+      await app.connect();
+      try {
+        await app.query('begin');
+        await app.query('lock table x in access share mode');
+        const error = await attempt(target, manifest, { ...beside, lockRetries: 4, retryBudgetMs: 2_000 });
+        expect(error).toMatchObject({ code: 'lock', message: expect.stringMatching(/ck_x on public\.x\) could not get its lock/) });
+      } finally {
+        await app.query('rollback').catch(() => {});
+        await app.end();
+      }
+      const [run] = await target.dialect.history();
+      expect(run.status).toBe('failed');
+      expect(run.steps.map((st) => `${st.action} ${st.name}`).sort()).toEqual(['add_check ck_y', 'create_index ix_y_a', 'validate_constraint ck_y']);
+      expect((await target.sql(`select conname, convalidated from pg_constraint where conname in ('ck_x', 'ck_y') order by 1`)).map((r) => `${r.conname} ${r.convalidated}`)).toEqual(['ck_y true']);
+      expect(await attempt(target, manifest, beside)).toBeNull();
+      expect((await preparePlan(target.dialect, manifest, 'm.ts')).plan.steps).toEqual([]);
+    });
   }, 60_000);
 
   test('killed with SIGKILL while it builds beside the check: the next apply adopts what was built and converges', async () => {

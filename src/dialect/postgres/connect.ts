@@ -33,6 +33,12 @@ export interface PgHandles {
    */
   readonly parallelReads: boolean;
   /**
+   * A connection of its own with the session's settings, for apply's steps
+   * that run beside the session's (ExecuteOptions.concurrentSteps); only on
+   * connections schema-diff opened itself. The caller destroys it.
+   */
+  readonly openLane?: () => Kysely<unknown>;
+  /**
    * Runs a script of several statements (fixtures, the demo: never manifest
    * text). The only path that can; every query of `session` and `pool` is one statement.
    */
@@ -124,12 +130,8 @@ function openPools(config: pg.PoolConfig, poolSize: number, target: string, url:
   // 50 ms compiling them). Its index builds take the server's max_parallel_maintenance_workers: on the
   // 2-core bench, turning them off made apply 15-20% slower (also beside its check of existing rows)
   // and writers' longest wait no shorter (bench-results/report.md).
-  const sessionPool = new pg.Pool({
-    ...config,
-    options: startup('-c jit=off'),
-    max: 1,
-    idleTimeoutMillis: 0,
-  });
+  const sessionConfig = { ...config, options: startup('-c jit=off'), max: 1, idleTimeoutMillis: 0 };
+  const sessionPool = new pg.Pool(sessionConfig);
   const readPool = new pg.Pool({ ...config, max: Math.max(1, poolSize), options: startup('') || undefined });
   for (const p of [sessionPool, readPool]) p.on('error', () => {}); // a dropped idle client must not crash the CLI
   const session = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: oneStatementPerQuery(sessionPool) }) });
@@ -141,6 +143,11 @@ function openPools(config: pg.PoolConfig, poolSize: number, target: string, url:
     secretUrl: url,
     embedded: null,
     parallelReads: true,
+    openLane() {
+      const lanePool = new pg.Pool(sessionConfig);
+      lanePool.on('error', () => {});
+      return new Kysely<unknown>({ dialect: new PostgresDialect({ pool: oneStatementPerQuery(lanePool) }) });
+    },
     async runScript(script: string) {
       const client = await sessionPool.connect();
       try {

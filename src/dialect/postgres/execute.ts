@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import { inTransaction } from './transaction.js';
 import { SchemaDiffError, messageOf } from '../../errors.js';
 import { splitScans, type Step } from '../../plan/types.js';
+import { nextRunnable, type StepState } from '../../plan/schedule.js';
 import { qualifiedName, type TableRef } from '../../schema/types.js';
 import type { ExecuteOptions, RunRecord } from '../dialect.js';
 import { recordStep } from './history.js';
@@ -17,7 +18,9 @@ const DUPLICATE_TABLE = '42P07';
  * runs in its own short transaction under lock_timeout, well below
  * deadlock_timeout, so that when the application and we collide it is always
  * us who give up: we roll back, wait a jittered, growing pause, and try again.
- * Scans (VALIDATE, index builds) run without lock_timeout.
+ * Scans (VALIDATE, index builds) run without lock_timeout. Given a second
+ * connection (`lane`), two steps run at once where they touch nothing in
+ * common (executeInLanes).
  */
 export async function executePostgres(
   db: Kysely<unknown>,
@@ -25,21 +28,64 @@ export async function executePostgres(
   steps: readonly Step[],
   record: RunRecord,
   options: ExecuteOptions,
+  lane?: Kysely<unknown>,
 ): Promise<void> {
-  const events = options.events ?? {};
-  for (const [i, step] of steps.entries()) {
-    events.stepStarted?.(step, i, steps.length);
-    const started = Date.now();
-    let attempts: number;
-    try {
-      attempts = step.transactional
-        ? await runTransactional(db, readers, step, record, options)
-        : await withoutTimeouts(db, () => runOutsideTransaction(db, readers, step, record, options));
-    } catch (e) {
-      throw wrap(e, step);
-    }
-    events.stepFinished?.(step, i, steps.length, Date.now() - started, attempts);
+  if (lane) return executeInLanes([db, lane], readers, steps, record, options);
+  for (const [i, step] of steps.entries()) await runStep(db, readers, steps, i, record, options);
+}
+
+async function runStep(db: Kysely<unknown>, readers: Kysely<unknown>, steps: readonly Step[], i: number, record: RunRecord, options: ExecuteOptions): Promise<void> {
+  const step = steps[i];
+  options.events?.stepStarted?.(step, i, steps.length);
+  const started = Date.now();
+  let attempts: number;
+  try {
+    attempts = step.transactional
+      ? await runTransactional(db, readers, step, record, options)
+      : await withoutTimeouts(db, () => runOutsideTransaction(db, readers, step, record, options));
+  } catch (e) {
+    throw wrap(e, step);
   }
+  options.events?.stepFinished?.(step, i, steps.length, Date.now() - started, attempts);
+}
+
+/**
+ * Each connection takes the next step that may start (plan/schedule.ts: every
+ * earlier step it shares a table or an index name with is done), so a
+ * VALIDATE of one table runs while an index builds on another. Each step is
+ * journaled on the connection that ran it, as it ends. After a failure no
+ * step starts; the one running on the other connection ends as it would
+ * alone, and the first failure is what apply stops with.
+ */
+async function executeInLanes(lanes: readonly Kysely<unknown>[], readers: Kysely<unknown>, steps: readonly Step[], record: RunRecord, options: ExecuteOptions): Promise<void> {
+  const states: StepState[] = steps.map(() => 'pending');
+  let failure: { error: unknown } | undefined;
+  let wake: () => void = () => {};
+  let changed = new Promise<void>((r) => (wake = r));
+  const signal = () => {
+    wake();
+    changed = new Promise<void>((r) => (wake = r));
+  };
+  const work = async (db: Kysely<unknown>) => {
+    while (!failure && states.includes('pending')) {
+      const i = nextRunnable(steps, states);
+      if (i < 0) {
+        await changed;
+        continue;
+      }
+      states[i] = 'running';
+      try {
+        await runStep(db, readers, steps, i, record, options);
+        states[i] = 'done';
+      } catch (e) {
+        failure ??= { error: e };
+      } finally {
+        signal();
+      }
+    }
+  };
+  await Promise.all(lanes.map(work));
+  if (failure) throw failure.error;
 }
 
 /**

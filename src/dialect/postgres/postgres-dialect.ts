@@ -83,8 +83,22 @@ export function createPostgresDialect(handles: PgHandles): PostgresDialect {
     checkExecuteOptions: async (options: ExecuteOptions) => {
       if (!handles.embedded) await refuseLockTimeoutNearDeadlockTimeout(session, options.lockTimeoutMs);
     },
-    execute: (steps: readonly Step[], record: RunRecord, options: ExecuteOptions) =>
-      executePostgres(session, handles.embedded ? session : pool, steps, record, options),
+    async execute(steps: readonly Step[], record: RunRecord, options: ExecuteOptions) {
+      const readers = handles.embedded ? session : pool;
+      if ((options.concurrentSteps ?? 1) < 2 || !handles.openLane) return executePostgres(session, readers, steps, record, options);
+      // a connection of its own with the session's settings: the read pool stays free for progress and lock reports
+      const lane = handles.openLane();
+      // no second connection to be had (max_connections, a pooler's limit): one step at a time, as anywhere else
+      if (!(await sql`select 1`.execute(lane).then(() => true, () => false))) {
+        await lane.destroy().catch(() => {});
+        return executePostgres(session, readers, steps, record, options);
+      }
+      try {
+        await executePostgres(session, readers, steps, record, options, lane);
+      } finally {
+        await lane.destroy();
+      }
+    },
     startRun: (kind, manifest, fingerprint, planned) => startRun(session, kind, manifest, fingerprint, planned),
     finishRun: (runId, status) => finishRun(session, runId, status),
     unfinishedRuns: () => unfinishedRuns(session),

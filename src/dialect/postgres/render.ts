@@ -4,7 +4,7 @@ import type { Step } from '../../plan/types.js';
 import type { Catalog, Check, ForeignKey, TableRef } from '../../schema/types.js';
 import { qualifiedName, sameTable } from '../../schema/types.js';
 import type { RenderOptions } from '../dialect.js';
-import { from, type Draft } from './render/common.js';
+import { from, scratchName, type Draft } from './render/common.js';
 import { renameConstraintStep, addCheckStep, replaceCheckStep, addForeignKeyStep, replaceForeignKeyStep, validateStep } from './render/constraint-steps.js';
 import { dropCheckStep, dropForeignKeyStep, dropIndexStep, refuseDroppingBoundIndex } from './render/drop-steps.js';
 import { createIndexStep, refuseDeferringForeignKeyIndex, addUniqueConstraintStep, replaceUniqueConstraintStep, newIndexNames, refuseDroppingForeignKeyIndex, leftoverScratch, replaceIndexStep, renameIndexStep, becomesUniqueConstraint } from './render/index-steps.js';
@@ -126,11 +126,46 @@ export function renderPostgres(changes: readonly Change[], catalog: Catalog, opt
       }
     }
   }
-  const validateSteps = [...toValidate.values()].map((v) => validateStep(v.table, v.names, v.parents));
-  return [...plainIndexSteps, ...indexSteps, ...renameSteps, ...commentSteps, ...constraintSteps, ...validateSteps, ...dropConstraintSteps, ...dropIndexSteps].map((s, i) => ({
-    id: i + 1,
-    ...s,
-  }));
+  const validateSteps = [...toValidate.values()].map((v) => ({ ...validateStep(v.table, v.names, v.parents), touches: [v.table, ...v.parents].map(qualifiedName) }));
+  // drops say nothing of what they touch: they run alone, last, once everything new protects the data
+  const touching = (s: Draft): Draft => (s.touches || !s.origin ? s : { ...s, touches: touchesOf(s.origin as Change) });
+  return [
+    ...[...plainIndexSteps, ...indexSteps, ...renameSteps, ...commentSteps, ...constraintSteps].map(touching),
+    ...validateSteps,
+    ...dropConstraintSteps,
+    ...dropIndexSteps,
+  ].map((s, i) => ({ id: i + 1, ...s }));
+}
+
+/**
+ * What a change's step locks or needs (Step.touches): its table; a foreign
+ * key's referenced tables too (its statements lock the parent, and it needs
+ * the parent's key, which an index step on that table may be building); an
+ * index step's names too, the scratch name of a swap included (index names
+ * are per schema: a rename on one table may free the name a build on another takes).
+ */
+function touchesOf(change: Change): string[] {
+  const own = qualifiedName(change.table);
+  const indexNames = (...names: string[]) => names.map((n) => `index ${qualifiedName({ schema: change.table.schema, name: n })}`);
+  switch (change.kind) {
+    case 'add_foreign_key':
+      return [own, qualifiedName(change.desired.refTable)];
+    case 'replace_foreign_key':
+    case 'rename_foreign_key':
+    case 'validate_foreign_key':
+      return [...new Set([own, qualifiedName(change.desired.refTable), qualifiedName(change.current.refTable)])];
+    case 'create_index':
+      return [own, ...indexNames(change.desired.name, scratchName(change.desired.name))];
+    case 'replace_index':
+    case 'rename_index':
+    case 'add_unique_constraint':
+    case 'replace_unique_constraint':
+      return [own, ...new Set(indexNames(change.desired.name, scratchName(change.desired.name), change.current.name))];
+    case 'comment_index':
+      return [own, ...indexNames(change.name)];
+    default:
+      return [own];
+  }
 }
 
 /** A CHECK or foreign key made anew by a replace: the new one gets its comment, the inverse gives the old one its own back. */
