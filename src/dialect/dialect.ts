@@ -108,6 +108,13 @@ export interface ExecuteOptions {
    * database: run/apply.ts); elsewhere steps run one at a time.
    */
   readonly concurrentSteps?: number;
+  /**
+   * apply's check of existing rows runs beside these steps on connections of
+   * its own (run/apply.ts applyWhileChecking): PostgreSQL builds their indexes
+   * without parallel workers, so that the check, the build and the
+   * application share the server's cores rather than queue for them.
+   */
+  readonly besideCheck?: boolean;
   readonly events?: ExecuteEvents;
 }
 

@@ -200,7 +200,7 @@ async function applyWhileChecking(dialect: Dialect, prepared: Prepared, options:
     // one step at a time, so that a refusal that comes early stops the builds early, and a clean verdict
     // lets the rest of the plan start beside the builds still to come
     while (built < lead && !check.settled()) {
-      await dialect.execute([plan.steps[built]], { runId }, numbered(options, built, plan.steps.length));
+      await dialect.execute([plan.steps[built]], { runId }, { ...numbered(options, built, plan.steps.length), besideCheck: true });
       built++;
     }
   } catch (e) {

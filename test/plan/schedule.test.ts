@@ -5,7 +5,7 @@ import type { Hazard } from '../../src/plan/types.js';
 import type { ForeignKey } from '../../src/schema/types.js';
 
 /** A step as the scheduler sees it. */
-const s = (touches: string[] | undefined, ...hazards: Hazard[]) => ({ touches, hazards });
+const s = (touches: string[] | undefined, ...hazards: Hazard[]) => ({ touches, hazards, lockTimeout: false });
 
 describe('which steps apply may run at once (plan/schedule.ts)', () => {
   test('steps conflict when they share a table or an index name, or when either does not say what it touches', () => {
@@ -31,16 +31,22 @@ describe('which steps apply may run at once (plan/schedule.ts)', () => {
     expect(nextRunnable(steps, ['done', 'done', 'pending'])).toBe(2);
   });
 
-  test('an index build runs beside no other scan; two VALIDATEs, or a short locked step beside a scan, may', () => {
+  test('an index build runs beside no other scan, a write-blocking step beside nothing; two VALIDATEs may run at once', () => {
     const build = (t: string) => s([t], 'INDEX_BUILD');
     const validate = (t: string) => s([t], 'TABLE_SCAN');
-    const add = (t: string) => s([t], 'ACQUIRES_ACCESS_EXCLUSIVE_LOCK');
+    const add = (t: string) => ({ ...s([t], 'ACQUIRES_ACCESS_EXCLUSIVE_LOCK'), lockTimeout: true });
     const running = (n: number, at: number): StepState[] => Array.from({ length: n }, (_, i) => (i === at ? 'running' : 'pending'));
     expect(nextRunnable([build('a'), build('b')], running(2, 0))).toBe(-1);
     expect(nextRunnable([build('a'), validate('b')], running(2, 0))).toBe(-1);
     expect(nextRunnable([validate('a'), build('b')], running(2, 0))).toBe(-1);
     expect(nextRunnable([validate('a'), validate('b')], running(2, 0))).toBe(1);
-    expect(nextRunnable([build('a'), validate('b'), add('c')], running(3, 0))).toBe(2);
+    // writers queue behind a held lock: it is held alone, never while a scan loads the server
+    expect(nextRunnable([build('a'), add('c')], running(2, 0))).toBe(-1);
+    expect(nextRunnable([validate('a'), add('c')], running(2, 0))).toBe(-1);
+    expect(nextRunnable([add('a'), add('c')], running(2, 0))).toBe(-1);
+    expect(nextRunnable([add('a'), validate('c')], running(2, 0))).toBe(-1);
+    // the first pending step that may start, not only the next one
+    expect(nextRunnable([validate('a'), add('b'), validate('c')], running(3, 0))).toBe(2);
   });
 });
 

@@ -192,31 +192,39 @@ describeServer('apply builds indexes while it checks existing rows', () => {
     });
   }, 60_000);
 
-  test('a step that fails beside another: the other ends and is journaled, apply stops with the failure, and the next apply converges', async () => {
-    await onServer(table('x', 1_000, null) + table('y', 200_000, null), async (target) => {
+  test('a VALIDATE that fails beside another: the other ends and is journaled, apply stops with the failure, and the next apply converges', async () => {
+    await onServer(table('x', 150_000, null) + table('y', 150_000, null), async (target) => {
       const manifest = {
         version: 1,
         tables: {
-          x: { checks: [{ name: 'ck_x', expr: 'b > 0' }] },
+          x: { checks: [{ name: 'ck_x', expr: SLOW }] },
           y: { checks: [{ name: 'ck_y', expr: SLOW }], indexes: [{ name: 'ix_y_a', columns: ['a'] }] },
         },
       } as unknown as LoadedManifest;
-      // an application transaction holds x: ck_x's ADD CONSTRAINT never gets its lock
-      const app = new pg.Client({ connectionString: target.url });
-      await app.connect();
-      try {
-        await app.query('begin');
-        await app.query('lock table x in access share mode');
-        const error = await attempt(target, manifest, { ...beside, lockRetries: 4, retryBudgetMs: 2_000 });
-        expect(error).toMatchObject({ code: 'lock', message: expect.stringMatching(/ck_x on public\.x\) could not get its lock/) });
-      } finally {
-        await app.query('rollback').catch(() => {});
-        await app.end();
-      }
+      // once both VALIDATEs run, x's is cancelled (as an operator's pg_cancel_backend would)
+      const watcher = new pg.Client({ connectionString: target.url });
+      await watcher.connect();
+      let watching = true;
+      const cancelled = (async () => {
+        while (watching) {
+          const { rows } = await watcher.query<{ pid: number; query: string }>(
+            `select pid, query from pg_stat_activity where datname = current_database() and query like 'ALTER TABLE % VALIDATE CONSTRAINT %'`,
+          );
+          const x = rows.find((r) => r.query.includes('ck_x'));
+          if (x && rows.some((r) => r.query.includes('ck_y'))) return (await watcher.query('select pg_cancel_backend($1)', [x.pid])).rowCount === 1;
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        return false;
+      })();
+      const error = await attempt(target, manifest, beside);
+      watching = false;
+      expect(await cancelled).toBe(true);
+      await watcher.end();
+      expect(error).toMatchObject({ code: 'execution', message: expect.stringMatching(/validate_constraint ck_x on public\.x\) failed: canceling statement/) });
       const [run] = await target.dialect.history();
       expect(run.status).toBe('failed');
-      expect(run.steps.map((st) => `${st.action} ${st.name}`).sort()).toEqual(['add_check ck_y', 'create_index ix_y_a', 'validate_constraint ck_y']);
-      expect((await target.sql(`select conname, convalidated from pg_constraint where conname in ('ck_x', 'ck_y') order by 1`)).map((r) => `${r.conname} ${r.convalidated}`)).toEqual(['ck_y true']);
+      expect(run.steps.map((st) => `${st.action} ${st.name}`).sort()).toEqual(['add_check ck_x', 'add_check ck_y', 'create_index ix_y_a', 'validate_constraint ck_y']);
+      expect((await target.sql(`select conname, convalidated from pg_constraint where conname in ('ck_x', 'ck_y') order by 1`)).map((r) => `${r.conname} ${r.convalidated}`)).toEqual(['ck_x false', 'ck_y true']);
       expect(await attempt(target, manifest, beside)).toBeNull();
       expect((await preparePlan(target.dialect, manifest, 'm.ts')).plan.steps).toEqual([]);
     });

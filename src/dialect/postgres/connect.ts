@@ -127,9 +127,8 @@ function openPools(config: pg.PoolConfig, poolSize: number, target: string, url:
   const readOnlyOption = readOnly ? '-c default_transaction_read_only=on' : '';
   const startup = (ours: string) => [ours, config.options, LEXER_SETTINGS, readOnlyOption].filter(Boolean).join(' ');
   // The session runs catalog queries, which are cheap but look expensive to the planner (JIT would spend
-  // 50 ms compiling them). Its index builds take the server's max_parallel_maintenance_workers: on the
-  // 2-core bench, turning them off made apply 15-20% slower (also beside its check of existing rows)
-  // and writers' longest wait no shorter (bench-results/report.md).
+  // 50 ms compiling them). Its index builds take the server's max_parallel_maintenance_workers, except
+  // beside apply's check of existing rows (execute.ts withBuildSettings).
   const sessionConfig = { ...config, options: startup('-c jit=off'), max: 1, idleTimeoutMillis: 0 };
   const sessionPool = new pg.Pool(sessionConfig);
   const readPool = new pg.Pool({ ...config, max: Math.max(1, poolSize), options: startup('') || undefined });
