@@ -30,7 +30,7 @@ export async function executePostgres(
   options: ExecuteOptions,
   lane?: Kysely<unknown>,
 ): Promise<void> {
-  if (lane) return executeInLanes([db, lane], readers, steps, record, options);
+  if (lane) return executeInLanes([db, lane], readers, await withInheritance(db, steps), record, options);
   for (const [i, step] of steps.entries()) await runStep(db, readers, steps, i, record, options);
 }
 
@@ -47,6 +47,41 @@ async function runStep(db: Kysely<unknown>, readers: Kysely<unknown>, steps: rea
     throw wrap(e, step);
   }
   options.events?.stepFinished?.(step, i, steps.length, Date.now() - started, attempts);
+}
+
+/**
+ * Steps whose touches name a table of an inheritance tree (a partitioned table
+ * and its partitions, or a parent and its INHERITS children) also touch that
+ * whole tree: ALTER TABLE and VALIDATE on a parent lock every child, so a step
+ * on the parent and one on a child (an index built on a partition) must not run
+ * at once, or the parent's ADD CONSTRAINT retries against our own build until
+ * it gives up. Table keys are `schema.table` as in Step.touches; a name whose
+ * dots make two tables read alike only adds a conflict, never removes one.
+ */
+async function withInheritance(db: Kysely<unknown>, steps: readonly Step[]): Promise<readonly Step[]> {
+  const { rows } = await sql<{ child: string; parent: string }>`
+    select cn.nspname || '.' || c.relname as child, pn.nspname || '.' || p.relname as parent
+      from pg_inherits i
+      join pg_class c on c.oid = i.inhrelid join pg_namespace cn on cn.oid = c.relnamespace
+      join pg_class p on p.oid = i.inhparent join pg_namespace pn on pn.oid = p.relnamespace
+     where c.relkind in ('r', 'p', 'f') and p.relkind in ('r', 'p')`.execute(db);
+  if (rows.length === 0) return steps;
+  const up = new Map<string, string>();
+  const root = (t: string): string => {
+    let r = t;
+    while (up.has(r)) r = up.get(r)!;
+    return r;
+  };
+  for (const { child, parent } of rows) {
+    const a = root(child);
+    const b = root(parent);
+    if (a !== b) up.set(a, b);
+  }
+  const inTree = new Set(rows.flatMap((r) => [r.child, r.parent]));
+  return steps.map((s) => {
+    const trees = (s.touches ?? []).filter((t) => inTree.has(t)).map((t) => `tree ${root(t)}`);
+    return trees.length === 0 ? s : { ...s, touches: [...new Set([...(s.touches ?? []), ...trees])] };
+  });
 }
 
 /**

@@ -22,6 +22,12 @@ import { bytesToScanPostgres, countViolationsPostgres } from './violations.js';
 
 /** Advisory lock key shared by every schema-diff apply and rollback on a database. */
 const APPLY_LOCK_KEY = 0x5d1ff;
+/**
+ * Held by apply's second connection (execute, concurrentSteps) for as long as it lives. Killed, apply's
+ * idle session frees APPLY_LOCK_KEY at once while that connection's backend goes on with its statement
+ * (a VALIDATE runs to its end before it notices the client is gone): the next apply or rollback waits for this one too.
+ */
+const LANE_LOCK_KEY = APPLY_LOCK_KEY + 1;
 
 export interface PostgresDialect extends Dialect {
   readonly handles: PgHandles;
@@ -71,7 +77,20 @@ export function createPostgresDialect(handles: PgHandles): PostgresDialect {
       for (;;) {
         const { rows } = await sql<{ ok: boolean }>`select pg_try_advisory_lock(${APPLY_LOCK_KEY}) as ok`.execute(session);
         if (rows[0].ok) break;
-        if (Date.now() >= deadline) throw new SchemaDiffError('refused', `another schema-diff apply or rollback is running on this database (${await lockHolder()}); nothing was changed`);
+        if (Date.now() >= deadline) throw new SchemaDiffError('refused', `another schema-diff apply or rollback is running on this database (${await lockHolder(APPLY_LOCK_KEY)}); nothing was changed`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      // a killed apply's second connection may still run its last statement
+      for (;;) {
+        const { rows } = await sql<{ ok: boolean }>`select pg_try_advisory_lock(${LANE_LOCK_KEY}) as ok`.execute(session);
+        if (rows[0].ok) {
+          await sql`select pg_advisory_unlock(${LANE_LOCK_KEY})`.execute(session);
+          break;
+        }
+        if (Date.now() >= deadline) {
+          await sql`select pg_advisory_unlock(${APPLY_LOCK_KEY})`.execute(session).catch(() => {});
+          throw new SchemaDiffError('refused', `a statement of an earlier schema-diff apply is still running on this database (${await lockHolder(LANE_LOCK_KEY)}); nothing was changed`);
+        }
         await new Promise((r) => setTimeout(r, 100));
       }
       return async () => {
@@ -88,8 +107,10 @@ export function createPostgresDialect(handles: PgHandles): PostgresDialect {
       if ((options.concurrentSteps ?? 1) < 2 || !handles.openLane) return executePostgres(session, readers, steps, record, options);
       // a connection of its own with the session's settings: the read pool stays free for progress and lock reports
       const lane = handles.openLane();
-      // no second connection to be had (max_connections, a pooler's limit): one step at a time, as anywhere else
-      if (!(await sql`select 1`.execute(lane).then(() => true, () => false))) {
+      // no second connection to be had (max_connections, a pooler's limit), or its lock (lock() waited for a killed
+      // apply's): one step at a time, as anywhere else
+      const laneLocked = sql<{ ok: boolean }>`select pg_try_advisory_lock(${LANE_LOCK_KEY}) as ok`.execute(lane);
+      if (!(await laneLocked.then(({ rows }) => rows[0].ok, () => false))) {
         await lane.destroy().catch(() => {});
         return executePostgres(session, readers, steps, record, options);
       }
@@ -113,11 +134,11 @@ export function createPostgresDialect(handles: PgHandles): PostgresDialect {
     close: () => handles.close(),
   };
 
-  async function lockHolder(): Promise<string> {
+  async function lockHolder(key: number): Promise<string> {
     const { rows } = await sql<{ pid: number; since: string }>`
       select a.pid, to_char(a.backend_start, 'HH24:MI:SS') as since
         from pg_locks l join pg_stat_activity a on a.pid = l.pid
-       where l.locktype = 'advisory' and l.objid = ${APPLY_LOCK_KEY} and l.granted
+       where l.locktype = 'advisory' and l.objid = ${key} and l.granted
          and l.database = (select oid from pg_database where datname = current_database()) limit 1`.execute(pool);
     return rows[0] ? `pid ${rows[0].pid}, connected since ${rows[0].since}` : 'holder unknown';
   }
