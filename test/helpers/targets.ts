@@ -37,6 +37,16 @@ export async function postgresTarget(seed: string): Promise<TestTarget> {
   };
 }
 
+/** A throwaway server database seeded with `seed`, its dialect open for `body`, dropped after. */
+export async function onPostgres(seed: string, body: (target: TestTarget) => Promise<void>): Promise<void> {
+  const target = await postgresTarget(seed);
+  try {
+    await body(target);
+  } finally {
+    await target.dispose();
+  }
+}
+
 /** A fresh PGlite per target: PGlite starts in ~2 s, so files share one where they can. */
 export async function pgliteTarget(seed: string, instance?: PGlite): Promise<TestTarget> {
   const db = instance ?? new PGlite();

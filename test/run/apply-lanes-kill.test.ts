@@ -24,7 +24,7 @@ const table = (name: string, rows: number) =>
 
 describeServer('apply killed while one of its two connections runs a step', () => {
   test('the advisory lock is not free while a statement of the killed apply still runs', async () => {
-    const target = await postgresTarget(table('q', 20_000) + table('c', 1_000) + table('b', 400_000));
+    const target = await postgresTarget(table('q', 20_000) + table('c', 1_000) + table('b', 200_000));
     const app = new pg.Client({ connectionString: target.url });
     const probe = new pg.Client({ connectionString: target.url });
     await app.connect();

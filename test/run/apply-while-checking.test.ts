@@ -10,7 +10,7 @@ import { verifyManifest } from '../../src/run/verify.js';
 import { bulkMeStoreSql } from '../helpers/bulk.js';
 import type { LoadedManifest } from '../../src/manifest/types.js';
 import { ADMIN_URL, catalogDump, describeServer, runSql } from '../helpers/postgres.js';
-import { postgresTarget, type TestTarget } from '../helpers/targets.js';
+import { onPostgres, type TestTarget } from '../helpers/targets.js';
 import { testApplyOptions } from '../helpers/options.js';
 
 /**
@@ -21,16 +21,6 @@ import { testApplyOptions } from '../helpers/options.js';
  */
 const beside: ApplyOptions = { ...testApplyOptions, lockWaitMs: 60_000, buildWhileCheckingFromBytes: 0 };
 
-/** A throwaway database seeded with `seed`, its dialect open for `body`, dropped after. */
-async function onServer(seed: string, body: (target: TestTarget) => Promise<void>): Promise<void> {
-  const target = await postgresTarget(seed);
-  try {
-    await body(target);
-  } finally {
-    await target.dispose();
-  }
-}
-
 /** apply's error, or null when it succeeded. */
 const attempt = (target: TestTarget, manifest: LoadedManifest, options: ApplyOptions) =>
   applyManifest(target.dialect, manifest, options).then(
@@ -40,7 +30,7 @@ const attempt = (target: TestTarget, manifest: LoadedManifest, options: ApplyOpt
 
 describeServer('apply builds indexes while it checks existing rows', () => {
   test('a violation found meanwhile drops the indexes built again, journals why, and the next apply converges', async () => {
-    await onServer(baselineSchema('postgres') + bulkMeStoreSql(20_000) + 'UPDATE orders SET total_amount = -1 WHERE id = 7;', async (target) => {
+    await onPostgres(baselineSchema('postgres') + bulkMeStoreSql(20_000) + 'UPDATE orders SET total_amount = -1 WHERE id = 7;', async (target) => {
       const { dialect } = target;
       const before = await catalogDump(target.url);
       const started: number[] = [];
@@ -70,7 +60,7 @@ describeServer('apply builds indexes while it checks existing rows', () => {
   });
 
   test('clean rows: every step runs once, numbered across the whole plan, steps that share a table in plan order, and plan is empty after', async () => {
-    await onServer(baselineSchema('postgres') + bulkMeStoreSql(20_000), async ({ dialect }) => {
+    await onPostgres(baselineSchema('postgres') + bulkMeStoreSql(20_000), async ({ dialect }) => {
       const started: string[] = [];
       const timeline: string[] = [];
       const result = await applyManifest(dialect, mestore, {
@@ -102,7 +92,7 @@ describeServer('apply builds indexes while it checks existing rows', () => {
   });
 
   test('below the size where it pays, the check runs first: a refusal leaves no run in the journal', async () => {
-    await onServer(baselineSchema('postgres') + demoRows() + 'UPDATE orders SET total_amount = -1 WHERE id = 1;', async ({ dialect }) => {
+    await onPostgres(baselineSchema('postgres') + demoRows() + 'UPDATE orders SET total_amount = -1 WHERE id = 1;', async ({ dialect }) => {
       const started: number[] = [];
       await expect(
         applyManifest(dialect, mestore, { ...testApplyOptions, lockWaitMs: 60_000, events: { stepStarted: (_s, i) => started.push(i) } }),
@@ -126,7 +116,7 @@ describeServer('apply builds indexes while it checks existing rows', () => {
   test("a database's lock_timeout does not cancel a build's wait for the check", async () => {
     const seed = `${table('t', 200_000, null)}
       do $$ begin execute format('alter database %I set lock_timeout = %L', current_database(), '200ms'); end $$;`;
-    await onServer(seed, async (target) => {
+    await onPostgres(seed, async (target) => {
       const manifest = { version: 1, tables: { t: { checks: [{ name: 'ck_t_b', expr: `b > 0 and ${SLOW}` }], indexes: [{ name: 'ix_t_a', columns: ['a'] }] } } } as unknown as LoadedManifest;
       expect(await attempt(target, manifest, beside)).toBeNull();
       expect(await indexNames(target)).toContain('ix_t_a');
@@ -136,7 +126,7 @@ describeServer('apply builds indexes while it checks existing rows', () => {
 
   // Found by review: a build that failed on existing rows hid the refusal, and the builds before it stayed.
   test('a build that fails beside a refusing check: the refusal, naming the failed build, and the earlier builds dropped again', async () => {
-    await onServer(table('t1', 200_000, 7) + table('t2', 100_000, null), async (target) => {
+    await onPostgres(table('t1', 200_000, 7) + table('t2', 100_000, null), async (target) => {
       const manifest = {
         version: 1,
         tables: {
@@ -158,7 +148,7 @@ describeServer('apply builds indexes while it checks existing rows', () => {
     const role = `sd_not_us_${randomBytes(4).toString('hex')}`;
     await runSql(ADMIN_URL, `create role ${role}`);
     try {
-      await onServer(`create schema schema_diff authorization ${role}; ${table('t', 50_000, 7)}`, async (target) => {
+      await onPostgres(`create schema schema_diff authorization ${role}; ${table('t', 50_000, 7)}`, async (target) => {
         const manifest = { version: 1, tables: { t: { checks: [{ name: 'ck_t_b', expr: 'b > 0' }], indexes: [{ name: 'ix_t_a', columns: ['a'] }] } } } as unknown as LoadedManifest;
         const before = await indexNames(target);
         const started: number[] = [];
@@ -174,7 +164,7 @@ describeServer('apply builds indexes while it checks existing rows', () => {
   }, 60_000);
 
   test('after the check, two VALIDATEs of different tables run at once', async () => {
-    await onServer(table('a', 150_000, null) + table('b', 150_000, null), async (target) => {
+    await onPostgres(table('a', 150_000, null) + table('b', 150_000, null), async (target) => {
       const manifest = {
         version: 1,
         tables: {
@@ -193,7 +183,7 @@ describeServer('apply builds indexes while it checks existing rows', () => {
   }, 60_000);
 
   test('a VALIDATE that fails beside another: the other ends and is journaled, apply stops with the failure, and the next apply converges', async () => {
-    await onServer(table('x', 150_000, null) + table('y', 150_000, null), async (target) => {
+    await onPostgres(table('x', 150_000, null) + table('y', 150_000, null), async (target) => {
       const manifest = {
         version: 1,
         tables: {
@@ -231,7 +221,7 @@ describeServer('apply builds indexes while it checks existing rows', () => {
   }, 60_000);
 
   test('killed with SIGKILL while it builds beside the check: the next apply adopts what was built and converges', async () => {
-    await onServer(baselineSchema('postgres') + bulkMeStoreSql(60_000), async ({ dialect, url }) => {
+    await onPostgres(baselineSchema('postgres') + bulkMeStoreSql(60_000), async ({ dialect, url }) => {
       // the library in a process of its own (npm test builds dist first), every database counted as big
       const dist = fileURLToPath(new URL('../../dist/', import.meta.url));
       const script = `

@@ -86,8 +86,8 @@ async function withInheritance(db: Kysely<unknown>, steps: readonly Step[]): Pro
 
 /**
  * Each connection takes the next step that may start (plan/schedule.ts: every
- * earlier step it shares a table or an index name with is done), so a
- * VALIDATE of one table runs while an index builds on another. Each step is
+ * earlier step it shares a table or an index name with is done, and builds and
+ * write-blocking steps run alone), so two tables' VALIDATEs run at once. Each step is
  * journaled on the connection that ran it, as it ends. After a failure no
  * step starts; the one running on the other connection ends as it would
  * alone, and the first failure is what apply stops with.
