@@ -178,8 +178,8 @@ async function buildsBesideCheck(dialect: Dialect, prepared: Prepared, options: 
  * as it was and the history says why. Each build also waits, at its end, for
  * the check's transaction of the moment to finish (as for any older snapshot).
  * Once the check is clean, the rest of the plan (the builds still to come
- * among it) runs two steps at a time where they touch different tables
- * (plan/schedule.ts): a VALIDATE of one table beside an index build on another.
+ * among it) runs on two connections (plan/schedule.ts): two tables'
+ * VALIDATEs at once; builds and write-blocking steps alone.
  */
 async function applyWhileChecking(dialect: Dialect, prepared: Prepared, options: ApplyOptions, lead: number): Promise<number> {
   const { plan } = prepared;
@@ -214,7 +214,7 @@ async function applyWhileChecking(dialect: Dialect, prepared: Prepared, options:
     try {
       // a build that failed as any step can, the rows being clean: the next apply goes on from what was built
       if (buildError !== undefined) throw buildError;
-      // a big database: two steps at once where they touch different tables (a VALIDATE beside an index build)
+      // a big database: two tables' VALIDATEs at once (the rest still one at a time)
       await dialect.execute(plan.steps.slice(built), { runId }, { ...numbered(options, built, plan.steps.length), concurrentSteps: 2 });
       await dialect.finishRun(runId, 'done');
       return runId;
