@@ -163,15 +163,19 @@ describeServer('apply builds indexes while it checks existing rows', () => {
     }
   }, 60_000);
 
+  /** A slow CHECK `ck_<t>` on each table; `indexed` also gets a plain index, so that a build runs beside the check. */
+  const slowChecks = (indexed: string, other: string) =>
+    ({
+      version: 1,
+      tables: {
+        [indexed]: { checks: [{ name: `ck_${indexed}`, expr: SLOW }], indexes: [{ name: `ix_${indexed}_a`, columns: ['a'] }] },
+        [other]: { checks: [{ name: `ck_${other}`, expr: SLOW }] },
+      },
+    }) as unknown as LoadedManifest;
+
   test('after the check, two VALIDATEs of different tables run at once', async () => {
     await onPostgres(table('a', 150_000, null) + table('b', 150_000, null), async (target) => {
-      const manifest = {
-        version: 1,
-        tables: {
-          a: { checks: [{ name: 'ck_a', expr: SLOW }], indexes: [{ name: 'ix_a_a', columns: ['a'] }] },
-          b: { checks: [{ name: 'ck_b', expr: SLOW }] },
-        },
-      } as unknown as LoadedManifest;
+      const manifest = slowChecks('a', 'b');
       const timeline: string[] = [];
       const events = { stepStarted: (s: { action: string; table: string }) => timeline.push(`start ${s.action} ${s.table}`), stepFinished: (s: { action: string; table: string }) => timeline.push(`end ${s.action} ${s.table}`) };
       expect(await attempt(target, manifest, { ...beside, events })).toBeNull();
@@ -184,13 +188,7 @@ describeServer('apply builds indexes while it checks existing rows', () => {
 
   test('a VALIDATE that fails beside another: the other ends and is journaled, apply stops with the failure, and the next apply converges', async () => {
     await onPostgres(table('x', 150_000, null) + table('y', 150_000, null), async (target) => {
-      const manifest = {
-        version: 1,
-        tables: {
-          x: { checks: [{ name: 'ck_x', expr: SLOW }] },
-          y: { checks: [{ name: 'ck_y', expr: SLOW }], indexes: [{ name: 'ix_y_a', columns: ['a'] }] },
-        },
-      } as unknown as LoadedManifest;
+      const manifest = slowChecks('y', 'x');
       // once both VALIDATEs run, x's is cancelled (as an operator's pg_cancel_backend would)
       const watcher = new pg.Client({ connectionString: target.url });
       await watcher.connect();
