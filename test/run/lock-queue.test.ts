@@ -119,9 +119,14 @@ describeServer('lock queue: another session holds a lock on orders', () => {
     const blocker = await holdLock(url, uncommittedOrder);
     const held = performance.now();
     const retries: Step[] = [];
-    const applying = withDialect(url, (d) => applyManifest(d, mestore, { ...base, events: { retrying: (s) => retries.push(s) } }));
+    const reasons: string[] = [];
+    const retrying = (s: Step, _attempt: number, reason: string) => {
+      retries.push(s);
+      reasons.push(reason);
+    };
+    const applying = withDialect(url, (d) => applyManifest(d, mestore, { ...base, events: { retrying } }));
     applying.catch(() => {});
-    await until(() => retries.length >= 3, 'apply to retry its lock');
+    await until(() => retries.length >= 6, 'apply to retry its lock');
     await sleep(HOLD_MS);
     const released = performance.now();
     await blocker.end('COMMIT');
@@ -130,6 +135,8 @@ describeServer('lock queue: another session holds a lock on orders', () => {
 
     expect(result.runId).not.toBeNull();
     expect(retries[0].table).toBe('public.orders');
+    // short first attempts, so that writers queue behind a waiting ALTER for a few ms; then the whole lock_timeout
+    expect(reasons.slice(0, 6)).toEqual([2, 4, 8, 16, 25, 25].map((ms) => `lock not granted in ${ms} ms`));
     expect(s.committed).toBeGreaterThan(0);
     expect(s.maxLatencyMs).toBeLessThan(WRITER_WAIT_BOUND_MS);
     expect(await withDialect(url, (d) => verifyManifest(d, mestore, 'manifest/mestore.ts'))).toEqual([]);

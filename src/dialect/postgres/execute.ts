@@ -8,6 +8,7 @@ import type { ExecuteOptions, RunRecord } from '../dialect.js';
 import { recordStep } from './history.js';
 import { quoteIdent } from './quote.js';
 import { scratchName, takesTableLock } from './render.js';
+import { lockTimeoutOfAttempt, pauseAfterAttempt } from './lock-attempts.js';
 
 const LOCK_NOT_AVAILABLE = '55P03';
 const DEADLOCK_DETECTED = '40P01';
@@ -154,9 +155,9 @@ async function runTransactional(
   const { locking, scans } = splitScans(step);
   let attempts = 0;
   if (locking.length > 0) {
-    attempts = await withLockRetries(readers, step, options, async () => {
+    attempts = await withLockRetries(readers, step, options, async (lockTimeoutMs) => {
       await inTransaction(db, async () => {
-        if (step.lockTimeout) await sql.raw(`SET LOCAL lock_timeout = '${options.lockTimeoutMs}ms'`).execute(db);
+        if (step.lockTimeout) await sql.raw(`SET LOCAL lock_timeout = '${lockTimeoutMs}ms'`).execute(db);
         for (const statement of locking) await run(db, step, statement);
         await recordStep(db, record, step);
       });
@@ -209,9 +210,9 @@ async function runOutsideTransaction(
  * lock_timeout, retried like a transactional step, so writers never queue behind it.
  */
 async function runLocked(db: Kysely<unknown>, readers: Kysely<unknown>, step: Step, statement: string, options: ExecuteOptions): Promise<void> {
-  await withLockRetries(readers, step, options, () =>
+  await withLockRetries(readers, step, options, (lockTimeoutMs) =>
     inTransaction(db, async () => {
-      await sql.raw(`SET LOCAL lock_timeout = '${options.lockTimeoutMs}ms'`).execute(db);
+      await sql.raw(`SET LOCAL lock_timeout = '${lockTimeoutMs}ms'`).execute(db);
       await run(db, step, statement);
     }),
   );
@@ -346,12 +347,14 @@ async function withLockRetries(
   readers: Kysely<unknown>,
   step: Step,
   options: ExecuteOptions,
-  body: () => Promise<void>,
+  body: (lockTimeoutMs: number) => Promise<void>,
 ): Promise<number> {
   const started = Date.now();
   for (let attempt = 1; ; attempt++) {
+    // short first attempts: writers queue behind a waiting ALTER for no longer than it waits (lock-attempts.ts)
+    const lockTimeoutMs = lockTimeoutOfAttempt(attempt, options.lockTimeoutMs, options.lockRetries);
     try {
-      await body();
+      await body(lockTimeoutMs);
       // the successful attempt's own time counts too: its statements are catalog-only (NOT VALID, renames), so it is the lock's
       options.events?.lockAcquired?.(step, Date.now() - started);
       return attempt;
@@ -359,7 +362,7 @@ async function withLockRetries(
       const code = (e as { code?: string }).code;
       const retriable = code === LOCK_NOT_AVAILABLE || code === DEADLOCK_DETECTED;
       if (!retriable) throw e;
-      const wait = backoff(attempt);
+      const wait = pauseAfterAttempt(attempt, options.lockTimeoutMs);
       const spent = Date.now() - started;
       if (attempt >= options.lockRetries || spent + wait > options.retryBudgetMs) {
         const blockers = await describeBlockers(readers, step).catch(() => 'unknown');
@@ -368,16 +371,10 @@ async function withLockRetries(
           `step ${step.id} (${step.action} ${step.name} on ${step.table}) could not get its lock in ${attempt} attempts over ${(spent / 1000).toFixed(1)}s; nothing of it was applied; blocked by: ${blockers}`,
         );
       }
-      options.events?.retrying?.(step, attempt, code === DEADLOCK_DETECTED ? 'deadlock' : 'lock timeout', wait);
+      options.events?.retrying?.(step, attempt, code === DEADLOCK_DETECTED ? 'deadlock' : `lock not granted in ${lockTimeoutMs} ms`, wait);
       await sleep(wait);
     }
   }
-}
-
-/** Jittered exponential backoff: 20ms, 40ms, 80ms … capped at 2s, each ±50%. */
-function backoff(attempt: number): number {
-  const base = Math.min(2000, 20 * 2 ** (attempt - 1));
-  return Math.round(base * (0.5 + Math.random()));
 }
 
 function sleep(ms: number): Promise<void> {
