@@ -71,14 +71,14 @@ export function renderAlembic(plan: Plan, options: AlembicOptions): string {
  * The steps run inside autocommit_block, each run with its own BEGIN … COMMIT
  * as the SQL script has it: in the migration's own transaction every step's
  * lock would be held until the last step ends, and CONCURRENTLY cannot run in
- * one. A lock not granted within lock_timeout is retried as apply retries it
- * (the SQL script cannot). On SQLite the one transaction of all steps is
+ * one. A lock not granted within lock_timeout is retried, as apply retries it
+ * but with the whole lock_timeout each time (the SQL script cannot retry). On SQLite the one transaction of all steps is
  * BEGIN IMMEDIATE, opened there too, after the PRAGMAs that SQLite ignores
  * inside a transaction.
  */
 const runtime = (retries: { lockRetries: number; retryBudgetMs: number }) => `
 # A locked step waits at most lock_timeout for its lock, then gives way to the application's
-# queries and tries again, as schema-diff apply does: this many attempts within this many seconds.
+# queries and tries again: this many attempts within this many seconds.
 LOCK_RETRIES = ${Math.max(1, Math.floor(retries.lockRetries))}
 RETRY_BUDGET_SECONDS = ${retries.retryBudgetMs / 1000}
 

@@ -23,15 +23,20 @@ import { QUICK } from './scale.js';
  * does it (connect, load the JSON manifest, plan, close), timed by phase, with
  * pg_class's dead tuples and its inserted + updated rows before and after.
  *
- * Reference: migra (Python) cannot be installed here (PyPI is unreachable), so
- * the in-run reference is `pg_dump --schema-only` of the same database, which
- * reads the same catalog objects and prints them.
+ * References, in the same run: `pg_dump --schema-only` of the same database,
+ * which reads the same catalog objects and prints them; and migra, where it is
+ * installed (a Python package: BENCH_MIGRA names its command, default `migra`
+ * on the PATH; docs/rollout.md says how to run it from its sources), diffing the
+ * database with every object against itself (zero changes) and the bare one
+ * against it (all changes).
  */
 const ADMIN_URL = process.env.BENCH_PG_URL ?? process.env.SCHEMA_DIFF_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 // --quick (scale.ts): 50 tables, 2 runs, enough to exercise the report
 const TABLES = Number(process.env.BENCH_TABLES ?? (QUICK ? 50 : 1000));
 const RUNS = Math.max(2, Number(process.env.BENCH_RUNS ?? (QUICK ? 2 : 10)));
 const KEEP = process.env.BENCH_KEEP === '1';
+const MIGRA = process.env.BENCH_MIGRA ?? 'migra';
+const MIGRA_RUNS = 3;
 
 const pad = (i: number) => String(i).padStart(4, '0');
 const tableName = (i: number) => `t${pad(i)}`;
@@ -55,17 +60,19 @@ const CATALOGS = ['pg_class', 'pg_attribute', 'pg_constraint', 'pg_depend', 'pg_
 
 export const planScaleBench: BenchModule = {
   name: 'plan-scale',
-  description: `plan on ${TABLES} tables (5 CHECKs, 2 FKs, 2 indexes each), runs 1 and ${RUNS}, by phase, with pg_class dead tuples; reference pg_dump --schema-only (migra is not installable here)`,
+  description: `plan on ${TABLES} tables (5 CHECKs, 2 FKs, 2 indexes each), runs 1 and ${RUNS}, by phase, with pg_class dead tuples; references pg_dump --schema-only and, where installed (BENCH_MIGRA), migra`,
   async run(log) {
     const dir = mkdtempSync(join(tmpdir(), 'sd-plan-scale-'));
     const manifestPath = join(dir, 'manifest.json');
     writeFileSync(manifestPath, JSON.stringify(manifestJson(), null, 1));
     const databases: { drop: () => Promise<void>; url: string }[] = [];
     try {
-      const result: Record<string, unknown> = { tables: TABLES, runs: RUNS, migra: 'not measured: migra is a Python package and PyPI is unreachable from this machine' };
+      const result: Record<string, unknown> = { tables: TABLES, runs: RUNS };
+      const urls: Record<string, string> = {};
       for (const scenario of ['zero-changes', 'all-changes', 'steady-state'] as const) {
         const db = await createDatabase();
         databases.push(db);
+        urls[scenario] = db.url;
         const buildMs = await timed(() => runScript(db.url, schemaScript(scenario !== 'all-changes')));
         log(`${scenario}: built ${TABLES} tables in ${(buildMs / 1000).toFixed(1)} s`);
         if (scenario === 'steady-state') {
@@ -74,7 +81,7 @@ export const planScaleBench: BenchModule = {
         }
         result[scenario] = await measureScenario(db.url, manifestPath, scenario, log);
       }
-      log('migra: not measured (Python package; PyPI is unreachable here). Reference: pg_dump --schema-only, above.');
+      result.migra = await measureMigra(urls['zero-changes'], urls['all-changes'], log);
       return result;
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -116,6 +123,53 @@ async function measureScenario(url: string, manifestPath: string, scenario: stri
     firstOverPgDump: ratio(first.totalMs, pgDumpMs),
     loadAverage: load,
   };
+}
+
+export type MigraResult =
+  | { readonly measured: false; readonly why: string }
+  | {
+      readonly measured: true;
+      readonly command: string;
+      /** migra from the database with every object to itself, and from the bare database to it: each run's ms. */
+      readonly zeroChangesMs: readonly number[];
+      readonly allChangesMs: readonly number[];
+      /** Lines of SQL migra printed for all changes, to show it did the whole diff. */
+      readonly allChangesLines: number;
+    };
+
+/**
+ * migra (Python) on the same two databases, MIGRA_RUNS times each. Its exit
+ * code is 2 when the databases differ, 0 when they do not.
+ */
+async function measureMigra(full: string, bare: string, log: (line: string) => void): Promise<MigraResult> {
+  const migra = (from: string, to: string) =>
+    new Promise<string>((resolve, reject) =>
+      // SQLAlchemy 1.4 knows the scheme only as postgresql://
+      execFile(MIGRA, ['--unsafe', from.replace(/^postgres:/, 'postgresql:'), to.replace(/^postgres:/, 'postgresql:')], { maxBuffer: 256 * 1024 * 1024 }, (error, stdout, stderr) => {
+        const code = (error as { code?: unknown } | null)?.code;
+        if (error && code !== 2) reject(new Error(`${MIGRA}: ${String(stderr).trim().split('\n').at(-1) || error.message}`));
+        else resolve(String(stdout));
+      }),
+    );
+  try {
+    await migra(full, full);
+  } catch (e) {
+    const why = `not measured: ${(e as Error).message} (migra is a Python package; set BENCH_MIGRA, see docs/rollout.md#the-bench-and-its-references)`;
+    log(`migra: ${why}`);
+    return { measured: false, why };
+  }
+  const zeroChangesMs: number[] = [];
+  const allChangesMs: number[] = [];
+  let allChangesLines = 0;
+  for (let i = 0; i < MIGRA_RUNS; i++) {
+    zeroChangesMs.push(await timed(() => migra(full, full)));
+    const started = performance.now();
+    const out = await migra(bare, full);
+    allChangesMs.push(Math.round(performance.now() - started));
+    allChangesLines = out.split('\n').filter((l) => l.trim() !== '').length;
+  }
+  log(`migra: zero changes ${zeroChangesMs.join(' / ')} ms; all changes ${allChangesMs.join(' / ')} ms (${allChangesLines} lines of SQL)`);
+  return { measured: true, command: MIGRA, zeroChangesMs, allChangesMs, allChangesLines };
 }
 
 /** One `plan` as the CLI runs it: connect read-only, load the manifest file, plan, close. */

@@ -1,6 +1,7 @@
 import type { OnlineApplyResult, ScenarioResult } from './online-apply-bench.js';
 import type { FleetBenchResult } from './fleet-bench.js';
 import type { ValidateBenchResult } from './validate-bench.js';
+import type { MigraResult } from './plan-scale-bench.js';
 
 /**
  * bench-results/report.md: every figure beside its reference, both measured in
@@ -185,23 +186,40 @@ const SCENARIOS: Record<string, string> = {
   'all-changes': 'all changes (nothing there: every expression parsed)',
 };
 
-function planScaleSection(r: { tables: number; runs: number } & Record<string, unknown>): string[] {
+/** migra's median over the same kind of diff: the database against itself for zero changes, the bare one against it for all. */
+function migraMedianOf(migra: MigraResult | undefined, scenario: string): number | undefined {
+  if (!migra?.measured) return undefined;
+  const runs = [...(scenario === 'all-changes' ? migra.allChangesMs : migra.zeroChangesMs)].sort((a, b) => a - b);
+  return runs[Math.floor(runs.length / 2)];
+}
+
+function planScaleSection(r: { tables: number; runs: number; migra?: MigraResult } & Record<string, unknown>): string[] {
   const scenarios = Object.keys(SCENARIOS).filter((k) => r[k]).map((k) => [k, r[k] as PlanScenario] as const);
+  const slower = (s: PlanScenario) => Math.max(s.first.totalMs, s.last.totalMs);
+  const faster = (k: string, s: PlanScenario) => {
+    const migra = migraMedianOf(r.migra, k);
+    return migra === undefined ? null : migra / slower(s);
+  };
+  const migraNote = r.migra?.measured
+    ? `and migra (\`${r.migra.command}\`, ${r.migra.zeroChangesMs.length} runs each; the median), diffing the database with every object against itself for zero changes and the bare one against it for all changes (${r.migra.allChangesLines} lines of SQL).`
+    : `migra ${r.migra?.why ?? 'not measured'}.`;
   const phases = (p: PlanRun) =>
     `manifest ${p.loadManifestMs + (p.phases.resolve ?? 0)} · introspect ${p.phases.introspect ?? 0} · normalize ${p.phases.normalize ?? 0} · diff ${p.phases.diff ?? 0} · render ${p.phases.render ?? 0}`;
   return [
     `## plan on ${r.tables.toLocaleString('en-US')} tables (PostgreSQL)`,
     '',
-    `5 CHECKs, 2 foreign keys and 2 indexes per table, each table of its own shape. Each run as the CLI does it (connect, load the manifest, plan, close), ${r.runs} runs in a row. Reference: \`pg_dump --schema-only\` of the same database (migra, a Python package, is not installable here).`,
+    `5 CHECKs, 2 foreign keys and 2 indexes per table, each table of its own shape. Each run as the CLI does it (connect, load the manifest, plan, close), ${r.runs} runs in a row. References: \`pg_dump --schema-only\` of the same database, ${migraNote}`,
     '',
     ...table(
-      ['scenario', 'run 1', `run ${r.runs}`, 'pg_dump (same run)', 'goal', `pg_class dead tuples before → after ${r.runs} runs`],
+      ['scenario', 'run 1', `run ${r.runs}`, 'pg_dump (same run)', 'migra (same run)', 'migra ÷ plan', 'goal', `pg_class dead tuples before → after ${r.runs} runs`],
       scenarios.map(([k, s]) => [
         SCENARIOS[k],
         ms(s.first.totalMs),
         ms(s.last.totalMs),
         ms(s.pgDumpSchemaOnlyMs),
-        `≤ 1 s${verdict(Math.max(s.first.totalMs, s.last.totalMs) <= 1000)}`,
+        ms(migraMedianOf(r.migra, k)),
+        faster(k, s) === null ? '–' : `${(faster(k, s) as number).toFixed(1)}×`,
+        `≤ 1 s${verdict(slower(s) <= 1000)}, ≥ 5× faster than migra${verdict(faster(k, s) === null ? null : (faster(k, s) as number) >= 5)}`,
         `${s.pgClassDeadTuplesBefore} → ${s.pgClassDeadTuplesAfter}`,
       ]),
     ),

@@ -161,7 +161,7 @@ async function runTransactional(
         for (const statement of locking) await run(db, step, statement);
         await recordStep(db, record, step);
       });
-    });
+    }, step.lockTimeout);
   }
   if (scans.length > 0) {
     // VALIDATE in its own transaction: together with the ALTER above it would hold ACCESS EXCLUSIVE for the whole scan.
@@ -348,11 +348,13 @@ async function withLockRetries(
   step: Step,
   options: ExecuteOptions,
   body: (lockTimeoutMs: number) => Promise<void>,
+  /** false: body sets no lock_timeout of its own (a 55P03 then comes from the role's or database's setting). */
+  setsLockTimeout = true,
 ): Promise<number> {
   const started = Date.now();
   for (let attempt = 1; ; attempt++) {
     // short first attempts: writers queue behind a waiting ALTER for no longer than it waits (lock-attempts.ts)
-    const lockTimeoutMs = lockTimeoutOfAttempt(attempt, options.lockTimeoutMs, options.lockRetries);
+    const lockTimeoutMs = lockTimeoutOfAttempt({ ...options, attempt, spentMs: Date.now() - started });
     try {
       await body(lockTimeoutMs);
       // the successful attempt's own time counts too: its statements are catalog-only (NOT VALID, renames), so it is the lock's
@@ -371,7 +373,8 @@ async function withLockRetries(
           `step ${step.id} (${step.action} ${step.name} on ${step.table}) could not get its lock in ${attempt} attempts over ${(spent / 1000).toFixed(1)}s; nothing of it was applied; blocked by: ${blockers}`,
         );
       }
-      options.events?.retrying?.(step, attempt, code === DEADLOCK_DETECTED ? 'deadlock' : `lock not granted in ${lockTimeoutMs} ms`, wait);
+      const reason = code === DEADLOCK_DETECTED ? 'deadlock' : setsLockTimeout ? `lock not granted in ${lockTimeoutMs} ms` : 'lock timeout';
+      options.events?.retrying?.(step, attempt, reason, wait);
       await sleep(wait);
     }
   }
