@@ -23,7 +23,7 @@ export function meaningProblems(manifest: unknown): string[] {
     checkConstraints(problems, t);
     checkIndexes(problems, t, tablePaths, indexPaths);
   }
-  checkWellFormed(problems, manifest, []);
+  checkWellFormed(problems, manifest, null);
   return problems;
 }
 
@@ -35,17 +35,29 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
  * database would store U+FFFD for a lone surrogate, and the next plan would
  * see a difference that no apply can remove.
  */
-function checkWellFormed(problems: string[], value: unknown, path: readonly (string | number)[]): void {
+function checkWellFormed(problems: string[], value: unknown, at: PathNode | null): void {
   if (typeof value === 'string') {
-    if (LONE_SURROGATE.test(value)) problems.push(`${formatPath(path) || '(manifest)'}: holds a lone UTF-16 surrogate, which no database can store`);
+    if (LONE_SURROGATE.test(value)) problems.push(`${formatPath(pathOf(at)) || '(manifest)'}: holds a lone UTF-16 surrogate, which no database can store`);
   } else if (Array.isArray(value)) {
-    value.forEach((v, i) => checkWellFormed(problems, v, [...path, i]));
+    value.forEach((v, i) => checkWellFormed(problems, v, { parent: at, step: i }));
   } else if (value !== null && typeof value === 'object') {
     for (const [k, v] of Object.entries(value)) {
-      if (LONE_SURROGATE.test(k)) problems.push(`${formatPath(path) || '(manifest)'}: a key holds a lone UTF-16 surrogate, which no database can store`);
-      else checkWellFormed(problems, v, [...path, k]);
+      if (LONE_SURROGATE.test(k)) problems.push(`${formatPath(pathOf(at)) || '(manifest)'}: a key holds a lone UTF-16 surrogate, which no database can store`);
+      else checkWellFormed(problems, v, { parent: at, step: k });
     }
   }
+}
+
+/** Where a value sits, as a chain to its parent: the path is spelled out only for a value with a problem. */
+interface PathNode {
+  readonly parent: PathNode | null;
+  readonly step: string | number;
+}
+
+function pathOf(at: PathNode | null): (string | number)[] {
+  const path: (string | number)[] = [];
+  for (let n = at; n; n = n.parent) path.unshift(n.step);
+  return path;
 }
 
 interface TableView {

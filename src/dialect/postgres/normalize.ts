@@ -24,23 +24,29 @@ export async function normalizePostgres(
 ): Promise<readonly DesiredTable[]> {
   const live = liveTables(catalog.tables);
   const cache = await readNormalizeCache(db, catalog);
-  const pending: DesiredTable[] = [];
-  for (const table of desired) {
+  // what the cache answers, asked once per expression
+  const cached = desired.map((table) => {
     const t = liveTable(live, table.ref);
-    if (!t) continue;
-    const checks = table.checks.filter((c) => cachedCheck(cache, t, c) === undefined);
-    const indexes = table.indexes.filter((ix) => cachedIndex(cache, t, ix) === undefined);
+    return {
+      checks: table.checks.map((c) => (t ? cachedCheck(cache, t, c) : undefined)),
+      indexes: table.indexes.map((ix) => (t ? cachedIndex(cache, t, ix) : undefined)),
+    };
+  });
+  const pending: DesiredTable[] = [];
+  desired.forEach((table, i) => {
+    if (!liveTable(live, table.ref)) return;
+    const checks = table.checks.filter((_, k) => cached[i].checks[k] === undefined);
+    const indexes = table.indexes.filter((_, k) => cached[i].indexes[k] === undefined);
     if (checks.length + indexes.length > 0) pending.push({ ...table, checks, indexes });
-  }
+  });
   const answers = await normalizeInBatch(db, workers, pending, live);
   return freeze(
-    desired.map((table) => {
-      const t = liveTable(live, table.ref);
-      if (!t) return table;
+    desired.map((table, i) => {
+      if (!liveTable(live, table.ref)) return table;
       return {
         ...table,
-        checks: table.checks.map((c): DesiredCheck => ({ ...c, expr: cachedCheck(cache, t, c) ?? answers.check(table.ref, c.name) })),
-        indexes: table.indexes.map((ix): DesiredIndex => ({ ...ix, ...(cachedIndex(cache, t, ix) ?? answers.index(table.ref, ix.name)) })),
+        checks: table.checks.map((c, k): DesiredCheck => ({ ...c, expr: cached[i].checks[k] ?? answers.check(table.ref, c.name) })),
+        indexes: table.indexes.map((ix, k): DesiredIndex => ({ ...ix, ...(cached[i].indexes[k] ?? answers.index(table.ref, ix.name)) })),
       };
     }),
   );
