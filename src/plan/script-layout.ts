@@ -31,4 +31,10 @@ export interface ScriptStepLayout {
 export interface ScriptRun {
   readonly transaction: boolean;
   readonly statements: readonly string[];
+  /**
+   * Present when the first statement is the run's `SET LOCAL lock_timeout`, of
+   * this many ms: a runner that retries (the Alembic revision) sets its own per
+   * attempt, short ones first, as apply does (plan/lock-attempts.ts).
+   */
+  readonly lockTimeoutMs?: number;
 }

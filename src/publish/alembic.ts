@@ -4,6 +4,7 @@ import { stepComment } from '../plan/step-comment.js';
 import type { Plan } from '../plan/types.js';
 import { printable } from '../schema/printable.js';
 import { checkRevisionId } from './revision-id.js';
+import { FIRST_ATTEMPT_MS } from '../plan/lock-attempts.js';
 
 export interface AlembicOptions {
   /** This revision's id (`revision = …`). */
@@ -71,16 +72,19 @@ export function renderAlembic(plan: Plan, options: AlembicOptions): string {
  * The steps run inside autocommit_block, each run with its own BEGIN … COMMIT
  * as the SQL script has it: in the migration's own transaction every step's
  * lock would be held until the last step ends, and CONCURRENTLY cannot run in
- * one. A lock not granted within lock_timeout is retried, as apply retries it
- * but with the whole lock_timeout each time (the SQL script cannot retry). On SQLite the one transaction of all steps is
+ * one. A lock not granted within lock_timeout is retried as apply retries it,
+ * short attempts first (the SQL script cannot retry). On SQLite the one transaction of all steps is
  * BEGIN IMMEDIATE, opened there too, after the PRAGMAs that SQLite ignores
  * inside a transaction.
  */
 const runtime = (retries: { lockRetries: number; retryBudgetMs: number }) => `
 # A locked step waits at most lock_timeout for its lock, then gives way to the application's
-# queries and tries again: this many attempts within this many seconds.
+# queries and tries again, as schema-diff apply does: this many attempts within this many seconds.
+# Writers queue behind a statement waiting for its lock, so the first attempts wait only a few ms
+# (2, 4, 8 ... up to the step's lock_timeout); the last attempt possible waits the whole lock_timeout.
 LOCK_RETRIES = ${Math.max(1, Math.floor(retries.lockRetries))}
 RETRY_BUDGET_SECONDS = ${retries.retryBudgetMs / 1000}
+FIRST_ATTEMPT_MS = ${FIRST_ATTEMPT_MS}
 
 
 def _execute(statement):
@@ -97,17 +101,43 @@ def _lock_not_available(error):
     return "55P03" in (getattr(orig, "pgcode", None), getattr(orig, "sqlstate", None))
 
 
-def _transaction(statements):
-    """BEGIN, the statements, COMMIT; a lock not granted within lock_timeout: ROLLBACK, wait, again."""
+def _short_attempts(lock_timeout_ms):
+    """How many attempts wait less than lock_timeout_ms (2, 4, 8 ... ms below it)."""
+    n = 0
+    while FIRST_ATTEMPT_MS * 2 ** n < lock_timeout_ms:
+        n += 1
+    return n
+
+
+def _pause_seconds(attempt, lock_timeout_ms, jitter):
+    """After a failed attempt: 20 ms +/-50% during the short attempts, then 20 ms doubling up to 2 s."""
+    grown = max(1, attempt - _short_attempts(lock_timeout_ms))
+    return min(2.0, 0.02 * 2 ** (grown - 1)) * (0.5 + jitter)
+
+
+def _attempt_lock_timeout_ms(attempt, lock_timeout_ms, spent):
+    """Doubling from FIRST_ATTEMPT_MS; the whole lock_timeout_ms when no attempt may follow this one."""
+    short = min(lock_timeout_ms, FIRST_ATTEMPT_MS * 2 ** (attempt - 1))
+    room = RETRY_BUDGET_SECONDS - spent - (short + lock_timeout_ms) / 1000.0 - _pause_seconds(attempt, lock_timeout_ms, 1.0)
+    if context.is_offline_mode() or attempt >= LOCK_RETRIES or room < 0:
+        return lock_timeout_ms
+    return short
+
+
+def _transaction(statements, lock_timeout_ms=None):
+    """BEGIN, [SET LOCAL lock_timeout,] the statements, COMMIT; a lock not granted in time: ROLLBACK, wait, again."""
     started = time.monotonic()
     for attempt in range(1, LOCK_RETRIES + 1):
         _execute("BEGIN")
         try:
+            if lock_timeout_ms is not None:
+                ms = _attempt_lock_timeout_ms(attempt, lock_timeout_ms, time.monotonic() - started)
+                _execute("SET LOCAL lock_timeout = '%dms'" % ms)
             for statement in statements:
                 _execute(statement)
         except BaseException as error:
             _execute("ROLLBACK")
-            wait = min(2.0, 0.02 * 2 ** (attempt - 1)) * (0.5 + random.random())
+            wait = _pause_seconds(attempt, lock_timeout_ms or 0, random.random())
             spent = time.monotonic() - started
             if not _lock_not_available(error) or attempt == LOCK_RETRIES or spent + wait > RETRY_BUDGET_SECONDS:
                 raise
@@ -152,7 +182,10 @@ function direction(fn: 'upgrade' | 'downgrade', layout: ScriptLayout, dir: 'forw
     lines.push(...stepComment(step, i + 1, layout.steps.length, dir).map((c) => `${indent}#${c.slice(2)}`));
     for (const run of runs) {
       if (run.transaction && !shared) {
-        lines.push(`${indent}_transaction([`, ...run.statements.map((s) => `${indent}    ${pyString(s)},`), `${indent}])`);
+        // the runtime sets lock_timeout itself, per attempt: the layout's SET LOCAL is its first statement
+        const statements = run.lockTimeoutMs === undefined ? run.statements : run.statements.slice(1);
+        const timeout = run.lockTimeoutMs === undefined ? '' : `, lock_timeout_ms=${Math.round(run.lockTimeoutMs)}`;
+        lines.push(`${indent}_transaction([`, ...statements.map((s) => `${indent}    ${pyString(s)},`), `${indent}]${timeout})`);
       } else lines.push(...run.statements.map((s) => `${indent}_execute(${pyString(s)})`));
     }
   });

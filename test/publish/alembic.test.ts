@@ -6,6 +6,8 @@ import pg from 'pg';
 import { baselineSchema, demoRows } from '../../manifest/baseline/index.js';
 import { scriptLayoutFor } from '../../src/dialect/scripts.js';
 import type { Plan, Step } from '../../src/plan/types.js';
+import type { ScriptRun } from '../../src/plan/script-layout.js';
+import { FIRST_ATTEMPT_MS } from '../../src/plan/lock-attempts.js';
 import { pyString, renderAlembic } from '../../src/publish/alembic.js';
 import { alembicProject, anyPython, describeAlembic, pythonLiterals, pythonParses, type AlembicProject } from '../helpers/alembic.js';
 import { createTestDatabase, describeServer, runSql } from '../helpers/postgres.js';
@@ -133,9 +135,13 @@ describe('show plan.json --format alembic', () => {
 });
 
 /** What the driver must receive for a direction of the plan: the layout's statements, BEGIN and COMMIT included. */
-function expectedStatements(plan: Plan, direction: 'forward' | 'inverse', lockTimeoutMs = 25): string[] {
+function expectedStatements(plan: Plan, direction: 'forward' | 'inverse', mode: 'online' | 'offline' = 'online', lockTimeoutMs = 25): string[] {
   const layout = scriptLayoutFor(plan.dialect)(plan.steps, direction, lockTimeoutMs);
-  const steps = layout.steps.flatMap(({ runs }) => runs.flatMap((r) => (r.transaction ? ['BEGIN', ...r.statements, 'COMMIT'] : r.statements)));
+  // online, a lock granted at the first attempt: the revision's runtime set its first, short lock_timeout;
+  // offline (upgrade --sql), which cannot retry, the whole lock_timeout
+  const firstAttempt = (r: ScriptRun) =>
+    r.lockTimeoutMs === undefined || mode === 'offline' ? r.statements : [`SET LOCAL lock_timeout = '${Math.min(FIRST_ATTEMPT_MS, r.lockTimeoutMs)}ms'`, ...r.statements.slice(1)];
+  const steps = layout.steps.flatMap(({ runs }) => runs.flatMap((r) => (r.transaction ? ['BEGIN', ...firstAttempt(r), 'COMMIT'] : r.statements)));
   return layout.shared ? [...layout.shared.setup, layout.shared.begin, ...steps, 'COMMIT', ...layout.shared.teardown] : steps;
 }
 
@@ -205,7 +211,7 @@ async function offline(project: AlembicProject, flow: Flow): Promise<string> {
   const plan = await planOf(flow);
   const r = await project.alembic(['upgrade', 'head', '--sql']);
   expect(r.code).toBe(0);
-  for (const s of expectedStatements(plan, 'forward')) expect(r.stdout).toContain(`\n${s};\n`);
+  for (const s of expectedStatements(plan, 'forward', 'offline')) expect(r.stdout).toContain(`\n${s};\n`);
   expect(project.takeStatements()).toEqual([]);
   expect((await verifyOf(flow)).code).toBe(2);
   return r.stdout;
@@ -281,7 +287,8 @@ describeAlembic('plan --format alembic, run by Alembic on PostgreSQL', 'postgres
         expect(source).not.toContain(PASSWORD);
         expect(source).toContain('with op.get_context().autocommit_block():');
         expect(source).toMatch(/# \[1\/\d+\] create_index ix_orders_status_created on public\.orders\n {8}# {3}why: .*\n {8}# {3}lock: SHARE UPDATE EXCLUSIVE/);
-        expect(source).toMatch(/\n {8}_transaction\(\[\n {12}"SET LOCAL lock_timeout = '25ms'",\n {12}'ALTER TABLE public\.orders ADD CONSTRAINT ck_order_subtotal_non_negative CHECK \(subtotal >= 0\) NOT VALID',/);
+        // the runtime sets lock_timeout per attempt (short ones first, as apply does), up to the plan's 25 ms
+        expect(source).toMatch(/\n {8}_transaction\(\[\n {12}'ALTER TABLE public\.orders ADD CONSTRAINT ck_order_subtotal_non_negative CHECK \(subtotal >= 0\) NOT VALID',\n(?: {12}.*\n)* {8}\], lock_timeout_ms=25\)/);
         expect(source).toMatch(/'ALTER TABLE public\.orders VALIDATE CONSTRAINT /);
       });
 
@@ -330,8 +337,10 @@ describeAlembic('plan --format alembic, run by Alembic on PostgreSQL', 'postgres
           const up = await upgrade;
           expect({ code: up.code, stderr: up.stderr }).toEqual({ code: 0, stderr: '' });
           const log = project.takeStatements();
-          // rolled back, then the same step again: BEGIN, SET LOCAL lock_timeout, …
-          expect(log.slice(log.indexOf('ROLLBACK') + 1, log.indexOf('ROLLBACK') + 3)).toEqual(['BEGIN', "SET LOCAL lock_timeout = '25ms'"]);
+          // rolled back, then the same step again with a longer lock_timeout: 2 ms first, then 4 ms, … up to 25 ms
+          const first = log.indexOf('ROLLBACK');
+          expect(log.slice(log.lastIndexOf('BEGIN', first), log.lastIndexOf('BEGIN', first) + 2)).toEqual(['BEGIN', "SET LOCAL lock_timeout = '2ms'"]);
+          expect(log.slice(first + 1, first + 3)).toEqual(['BEGIN', "SET LOCAL lock_timeout = '4ms'"]);
           expect(await verifyOf(flow)).toEqual({ code: 0, drift: [] });
         } finally {
           await app.end();

@@ -8,7 +8,7 @@ import type { ExecuteOptions, RunRecord } from '../dialect.js';
 import { recordStep } from './history.js';
 import { quoteIdent } from './quote.js';
 import { scratchName, takesTableLock } from './render.js';
-import { lockTimeoutOfAttempt, pauseAfterAttempt } from './lock-attempts.js';
+import { lockTimeoutOfAttempt, pauseAfterAttempt } from '../../plan/lock-attempts.js';
 
 const LOCK_NOT_AVAILABLE = '55P03';
 const DEADLOCK_DETECTED = '40P01';

@@ -39,12 +39,14 @@ function stepRuns(step: Step, direction: 'forward' | 'inverse', lockTimeoutMs: n
   if (!step.transactional) {
     // a table lock among concurrent builds: its own short transaction under lock_timeout, as apply runs it
     return (direction === 'forward' ? step.sql : step.inverse).map((s) =>
-      takesTableLock(s) ? { transaction: true, statements: [setLockTimeout, s] } : { transaction: false, statements: [s] },
+      takesTableLock(s) ? { transaction: true, statements: [setLockTimeout, s], lockTimeoutMs } : { transaction: false, statements: [s] },
     );
   }
   const { locking, scans } = splitScans(step, direction === 'forward' ? 'sql' : 'inverse');
   const runs: ScriptRun[] = [];
-  if (locking.length > 0) runs.push({ transaction: true, statements: [...(step.lockTimeout ? [setLockTimeout] : []), ...locking] });
+  if (locking.length > 0) {
+    runs.push(step.lockTimeout ? { transaction: true, statements: [setLockTimeout, ...locking], lockTimeoutMs } : { transaction: true, statements: [...locking] });
+  }
   if (scans.length > 0) runs.push({ transaction: true, statements: scans });
   return runs;
 }

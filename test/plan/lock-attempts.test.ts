@@ -1,4 +1,4 @@
-import { FIRST_ATTEMPT_MS, lockTimeoutOfAttempt, pauseAfterAttempt, type Attempt } from '../../src/dialect/postgres/lock-attempts.js';
+import { FIRST_ATTEMPT_MS, lockTimeoutOfAttempt, pauseAfterAttempt, type Attempt } from '../../src/plan/lock-attempts.js';
 
 const apply: Omit<Attempt, 'attempt'> = { lockTimeoutMs: 25, lockRetries: 50, spentMs: 0, retryBudgetMs: 60_000 };
 const ladder = (n: number, options: Partial<Omit<Attempt, 'attempt'>> = {}) =>

@@ -1,5 +1,5 @@
 /**
- * How apply asks for a write-blocking lock on PostgreSQL. While an ALTER waits
+ * How apply (and the Alembic revision) ask for a write-blocking lock on PostgreSQL. While an ALTER waits
  * for its lock, every writer that arrives queues behind it, so the time it may
  * wait is time the application may stall. Most of the time the lock is free,
  * or held by a short application transaction about to end, so the first
