@@ -58,3 +58,19 @@ export function pauseAfterAttempt(attempt: number, lockTimeoutMs: number, random
   const base = Math.min(2000, 20 * 2 ** (grown - 1));
   return Math.round(base * (0.5 + random));
 }
+
+/**
+ * What follows a failed attempt that waited `triedMs`, with `spentMs` spent on
+ * the step so far and a pause of `pauseMs` to come: another attempt, the
+ * whole lock_timeout once more (a short attempt's round trips took what the
+ * budget had left for it; the last attempt must wait the whole timeout, even
+ * past the budget by that one attempt), or giving up.
+ */
+export function afterFailedAttempt(
+  a: Omit<Attempt, 'spentMs'> & { readonly triedMs: number; readonly spentMs: number; readonly pauseMs: number },
+): 'retry' | 'whole' | 'give up' {
+  const outOfBudget = a.spentMs + a.pauseMs > a.retryBudgetMs;
+  if (a.attempt >= a.lockRetries) return 'give up';
+  if (!outOfBudget) return 'retry';
+  return a.triedMs < a.lockTimeoutMs ? 'whole' : 'give up';
+}

@@ -127,11 +127,13 @@ def _attempt_lock_timeout_ms(attempt, lock_timeout_ms, spent):
 def _transaction(statements, lock_timeout_ms=None):
     """BEGIN, [SET LOCAL lock_timeout,] the statements, COMMIT; a lock not granted in time: ROLLBACK, wait, again."""
     started = time.monotonic()
+    whole = False
     for attempt in range(1, LOCK_RETRIES + 1):
         _execute("BEGIN")
+        ms = None
         try:
             if lock_timeout_ms is not None:
-                ms = _attempt_lock_timeout_ms(attempt, lock_timeout_ms, time.monotonic() - started)
+                ms = lock_timeout_ms if whole else _attempt_lock_timeout_ms(attempt, lock_timeout_ms, time.monotonic() - started)
                 _execute("SET LOCAL lock_timeout = '%dms'" % ms)
             for statement in statements:
                 _execute(statement)
@@ -139,7 +141,13 @@ def _transaction(statements, lock_timeout_ms=None):
             _execute("ROLLBACK")
             wait = _pause_seconds(attempt, lock_timeout_ms or 0, random.random())
             spent = time.monotonic() - started
-            if not _lock_not_available(error) or attempt == LOCK_RETRIES or spent + wait > RETRY_BUDGET_SECONDS:
+            out_of_budget = spent + wait > RETRY_BUDGET_SECONDS
+            if not _lock_not_available(error):
+                raise
+            # the last attempt waits the whole lock_timeout, even when a short one's round trips took the budget
+            if out_of_budget and ms is not None and ms < lock_timeout_ms and attempt < LOCK_RETRIES:
+                whole = True
+            elif attempt == LOCK_RETRIES or out_of_budget:
                 raise
             time.sleep(wait)
             continue
@@ -183,6 +191,9 @@ function direction(fn: 'upgrade' | 'downgrade', layout: ScriptLayout, dir: 'forw
     for (const run of runs) {
       if (run.transaction && !shared) {
         // the runtime sets lock_timeout itself, per attempt: the layout's SET LOCAL is its first statement
+        if (run.lockTimeoutMs !== undefined && !run.statements[0]?.startsWith('SET LOCAL lock_timeout ')) {
+          throw new Error(`internal: a run with lockTimeoutMs must start with its SET LOCAL lock_timeout (step ${step.id})`);
+        }
         const statements = run.lockTimeoutMs === undefined ? run.statements : run.statements.slice(1);
         const timeout = run.lockTimeoutMs === undefined ? '' : `, lock_timeout_ms=${Math.round(run.lockTimeoutMs)}`;
         lines.push(`${indent}_transaction([`, ...statements.map((s) => `${indent}    ${pyString(s)},`), `${indent}]${timeout})`);

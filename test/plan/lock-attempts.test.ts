@@ -1,4 +1,4 @@
-import { FIRST_ATTEMPT_MS, lockTimeoutOfAttempt, pauseAfterAttempt, type Attempt } from '../../src/plan/lock-attempts.js';
+import { afterFailedAttempt, FIRST_ATTEMPT_MS, lockTimeoutOfAttempt, pauseAfterAttempt, type Attempt } from '../../src/plan/lock-attempts.js';
 
 const apply: Omit<Attempt, 'attempt'> = { lockTimeoutMs: 25, lockRetries: 50, spentMs: 0, retryBudgetMs: 60_000 };
 const ladder = (n: number, options: Partial<Omit<Attempt, 'attempt'>> = {}) =>
@@ -38,5 +38,15 @@ describe('lock attempts: short first waits, then the configured lock_timeout', (
     expect(pauseAfterAttempt(1, 25, 1)).toBe(30);
     // with a 1 ms lock timeout there are no short attempts: the pause grows from the first
     expect([1, 2, 3].map((a) => pauseAfterAttempt(a, 1, 0.5))).toEqual([20, 40, 80]);
+  });
+
+  test('after a failed attempt: again while the budget lasts; once more with the whole timeout if a short one used it up; then give up', () => {
+    const failed = { ...apply, retryBudgetMs: 100, pauseMs: 20 };
+    expect(afterFailedAttempt({ ...failed, attempt: 1, triedMs: 2, spentMs: 10 })).toBe('retry');
+    // slow round trips: the short attempt left no room for a pause and another attempt
+    expect(afterFailedAttempt({ ...failed, attempt: 2, triedMs: 4, spentMs: 90 })).toBe('whole');
+    expect(afterFailedAttempt({ ...failed, attempt: 3, triedMs: 25, spentMs: 130 })).toBe('give up');
+    // the last attempt --lock-retries allows already waited the whole timeout (lockTimeoutOfAttempt): give up
+    expect(afterFailedAttempt({ ...failed, lockRetries: 2, attempt: 2, triedMs: 25, spentMs: 10 })).toBe('give up');
   });
 });

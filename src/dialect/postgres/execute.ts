@@ -8,7 +8,7 @@ import type { ExecuteOptions, RunRecord } from '../dialect.js';
 import { recordStep } from './history.js';
 import { quoteIdent } from './quote.js';
 import { scratchName, takesTableLock } from './render.js';
-import { lockTimeoutOfAttempt, pauseAfterAttempt } from '../../plan/lock-attempts.js';
+import { afterFailedAttempt, lockTimeoutOfAttempt, pauseAfterAttempt } from '../../plan/lock-attempts.js';
 
 const LOCK_NOT_AVAILABLE = '55P03';
 const DEADLOCK_DETECTED = '40P01';
@@ -352,9 +352,10 @@ async function withLockRetries(
   setsLockTimeout = true,
 ): Promise<number> {
   const started = Date.now();
+  let whole = false;
   for (let attempt = 1; ; attempt++) {
     // short first attempts: writers queue behind a waiting ALTER for no longer than it waits (lock-attempts.ts)
-    const lockTimeoutMs = lockTimeoutOfAttempt({ ...options, attempt, spentMs: Date.now() - started });
+    const lockTimeoutMs = whole ? options.lockTimeoutMs : lockTimeoutOfAttempt({ ...options, attempt, spentMs: Date.now() - started });
     try {
       await body(lockTimeoutMs);
       // the successful attempt's own time counts too: its statements are catalog-only (NOT VALID, renames), so it is the lock's
@@ -366,7 +367,9 @@ async function withLockRetries(
       if (!retriable) throw e;
       const wait = pauseAfterAttempt(attempt, options.lockTimeoutMs);
       const spent = Date.now() - started;
-      if (attempt >= options.lockRetries || spent + wait > options.retryBudgetMs) {
+      const next = afterFailedAttempt({ ...options, attempt, triedMs: lockTimeoutMs, spentMs: spent, pauseMs: wait });
+      if (next === 'whole') whole = true;
+      else if (next === 'give up') {
         const blockers = await describeBlockers(readers, step).catch(() => 'unknown');
         throw new SchemaDiffError(
           'lock',

@@ -14,6 +14,7 @@ import type {
   TableRef,
 } from '../../schema/types.js';
 import { freeze, tableKey } from '../../schema/types.js';
+import { SchemaDiffError } from '../../errors.js';
 
 /**
  * Reads the catalog for a set of tables: one query per kind of object for all
@@ -346,6 +347,7 @@ interface IndexRow {
   backed: boolean;
   predicate: string | null;
   key_count: number;
+  column_count: number;
   unique_constraint: boolean;
   deferrable: boolean;
   initially_deferred: boolean;
@@ -372,10 +374,21 @@ interface KeyOptionRow {
 /**
  * Index rows for a set of table oids. Used for live tables and for normalize's scratch tables alike.
  * Two queries: one row per index, then one per key of every index, matched up here. One query with a
- * subquery per index for its keys took half as long again at a thousand tables (each subquery's start
- * paid per index).
+ * subquery per index for its keys took three times as long at 3,000 indexes (each subquery's start
+ * paid per index). Outside a transaction the two may see the catalog at different moments (an index
+ * dropped, or swapped by REINDEX CONCURRENTLY, in between): an index whose columns do not all come back
+ * is read again, both queries, a few times before giving up.
  */
 export async function introspectIndexes(db: Kysely<unknown>, oids: readonly number[]): Promise<Index[]> {
+  for (let attempt = 1; ; attempt++) {
+    const indexes = await readIndexes(db, oids);
+    if (indexes !== null) return indexes;
+    if (attempt >= 3) throw new SchemaDiffError('execution', 'the indexes of the tables kept changing while they were read; run the command again');
+  }
+}
+
+/** The indexes, or null when the two reads do not agree (an index changed between them). */
+async function readIndexes(db: Kysely<unknown>, oids: readonly number[]): Promise<Index[] | null> {
   // PostgreSQL 15; older servers have no such column, and read false
   const nullsNotDistinct = sql.raw((await catalogColumns(db)).nullsNotDistinct ? 'i.indnullsnotdistinct' : 'false');
   const { rows } = await sql<IndexRow>`
@@ -383,7 +396,7 @@ export async function introspectIndexes(db: Kysely<unknown>, oids: readonly numb
            i.indisunique as unique, (i.indisvalid and i.indisready) as valid, am.amname as method,
            owner.oid is not null as backed,
            pg_get_expr(i.indpred, i.indrelid) as predicate,
-           i.indnkeyatts::int as key_count,
+           i.indnkeyatts::int as key_count, i.indnatts::int as column_count,
            coalesce(owner.contype = 'u', false) as unique_constraint,
            coalesce(owner.contype = 'u' and owner.condeferrable, false) as deferrable,
            coalesce(owner.contype = 'u' and owner.condeferred, false) as initially_deferred,
@@ -436,6 +449,7 @@ export async function introspectIndexes(db: Kysely<unknown>, oids: readonly numb
     if (list) list.push(k);
     else keysOf.set(k.oid, [k]);
   }
+  if (rows.some((r) => (keysOf.get(r.oid)?.length ?? 0) !== r.column_count)) return null;
   return rows.map((r) => {
     const columns = keysOf.get(r.oid) ?? [];
     const include = columns.slice(r.key_count).map((k) => k.column as string);
