@@ -17,7 +17,7 @@ import { testApplyOptions } from '../helpers/options.js';
  * On a big database apply builds the plan's first new non-unique indexes while
  * it still checks existing rows (run/apply.ts applyWhileChecking). Here every
  * database counts as big (buildWhileCheckingFromBytes: 0), with enough rows
- * that the check outlasts the start of the first build.
+ * that the check outlasts the start of the first build where a test needs it to.
  */
 const beside: ApplyOptions = { ...testApplyOptions, lockWaitMs: 60_000, buildWhileCheckingFromBytes: 0 };
 
@@ -30,7 +30,9 @@ const attempt = (target: TestTarget, manifest: LoadedManifest, options: ApplyOpt
 
 describeServer('apply builds indexes while it checks existing rows', () => {
   test('a violation found meanwhile drops the indexes built again, journals why, and the next apply converges', async () => {
-    await onPostgres(baselineSchema('postgres') + bulkMeStoreSql(20_000) + 'UPDATE orders SET total_amount = -1 WHERE id = 7;', async (target) => {
+    // 100,000 orders: the check must outlast apply's first journal write (which creates the journal's tables),
+    // or it refuses before any build starts, which is right but not this test's path; 20,000 did not always
+    await onPostgres(baselineSchema('postgres') + bulkMeStoreSql(100_000) + 'UPDATE orders SET total_amount = -1 WHERE id = 7;', async (target) => {
       const { dialect } = target;
       const before = await catalogDump(target.url);
       const started: number[] = [];
