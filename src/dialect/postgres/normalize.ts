@@ -24,17 +24,18 @@ export async function normalizePostgres(
 ): Promise<readonly DesiredTable[]> {
   const live = liveTables(catalog.tables);
   const cache = await readNormalizeCache(db, catalog);
-  // what the cache answers, asked once per expression
+  // each table's live counterpart and what the cache answers, asked once per expression
   const cached = desired.map((table) => {
     const t = liveTable(live, table.ref);
     return {
+      live: t !== undefined,
       checks: table.checks.map((c) => (t ? cachedCheck(cache, t, c) : undefined)),
       indexes: table.indexes.map((ix) => (t ? cachedIndex(cache, t, ix) : undefined)),
     };
   });
   const pending: DesiredTable[] = [];
   desired.forEach((table, i) => {
-    if (!liveTable(live, table.ref)) return;
+    if (!cached[i].live) return;
     const checks = table.checks.filter((_, k) => cached[i].checks[k] === undefined);
     const indexes = table.indexes.filter((_, k) => cached[i].indexes[k] === undefined);
     if (checks.length + indexes.length > 0) pending.push({ ...table, checks, indexes });
@@ -42,7 +43,7 @@ export async function normalizePostgres(
   const answers = await normalizeInBatch(db, workers, pending, live);
   return freeze(
     desired.map((table, i) => {
-      if (!liveTable(live, table.ref)) return table;
+      if (!cached[i].live) return table;
       return {
         ...table,
         checks: table.checks.map((c, k): DesiredCheck => ({ ...c, expr: cached[i].checks[k] ?? answers.check(table.ref, c.name) })),
