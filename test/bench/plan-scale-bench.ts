@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { openDialect } from '../../src/dialect/open.js';
@@ -37,6 +37,9 @@ const RUNS = Math.max(2, Number(process.env.BENCH_RUNS ?? (QUICK ? 2 : 10)));
 const KEEP = process.env.BENCH_KEEP === '1';
 const MIGRA = process.env.BENCH_MIGRA ?? 'migra';
 const MIGRA_RUNS = 3;
+/** `schema-diff plan` as a user runs it: a process of its own, timed like migra's (start-up and output included). */
+const CLI_RUNS = 3;
+const BIN = resolve('bin/schema-diff');
 
 const pad = (i: number) => String(i).padStart(4, '0');
 const tableName = (i: number) => `t${pad(i)}`;
@@ -99,6 +102,8 @@ async function measureScenario(url: string, manifestPath: string, scenario: stri
   for (let i = 0; i < RUNS; i++) runs.push(await planOnce(url, manifestPath));
   const after = await catalogCounters(url);
   const pgDumpMs = await median(3, () => pgDumpSchema(url));
+  const cliMs: number[] = [];
+  for (let i = 0; i < CLI_RUNS; i++) cliMs.push(await timed(() => planCli(url, manifestPath)));
   const first = runs[0];
   const last = runs[runs.length - 1];
   for (const [label, r] of [['run 1', first], [`run ${RUNS}`, last]] as const) {
@@ -108,6 +113,7 @@ async function measureScenario(url: string, manifestPath: string, scenario: stri
   log(`${scenario}: pg_class dead tuples ${before.deadTuples} → ${after.deadTuples}, rows written ${after.written - before.written} over ${RUNS} runs`);
   log(`${scenario}: catalog rows written per run: ${CATALOGS.map((name) => `${name} ${perRun[name]}`).join(', ')}`);
   log(`${scenario}: reference pg_dump --schema-only ${pgDumpMs} ms; plan run 1 / pg_dump ${ratio(first.totalMs, pgDumpMs)}×`);
+  log(`${scenario}: schema-diff plan as a process (start-up and output included) ${cliMs.join(' / ')} ms`);
   // on a shared machine, absolute times follow the load: the ratio to pg_dump, measured alongside, is what compares
   const load = loadavg().map((l) => Math.round(l * 10) / 10);
   log(`${scenario}: load average ${load.join(' ')}`);
@@ -120,6 +126,7 @@ async function measureScenario(url: string, manifestPath: string, scenario: stri
     pgClassRowsWritten: after.written - before.written,
     catalogRowsWrittenPerRun: perRun,
     pgDumpSchemaOnlyMs: pgDumpMs,
+    cliMs,
     firstOverPgDump: ratio(first.totalMs, pgDumpMs),
     loadAverage: load,
   };
@@ -246,6 +253,17 @@ async function catalogCounters(url: string): Promise<CatalogCounters> {
   } finally {
     await c.end();
   }
+}
+
+/**
+ * The CLI as a user runs it (`schema-diff plan -m manifest.json`, SQL on stdout), the way migra is timed: Node's
+ * start-up, module loading and printing included. Its exit code is 0 for zero changes (no --exit-code).
+ */
+async function planCli(url: string, manifestPath: string): Promise<void> {
+  await promisify(execFile)(process.execPath, [BIN, 'plan', '--manifest', manifestPath, '--database-url', url], {
+    maxBuffer: 256 * 1024 * 1024,
+    env: { ...process.env, NO_COLOR: '1' },
+  });
 }
 
 async function pgDumpSchema(url: string): Promise<void> {

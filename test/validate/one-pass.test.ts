@@ -246,3 +246,46 @@ describeEachDatabase(['postgres', 'pglite'], "apply's check in slices counts wha
     expect(sliced.find((c) => c.name === 'ck_a')?.violations).toBe(1538);
   });
 });
+
+// A table with no heap page holds no row: counted without a transaction of its own. A partitioned table's own heap
+// is empty too, but its rows live in its partitions: it is scanned, and so is a table emptied by DELETE (its pages stay).
+const emptySeed = `
+CREATE TABLE nothing (id integer PRIMARY KEY, qty integer, code text);
+CREATE TABLE emptied (id integer PRIMARY KEY, qty integer);
+INSERT INTO emptied VALUES (1, -1);
+DELETE FROM emptied;
+CREATE TABLE parted (id integer, qty integer) PARTITION BY RANGE (id);
+CREATE TABLE parted_low PARTITION OF parted FOR VALUES FROM (0) TO (100);
+INSERT INTO parted VALUES (1, -1), (2, 5), (3, -3);
+`;
+
+describeEachDatabase(['postgres', 'pglite'], 'validate: empty tables and partitioned ones', (make) => {
+  let target: TestTarget;
+  beforeAll(async () => {
+    target = await make(emptySeed);
+  });
+  afterAll(async () => target?.dispose());
+  const on = (name: string) => ({ schema: 'public', name });
+  const check = (name: string, table: string, expr: string): ViolationTarget => ({ kind: 'check', name, table: on(table), expr, severity: 'critical' });
+
+  test('an empty table breaks nothing; a partitioned table is counted through its partitions', async () => {
+    const counts = await target.dialect.countViolations(
+      [
+        check('ck_nothing', 'nothing', 'qty > 0'),
+        { kind: 'unique', name: 'ux_code', table: on('nothing'), keys: [{ column: 'code' }], where: null, severity: 'critical' },
+        { kind: 'foreign_key', name: 'fk_nothing', table: on('nothing'), columns: ['qty'], refTable: on('emptied'), refColumns: ['id'], severity: 'critical' },
+        check('ck_emptied', 'emptied', 'qty > 0'),
+        check('ck_parted', 'parted', 'qty > 0'),
+      ],
+      { samples: 5, jobs: 1 },
+    );
+    expect(counts.map((c) => [c.name, c.violations, c.rows, c.groups])).toEqual([
+      ['ck_nothing', 0, 0, undefined],
+      ['ux_code', 0, 0, 0],
+      ['fk_nothing', 0, 0, undefined],
+      ['ck_emptied', 0, 0, undefined],
+      ['ck_parted', 2, 3, undefined],
+    ]);
+    expect(counts.find((c) => c.name === 'ck_parted')?.sample.map((r) => r.qty).sort()).toEqual([-1, -3]);
+  });
+});
