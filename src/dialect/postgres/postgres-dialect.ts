@@ -58,15 +58,14 @@ export function createPostgresDialect(handles: PgHandles): PostgresDialect {
     script: scriptRendererFor('postgres'),
 
     async countViolations(targets: readonly ViolationTarget[], options: ViolationOptions) {
-      // the parents too: a foreign key is joined against its parent's key as it is when that key is unique
-      const refs = targets.flatMap((t) => (t.kind === 'foreign_key' ? [t.table, t.refTable] : [t.table]));
-      const tables = [...new Map(refs.map((r) => [`${r.schema}.${r.name}`, r])).values()];
       // on the read pool where there is one: apply may run this while execute holds the session (bytesToScan)
-      const catalog = await introspectPostgres(handles.parallelReads ? pool : session, tables);
+      const reader = handles.parallelReads ? pool : session;
+      // the tables checked, and the parents their foreign keys are joined against (by key, where that key is unique)
+      const introspect = (tables: readonly TableRef[]) => introspectPostgres(reader, tables);
       // parallel jobs need a read pool of our own (connect.ts parallelReads): PGlite is one backend, and a pool the
       // caller lends may have no client to spare while its only one is pinned as the session
-      if (!handles.parallelReads) return countViolationsPostgres(session, catalog, targets, { ...options, jobs: 1 });
-      return countViolationsPostgres(pool, catalog, targets, options);
+      if (!handles.parallelReads) return countViolationsPostgres(session, introspect, targets, { ...options, jobs: 1 });
+      return countViolationsPostgres(pool, introspect, targets, options);
     },
 
     // countViolations reads on the read pool alone only where that pool is our own

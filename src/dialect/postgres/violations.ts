@@ -48,11 +48,11 @@ export interface TableWork {
  */
 export async function countViolationsPostgres(
   db: Kysely<unknown>,
-  catalog: Catalog,
+  introspect: (tables: readonly TableRef[]) => Promise<Catalog>,
   targets: readonly ViolationTarget[],
   options: ViolationOptions,
 ): Promise<ViolationCount[]> {
-  const work = await planWork(db, catalog, targets);
+  const work = await planWork(db, introspect, targets);
   const slicing = options.background ? await sliceSupport(db) : null;
   const perTable: ViolationOptions = { ...options, samples: Math.max(0, Math.floor(options.samples)) };
   const results = new Map<ViolationTarget, ViolationCount>();
@@ -166,7 +166,15 @@ async function readOnly<T>(db: Kysely<unknown>, options: ViolationOptions, body:
     });
 }
 
-async function planWork(db: Kysely<unknown>, catalog: Catalog, targets: readonly ViolationTarget[]): Promise<TableWork[]> {
+/**
+ * Each table's work, the biggest first. The catalog (row estimates, the parents' keys) is read only for the tables
+ * that hold rows and the parents their foreign keys reference: an empty table needs none of it.
+ */
+async function planWork(
+  db: Kysely<unknown>,
+  introspect: (tables: readonly TableRef[]) => Promise<Catalog>,
+  targets: readonly ViolationTarget[],
+): Promise<TableWork[]> {
   const byTable = new Map<string, ViolationTarget[]>();
   for (const t of targets) {
     const list = byTable.get(qualifiedName(t.table));
@@ -175,6 +183,10 @@ async function planWork(db: Kysely<unknown>, catalog: Catalog, targets: readonly
   }
   const refs = [...byTable.values()].map((ts) => ts[0].table);
   const sizes = await tableSizes(db, refs);
+  const read = refs.filter((_, i) => !sizes[i].empty);
+  const parents = read.flatMap((ref) => (byTable.get(qualifiedName(ref)) ?? []).flatMap((t) => (t.kind === 'foreign_key' ? [t.refTable] : [])));
+  const wanted = [...new Map([...read, ...parents].map((r) => [qualifiedName(r), r])).values()];
+  const catalog: Catalog = wanted.length > 0 ? await introspect(wanted) : { dialect: 'postgres', tables: [] };
   const work = refs.map((ref, i) => ({
     ref,
     catalog,
