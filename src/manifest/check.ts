@@ -1,14 +1,15 @@
-import { Ajv, type ErrorObject } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import { SchemaDiffError } from '../errors.js';
 import { FK_ACTIONS } from '../schema/types.js';
 import { didYouMean } from '../schema/names.js';
 import { manifestJsonSchema } from './json-schema.js';
 import { meaningProblems } from './meaning.js';
 import { formatPath, pointerSegments } from './path.js';
+import { validate } from './structure-validator.js';
 import type { LoadedManifest } from './types.js';
 
-const ajv = new Ajv({ allErrors: true, strict: false });
-const validateStructure = ajv.compile(manifestJsonSchema);
+// json-schema.ts compiled ahead of time by ajv (structure-validator-source.ts): no compile at each start
+const validateStructure = validate as unknown as ValidateFunction;
 
 /**
  * Checks a manifest: structure (JSON Schema) and meaning (duplicate names,
