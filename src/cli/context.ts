@@ -96,24 +96,11 @@ export async function withDatabase<R>(
   body: (dialect: Dialect, manifest: LoadedManifest) => Promise<R>,
   options: { poolSize?: number; readOnly?: boolean } = {},
 ): Promise<R> {
-  const [{ loadManifest }, { openDialect, opensWithoutWriting }] = await Promise.all([import('../manifest/load.js'), import('../dialect/open.js')]);
-  const url = databaseUrlOf(args);
-  // A server connection (or PGlite in memory, seconds to start) opens while the manifest is read and checked; one
-  // that may write a file at open waits for the manifest to pass. A manifest error is still the one reported, and
-  // a connection that opened meanwhile is closed unused.
-  const early = opensWithoutWriting(url) ? openDialect(url, options) : null;
-  early?.catch(() => undefined);
-  let manifest: LoadedManifest;
-  try {
-    manifest = await loadManifest(manifestOf(args));
-  } catch (e) {
-    await early?.then(
-      (dialect) => dialect.close(),
-      () => undefined,
-    );
-    throw e;
-  }
-  const dialect = await (early ?? openDialect(url, options));
+  const [{ loadManifest }, { openDialect }] = await Promise.all([import('../manifest/load.js'), import('../dialect/open.js')]);
+  // the manifest first: a bad one is reported at once, with no connection made (an unreachable server would make
+  // the error wait for its timeout) and no database file opened
+  const manifest = await loadManifest(manifestOf(args));
+  const dialect = await openDialect(databaseUrlOf(args), options);
   try {
     return await body(dialect, manifest);
   } finally {

@@ -44,21 +44,6 @@ export async function openDialect(url: string | undefined, options: OpenOptions 
 }
 
 /**
- * Whether opening what the URL names writes nothing anywhere: a server connection, or PGlite in memory. A PGlite
- * directory or a SQLite file may be created or written at open (PGlite's start-up, SQLite's journal files), so the
- * CLI opens those only once the manifest has passed its checks (cli/context.ts withDatabase). A URL that does not
- * parse: false (opening it fails, in its turn).
- */
-export function opensWithoutWriting(url: string | undefined): boolean {
-  try {
-    const target = parseDatabaseUrl(url);
-    return target.kind === 'postgres' || (target.kind === 'pglite' && target.dataDir === null);
-  } catch {
-    return false;
-  }
-}
-
-/**
  * PGlite creates any data directory it is given: a mistyped pglite:./dta
  * would be a new, empty database that plan reports as wholly missing and
  * apply fills. A missing directory is created only when the URL asks

@@ -19,7 +19,7 @@ describe('connection errors: one line, exit 1, never the password', () => {
     expectOneLineError(result, /^error: cannot connect to postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:1\/x: connection refused/);
   });
 
-  test('a bad manifest is what is reported (not the connection failing beside it), every problem on its own line', async () => {
+  test('a bad manifest is reported before any connection, every problem on its own line', async () => {
     const result = await runCli(['plan', '-m', fixture('invalid.json'), '-d', `postgres://postgres:${PASSWORD}@127.0.0.1:1/x`]);
     expect(result.code).toBe(1);
     expect(result.stdout).toBe('');

@@ -248,7 +248,8 @@ describeEachDatabase(['postgres', 'pglite'], "apply's check in slices counts wha
 });
 
 // A table with no heap page holds no row: counted without a transaction of its own. A partitioned table's own heap
-// is empty too, but its rows live in its partitions: it is scanned, and so is a table emptied by DELETE (its pages stay).
+// is empty too, but its rows live in its partitions, and an INHERITS parent's in its children (which VALIDATE
+// checks as well): both are scanned, and so is a table emptied by DELETE (its pages stay).
 const emptySeed = `
 CREATE TABLE nothing (id integer PRIMARY KEY, qty integer, code text);
 CREATE TABLE emptied (id integer PRIMARY KEY, qty integer);
@@ -257,6 +258,9 @@ DELETE FROM emptied;
 CREATE TABLE parted (id integer, qty integer) PARTITION BY RANGE (id);
 CREATE TABLE parted_low PARTITION OF parted FOR VALUES FROM (0) TO (100);
 INSERT INTO parted VALUES (1, -1), (2, 5), (3, -3);
+CREATE TABLE inherited (id integer, qty integer);
+CREATE TABLE inheriting (extra text) INHERITS (inherited);
+INSERT INTO inheriting VALUES (1, -1, 'x'), (2, 4, 'y');
 `;
 
 describeEachDatabase(['postgres', 'pglite'], 'validate: empty tables and partitioned ones', (make) => {
@@ -268,7 +272,7 @@ describeEachDatabase(['postgres', 'pglite'], 'validate: empty tables and partiti
   const on = (name: string) => ({ schema: 'public', name });
   const check = (name: string, table: string, expr: string): ViolationTarget => ({ kind: 'check', name, table: on(table), expr, severity: 'critical' });
 
-  test('an empty table breaks nothing; a partitioned table is counted through its partitions', async () => {
+  test('an empty table breaks nothing; a partitioned table and an INHERITS parent are counted through their children', async () => {
     const counts = await target.dialect.countViolations(
       [
         check('ck_nothing', 'nothing', 'qty > 0'),
@@ -276,6 +280,7 @@ describeEachDatabase(['postgres', 'pglite'], 'validate: empty tables and partiti
         { kind: 'foreign_key', name: 'fk_nothing', table: on('nothing'), columns: ['qty'], refTable: on('emptied'), refColumns: ['id'], severity: 'critical' },
         check('ck_emptied', 'emptied', 'qty > 0'),
         check('ck_parted', 'parted', 'qty > 0'),
+        check('ck_inherited', 'inherited', 'qty > 0'),
       ],
       { samples: 5, jobs: 1 },
     );
@@ -285,6 +290,7 @@ describeEachDatabase(['postgres', 'pglite'], 'validate: empty tables and partiti
       ['fk_nothing', 0, 0, undefined],
       ['ck_emptied', 0, 0, undefined],
       ['ck_parted', 2, 3, undefined],
+      ['ck_inherited', 1, 2, undefined],
     ]);
     expect(counts.find((c) => c.name === 'ck_parted')?.sample.map((r) => r.qty).sort()).toEqual([-1, -3]);
   });

@@ -31,7 +31,7 @@ export interface TableWork {
   readonly table: Table | undefined;
   readonly targets: readonly ViolationTarget[];
   readonly bytes: number;
-  /** An ordinary table whose heap has no page: it holds no row (a partitioned or foreign table's rows are elsewhere). */
+  /** A table that certainly holds no row (tableSizes says which): an ordinary heap table with no page and no child. */
   readonly empty: boolean;
 }
 
@@ -205,20 +205,29 @@ export async function bytesToScanPostgres(db: Kysely<unknown>, targets: readonly
   return (await tableSizes(db, refs)).reduce((a, s) => a + s.bytes, 0);
 }
 
-/** Each table's heap size in bytes, and whether it is an ordinary table with no page at all (so no row). */
+/**
+ * Each table's heap size in bytes, and whether it certainly holds no row: an ordinary, permanent table stored
+ * by the heap access method, with no child table, whose main fork has no page. Anything else is scanned: a
+ * partitioned table or an INHERITS parent (its rows may be its children's, which the scan reads and
+ * PostgreSQL's VALIDATE checks), another access method (it may keep rows outside the main fork), an unlogged or
+ * temporary table (on a standby an unlogged table's main fork reads as empty), a foreign table.
+ */
 async function tableSizes(db: Kysely<unknown>, refs: readonly TableRef[]): Promise<{ bytes: number; empty: boolean }[]> {
   if (refs.length === 0) return [];
   const { rows } = await db
     .transaction()
     .setAccessMode('read only')
     .execute((trx) =>
-      sql<{ bytes: number | null; kind: string | null }>`
-        select pg_relation_size(c.oid)::float8 as bytes, c.relkind::text as kind
+      sql<{ bytes: number | null; empty: boolean | null }>`
+        select pg_relation_size(c.oid)::float8 as bytes,
+               (c.relkind = 'r' and c.relpersistence = 'p' and not c.relhassubclass
+                and c.relam = (select oid from pg_am where amname = 'heap')
+                and pg_relation_size(c.oid) = 0) as empty
           from unnest(${refs.map((r) => r.schema)}::text[], ${refs.map((r) => r.name)}::text[]) with ordinality as w(schema, name, ord)
           left join pg_class c on c.oid = to_regclass(format('%I.%I', w.schema, w.name))
          order by w.ord`.execute(trx),
     );
-  return rows.map((r) => ({ bytes: Number(r.bytes ?? 0), empty: r.kind === 'r' && Number(r.bytes) === 0 }));
+  return rows.map((r) => ({ bytes: Number(r.bytes ?? 0), empty: r.empty === true }));
 }
 
 /**
