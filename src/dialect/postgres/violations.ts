@@ -31,7 +31,7 @@ export interface TableWork {
   readonly table: Table | undefined;
   readonly targets: readonly ViolationTarget[];
   readonly bytes: number;
-  /** A table that certainly holds no row (tableSizes says which): an ordinary heap table with no page and no child. */
+  /** The table certainly holds no row (tableSizes says when): it is not scanned. */
   readonly empty: boolean;
 }
 
@@ -231,7 +231,7 @@ async function tableSizes(db: Kysely<unknown>, refs: readonly TableRef[]): Promi
 }
 
 /**
- * An ordinary table with no heap page holds no row: every constraint holds on it, and it needs no transaction of its
+ * A table that certainly holds no row (tableSizes): every constraint holds on it, and it needs no transaction of its
  * own (at a thousand empty tables, those round trips were most of plan's check of existing rows). A row written
  * since the size was read is one written just after any check: VALIDATE is the proof.
  */
