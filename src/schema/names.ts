@@ -4,6 +4,9 @@
 export const MAX_IDENTIFIER_BYTES = 63;
 
 export function identifierTooLong(name: string): boolean {
+  // a UTF-16 unit is 1 to 3 bytes of UTF-8 (a pair, 2 units, is 4): most names are decided by their length alone
+  if (name.length > MAX_IDENTIFIER_BYTES) return true;
+  if (name.length * 3 <= MAX_IDENTIFIER_BYTES) return false;
   return Buffer.byteLength(name, 'utf8') > MAX_IDENTIFIER_BYTES;
 }
 

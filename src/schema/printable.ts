@@ -16,6 +16,8 @@ export function printable(value: string): string {
  * of a manifest are refused when they hold one (SQL may keep `\n` and `\t`).
  */
 export function unprintableIn(value: string, allowed = ''): string | null {
+  // nearly every value holds none: one test, without matchAll's iterator and match objects
+  if (!HAS_UNPRINTABLE.test(value)) return null;
   for (const m of value.matchAll(UNPRINTABLE)) {
     if (!allowed.includes(m[0])) return escapeOne(m[0]);
   }
@@ -24,6 +26,7 @@ export function unprintableIn(value: string, allowed = ''): string | null {
 
 // C0 controls and DEL, C1 controls, line/paragraph separators, bidi embeddings, overrides and isolates.
 const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const HAS_UNPRINTABLE = new RegExp(UNPRINTABLE.source);
 
 const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 

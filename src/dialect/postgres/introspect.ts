@@ -225,14 +225,18 @@ const ACTIONS: Record<string, FkAction> = {
 };
 const MATCHES: Record<string, ForeignKey['match']> = { s: 'simple', f: 'full', p: 'partial' };
 
-/** A foreign key's columns and its parent's, in key order, as names: shared by both FK reads below. */
-const FK_COLUMNS = sql.raw(`array(select a.attname::text from unnest(con.conkey) with ordinality k(attnum, ord)
+/**
+ * A foreign key's columns and its parent's, in key order, as names: shared by both FK reads below. Read as
+ * JSON, which the driver hands to JSON.parse, rather than as text[], which it parses character by character
+ * in JavaScript (about 25 ms of a plan at 2,000 foreign keys).
+ */
+const FK_COLUMNS = sql.raw(`array_to_json(array(select a.attname::text from unnest(con.conkey) with ordinality k(attnum, ord)
                    join pg_attribute a on a.attrelid = con.conrelid and a.attnum = k.attnum
-                  order by k.ord) as columns,
+                  order by k.ord)) as columns,
            rn.nspname as ref_schema, rc.relname as ref_table,
-           array(select a.attname::text from unnest(con.confkey) with ordinality k(attnum, ord)
+           array_to_json(array(select a.attname::text from unnest(con.confkey) with ordinality k(attnum, ord)
                    join pg_attribute a on a.attrelid = con.confrelid and a.attnum = k.attnum
-                  order by k.ord) as ref_columns`);
+                  order by k.ord)) as ref_columns`);
 
 async function introspectForeignKeys(db: Kysely<unknown>, oids: readonly number[]): Promise<ForeignKey[]> {
   // PostgreSQL 15's ON DELETE SET NULL (b): older servers have no such column, and read none
@@ -243,10 +247,10 @@ async function introspectForeignKeys(db: Kysely<unknown>, oids: readonly number[
            con.confdeltype as on_delete, con.confupdtype as on_update,
            con.condeferrable as deferrable, con.condeferred as deferred,
            con.confmatchtype as match, con.convalidated as validated,
-           array(select a.attname::text
+           array_to_json(array(select a.attname::text
                    from unnest(${setColumns}) with ordinality d(attnum, ord)
                    join pg_attribute a on a.attrelid = con.conrelid and a.attnum = d.attnum
-                  order by d.ord) as on_delete_columns,
+                  order by d.ord)) as on_delete_columns,
            com.description
       from pg_constraint con
       join pg_class c on c.oid = con.conrelid
