@@ -22,7 +22,7 @@ describe('the published package', () => {
         'dist/src/index.d.ts',
         'dist/src/cli/main.js',
         // the CLI as bin/schema-diff runs it: bundled, so it starts without loading hundreds of modules
-        'dist/bundle/main.js',
+        'dist/bundle/schema-diff.cjs',
         'docs/cli.md',
         'docs/manifest.schema.json',
         // the demo's MeStore tables and rows
