@@ -58,6 +58,16 @@ describeServer('apply killed while one of its two connections runs a step', () =
       child.stderr.on('data', (b: Buffer) => process.stderr.write(b));
       let stdout = '';
       let released = false;
+      let killing = false;
+      // killed once the server runs b's VALIDATE: the line that announces the step is printed before the statement
+      // is sent, and on a loaded machine a kill on the line alone could come first, with nothing left running
+      const validateOfB = `select count(*)::int as n from pg_stat_activity where application_name = 'schema-diff' and state = 'active' and query like '%VALIDATE CONSTRAINT%ck_b%'`;
+      const killOnceRunning = async () => {
+        for (const until = Date.now() + 30_000; Date.now() < until; await new Promise((r) => setTimeout(r, 20))) {
+          if ((await probe.query(validateOfB)).rows[0].n > 0) break;
+        }
+        child.kill('SIGKILL');
+      };
       await new Promise<void>((resolve) => {
         child.stdout.on('data', (b: Buffer) => {
           stdout += b.toString();
@@ -65,7 +75,10 @@ describeServer('apply killed while one of its two connections runs a step', () =
             released = true;
             setTimeout(() => void app.query('commit'), 1_000);
           }
-          if (stdout.includes('start validate_constraint ck_b') && stdout.includes('end validate_constraint ck_c') && !child.killed) child.kill('SIGKILL');
+          if (!killing && stdout.includes('start validate_constraint ck_b') && stdout.includes('end validate_constraint ck_c')) {
+            killing = true;
+            void killOnceRunning();
+          }
         });
         child.on('exit', () => resolve());
       });
