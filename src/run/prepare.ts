@@ -40,46 +40,14 @@ export function tablesOf(desired: readonly DesiredTable[]): TableRef[] {
 
 /** The manifest resolved for the dialect, every SQL fragment proven one expression before anything reaches the database. */
 export async function desiredFor(dialect: Dialect, manifest: LoadedManifest): Promise<readonly DesiredTable[]> {
-  const desired = resolvedFor(dialect, manifest);
-  await dialect.checkManifest(desired);
-  return desired;
-}
-
-/** The manifest resolved for the dialect, its SQL fragments not yet checked. */
-function resolvedFor(dialect: Dialect, manifest: LoadedManifest): readonly DesiredTable[] {
-  return resolveManifest(manifest, {
+  const desired = resolveManifest(manifest, {
     dialect: dialect.name,
     defaultSchema: dialect.defaultSchema,
     hasSchemas: dialect.hasSchemas,
     unnamedConstraints: dialect.unnamedConstraints === true,
   });
-}
-
-/**
- * desiredFor and the catalog of the tables it names, read while the manifest's
- * SQL fragments are checked: the read sends the tables' names alone, as
- * parameters, and no fragment; a manifest the check refuses has had its catalog read for nothing.
- * At 1,000 tables the check is tens of milliseconds of JavaScript that the
- * server's first catalog queries now overlap.
- */
-async function desiredAndCatalog(dialect: Dialect, manifest: LoadedManifest, timed: PhaseTimer): Promise<[readonly DesiredTable[], Catalog]> {
-  let reading: Promise<Catalog> | undefined;
-  // marks the read's failure as handled at once: it is awaited only after the check, and may fail before
-  const settled = () => reading?.then(() => undefined, () => undefined);
-  try {
-    const desired = await timed('resolve', async () => {
-      const resolved = resolvedFor(dialect, manifest);
-      reading = dialect.introspect(tablesOf(resolved));
-      void settled();
-      await dialect.checkManifest(resolved);
-      return resolved;
-    });
-    return [desired, await timed('introspect', () => reading as Promise<Catalog>)];
-  } catch (error) {
-    // settled before the error is reported, so that closing the connection does not cut a query short
-    await settled();
-    throw error;
-  }
+  await dialect.checkManifest(desired);
+  return desired;
 }
 
 /** preparePlan's options: which removals to plan, and observers of its phases. */
@@ -94,7 +62,8 @@ export interface PrepareOptions extends RemovalOptions {
  */
 export async function preparePlan(dialect: Dialect, manifest: LoadedManifest, manifestPath: string, options: PrepareOptions = {}): Promise<Prepared> {
   const timed = phaseTimer(options.hooks ?? {});
-  const [raw, catalog] = await desiredAndCatalog(dialect, manifest, timed);
+  const raw = await timed('resolve', () => desiredFor(dialect, manifest));
+  const catalog = await timed('introspect', () => dialect.introspect(tablesOf(raw)));
   checkAgainstCatalog(raw, catalog);
   const desired = await timed('normalize', () => dialect.normalize(raw, catalog));
   const journal = await timed('journal', () => dialect.history());
@@ -117,10 +86,7 @@ export async function preparePlan(dialect: Dialect, manifest: LoadedManifest, ma
   return { desired, catalog, diff, plan };
 }
 
-type PhaseTimer = <T>(phase: PlanPhase, body: () => Promise<T>) => Promise<T>;
-
-/** Times each phase for the hooks; resolve's time includes the manifest check, introspect's only what is left of the catalog read after it. */
-function phaseTimer(hooks: PlanHooks): PhaseTimer {
+function phaseTimer(hooks: PlanHooks) {
   return async <T>(phase: PlanPhase, body: () => Promise<T>): Promise<T> => {
     if (!hooks.phase) return body();
     const started = performance.now();
