@@ -191,15 +191,19 @@ const SCENARIOS: Record<string, string> = {
 /** migra's median over the same kind of diff: the database against itself for zero changes, the bare one against it for all. */
 function migraMedianOf(migra: MigraResult | undefined, scenario: string): number | undefined {
   if (!migra?.measured) return undefined;
-  const runs = [...(scenario === 'all-changes' ? migra.allChangesMs : migra.zeroChangesMs)].sort((a, b) => a - b);
-  return runs[Math.floor(runs.length / 2)];
+  return middleOf(scenario === 'all-changes' ? migra.allChangesMs : migra.zeroChangesMs);
+}
+
+/** The median of measured runs (the upper middle of an even count); undefined when there are none. */
+function middleOf(runs: readonly number[]): number | undefined {
+  return runs.length ? [...runs].sort((a, b) => a - b)[Math.floor(runs.length / 2)] : undefined;
 }
 
 function planScaleSection(r: { tables: number; runs: number; migra?: MigraResult } & Record<string, unknown>): string[] {
   const scenarios = Object.keys(SCENARIOS).filter((k) => r[k]).map((k) => [k, r[k] as PlanScenario] as const);
   const slower = (s: PlanScenario) => Math.max(s.first.totalMs, s.last.totalMs);
   // migra is timed as a process (Python's start-up and imports included): so is schema-diff, where measured
-  const cli = (s: PlanScenario) => (s.cliMs?.length ? [...s.cliMs].sort((a, b) => a - b)[Math.floor(s.cliMs.length / 2)] : undefined);
+  const cli = (s: PlanScenario) => middleOf(s.cliMs ?? []);
   const cliRuns = scenarios.map(([, s]) => s.cliMs?.length ?? 0).reduce((a, b) => Math.max(a, b), 0);
   const faster = (k: string, s: PlanScenario) => {
     const migra = migraMedianOf(r.migra, k);
