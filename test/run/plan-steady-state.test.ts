@@ -122,3 +122,62 @@ describeServer('plan after apply: no DDL; the journal cache can skip normalizati
     expect(statements.filter((s) => /^CREATE TEMP TABLE/.test(s)).length).toBe(1);
   });
 });
+
+/** From 50 tables on, the cache is read on the read pool beside the catalog read (postgres-dialect.ts): the same rules hold there. */
+describeServer('plan after apply at 60 tables: the cache read beside the catalog follows the same rules', () => {
+  const TABLES = 60;
+  const names = Array.from({ length: TABLES }, (_, i) => `t${i}`);
+  const manifestOf = (firstExpr: string): LoadedManifest =>
+    checkManifest({
+      tables: Object.fromEntries(
+        names.map((name, i) => [name, { checks: [{ name: `ck_${name}_n`, expr: i === 0 ? firstExpr : 'n > 0' }], indexes: [{ name: `ix_${name}_n`, columns: ['n'] }] }]),
+      ),
+    });
+  const other = `sd_forger_${randomBytes(4).toString('hex')}`;
+  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('sd_steady_wide');
+    await runSql(db.url, names.map((n) => `CREATE TABLE ${n} (id integer PRIMARY KEY, n numeric);`).join('\n') + `CREATE ROLE ${other};`);
+    const writer = await openDialect(db.url);
+    try {
+      await applyManifest(writer, manifestOf('n > 0'), testApplyOptions);
+    } finally {
+      await writer.close();
+    }
+  });
+  afterAll(async () => {
+    await db?.drop();
+    await runSql(ADMIN_URL, `DROP ROLE IF EXISTS ${other}`);
+  });
+
+  async function planRecorded(manifest: LoadedManifest) {
+    const { dialect, statements } = await recordingDialect(db.url);
+    try {
+      return { steps: await plannedSteps(dialect, manifest), statements };
+    } finally {
+      await dialect.close();
+    }
+  }
+
+  test('a second plan runs no DDL, and a changed expression is still shown', async () => {
+    const same = await planRecorded(manifestOf('n > 0'));
+    expect(same.steps).toEqual([]);
+    expect(same.statements.filter(isDdl)).toEqual([]);
+    expect((await planRecorded(manifestOf('n > 1'))).steps).toEqual(['replace_check ck_t0_n', 'validate_constraint ck_t0_n']);
+  });
+
+  test('a forged entry written while another role may write the cache is ignored', async () => {
+    await runSql(
+      db.url,
+      `GRANT USAGE ON SCHEMA schema_diff TO ${other}; GRANT UPDATE ON schema_diff.normalized TO ${other};
+       UPDATE schema_diff.normalized SET source = 'n > 1' WHERE name = 'ck_t0_n';`,
+    );
+    try {
+      expect((await planRecorded(manifestOf('n > 1'))).steps).toEqual(['replace_check ck_t0_n', 'validate_constraint ck_t0_n']);
+    } finally {
+      await runSql(db.url, `REVOKE ALL ON schema_diff.normalized FROM ${other}; REVOKE ALL ON SCHEMA schema_diff FROM ${other};
+                            UPDATE schema_diff.normalized SET source = 'n > 0' WHERE name = 'ck_t0_n';`);
+    }
+  });
+});

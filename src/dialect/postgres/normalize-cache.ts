@@ -28,7 +28,7 @@ interface CacheAccess {
 }
 
 /**
- * The cache rows for the catalog's tables, or none. The cache is a journal
+ * The cache rows for these tables (those that exist), or none. The cache is a journal
  * table, so its rows are not trusted (docs/security.md): a row can only skip
  * normalization (normalize.ts uses it only where the manifest's text and the
  * catalog's canonical form both match it exactly), and it is read only when
@@ -37,12 +37,11 @@ interface CacheAccess {
  * owner, and no other role may write it. Anything else: an empty cache, so
  * everything is normalized. Reading only: plan never writes it.
  */
-export async function readNormalizeCache(db: Kysely<unknown>, catalog: Catalog): Promise<NormalizeCache> {
+export async function readNormalizeCache(db: Kysely<unknown>, refs: readonly TableRef[]): Promise<NormalizeCache> {
   const cache = new Map<string, CacheEntry>();
-  if (catalog.tables.length === 0) return cache;
+  if (refs.length === 0) return cache;
   const access = await cacheAccess(db);
   if (!access) return cache;
-  const refs = catalog.tables.map((t) => t.ref);
   const { rows } = await sql<{ table_schema: string; table_name: string; kind: string; name: string; shape: string; source: string; canonical: string }>`
     select e.table_schema, e.table_name, e.kind, e.name, e.shape, e.source, e.canonical
       from schema_diff.normalized e

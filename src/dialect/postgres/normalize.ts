@@ -13,7 +13,8 @@ import { cacheKey, readNormalizeCache, type NormalizeCache } from './normalize-c
  * An expression the journal's cache already answers (apply recorded the
  * manifest text and what the database made of it, and the catalog still holds
  * exactly that) needs no round trip: a plan with nothing changed since the
- * last apply makes no DDL at all. The rest is parsed in one batch (see
+ * last apply makes no DDL at all. The cache may come already read (`cacheRead`,
+ * started beside the catalog read by the dialect). The rest is parsed in one batch (see
  * normalize-batch.ts), in a transaction that is always rolled back.
  */
 export async function normalizePostgres(
@@ -21,9 +22,10 @@ export async function normalizePostgres(
   workers: readonly Kysely<unknown>[],
   desired: readonly DesiredTable[],
   catalog: Catalog,
+  cacheRead?: Promise<NormalizeCache>,
 ): Promise<readonly DesiredTable[]> {
   const live = liveTables(catalog.tables);
-  const cache = await readNormalizeCache(db, catalog);
+  const cache = await (cacheRead ?? readNormalizeCache(db, catalog.tables.map((t) => t.ref)));
   // each table's live counterpart and what the cache answers, asked once per expression
   const cached = desired.map((table) => {
     const t = liveTable(live, table.ref);
