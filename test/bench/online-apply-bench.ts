@@ -55,7 +55,11 @@ type MigrationOutcome = {
   readonly retried?: Readonly<Record<string, number>>;
   /** ours: from the start of apply to its first change (the plan and the pre-check of existing rows). */
   readonly beforeFirstChangeMs?: number;
+  /** ours: when each step ran and when each of its lock attempts gave up (performance.now(), ms). */
+  readonly stepTimes?: readonly StepTime[];
 };
+
+type StepTime = { readonly label: string; readonly start: number; readonly end: number; readonly gaveUp: readonly number[] };
 
 export type ScenarioResult = MigrationOutcome & {
   readonly shape: Shape | 'idle';
@@ -67,8 +71,10 @@ export type ScenarioResult = MigrationOutcome & {
   readonly writersBefore: Pick<WriterSummary, 'maxLatencyMs' | 'p99LatencyMs' | 'commitsPerSecond'>;
   readonly deadlocks: { readonly migration: number; readonly writers: number };
   readonly timeline: readonly TimelinePoint[];
+  /** ours: the steps running when the longest writer transaction started or ended (label, attempts given up before it ended). */
+  readonly longestDuring?: string;
   /** Every run of the shape (the compared two run REPEAT times); the fields above are the median run's. */
-  readonly runs?: readonly { readonly ms: number; readonly ok: boolean; readonly maxLatencyMs: number }[];
+  readonly runs?: readonly { readonly ms: number; readonly ok: boolean; readonly maxLatencyMs: number; readonly longestDuring?: string }[];
 };
 
 export type OnlineApplyResult = {
@@ -114,7 +120,8 @@ async function runOnlineApply(log: (line: string) => void): Promise<OnlineApplyR
       const result = await scenario(shape, template);
       const w = result.writers;
       const before = result.beforeFirstChangeMs !== undefined ? ` (plan and pre-check ${result.beforeFirstChangeMs} ms)` : '';
-      log(`${shape}: ${result.migrationMs} ms${before}, ${result.ok ? 'ok' : `failed (${result.firstError})`}; writers: max latency ${w.maxLatencyMs} ms, longest gap ${w.longestGapMs} ms, ${w.failed} failed`);
+      const during = result.longestDuring ? ` (during ${result.longestDuring})` : '';
+      log(`${shape}: ${result.migrationMs} ms${before}, ${result.ok ? 'ok' : `failed (${result.firstError})`}; writers: max latency ${w.maxLatencyMs} ms${during}, longest gap ${w.longestGapMs} ms, ${w.failed} failed`);
       runs.get(shape)?.push(result);
     };
     // The two shapes the goal compares run REPEAT times each, taking turns, so that a slow spell of the
@@ -143,7 +150,10 @@ const COMPARED: readonly Shape[] = ['ours', 'online-script'];
 function representative(results: readonly ScenarioResult[]): ScenarioResult {
   const ok = results.filter((r) => r.ok).sort((a, b) => a.migrationMs - b.migrationMs);
   const pick = ok.length > 0 ? ok[Math.floor((ok.length - 1) / 2)] : results[0];
-  return { ...pick, runs: results.map((r) => ({ ms: r.migrationMs, ok: r.ok, maxLatencyMs: r.writers.maxLatencyMs })) };
+  return {
+    ...pick,
+    runs: results.map((r) => ({ ms: r.migrationMs, ok: r.ok, maxLatencyMs: r.writers.maxLatencyMs, ...(r.longestDuring ? { longestDuring: r.longestDuring } : {}) })),
+  };
 }
 
 /**
@@ -166,12 +176,15 @@ async function scenario(shape: Shape | 'idle', template: string, idleMs = 0): Pr
     const log = await writers.stop();
     const during = summarizeWriters(log, { from, to });
     const before = summarizeWriters(log, { from: warm, to: from });
+    const { stepTimes, ...migration } = outcome;
+    const longestDuring = stepTimes ? stepsDuringLongest(log, stepTimes, from, to) : undefined;
     return {
       timeline: timelineOf(log, from, warm, performance.now()),
       shape,
       description: shape === 'idle' ? 'writers alone, no migration' : DESCRIPTIONS[shape],
       migrationMs: Math.round(to - from),
-      ...outcome,
+      ...migration,
+      ...(longestDuring ? { longestDuring } : {}),
       writers: during,
       writersBefore: { maxLatencyMs: before.maxLatencyMs, p99LatencyMs: before.p99LatencyMs, commitsPerSecond: before.commitsPerSecond },
       deadlocks: {
@@ -182,6 +195,28 @@ async function scenario(shape: Shape | 'idle', template: string, idleMs = 0): Pr
   } finally {
     await admin(`drop database if exists ${copy} with (force)`);
   }
+}
+
+/**
+ * What apply was doing while the longest writer transaction of the migration
+ * waited: the steps running at any moment of it, each with the lock attempts
+ * it gave up meanwhile. A wait near lock_timeout behind one attempt is the
+ * design; one behind two attempts, or behind no lock step at all (the machine),
+ * is worth knowing.
+ */
+function stepsDuringLongest(log: readonly WriterTx[], steps: readonly StepTime[], from: number, to: number): string | undefined {
+  let longest: WriterTx | undefined;
+  for (const tx of log) if (tx.start >= from && tx.start <= to && (!longest || tx.end - tx.start > longest.end - longest.start)) longest = tx;
+  if (!longest) return undefined;
+  const { start, end } = longest;
+  const running = steps.filter((s) => s.start < end && s.end > start);
+  if (running.length === 0) return 'no step: between steps';
+  return running
+    .map((s) => {
+      const gaveUp = s.gaveUp.filter((t) => t > start && t <= end).length;
+      return gaveUp > 0 ? `${s.label}, ${gaveUp} lock attempt(s) given up` : s.label;
+    })
+    .join('; ');
 }
 
 /** Writer latency over time: per bucket, the longest transaction started in it, and how many failed. */
@@ -214,6 +249,8 @@ function migrate(shape: Shape, url: string): Promise<MigrationOutcome> {
 async function applyOurs(url: string): Promise<MigrationOutcome> {
   const dialect = await openDialect(url);
   const retried: Record<string, number> = {};
+  const stepTimes: { label: string; start: number; end: number; gaveUp: number[] }[] = [];
+  const running = new Map<number, (typeof stepTimes)[number]>();
   const started = performance.now();
   let beforeFirstChangeMs: number | undefined;
   try {
@@ -230,15 +267,25 @@ async function applyOurs(url: string): Promise<MigrationOutcome> {
         runStarted: () => {
           beforeFirstChangeMs = Math.round(performance.now() - started);
         },
-        retrying: (_step, _attempt, reason) => {
+        stepStarted: (step) => {
+          const time = { label: `${step.action} ${step.name}`, start: performance.now(), end: Infinity, gaveUp: [] };
+          stepTimes.push(time);
+          running.set(step.id, time);
+        },
+        stepFinished: (step) => {
+          const time = running.get(step.id);
+          if (time) time.end = performance.now();
+        },
+        retrying: (step, _attempt, reason) => {
           const code = reason === 'deadlock' ? '40P01' : '55P03';
           retried[code] = (retried[code] ?? 0) + 1;
+          running.get(step.id)?.gaveUp.push(performance.now());
         },
       },
     });
-    return { ok: true, failures: {}, retried, beforeFirstChangeMs };
+    return { ok: true, failures: {}, retried, beforeFirstChangeMs, stepTimes };
   } catch (e) {
-    return { ...failed(e), retried, beforeFirstChangeMs };
+    return { ...failed(e), retried, beforeFirstChangeMs, stepTimes };
   } finally {
     await dialect.close();
   }

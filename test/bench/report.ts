@@ -76,14 +76,16 @@ function onlineSection(r: OnlineApplyResult, chart: string | undefined): string[
     ms(s.writers.longestGapMs),
   ]);
   const runsOf = (s: ScenarioResult | undefined) =>
-    s?.runs && s.runs.length > 1 ? `${LABEL[s.shape] ?? s.shape}: ${s.runs.map((run) => `${ms(run.ms)}${run.ok ? '' : ' (failed)'} / ${ms(run.maxLatencyMs)}`).join(', ')}` : null;
+    s?.runs && s.runs.length > 1
+      ? `${LABEL[s.shape] ?? s.shape}: ${s.runs.map((run) => `${ms(run.ms)}${run.ok ? '' : ' (failed)'} / ${ms(run.maxLatencyMs)}${run.longestDuring ? ` (during ${run.longestDuring})` : ''}`).join(', ')}`
+      : null;
   const repeated = [runsOf(ours), runsOf(script)].filter((l): l is string => l !== null);
   return [
     `## Online apply (PostgreSQL, ${r.orders.toLocaleString('en-US')} orders, writers at ${r.writerRate} tx/s)`,
     '',
     ...(repeated.length
       ? [
-          'schema-diff apply and the hand-written script ran in turns, several times each; each row below is the run with the median wall time among those that succeeded. Every run (wall time / longest writer wait):',
+          'schema-diff apply and the hand-written script ran in turns, several times each; each row below is the run with the median wall time among those that succeeded. Every run (wall time / longest writer wait, and for schema-diff the steps running while that writer waited):',
           '',
           ...repeated.map((l) => `- ${l}`),
           '',
