@@ -178,6 +178,12 @@ export interface RunRecord {
  * The one interface a database plugs in behind. Everything above dialect/
  * speaks only this; everything below it knows its driver.
  */
+/** What the caller does next with a catalog, so that a dialect can read what that needs in the same round. */
+export interface IntrospectOptions {
+  /** normalize(…, catalog) follows (plan, apply, validate): PostgreSQL reads the journal's normalize cache beside the catalog. */
+  readonly normalizeNext?: boolean;
+}
+
 export interface Dialect {
   readonly name: DialectName;
   /** The database as the user may see it: never with a password. */
@@ -218,7 +224,7 @@ export interface Dialect {
    */
   sourceOf?(canonical: string): string;
   /** Reads the named tables and the tables their foreign keys point to. Missing tables are simply absent. */
-  introspect(tables: readonly TableRef[]): Promise<Catalog>;
+  introspect(tables: readonly TableRef[], options?: IntrospectOptions): Promise<Catalog>;
   /** The desired state with every expression and predicate in the form this database stores it. */
   normalize(desired: readonly DesiredTable[], catalog: Catalog): Promise<readonly DesiredTable[]>;
   /**

@@ -63,7 +63,7 @@ export interface PrepareOptions extends RemovalOptions {
 export async function preparePlan(dialect: Dialect, manifest: LoadedManifest, manifestPath: string, options: PrepareOptions = {}): Promise<Prepared> {
   const timed = phaseTimer(options.hooks ?? {});
   const raw = await timed('resolve', () => desiredFor(dialect, manifest));
-  const catalog = await timed('introspect', () => dialect.introspect(tablesOf(raw)));
+  const catalog = await timed('introspect', () => dialect.introspect(tablesOf(raw), { normalizeNext: true }));
   checkAgainstCatalog(raw, catalog);
   const desired = await timed('normalize', () => dialect.normalize(raw, catalog));
   const journal = await timed('journal', () => dialect.history());

@@ -96,7 +96,7 @@ export interface Validation {
 export async function validateManifest(dialect: Dialect, manifest: LoadedManifest, options: ValidateOptions): Promise<Validation> {
   checkLimits({ samples: options.samples, jobs: options.jobs });
   const desired = await desiredFor(dialect, manifest);
-  const catalog = await dialect.introspect(tablesOf(desired));
+  const catalog = await dialect.introspect(tablesOf(desired), { normalizeNext: true });
   checkAgainstCatalog(desired, catalog);
   // The database parses every expression as a CHECK (or index) before any row is read with it, as plan does:
   // no subquery, only immutable functions (PostgreSQL). The counts still use the manifest's own text.

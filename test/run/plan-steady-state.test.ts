@@ -123,7 +123,7 @@ describeServer('plan after apply: no DDL; the journal cache can skip normalizati
   });
 });
 
-/** From 50 tables on, the cache is read on the read pool beside the catalog read (postgres-dialect.ts): the same rules hold there. */
+/** From 50 tables on, the cache is read on the second connection beside the catalog's foreign keys (postgres-dialect.ts): the same rules hold there. */
 describeServer('plan after apply at 60 tables: the cache read beside the catalog follows the same rules', () => {
   const TABLES = 60;
   const names = Array.from({ length: TABLES }, (_, i) => `t${i}`);
@@ -152,18 +152,21 @@ describeServer('plan after apply at 60 tables: the cache read beside the catalog
   });
 
   async function planRecorded(manifest: LoadedManifest) {
-    const { dialect, statements } = await recordingDialect(db.url);
+    const { dialect, statements, on } = await recordingDialect(db.url);
     try {
-      return { steps: await plannedSteps(dialect, manifest), statements };
+      return { steps: await plannedSteps(dialect, manifest), statements, on };
     } finally {
       await dialect.close();
     }
   }
 
-  test('a second plan runs no DDL, and a changed expression is still shown', async () => {
+  test('a second plan runs no DDL, reads the cache once, on the second connection, and still shows a changed expression', async () => {
     const same = await planRecorded(manifestOf('n > 0'));
     expect(same.steps).toEqual([]);
     expect(same.statements.filter(isDdl)).toEqual([]);
+    const readsCache = (s: string) => s.includes('from schema_diff.normalized');
+    expect(same.on.pool.filter(readsCache)).toHaveLength(1);
+    expect(same.on.session.filter(readsCache)).toEqual([]);
     expect((await planRecorded(manifestOf('n > 1'))).steps).toEqual(['replace_check ck_t0_n', 'validate_constraint ck_t0_n']);
   });
 

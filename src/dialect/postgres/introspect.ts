@@ -22,7 +22,13 @@ import { SchemaDiffError } from '../../errors.js';
  * Table sets are joined as unnest(array), not `= any(array)`: with a thousand
  * oids the latter compares every catalog row against the whole array.
  */
-export async function introspectPostgres(db: Kysely<unknown>, refs: readonly TableRef[], second?: Kysely<unknown>): Promise<Catalog> {
+export async function introspectPostgres(
+  db: Kysely<unknown>,
+  refs: readonly TableRef[],
+  second?: Kysely<unknown>,
+  /** Another read that needs only the table names, run with the foreign keys' (on the second connection, where there is one). */
+  beside?: (on: Kysely<unknown>) => Promise<unknown>,
+): Promise<Catalog> {
   const tables = await introspectTables(db, refs);
   const oids = tables.map((t) => t.oid);
   const schemas = [...new Set(refs.map((r) => r.schema))];
@@ -32,7 +38,8 @@ export async function introspectPostgres(db: Kysely<unknown>, refs: readonly Tab
   // table, and a new backend builds its cache entry for every one of them first; on one backend that is paid once
   // (at 1,000 tables reading all introspection took 430 ms against 490 ms when both backends deparsed).
   const deparsed = (on: Kysely<unknown>) => Promise.all([introspectChecks(on, oids), introspectIndexes(on, oids)]);
-  const plain = (on: Kysely<unknown>) => Promise.all([introspectForeignKeys(on, oids), introspectReferencingKeys(on, oids), introspectRelations(on, schemas)]);
+  const plain = (on: Kysely<unknown>) =>
+    Promise.all([introspectForeignKeys(on, oids), introspectReferencingKeys(on, oids), introspectRelations(on, schemas), beside?.(on)]);
   const split = second !== undefined && refs.length >= TWO_CONNECTIONS_FROM;
   const [[checks, indexes], [foreignKeys, referencing, relations]] = await Promise.all([
     deparsed(db),

@@ -1,6 +1,6 @@
-import { sql } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { SchemaDiffError } from '../../errors.js';
-import type { Dialect, ExecuteOptions, RenderOptions, RunRecord, ViolationOptions, ViolationTarget } from '../dialect.js';
+import type { Dialect, ExecuteOptions, IntrospectOptions, RenderOptions, RunRecord, ViolationOptions, ViolationTarget } from '../dialect.js';
 import type { Change } from '../../diff/changes.js';
 import type { Step } from '../../plan/types.js';
 import type { Catalog, DesiredTable, TableRef } from '../../schema/types.js';
@@ -29,9 +29,6 @@ const APPLY_LOCK_KEY = 0x5d1ff;
  */
 const LANE_LOCK_KEY = APPLY_LOCK_KEY + 1;
 
-/** Below this many tables the cache read is left to normalize, on the session: a pool connection costs more than it saves. */
-const PREFETCH_CACHE_FROM = 50;
-
 export interface PostgresDialect extends Dialect {
   readonly handles: PgHandles;
 }
@@ -39,6 +36,7 @@ export interface PostgresDialect extends Dialect {
 /** The PostgreSQL dialect; the same code serves a server (pg) and embedded PGlite. */
 export function createPostgresDialect(handles: PgHandles): PostgresDialect {
   const { session, pool } = handles;
+  // the normalize cache read beside each catalog (introspect's normalizeNext), for normalize to take with that catalog
   const cacheReads = new WeakMap<Catalog, Promise<NormalizeCache>>();
   const dialect: PostgresDialect = {
     name: 'postgres',
@@ -51,10 +49,13 @@ export function createPostgresDialect(handles: PgHandles): PostgresDialect {
     checkManifest: (desired: readonly DesiredTable[]) => checkManifestPostgres(session, desired),
     sourceOf: postgresSourceOf,
     listTables: (schemas: readonly string[] | null) => listPostgresTables(session, schemas),
-    // with a read pool of our own, the catalog is read on two connections (connect.ts parallelReads)
-    async introspect(tables: readonly TableRef[]) {
-      const cacheRead = prefetchNormalizeCache(tables);
-      const catalog = await withUnfinishedSwaps(session, await introspectPostgres(session, tables, handles.parallelReads ? pool : undefined));
+    // with a read pool of our own, the catalog is read on two connections (connect.ts parallelReads); where
+    // normalize follows, its cache (normalize-cache.ts), which needs only the tables' names, is read in the same
+    // round, beside the foreign keys (at 1,000 tables that took its two queries, 30-50 ms, off a steady-state plan)
+    async introspect(tables: readonly TableRef[], options: IntrospectOptions = {}) {
+      let cacheRead: Promise<NormalizeCache> | undefined;
+      const beside = options.normalizeNext ? (on: Kysely<unknown>) => (cacheRead = readNormalizeCache(on, tables)) : undefined;
+      const catalog = await withUnfinishedSwaps(session, await introspectPostgres(session, tables, handles.parallelReads ? pool : undefined, beside));
       if (cacheRead) cacheReads.set(catalog, cacheRead);
       return catalog;
     },
@@ -140,19 +141,6 @@ export function createPostgresDialect(handles: PgHandles): PostgresDialect {
     exec: (script: string) => handles.runScript(script),
     close: () => handles.close(),
   };
-
-  /**
-   * normalize's cache (normalize-cache.ts) needs only the tables' names: with a read pool of our own it is read
-   * there while the session starts the catalog read, and normalize takes it with the catalog it was read beside
-   * (at 1,000 tables that took its two queries, ~40 ms, off the steady-state plan). Its failure is normalize's
-   * to report, never an unhandled rejection when introspect fails first.
-   */
-  function prefetchNormalizeCache(tables: readonly TableRef[]): Promise<NormalizeCache> | undefined {
-    if (!handles.parallelReads || tables.length < PREFETCH_CACHE_FROM) return undefined;
-    const read = readNormalizeCache(pool, tables);
-    read.catch(() => {});
-    return read;
-  }
 
   async function lockHolder(key: number): Promise<string> {
     const { rows } = await sql<{ pid: number; since: string }>`
