@@ -71,7 +71,7 @@ export type ScenarioResult = MigrationOutcome & {
   readonly writersBefore: Pick<WriterSummary, 'maxLatencyMs' | 'p99LatencyMs' | 'commitsPerSecond'>;
   readonly deadlocks: { readonly migration: number; readonly writers: number };
   readonly timeline: readonly TimelinePoint[];
-  /** ours: the steps running when the longest writer transaction started or ended (label, attempts given up before it ended). */
+  /** ours: the steps running at any moment of the longest writer transaction, each with the lock attempts it gave up meanwhile. */
   readonly longestDuring?: string;
   /** Every run of the shape (the compared two run REPEAT times); the fields above are the median run's. */
   readonly runs?: readonly { readonly ms: number; readonly ok: boolean; readonly maxLatencyMs: number; readonly longestDuring?: string }[];
@@ -205,8 +205,9 @@ async function scenario(shape: Shape | 'idle', template: string, idleMs = 0): Pr
  * is worth knowing.
  */
 function stepsDuringLongest(log: readonly WriterTx[], steps: readonly StepTime[], from: number, to: number): string | undefined {
+  // the transactions summarizeWriters takes the longest wait from: those overlapping the migration
   let longest: WriterTx | undefined;
-  for (const tx of log) if (tx.start >= from && tx.start <= to && (!longest || tx.end - tx.start > longest.end - longest.start)) longest = tx;
+  for (const tx of log) if (tx.start <= to && tx.end >= from && (!longest || tx.end - tx.start > longest.end - longest.start)) longest = tx;
   if (!longest) return undefined;
   const { start, end } = longest;
   const running = steps.filter((s) => s.start < end && s.end > start);
@@ -249,8 +250,9 @@ function migrate(shape: Shape, url: string): Promise<MigrationOutcome> {
 async function applyOurs(url: string): Promise<MigrationOutcome> {
   const dialect = await openDialect(url);
   const retried: Record<string, number> = {};
-  const stepTimes: { label: string; start: number; end: number; gaveUp: number[] }[] = [];
-  const running = new Map<number, (typeof stepTimes)[number]>();
+  const stepTimes: { id: number; label: string; start: number; end: number; gaveUp: number[] }[] = [];
+  // the step of that id started last and not finished (an undo after a failure numbers its own steps from 1 again)
+  const open = (id: number) => [...stepTimes].reverse().find((t) => t.id === id && t.end === Infinity);
   const started = performance.now();
   let beforeFirstChangeMs: number | undefined;
   try {
@@ -267,24 +269,23 @@ async function applyOurs(url: string): Promise<MigrationOutcome> {
         runStarted: () => {
           beforeFirstChangeMs = Math.round(performance.now() - started);
         },
-        stepStarted: (step) => {
-          const time = { label: `${step.action} ${step.name}`, start: performance.now(), end: Infinity, gaveUp: [] };
-          stepTimes.push(time);
-          running.set(step.id, time);
-        },
+        stepStarted: (step) => void stepTimes.push({ id: step.id, label: `${step.action} ${step.name}`, start: performance.now(), end: Infinity, gaveUp: [] }),
         stepFinished: (step) => {
-          const time = running.get(step.id);
+          const time = open(step.id);
           if (time) time.end = performance.now();
         },
         retrying: (step, _attempt, reason) => {
           const code = reason === 'deadlock' ? '40P01' : '55P03';
           retried[code] = (retried[code] ?? 0) + 1;
-          running.get(step.id)?.gaveUp.push(performance.now());
+          open(step.id)?.gaveUp.push(performance.now());
         },
       },
     });
     return { ok: true, failures: {}, retried, beforeFirstChangeMs, stepTimes };
   } catch (e) {
+    // a failed step gets no stepFinished: it ran until the failure
+    const now = performance.now();
+    for (const t of stepTimes) if (t.end === Infinity) Object.assign(t, { end: now, label: `${t.label} (failed)` });
     return { ...failed(e), retried, beforeFirstChangeMs, stepTimes };
   } finally {
     await dialect.close();
