@@ -7,6 +7,7 @@ import { sqliteMessage } from './sqlite-error.js';
 import { recordStep, runExists, writeRun, type PendingRun } from './history.js';
 import { assertionOf, isCopyStatement, isRebuildStatement } from './rebuild.js';
 import { isRowCheckStatement, isSchemaEditStatement } from './schema-edit.js';
+import { fileVersion, scanProven, type RowProof } from './row-proof.js';
 
 /**
  * Runs all the steps in ONE transaction: the whole apply happens or none of it
@@ -27,6 +28,7 @@ export async function executeSqlite(
   options: ExecuteOptions,
   pendingRun?: PendingRun,
   keepDefensive = false,
+  proof: RowProof | null = null,
 ): Promise<void> {
   if (steps.length === 0) return;
   const events = options.events ?? {};
@@ -48,6 +50,8 @@ export async function executeSqlite(
       throw new SchemaDiffError('refused', 'PRAGMA foreign_keys cannot be turned off on this connection; a table rebuild would be unsafe; nothing was changed');
     }
     const attempts = await beginImmediate(db, steps[0], options);
+    // under the write lock, before this run writes anything: no other connection can commit until ours does
+    const version = proof ? fileVersion(db) : null;
     try {
       if (options.backup !== false && steps.some((s) => s.sql.some((q) => isRebuildStatement(q) || isSchemaEditStatement(q)))) {
         const copy = backupDatabase(path, options.keepBackups);
@@ -58,7 +62,13 @@ export async function executeSqlite(
       for (const [i, step] of steps.entries()) {
         events.stepStarted?.(step, i, steps.length);
         const started = Date.now();
-        for (const statement of step.sql) run(db, step, statement, events);
+        for (const statement of step.sql) {
+          if (version && isRowCheckStatement(statement) && scanProven(step, statement, steps.slice(0, i), proof, version)) {
+            events.progress?.(step, `the rows of ${step.table} were checked against its new CHECKs before apply, and no row has been written since: not scanned again`);
+            continue;
+          }
+          run(db, step, statement, events);
+        }
         recordStep(db, record, step);
         took.push(Date.now() - started);
       }

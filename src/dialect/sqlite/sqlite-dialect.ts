@@ -19,6 +19,7 @@ import { scriptRendererFor } from '../scripts.js';
 import { sqliteMessage } from './sqlite-error.js';
 import { undoPartSqlite } from './undo-part.js';
 import { countViolationsSqlite } from './violations.js';
+import { fileVersion, rowProofOf, type RowProof } from './row-proof.js';
 
 export interface SqliteDialect extends Dialect {
   readonly path: string;
@@ -44,6 +45,8 @@ export async function openSqliteDialect(path: string, options: { readOnly?: bool
   const pending = new Map<number, PendingRun>();
   let reader: Database.Database | null = null;
   const readOnly = () => (reader ??= new Database(path, { readonly: true, fileMustExist: true, timeout: DEFAULT_BUSY_MS }));
+  // what the last count of existing rows proved (apply's check before its steps), for an edit step's scan
+  let proof: RowProof | null = null;
 
   const dialect: SqliteDialect = {
     name: 'sqlite',
@@ -73,11 +76,15 @@ export async function openSqliteDialect(path: string, options: { readOnly?: bool
     async countViolations(targets, options) {
       const tables = [...new Map(targets.flatMap((t) => [t.table, ...(t.kind === 'foreign_key' ? [t.refTable] : [])]).map((r) => [qualifiedName(r), r])).values()];
       const { catalog } = introspectSqlite(db, tables);
-      return countViolationsSqlite(readOnly(), catalog, targets, options);
+      // read before the count, on this connection (the count reads on another): see row-proof.ts
+      const version = fileVersion(db);
+      const counts = countViolationsSqlite(readOnly(), catalog, targets, options);
+      proof = rowProofOf(version, targets, counts, options);
+      return counts;
     },
 
     lock: (waitMs: number) => lockFile(path, waitMs),
-    execute: (steps, record, options) => executeSqlite(db, path, steps, record, options, pending.get(record.runId), keepDefensive),
+    execute: (steps, record, options) => executeSqlite(db, path, steps, record, options, pending.get(record.runId), keepDefensive, proof),
     // The planned steps are not journaled: the run row and every step commit together, or nothing does.
     async startRun(kind, manifest, fingerprint) {
       const run = reserveRun(db, kind, manifest, fingerprint);
