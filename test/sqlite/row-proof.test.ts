@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { openDialect } from '../../src/dialect/open.js';
-import { rowProofOf, scanProven } from '../../src/dialect/sqlite/row-proof.js';
+import { rowProofOf, sameOnAnyConnection, scanProven } from '../../src/dialect/sqlite/row-proof.js';
 import { rowCheckStatement } from '../../src/dialect/sqlite/schema-edit.js';
 import type { Dialect, ViolationCount, ViolationTarget } from '../../src/dialect/dialect.js';
 import type { Step } from '../../src/plan/types.js';
@@ -119,7 +119,7 @@ describe('row proof (pure): what a count proves, and which scan it stands for', 
   const after = 'CREATE TABLE orders (id INTEGER PRIMARY KEY, total REAL, CONSTRAINT ck CHECK (total >= 0))';
   const step = { id: 1, action: 'edit_table', table: 'main.orders', name: 'orders', sql: [], before, after, origin: { kind: 'edit', back: { table } } } as unknown as Step;
   const scan = rowCheckStatement(table, ['total >= 0']);
-  const V7 = { data: 7, ownChanges: 0 };
+  const V7 = { data: 7, ownChanges: 0, schema: 3 };
 
   test('only CHECKs counted over every row with no violation and no error are proven', () => {
     const targets = [target('a', 'total >= 0'), target('b', 'total < 100'), target('c', 'x > 0')];
@@ -128,11 +128,23 @@ describe('row proof (pure): what a count proves, and which scan it stands for', 
     expect(rowProofOf(V7, targets, [count('a', 0), count('b', 0), count('c', 0)], { since: { column: 'id', from: '1' } } as never)).toBeNull();
   });
 
+  test('a CHECK whose calls may answer otherwise on another connection is never proven', () => {
+    for (const expr of ["ABS(total_amount - (subtotal + tax_amount)) <= 0.01", 'LENGTH(TRIM(name)) > 0', "status IN ('PAID', 'PENDING')", 'NOT (a > 0) OR b IS NULL', "code LIKE 'A%'"]) {
+      expect([expr, sameOnAnyConnection(expr)]).toEqual([expr, true]);
+    }
+    for (const expr of ['random() > 0', "created_at <= datetime('now')", 'CURRENT_TIMESTAMP > created_at', 'total_changes() < 1', 'my_function(a) > 0', '"abs"(a) > 0', "a REGEXP '^x'"]) {
+      expect([expr, sameOnAnyConnection(expr)]).toEqual([expr, false]);
+    }
+    const proof = rowProofOf(V7, [target('a', 'total >= 0'), target('r', 'random() > 0')], [count('a', 0), count('r', 0)], {});
+    expect([...(proof?.checks.get(JSON.stringify(['main', 'orders'])) ?? [])]).toEqual(['total >= 0']);
+  });
+
   test('the scan is skipped only for exactly its own statement, on an unchanged file, with no earlier step on the table but index steps', () => {
     const proof = rowProofOf(V7, [target('a', 'total >= 0')], [count('a', 0)], {});
     expect(scanProven(step, scan, [], proof, V7)).toBe(true);
-    expect(scanProven(step, scan, [], proof, { data: 8, ownChanges: 0 })).toBe(false);
-    expect(scanProven(step, scan, [], proof, { data: 7, ownChanges: 1 })).toBe(false);
+    expect(scanProven(step, scan, [], proof, { ...V7, data: 8 })).toBe(false);
+    expect(scanProven(step, scan, [], proof, { ...V7, ownChanges: 1 })).toBe(false);
+    expect(scanProven(step, scan, [], proof, { ...V7, schema: 4 })).toBe(false);
     expect(scanProven(step, scan + ' ', [], proof, V7)).toBe(false);
     expect(scanProven(step, rowCheckStatement({ schema: 'main', name: 'other' }, ['total >= 0']), [], proof, V7)).toBe(false);
     expect(scanProven(step, scan, [{ ...step, action: 'create_index' } as Step], proof, V7)).toBe(true);

@@ -4,6 +4,7 @@ import type { TableRef } from '../../schema/types.js';
 import { qualifiedName, tableKey } from '../../schema/types.js';
 import type { ViolationCount, ViolationOptions, ViolationTarget } from '../dialect.js';
 import { newChecks, rowCheckStatement, type EditSpec } from './schema-edit.js';
+import { isOp, isWord, sameName, significant, tokenize, type Token } from './tokenizer.js';
 
 /**
  * What apply's check of existing rows proved, for an edit step to lean on: the
@@ -24,22 +25,61 @@ export interface RowProof {
 }
 
 /**
- * Where the file stands for this connection: data_version (commits of other connections) and total_changes()
+ * Where the file stands for this connection: data_version (commits of other connections), total_changes()
  * (rows this connection itself has written since it opened, which data_version does not count: a library
- * caller's own writes through the dialect, say).
+ * caller's own writes through the dialect, say) and schema_version (DDL, which neither counts: a table
+ * renamed into the place of another on this connection changes its rows and neither number).
  */
 export interface FileVersion {
   readonly data: number;
   readonly ownChanges: number;
+  readonly schema: number;
 }
 
 export function fileVersion(db: Database.Database): FileVersion {
-  return { data: Number(db.pragma('data_version', { simple: true })), ownChanges: Number(db.prepare('SELECT total_changes()').pluck().get()) };
+  return {
+    data: Number(db.pragma('data_version', { simple: true })),
+    ownChanges: Number(db.prepare('SELECT total_changes()').pluck().get()),
+    schema: Number(db.pragma('main.schema_version', { simple: true })),
+  };
 }
 
-const sameVersion = (a: FileVersion, b: FileVersion) => a.data === b.data && a.ownChanges === b.ownChanges;
+const sameVersion = (a: FileVersion, b: FileVersion) => a.data === b.data && a.ownChanges === b.ownChanges && a.schema === b.schema;
 
-/** The proof a count gives: only a count of every row (no --since), and only the CHECKs it counted with no violation and no error. */
+/**
+ * The functions a CHECK may call and still say the same of a row on any connection: SQLite's deterministic
+ * built-ins. Anything else (random(), changes(), total_changes(), last_insert_rowid(), the date and time
+ * functions, whose default is 'now', a function a caller registered) may answer the count on the reading
+ * connection otherwise than the scan on apply's own: such a CHECK is never taken as proven.
+ */
+const SAME_ON_ANY_CONNECTION: ReadonlySet<string> = new Set([
+  'abs', 'cast', 'char', 'coalesce', 'glob', 'hex', 'ifnull', 'iif', 'instr', 'json', 'json_array_length', 'json_extract',
+  'json_type', 'json_valid', 'length', 'like', 'likelihood', 'likely', 'lower', 'ltrim', 'max', 'min', 'nullif', 'octet_length',
+  'printf', 'format', 'quote', 'replace', 'round', 'rtrim', 'sign', 'substr', 'substring', 'trim', 'typeof', 'unicode',
+  'unlikely', 'upper', 'exists', 'in', 'not', 'and', 'or', 'is', 'between', 'case', 'when', 'then', 'else', 'end',
+]);
+/** The current time, and the operators that call a function the connection supplies (regexp(), match()). */
+const NEVER_PROVEN = ['CURRENT_DATE', 'CURRENT_TIME', 'CURRENT_TIMESTAMP', 'REGEXP', 'MATCH'];
+
+/** Whether every call in the expression is to a deterministic built-in (a word before `(`), and no word of NEVER_PROVEN is in it. */
+export function sameOnAnyConnection(expr: string): boolean {
+  let sig: Token[];
+  try {
+    sig = significant(tokenize(expr));
+  } catch {
+    return false;
+  }
+  return sig.every((t, i) => {
+    if (isWord(t, ...NEVER_PROVEN)) return false;
+    const called = (t.kind === 'word' || t.kind === 'quoted') && isOp(sig[i + 1], '(');
+    return !called || (t.kind === 'word' && SAME_ON_ANY_CONNECTION.has(t.text.toLowerCase()));
+  });
+}
+
+/**
+ * The proof a count gives: only a count of every row (no --since), and only the CHECKs it counted with no
+ * violation and no error, whose calls say the same on any connection.
+ */
 export function rowProofOf(
   version: FileVersion,
   targets: readonly ViolationTarget[],
@@ -50,7 +90,7 @@ export function rowProofOf(
   const checks = new Map<string, Set<string>>();
   targets.forEach((t, i) => {
     const c = counts[i];
-    if (t.kind !== 'check' || !c || c.error !== undefined || c.violations !== 0) return;
+    if (t.kind !== 'check' || !c || c.error !== undefined || c.violations !== 0 || !sameOnAnyConnection(t.expr)) return;
     const key = tableKey(t.table);
     checks.set(key, (checks.get(key) ?? new Set()).add(t.expr));
   });
@@ -69,7 +109,7 @@ export function rowProofOf(
 export function scanProven(step: Step, statement: string, earlier: readonly Step[], proof: RowProof | null, versionNow: FileVersion): boolean {
   if (!proof || !sameVersion(proof.version, versionNow) || step.action !== 'edit_table' || step.before === undefined || step.after === undefined) return false;
   const table = editedTable(step);
-  if (!table || earlier.some((s) => s.table === qualifiedName(table) && !ROWS_KEPT.has(s.action))) return false;
+  if (!table || earlier.some((s) => sameName(s.table, qualifiedName(table)) && !ROWS_KEPT.has(s.action))) return false;
   const checks = newChecks(step.before, step.after);
   const proven = proof.checks.get(tableKey(table));
   return checks.length > 0 && statement === rowCheckStatement(table, checks) && checks.every((c) => proven?.has(c) === true);

@@ -45,8 +45,11 @@ export async function openSqliteDialect(path: string, options: { readOnly?: bool
   const pending = new Map<number, PendingRun>();
   let reader: Database.Database | null = null;
   const readOnly = () => (reader ??= new Database(path, { readonly: true, fileMustExist: true, timeout: DEFAULT_BUSY_MS }));
-  // what the last count of existing rows proved (apply's check before its steps), for an edit step's scan
+  // what the last count of existing rows proved (apply's check before its steps), for an edit step's scan;
+  // none once a caller's script has run on this connection (exec): its settings are no longer known to be those
+  // of the connection the count reads on (case_sensitive_like, a function registered …)
   let proof: RowProof | null = null;
+  let scriptRun = false;
 
   const dialect: SqliteDialect = {
     name: 'sqlite',
@@ -79,12 +82,17 @@ export async function openSqliteDialect(path: string, options: { readOnly?: bool
       // read before the count, on this connection (the count reads on another): see row-proof.ts
       const version = fileVersion(db);
       const counts = countViolationsSqlite(readOnly(), catalog, targets, options);
-      proof = rowProofOf(version, targets, counts, options);
+      proof = scriptRun ? null : rowProofOf(version, targets, counts, options);
       return counts;
     },
 
     lock: (waitMs: number) => lockFile(path, waitMs),
-    execute: (steps, record, options) => executeSqlite(db, path, steps, record, options, pending.get(record.runId), keepDefensive, proof),
+    execute: (steps, record, options) => {
+      // a proof serves the one execute that follows its count
+      const given = proof;
+      proof = null;
+      return executeSqlite(db, path, steps, record, options, pending.get(record.runId), keepDefensive, given);
+    },
     // The planned steps are not journaled: the run row and every step commit together, or nothing does.
     async startRun(kind, manifest, fingerprint) {
       const run = reserveRun(db, kind, manifest, fingerprint);
@@ -120,6 +128,8 @@ export async function openSqliteDialect(path: string, options: { readOnly?: bool
     },
     applicationNotes: () => [FOREIGN_KEYS_NOTE],
     async exec(script: string) {
+      proof = null;
+      scriptRun = true;
       db.exec(script);
     },
     async close() {
