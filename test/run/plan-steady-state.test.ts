@@ -28,6 +28,52 @@ const isDdl = (statement: string) => /^\s*(create|alter|drop|savepoint)\b/i.test
 const plannedSteps = async (dialect: Dialect, manifest: LoadedManifest) =>
   (await preparePlan(dialect, manifest, 'm')).plan.steps.map((s) => `${s.action} ${s.name}`);
 
+/** A throwaway database made by `setup` (a role `role` created with it), with `manifest` applied. */
+async function appliedDatabase(name: string, setup: string, role: string, manifest: LoadedManifest) {
+  const db = await createTestDatabase(name);
+  await runSql(db.url, `${setup}\nCREATE ROLE ${role};`);
+  const writer = await openDialect(db.url);
+  try {
+    await applyManifest(writer, manifest, testApplyOptions);
+  } finally {
+    await writer.close();
+  }
+  return db;
+}
+
+async function dropApplied(db: Awaited<ReturnType<typeof createTestDatabase>> | undefined, role: string) {
+  await db?.drop();
+  await runSql(ADMIN_URL, `DROP ROLE IF EXISTS ${role}`);
+}
+
+/**
+ * The cache entry of CHECK `check` forged to the text 'n > 1' (its canonical form left as 'n > 0' made it) while
+ * `role`, another role, may write the cache; undone after `body`.
+ */
+async function withForgedEntry(url: string, role: string, check: string, body: () => Promise<void>) {
+  await runSql(
+    url,
+    `GRANT USAGE ON SCHEMA schema_diff TO ${role}; GRANT UPDATE ON schema_diff.normalized TO ${role};
+     UPDATE schema_diff.normalized SET source = 'n > 1' WHERE name = '${check}';`,
+  );
+  try {
+    await body();
+  } finally {
+    await runSql(url, `REVOKE ALL ON schema_diff.normalized FROM ${role}; REVOKE ALL ON SCHEMA schema_diff FROM ${role};
+                       UPDATE schema_diff.normalized SET source = 'n > 0' WHERE name = '${check}';`);
+  }
+}
+
+/** A plan on a read-only connection pair that records every statement (recording.ts). */
+async function planRecorded(url: string, manifest: LoadedManifest) {
+  const { dialect, statements, on } = await recordingDialect(url);
+  try {
+    return { steps: await plannedSteps(dialect, manifest), statements, on };
+  } finally {
+    await dialect.close();
+  }
+}
+
 describeServer('plan after apply: no DDL; the journal cache can skip normalization, never hide a diff', () => {
   let db: Awaited<ReturnType<typeof createTestDatabase>>;
   const applied = manifestWith('n > 0');
@@ -35,36 +81,19 @@ describeServer('plan after apply: no DDL; the journal cache can skip normalizati
   const other = `sd_forger_${randomBytes(4).toString('hex')}`;
 
   beforeAll(async () => {
-    db = await createTestDatabase('sd_steady');
-    await runSql(
-      db.url,
+    db = await appliedDatabase(
+      'sd_steady',
       `CREATE TABLE orders (id integer PRIMARY KEY, n numeric, v varchar(10));
-       CREATE TABLE items (id integer PRIMARY KEY, n numeric, v varchar(10));
-       CREATE ROLE ${other};`,
+       CREATE TABLE items (id integer PRIMARY KEY, n numeric, v varchar(10));`,
+      other,
+      applied,
     );
-    const writer = await openDialect(db.url);
-    try {
-      await applyManifest(writer, applied, testApplyOptions);
-    } finally {
-      await writer.close();
-    }
   });
-  afterAll(async () => {
-    await db?.drop();
-    await runSql(ADMIN_URL, `DROP ROLE IF EXISTS ${other}`);
-  });
-
-  async function planRecorded(manifest: LoadedManifest) {
-    const { dialect, statements } = await recordingDialect(db.url);
-    try {
-      return { steps: await plannedSteps(dialect, manifest), statements };
-    } finally {
-      await dialect.close();
-    }
-  }
+  afterAll(() => dropApplied(db, other));
+  const planRecordedHere = (manifest: LoadedManifest) => planRecorded(db.url, manifest);
 
   test('a second plan after apply runs no DDL at all', async () => {
-    const { steps, statements } = await planRecorded(applied);
+    const { steps, statements } = await planRecordedHere(applied);
     expect(steps).toEqual([]);
     expect(statements.filter(isDdl)).toEqual([]);
   });
@@ -72,7 +101,7 @@ describeServer('plan after apply: no DDL; the journal cache can skip normalizati
   test('without the cache, the expressions are normalized in one batch: one temporary table, one shared index', async () => {
     await runSql(db.url, 'CREATE TABLE cache_copy AS SELECT * FROM schema_diff.normalized; DELETE FROM schema_diff.normalized;');
     try {
-      const { steps, statements } = await planRecorded(applied);
+      const { steps, statements } = await planRecordedHere(applied);
       expect(steps).toEqual([]);
       // one CREATE TEMP TABLE with every CHECK (and the index's predicate) inline, one CREATE INDEX for every plain btree's keys
       expect(statements.filter(isDdl).map((s) => s.split(' (')[0])).toEqual([
@@ -85,28 +114,20 @@ describeServer('plan after apply: no DDL; the journal cache can skip normalizati
   });
 
   test('a changed expression is normalized again and shown, though the cache holds the old one', async () => {
-    expect(await planRecorded(changed)).toMatchObject({ steps: ['replace_check ck_orders_n', 'validate_constraint ck_orders_n'] });
+    expect(await planRecordedHere(changed)).toMatchObject({ steps: ['replace_check ck_orders_n', 'validate_constraint ck_orders_n'] });
   });
 
   test('a forged entry (the new text, the old canonical form) written while another role may write the cache is ignored', async () => {
-    await runSql(
-      db.url,
-      `GRANT USAGE ON SCHEMA schema_diff TO ${other}; GRANT UPDATE ON schema_diff.normalized TO ${other};
-       UPDATE schema_diff.normalized SET source = 'n > 1' WHERE name = 'ck_orders_n';`,
+    await withForgedEntry(db.url, other, 'ck_orders_n', async () =>
+      expect((await planRecordedHere(changed)).steps).toEqual(['replace_check ck_orders_n', 'validate_constraint ck_orders_n']),
     );
-    try {
-      expect((await planRecorded(changed)).steps).toEqual(['replace_check ck_orders_n', 'validate_constraint ck_orders_n']);
-    } finally {
-      await runSql(db.url, `REVOKE ALL ON schema_diff.normalized FROM ${other}; REVOKE ALL ON SCHEMA schema_diff FROM ${other};
-                            UPDATE schema_diff.normalized SET source = 'n > 0' WHERE name = 'ck_orders_n';`);
-    }
   });
 
   test('a forged entry whose canonical form is not what the catalog holds is ignored, and its text never reaches SQL', async () => {
     const hostile = `(n > (1)::numeric)) NOT VALID; DROP TABLE items; --`;
     await runSql(db.url, `UPDATE schema_diff.normalized SET source = 'n > 1', canonical = $$${hostile}$$ WHERE name = 'ck_orders_n'`);
     try {
-      const { steps, statements } = await planRecorded(changed);
+      const { steps, statements } = await planRecordedHere(changed);
       expect(steps).toEqual(['replace_check ck_orders_n', 'validate_constraint ck_orders_n']);
       expect(statements.join('\n')).not.toContain('DROP TABLE');
       expect((await runSql(db.url, `SELECT to_regclass('items') IS NOT NULL AS ok`)).rows).toEqual([{ ok: true }]);
@@ -117,7 +138,7 @@ describeServer('plan after apply: no DDL; the journal cache can skip normalizati
 
   test('a column that changes type makes the entries of its table answer no more', async () => {
     await runSql(db.url, 'ALTER TABLE items ALTER COLUMN v TYPE varchar(20)');
-    const { steps, statements } = await planRecorded(applied);
+    const { steps, statements } = await planRecordedHere(applied);
     expect(steps).toEqual([]);
     expect(statements.filter((s) => /^CREATE TEMP TABLE/.test(s)).length).toBe(1);
   });
@@ -137,50 +158,24 @@ describeServer('plan after apply at 60 tables: the cache read beside the catalog
   let db: Awaited<ReturnType<typeof createTestDatabase>>;
 
   beforeAll(async () => {
-    db = await createTestDatabase('sd_steady_wide');
-    await runSql(db.url, names.map((n) => `CREATE TABLE ${n} (id integer PRIMARY KEY, n numeric);`).join('\n') + `CREATE ROLE ${other};`);
-    const writer = await openDialect(db.url);
-    try {
-      await applyManifest(writer, manifestOf('n > 0'), testApplyOptions);
-    } finally {
-      await writer.close();
-    }
+    db = await appliedDatabase('sd_steady_wide', names.map((n) => `CREATE TABLE ${n} (id integer PRIMARY KEY, n numeric);`).join('\n'), other, manifestOf('n > 0'));
   });
-  afterAll(async () => {
-    await db?.drop();
-    await runSql(ADMIN_URL, `DROP ROLE IF EXISTS ${other}`);
-  });
-
-  async function planRecorded(manifest: LoadedManifest) {
-    const { dialect, statements, on } = await recordingDialect(db.url);
-    try {
-      return { steps: await plannedSteps(dialect, manifest), statements, on };
-    } finally {
-      await dialect.close();
-    }
-  }
+  afterAll(() => dropApplied(db, other));
+  const planRecordedHere = (manifest: LoadedManifest) => planRecorded(db.url, manifest);
 
   test('a second plan runs no DDL, reads the cache once, on the second connection, and still shows a changed expression', async () => {
-    const same = await planRecorded(manifestOf('n > 0'));
+    const same = await planRecordedHere(manifestOf('n > 0'));
     expect(same.steps).toEqual([]);
     expect(same.statements.filter(isDdl)).toEqual([]);
     const readsCache = (s: string) => s.includes('from schema_diff.normalized');
     expect(same.on.pool.filter(readsCache)).toHaveLength(1);
     expect(same.on.session.filter(readsCache)).toEqual([]);
-    expect((await planRecorded(manifestOf('n > 1'))).steps).toEqual(['replace_check ck_t0_n', 'validate_constraint ck_t0_n']);
+    expect((await planRecordedHere(manifestOf('n > 1'))).steps).toEqual(['replace_check ck_t0_n', 'validate_constraint ck_t0_n']);
   });
 
   test('a forged entry written while another role may write the cache is ignored', async () => {
-    await runSql(
-      db.url,
-      `GRANT USAGE ON SCHEMA schema_diff TO ${other}; GRANT UPDATE ON schema_diff.normalized TO ${other};
-       UPDATE schema_diff.normalized SET source = 'n > 1' WHERE name = 'ck_t0_n';`,
+    await withForgedEntry(db.url, other, 'ck_t0_n', async () =>
+      expect((await planRecordedHere(manifestOf('n > 1'))).steps).toEqual(['replace_check ck_t0_n', 'validate_constraint ck_t0_n']),
     );
-    try {
-      expect((await planRecorded(manifestOf('n > 1'))).steps).toEqual(['replace_check ck_t0_n', 'validate_constraint ck_t0_n']);
-    } finally {
-      await runSql(db.url, `REVOKE ALL ON schema_diff.normalized FROM ${other}; REVOKE ALL ON SCHEMA schema_diff FROM ${other};
-                            UPDATE schema_diff.normalized SET source = 'n > 0' WHERE name = 'ck_t0_n';`);
-    }
   });
 });
