@@ -174,16 +174,16 @@ export interface RunRecord {
   readonly undoes?: ReadonlyMap<number, readonly { runId: number; seq: number }[]>;
 }
 
-/**
- * The one interface a database plugs in behind. Everything above dialect/
- * speaks only this; everything below it knows its driver.
- */
 /** What the caller does next with a catalog, so that a dialect can read what that needs in the same round. */
 export interface IntrospectOptions {
   /** normalize(…, catalog) follows (plan, apply, validate): PostgreSQL reads the journal's normalize cache beside the catalog. */
   readonly normalizeNext?: boolean;
 }
 
+/**
+ * The one interface a database plugs in behind. Everything above dialect/
+ * speaks only this; everything below it knows its driver.
+ */
 export interface Dialect {
   readonly name: DialectName;
   /** The database as the user may see it: never with a password. */
