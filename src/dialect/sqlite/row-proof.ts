@@ -9,16 +9,16 @@ import { isOp, isWord, sameName, significant, tokenize, type Token } from './tok
 /**
  * What apply's check of existing rows proved, for an edit step to lean on: the
  * CHECK expressions each table's rows were counted against, every row, with
- * none breaking them; and the file's data_version, read on apply's own
- * connection before the count began. SQLite changes that number for every
+ * none breaking them; and where the file stood (fileVersion), read on apply's
+ * own connection before the count began. SQLite changes data_version for every
  * commit of another connection that changes the file (never for this
- * connection's own; an UPDATE that writes the same values changes nothing), so when
- * the edit step, holding the write lock, reads the same number, no row has
- * been written since the count began and the edit's own scan of the table
- * would read the very rows the count read.
+ * connection's own; an UPDATE that writes the same values changes nothing),
+ * so when the edit step, holding the write lock, reads the same numbers, no
+ * row has been written since the count began and the edit's own scan of the
+ * table would read the very rows the count read.
  */
 export interface RowProof {
-  /** data_version, and this connection's own total_changes(), before the count. */
+  /** fileVersion of apply's connection before the count. */
   readonly version: FileVersion;
   /** tableKey → CHECK expressions with no violating row. */
   readonly checks: ReadonlyMap<string, ReadonlySet<string>>;
