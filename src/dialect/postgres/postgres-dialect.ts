@@ -51,7 +51,7 @@ export function createPostgresDialect(handles: PgHandles): PostgresDialect {
     listTables: (schemas: readonly string[] | null) => listPostgresTables(session, schemas),
     // with a read pool of our own, the catalog is read on two connections (connect.ts parallelReads); where
     // normalize follows, its cache (normalize-cache.ts), which needs only the tables' names, is read in the same
-    // round, beside the foreign keys (at 1,000 tables that took its two queries, 30-50 ms, off a steady-state plan)
+    // round, beside the foreign keys (at 1,000 tables that took its two queries, 30-40 ms, off a steady-state plan)
     async introspect(tables: readonly TableRef[], options: IntrospectOptions = {}) {
       let cacheRead: Promise<NormalizeCache> | undefined;
       const beside = options.normalizeNext ? (on: Kysely<unknown>) => (cacheRead = readNormalizeCache(on, tables)) : undefined;

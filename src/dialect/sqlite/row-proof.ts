@@ -48,7 +48,7 @@ const sameVersion = (a: FileVersion, b: FileVersion) => a.data === b.data && a.o
 
 /**
  * The functions a CHECK may call and still say the same of a row on any connection: SQLite's deterministic
- * built-ins. Anything else (random(), changes(), total_changes(), last_insert_rowid(), the date and time
+ * built-ins (and the keywords that may stand before a parenthesis: `IN (…)`, `NOT (…)`, `CASE WHEN (…)`). Anything else (random(), changes(), total_changes(), last_insert_rowid(), the date and time
  * functions, whose default is 'now', a function a caller registered) may answer the count on the reading
  * connection otherwise than the scan on apply's own: such a CHECK is never taken as proven.
  */
@@ -99,12 +99,13 @@ export function rowProofOf(
 
 /**
  * Whether this statement of an edit step is the scan of its table's rows
- * against its new CHECKs, and the proof already holds for it: the number is
- * unchanged (versionNow is read under the write lock, before the run wrote anything), the statement is exactly the scan of those CHECKs on that table
+ * against its new CHECKs, and the proof already holds for it: fileVersion is
+ * unchanged (versionNow is read under the write lock, before the run wrote
+ * anything), the statement is exactly the scan of those CHECKs on that table
  * (whatever the step says of itself, the text run is what is compared), every
  * one of them was counted with no violating row, and no earlier step of this
- * run wrote the table's rows (apply's own writes do not change the number):
- * only index steps may come before it on that table.
+ * run wrote the table's rows (this run's own writes inside its transaction
+ * move none of the numbers): only index steps may come before it on that table.
  */
 export function scanProven(step: Step, statement: string, earlier: readonly Step[], proof: RowProof | null, versionNow: FileVersion): boolean {
   if (!proof || !sameVersion(proof.version, versionNow) || step.action !== 'edit_table' || step.before === undefined || step.after === undefined) return false;
